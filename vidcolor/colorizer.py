@@ -1,0 +1,88 @@
+"""The predictor: owns the network, the device and precision, resizing, and OOM handling.
+
+The network maps tensors to tensors; this class maps gray pictures to a*b* at the picture's
+size. Batches that run out of GPU memory are split in halves and retried, never dropped.
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .errors import VidcolorError
+from .model.net import AB_SCALE, FusionNet
+from .model.weights import DEFAULT_MODEL, load_model
+
+DEFAULT_WORK_SIDE = 256  # px: short side the network sees; chroma is low-frequency
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise VidcolorError("--device cuda was asked for, but torch sees no CUDA GPU")
+    return torch.device(name)
+
+
+def work_size(height: int, width: int, side: int | None) -> tuple[int, int]:
+    """Size the network runs at: short side scaled down to `side` (never up), aspect kept."""
+    if side is None or min(height, width) <= side:
+        return height, width
+    s = side / min(height, width)
+    return max(1, round(height * s)), max(1, round(width * s))
+
+
+class Colorizer:
+    def __init__(self, model: FusionNet | str | Path = DEFAULT_MODEL, device: str = "auto",
+                 work_side: int | None = DEFAULT_WORK_SIDE) -> None:
+        self.device = pick_device(device)
+        net = model if isinstance(model, FusionNet) else load_model(model)
+        self.net = net.to(self.device).eval()
+        if self.device.type == "cuda":
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.work_side = work_side
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.autocast("cuda", dtype=dtype)
+        return nullcontext()
+
+    def work_lightness(self, L: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) L*/100 -> the same on the device, area-resized to the working size."""
+        L = L.to(self.device, non_blocking=True).float()
+        size = work_size(*L.shape[-2:], self.work_side)
+        return F.interpolate(L, size=size, mode="area") if size != tuple(L.shape[-2:]) else L
+
+    @torch.inference_mode()
+    def global_features(self, L: torch.Tensor) -> torch.Tensor:
+        """(B, 1, h, w) L/100 -> (B, D) float32 global vectors."""
+        return self._split_on_oom(lambda x: self.net.global_features(x).float(), L)
+
+    @torch.inference_mode()
+    def ab(self, L: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1, h, w) L/100 (+ optional (B, D) global vectors) -> (B, 2, h, w) float32 a*b*."""
+        if g is None:
+            g = self.global_features(L)
+        run = lambda x, gg: self.net.colorize(x, gg).float() * AB_SCALE  # noqa: E731
+        return self._split_on_oom(run, L, g)
+
+    def _split_on_oom(self, fn, *batch: torch.Tensor) -> torch.Tensor:
+        """Run fn on the batch; on CUDA out-of-memory, run it on each half instead."""
+        try:
+            with self._autocast():
+                if self.device.type == "cuda":
+                    batch = tuple(b.contiguous(memory_format=torch.channels_last) if b.ndim == 4 else b
+                                  for b in batch)
+                return fn(*batch)
+        except torch.OutOfMemoryError as ex:
+            n = batch[0].shape[0]
+            if n == 1:
+                raise VidcolorError("out of GPU memory even for one frame: use --device cpu or a smaller "
+                                    "--work-side") from ex
+            torch.cuda.empty_cache()
+            half = n // 2
+            return torch.cat([self._split_on_oom(fn, *(b[:half] for b in batch)),
+                              self._split_on_oom(fn, *(b[half:] for b in batch))])

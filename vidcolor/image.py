@@ -1,0 +1,62 @@
+"""Still photos: full-resolution luminance from the input, chroma from the network."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .color import lab_to_rgb, rgb_to_lab
+from .colorizer import Colorizer
+from .errors import InputError, OutputError
+from .outputs import atomic_output
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
+
+
+def read_image(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Any Pillow mode -> (H, W, 3) float32 sRGB in [0, 1] upright (EXIF applied), and alpha or None."""
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            alpha = np.asarray(im.getchannel("A")) if "A" in im.getbands() else None
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray keeps its precision
+                arr = np.asarray(im, dtype=np.float32) / (65535.0 if im.mode != "I" or np.asarray(im).max() > 255
+                                                            else 255.0)
+                rgb = np.repeat(arr[..., None], 3, axis=2).clip(0, 1)
+            else:
+                rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    except FileNotFoundError as ex:
+        raise InputError(f"{path}: no such file") from ex
+    except (UnidentifiedImageError, OSError, ValueError) as ex:
+        raise InputError(f"{path}: not a readable image ({ex})") from ex
+    return rgb, alpha
+
+
+def colorize_array(rgb: np.ndarray, colorizer: Colorizer, global_vector: torch.Tensor | None = None) -> np.ndarray:
+    """(H, W, 3) float sRGB in [0, 1] -> (H, W, 3) float sRGB: the input's L*, predicted a*b*."""
+    lab = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None].float())
+    ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100), global_vector).cpu()
+    ab = F.interpolate(ab, size=rgb.shape[:2], mode="bilinear", align_corners=False)
+    out = lab_to_rgb(torch.cat((lab[:, :1], ab), dim=1))
+    return out[0].permute(1, 2, 0).numpy()
+
+
+def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None = None,
+                   overwrite: bool = False) -> dict:
+    """Colorize one photo; write dst (format from its suffix). Returns a small report."""
+    src, dst = Path(src), Path(dst)
+    colorizer = colorizer or Colorizer()
+    rgb, alpha = read_image(src)
+    out = (colorize_array(rgb, colorizer) * 255 + 0.5).astype(np.uint8)
+    image = Image.fromarray(out)
+    if alpha is not None:
+        image.putalpha(Image.fromarray(alpha))
+    with atomic_output(src, dst, overwrite) as tmp:
+        try:
+            image.save(tmp, format=Image.registered_extensions().get(dst.suffix.lower()))
+        except (KeyError, ValueError) as ex:
+            raise OutputError(f"{dst}: unknown image format {dst.suffix!r}") from ex
+    return {"input": str(src), "output": str(dst), "size": list(rgb.shape[1::-1])}

@@ -1,0 +1,146 @@
+"""Training: MSE on a*b* plus alpha x scene cross-entropy (the paper's loss), resumable.
+
+A checkpoint is a plain dict {config, classes, model, optimizer, step, images_seen, args,
+seconds} loaded with weights_only=True, so a run can stop at a time budget (a 10-minute
+call on a lent GPU) and the next run continues the same cosine schedule.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..color import rgb_to_lab
+from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
+from .data import augment, load_photos, read_index, scene_classes
+
+
+@dataclass
+class TrainArgs:
+    data: str
+    checkpoint: str
+    variant: str = "pooled"  # "paper" (FC global head) or "pooled"
+    width: int = 64
+    size: int = 128  # training crop side, px
+    load_size: int | None = None  # side the photos are decoded at (default: size); crops are 0.6-1 of it
+    global_size: int = 128  # at training size the global path sees the same picture
+    batch_size: int = 64
+    steps: int = 10_000  # length of the schedule, across resumed runs
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup: int = 300
+    alpha: float = 1 / 300  # weight of the classification loss (paper)
+    optimizer: str = "adamw"  # or "adadelta" (paper)
+    seed: int = 0
+    limit: int | None = None  # use only the first N training photos
+    minutes: float | None = None  # stop (and save) after this much wall time
+    log_every: int = 50
+    workers: int = 4
+    device: str = "auto"
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def lr_at(step: int, args: TrainArgs) -> float:
+    """Linear warm-up, then cosine decay to 2% of the peak at `args.steps`."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    t = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
+    return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def make_optimizer(model: FusionNet, args: TrainArgs) -> torch.optim.Optimizer:
+    if args.optimizer == "adadelta":
+        return torch.optim.Adadelta(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+
+
+def loss_fn(model: FusionNet, rgb: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, float]:
+    """(B, 3, H, W) sRGB in [0, 1] -> (total loss, MSE part)."""
+    lab = rgb_to_lab(rgb.float())
+    L, ab = lab[:, :1] / 100, lab[:, 1:] / AB_SCALE
+    pred, logits = model(L)
+    mse = F.mse_loss(pred.float(), ab)
+    loss = mse
+    if logits is not None and alpha > 0 and (labels >= 0).any():
+        loss = loss + alpha * F.cross_entropy(logits.float(), labels, ignore_index=-1)
+    return loss, mse.item()
+
+
+def train(args: TrainArgs) -> dict:
+    """Train (or resume) and write the checkpoint; return a summary."""
+    device = pick_device(args.device)
+    ckpt_path = Path(args.checkpoint)
+    state = torch.load(ckpt_path, map_location="cpu", weights_only=True) if ckpt_path.exists() else None
+    if state is not None:
+        config, classes = NetConfig(**state["config"]), state["classes"]
+    else:
+        classes = scene_classes(read_index(Path(args.data)))
+        config = NetConfig(width=args.width, global_size=args.global_size, pooled=args.variant == "pooled",
+                           num_classes=len(classes))
+    model = FusionNet(config).to(device).to(memory_format=torch.channels_last)
+    opt = make_optimizer(model, args)
+    step, seen, seconds = 0, 0, 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, seen, seconds = state["step"], state["images_seen"], state["seconds"]
+    photos = load_photos(Path(args.data), "train", args.load_size or args.size, classes, args.limit, args.workers)
+    images = photos.images.to(device)
+    labels = photos.labels.to(device)
+    print(f"{count_parameters(model) / 1e6:.1f}M parameters, {len(images)} photos, {device}, from step {step}",
+          flush=True)
+
+    gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu",
+                                                                                                   enabled=False)
+    model.train()
+    t0 = time.perf_counter()
+    t_log, seen_log, mse_sum, n_sum = t0, seen, 0.0, 0
+    while step < args.steps:
+        if args.minutes is not None and time.perf_counter() - t0 > 60 * args.minutes:
+            break
+        idx = torch.randint(len(images), (args.batch_size,), generator=gen).to(device)
+        rgb = augment(images[idx].float() / 255, args.size, gen).clamp(0, 1)
+        rgb = rgb.contiguous(memory_format=torch.channels_last)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, args)
+        with amp:
+            loss, mse = loss_fn(model, rgb, labels[idx], args.alpha)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        seen += args.batch_size
+        mse_sum, n_sum = mse_sum + mse, n_sum + 1
+        if step % args.log_every == 0 or step == args.steps:
+            now = time.perf_counter()
+            print(f"step {step}/{args.steps} mse {mse_sum / n_sum:.5f} lr {lr_at(step, args):.2e} "
+                  f"{(seen - seen_log) / (now - t_log):.0f} img/s", flush=True)
+            t_log, seen_log, mse_sum, n_sum = now, seen, 0.0, 0
+    seconds += time.perf_counter() - t0
+    state = {"config": config.to_dict(), "classes": classes, "model": model.state_dict(),
+             "optimizer": opt.state_dict(), "step": step, "images_seen": seen, "seconds": seconds,
+             "args": asdict(args)}
+    tmp = ckpt_path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(ckpt_path)
+    return {"step": step, "images_seen": seen, "seconds": round(seconds, 1), "checkpoint": str(ckpt_path)}
+
+
+def load_checkpoint_model(path: Path) -> FusionNet:
+    """The network of a training checkpoint, in eval mode on CPU."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = FusionNet(NetConfig(**state["config"]))
+    model.load_state_dict(state["model"])
+    model.classes = state["classes"]
+    model.train_info = {k: state[k] for k in ("step", "images_seen", "seconds")} | {"args": state["args"]}
+    return model.eval()
