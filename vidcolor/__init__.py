@@ -1,0 +1,14 @@
+"""vidcolor: automatic colorization of black-and-white films and photos.
+
+The network is the global/local fusion model of Iizuka, Simo-Serra and Ishikawa,
+"Let there be Color!" (SIGGRAPH 2016).
+"""
+from .colorizer import Colorizer
+from .errors import InputError, OutputError, VidcolorError, WeightsError
+from .image import colorize_image
+from .model.weights import load_model
+from .pipeline import VideoReport, colorize_video
+
+__all__ = ["Colorizer", "colorize_image", "colorize_video", "load_model", "VideoReport", "VidcolorError",
+           "InputError", "OutputError", "WeightsError"]
+__version__ = "0.1.0"

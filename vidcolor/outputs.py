@@ -37,6 +37,9 @@ def atomic_output(src: Path, dst: Path, overwrite: bool = False) -> Iterator[Pat
     fd, name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f".part{dst.suffix}", dir=dst.parent or ".")
     os.close(fd)
     tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the output gets the usual permissions
     try:
         yield tmp
         os.replace(tmp, dst)

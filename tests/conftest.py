@@ -1,0 +1,105 @@
+"""Test media made on the fly with PyAV: gray films with tones as sound, from public-domain photos."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from skimage import data as skdata
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
+
+
+def photo(name: str, width: int, height: int) -> np.ndarray:
+    """A public-domain scikit-image photo resized to (height, width, 3) uint8."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(getattr(skdata, name)()).convert("RGB").resize((width, height)))
+
+
+def gray_rgb(rgb: np.ndarray) -> np.ndarray:
+    y = (rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).round().astype(np.uint8)
+    return np.repeat(y[..., None], 3, axis=2)
+
+
+def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12, rate: int = 25,
+              photos: tuple[str, ...] = ("astronaut",), gray: bool = True, pix_fmt: str = "yuv420p",
+              codec: str = "libx264", audio: tuple[str, ...] = ("aac",), subtitles: bool = False,
+              pts: list[int] | None = None, time_base: Fraction | None = None, rotation: int = 0,
+              color_range: int | None = None, metadata: dict | None = None) -> Path:
+    """Write a clip: a slow pan over each photo in turn (one shot per photo), sine tones as audio.
+
+    `pts` gives explicit frame timestamps in `time_base` (variable frame rate)."""
+    out = av.open(str(path), "w")
+    if metadata:
+        out.metadata.update(metadata)
+    v = out.add_stream(codec, rate=rate)
+    v.width, v.height, v.pix_fmt = width, height, pix_fmt
+    if time_base is not None:
+        v.time_base = v.codec_context.time_base = time_base
+    if color_range is not None:
+        v.codec_context.color_range = color_range
+    if rotation:
+        v.set_display_rotation(rotation)
+    tracks = []
+    for i, codec_name in enumerate(audio):
+        a = out.add_stream(codec_name, rate=48000 if codec_name == "opus" else 44100)
+        a.layout = "stereo"
+        a.metadata["language"] = ("eng", "fra", "deu")[i]
+        tracks.append((a, 220.0 * (i + 2)))
+    sub = out.add_mux_stream("subrip") if subtitles else None
+    if sub is not None:
+        sub.time_base = Fraction(1, 1000)
+        sub.metadata["language"] = "eng"
+    pans = [photo(p, width + frames, height) for p in photos]
+    per_shot = -(-frames // len(pans))
+    seconds = (frames / rate) if pts is None else float((pts[-1] + 1) * time_base)
+    for i in range(frames):
+        img = pans[i // per_shot][:, i % per_shot: i % per_shot + width]
+        img = gray_rgb(img) if gray else img
+        f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+        f = f.reformat(format=pix_fmt, dst_color_range=color_range) if color_range else f.reformat(format=pix_fmt)
+        f.pts = i if pts is None else pts[i]
+        if time_base is not None:
+            f.time_base = time_base
+        out.mux(v.encode(f))
+    for a, freq in tracks:
+        n = int(seconds * a.rate)
+        t = np.arange(n) / a.rate
+        wave = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = a.rate, 0
+        out.mux(a.encode(frame))
+        out.mux(a.encode(None))
+    if sub is not None:
+        p = av.Packet("Hello from the subtitles".encode())
+        p.stream, p.pts, p.dts, p.duration, p.time_base = sub, 40, 40, 200, Fraction(1, 1000)
+        out.mux(p)
+    out.mux(v.encode(None))
+    out.close()
+    return path
+
+
+def decode_planes(path: Path) -> list[av.VideoFrame]:
+    with av.open(str(path)) as c:
+        return list(c.decode(video=0))
+
+
+def packets(path: Path, kind: str = "audio") -> list[list[bytes]]:
+    """Payloads of every stream of that kind, per stream, in file order."""
+    with av.open(str(path)) as c:
+        streams = [s for s in c.streams if s.type == kind]
+        got: dict[int, list[bytes]] = {s.index: [] for s in streams}
+        for p in c.demux(*streams):
+            if p.size:
+                got[p.stream.index].append(bytes(p))
+        return [got[s.index] for s in streams]
+
+
+@pytest.fixture
+def clip(tmp_path):
+    def make(name: str = "in.mp4", **kw) -> Path:
+        return make_clip(tmp_path / name, **kw)
+    return make

@@ -1,0 +1,193 @@
+"""The film pipeline on generated media: frames, timing, sound, metadata and exact luminance."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from conftest import decode_planes, packets
+from vidcolor import colorize_video
+from vidcolor.cli import run
+from vidcolor.media.encode import EncodeOptions
+
+LOSSLESS = EncodeOptions(crf=0)  # x264 lossless: what we hand the encoder is what we read back
+
+
+def luma_planes(path) -> list[np.ndarray]:
+    out = []
+    for f in decode_planes(path):
+        p = f.planes[0]
+        dtype = np.uint16 if "10" in f.format.name else np.uint8
+        a = np.frombuffer(p, dtype).reshape(-1, p.line_size // np.dtype(dtype).itemsize)[: f.height, : f.width]
+        out.append(a.copy())
+    return out
+
+
+def chroma_spread(path) -> float:
+    """Mean |Cb - 128| + |Cr - 128| over the output (0 for a gray film)."""
+    vals = []
+    for f in decode_planes(path):
+        rgb = f.to_ndarray(format="rgb24").astype(np.float32)
+        vals.append(np.abs(rgb - rgb.mean(axis=2, keepdims=True)).mean())
+    return float(np.mean(vals))
+
+
+def assert_same_timing(src, dst) -> None:
+    a, b = decode_planes(src), decode_planes(dst)
+    assert len(a) == len(b)
+    assert [float(f.pts * f.time_base) for f in a] == pytest.approx([float(f.pts * f.time_base) for f in b],
+                                                                    abs=1e-3)
+    assert (a[0].width, a[0].height) == (b[0].width, b[0].height)
+
+
+def test_mp4_h264_aac_keeps_frames_audio_and_luma(clip, tmp_path):
+    src = clip("film.mp4", frames=20, audio=("aac",), metadata={"title": "A test film"})
+    dst = tmp_path / "out.mp4"
+    report = colorize_video(src, dst, model="tiny-random", encode=LOSSLESS, progress=False)
+    assert report.frames_in == report.frames_out == 20
+    assert_same_timing(src, dst)
+    assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+    assert packets(src) == packets(dst)  # copied packet for packet
+    with av.open(str(src)) as a, av.open(str(dst)) as b:
+        assert b.metadata.get("title") == "A test film"
+        assert abs(float(a.duration - b.duration)) / av.time_base < 0.05
+        assert b.streams.audio[0].language == "eng"
+    assert chroma_spread(dst) > 1.0  # the gray film got color
+
+
+def test_mkv_two_audio_tracks_and_subtitles(clip, tmp_path):
+    src = clip("film.mkv", audio=("flac", "opus"), subtitles=True)
+    dst = tmp_path / "out.mkv"
+    colorize_video(src, dst, model="tiny-random", progress=False)
+    assert packets(src) == packets(dst)
+    assert packets(src, "subtitle") == packets(dst, "subtitle") == [[b"Hello from the subtitles"]]
+    with av.open(str(dst)) as b:
+        assert [s.language for s in b.streams.audio] == ["eng", "fra"]
+    assert_same_timing(src, dst)
+
+
+def test_mov_pcm_odd_size_keeps_size_and_luma(clip, tmp_path):
+    src = clip("film.mov", width=321, height=241, pix_fmt="yuv444p", audio=("pcm_s16le",))
+    dst = tmp_path / "out.mov"
+    colorize_video(src, dst, model="tiny-random", encode=LOSSLESS, progress=False)
+    assert_same_timing(src, dst)
+    assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+    assert packets(src) == packets(dst)
+
+
+def test_odd_size_yuv420_input_becomes_444_same_size(clip, tmp_path):
+    src = clip("film.mkv", width=322, height=242, audio=())
+    even = tmp_path / "even.mkv"
+    colorize_video(src, even, model="tiny-random", progress=False)
+    assert decode_planes(even)[0].format.name == "yuv420p"  # even sizes keep 4:2:0
+
+
+def test_audio_mp4_cannot_hold_is_transcoded_with_warning(clip, tmp_path, caplog):
+    src = clip("film.mov", audio=("pcm_mulaw",))
+    dst = tmp_path / "out.mp4"
+    colorize_video(src, dst, model="tiny-random", progress=False)
+    assert "re-encoded to aac" in caplog.text
+    with av.open(str(dst)) as b:
+        assert b.streams.audio[0].codec_context.name == "aac"
+        assert abs(b.duration / av.time_base - 12 / 25) < 0.1
+
+
+def test_no_audio(clip, tmp_path):
+    src = clip("silent.mp4", audio=())
+    dst = tmp_path / "out.mp4"
+    report = colorize_video(src, dst, model="tiny-random", progress=False)
+    assert report.frames_out == 12
+    with av.open(str(dst)) as b:
+        assert not b.streams.audio
+
+
+def test_variable_frame_rate_keeps_every_pts(clip, tmp_path):
+    pts = [0, 40, 80, 200, 240, 400, 410, 420, 500, 600, 640, 700]
+    src = clip("vfr.mkv", pts=pts, time_base=Fraction(1, 1000), audio=())
+    dst = tmp_path / "out.mkv"
+    colorize_video(src, dst, model="tiny-random", progress=False)
+    assert [int(f.pts * f.time_base * 1000) for f in decode_planes(dst)] == pts
+
+
+def test_rotation_metadata_is_kept(clip, tmp_path):
+    src = clip("rot.mp4", rotation=90, audio=())
+    dst = tmp_path / "out.mp4"
+    colorize_video(src, dst, model="tiny-random", encode=LOSSLESS, progress=False)
+    assert decode_planes(dst)[0].rotation == decode_planes(src)[0].rotation == 90
+    assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuvj420p", "yuv420p10le"])
+def test_full_range_and_10_bit_luma_is_exact(clip, tmp_path, pix_fmt):
+    src = clip("deep.mkv", pix_fmt=pix_fmt, audio=(), color_range=2 if pix_fmt.startswith("yuvj") else None)
+    dst = tmp_path / "out.mkv"
+    colorize_video(src, dst, model="tiny-random", encode=LOSSLESS, progress=False)
+    out = decode_planes(dst)
+    assert out[0].format.name == pix_fmt
+    assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+
+
+def test_pillarbox_borders_stay_neutral(tmp_path):
+    from conftest import make_clip
+
+    src = make_clip(tmp_path / "box.mp4", width=128, height=64, audio=())
+    # paint black bars over the left and right 24 px of every frame
+    frames = decode_planes(src)
+    boxed = tmp_path / "boxed.mkv"
+    with av.open(str(boxed), "w") as out:
+        v = out.add_stream("ffv1", rate=25)
+        v.width, v.height, v.pix_fmt = 128, 64, "yuv420p"
+        for f in frames:
+            rgb = f.to_ndarray(format="rgb24")
+            rgb[:, :24] = rgb[:, -24:] = 0
+            g = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            g.pts = f.pts
+            out.mux(v.encode(g))
+        out.mux(v.encode(None))
+    dst = tmp_path / "out.mkv"
+    colorize_video(boxed, dst, model="tiny-random", encode=LOSSLESS, progress=False)
+    for f in decode_planes(dst):
+        u, v = f.to_ndarray()[64:].reshape(2, 32, 64)
+        assert np.all(u[:, :12] == 128) and np.all(v[:, -12:] == 128)
+
+
+def test_cli_refuses_existing_output_and_input_as_output(clip, tmp_path, capsys):
+    src = clip("film.mp4")
+    before = src.read_bytes()
+    dst = tmp_path / "exists.mp4"
+    dst.write_bytes(b"keep me")
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 4
+    assert dst.read_bytes() == b"keep me"
+    assert run([str(src), "-o", str(src), "--model", "tiny-random", "-q", "--overwrite"]) == 4
+    assert src.read_bytes() == before
+    assert "the output is the input" in capsys.readouterr().err
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--overwrite"]) == 0
+    assert len(decode_planes(dst)) == 12
+
+
+def test_failure_mid_run_leaves_no_partial_file(clip, tmp_path, monkeypatch):
+    from vidcolor import pipeline
+
+    src = clip("film.mp4", frames=24)
+    dst = tmp_path / "out.mp4"
+    calls = {"n": 0}
+    real = pipeline._colorize_batch
+
+    def interrupted(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*a, **kw)
+
+    monkeypatch.setattr(pipeline, "_colorize_batch", interrupted)
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--batch-size", "4"]) == 130
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_progress_bar_counts_frames(clip, tmp_path, capsys):
+    src = clip("film.mp4", frames=16)
+    assert run([str(src), "-o", str(tmp_path / "o.mp4"), "--model", "tiny-random"]) == 0
+    err = capsys.readouterr().err
+    assert "16/16" in err and "frame/s" in err

@@ -1,0 +1,171 @@
+"""Command line: a thin typer layer over the library. Only this module prints errors and exits."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import EXIT_CODES, VidcolorError
+
+EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Colorize black-and-white films and photos.\n\n"
+                       "vidcolor INPUT -o OUTPUT is short for vidcolor colorize INPUT -o OUTPUT.\n\n" + EXIT_HELP)
+
+
+def _print_json(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, indent=None) + "\n")
+
+
+@app.command(epilog=EXIT_HELP)
+def colorize(
+    input: Path = typer.Argument(..., help="Video (anything FFmpeg reads) or photo."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file [default: INPUT_color.EXT]."),
+    model: str = typer.Option("fusion-small", help="Model name or path to a .safetensors file."),
+    device: str = typer.Option("auto", help="auto, cuda or cpu."),
+    batch_size: Optional[int] = typer.Option(None, min=1, help="Frames per batch [default: 16 GPU, 4 CPU]."),
+    work_side: int = typer.Option(256, min=32, help="Short side (px) the network sees; chroma is upsampled."),
+    codec: str = typer.Option("libx264", help="Video encoder."),
+    crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless)."),
+    preset: str = typer.Option("medium", help="Encoder speed preset."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+) -> None:
+    """Colorize a video or a photo (the default command)."""
+    from .colorizer import Colorizer
+    from .image import IMAGE_SUFFIXES, colorize_image
+    from .media.encode import EncodeOptions
+    from .pipeline import colorize_video
+
+    if output is None:
+        output = input.with_name(f"{input.stem}_color{input.suffix if input.suffix else '.mp4'}")
+    if input.suffix.lower() in IMAGE_SUFFIXES:
+        report = colorize_image(input, output, Colorizer(model, device, work_side), overwrite=overwrite)
+    else:
+        report = colorize_video(input, output, model=model, device=device, batch_size=batch_size,
+                                work_side=work_side, encode=EncodeOptions(codec, crf, preset),
+                                overwrite=overwrite, progress=not quiet).to_dict()
+    if json_out:
+        _print_json(report)
+    elif not quiet:
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command("eval")
+def eval_cmd(
+    data: Path = typer.Argument(..., help="Folder (or .tar shard) with index.csv and photos."),
+    split: str = typer.Option("val"),
+    limit: Optional[int] = typer.Option(None, min=1),
+    model: str = typer.Option("fusion-small", help="Model name, .safetensors file, or training checkpoint (.pt)."),
+    device: str = typer.Option("auto"),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    sheet: Optional[Path] = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet PNG."),
+) -> None:
+    """Colorize the photos of a split from L* alone and compare with the truth."""
+    from .colorizer import Colorizer
+    from .train.evaluate import evaluate
+    from .train.loop import load_checkpoint_model
+
+    net = load_checkpoint_model(Path(model)) if model.endswith(".pt") else model
+    metrics = evaluate(Colorizer(net, device, work_side=None), data, split, limit, sheet)
+    if json_out:
+        _print_json(metrics)
+    else:
+        for k, v in metrics.items():
+            typer.echo(f"{k:20s} {v}")
+
+
+@app.command()
+def train(
+    data: Path = typer.Argument(..., help="Folder (or .tar shard) with index.csv; split=train is used."),
+    checkpoint: Path = typer.Option(..., help="Checkpoint to write; resumed from if it exists."),
+    variant: str = typer.Option("pooled", help="pooled (default) or paper (FC global head)."),
+    width: int = typer.Option(64), size: int = typer.Option(128), load_size: Optional[int] = typer.Option(None),
+    global_size: int = typer.Option(128), batch_size: int = typer.Option(64), steps: int = typer.Option(10_000),
+    lr: float = typer.Option(2e-3), alpha: float = typer.Option(1 / 300, help="Classification loss weight."),
+    optimizer: str = typer.Option("adamw", help="adamw or adadelta (paper)."),
+    seed: int = typer.Option(0), limit: Optional[int] = typer.Option(None),
+    minutes: Optional[float] = typer.Option(None, help="Stop and save after this wall time."),
+    device: str = typer.Option("auto"), workers: int = typer.Option(4),
+) -> None:
+    """Train the fusion network (resumes from --checkpoint)."""
+    from .train.loop import TrainArgs
+    from .train.loop import train as run_train
+
+    if variant not in ("pooled", "paper"):
+        raise typer.BadParameter("variant must be pooled or paper")
+    args = TrainArgs(str(data), str(checkpoint), variant, width, size, load_size, global_size, batch_size, steps,
+                     lr, alpha=alpha, optimizer=optimizer, seed=seed, limit=limit, minutes=minutes, device=device,
+                     workers=workers)
+    _print_json(run_train(args))
+
+
+@app.command()
+def export(
+    checkpoint: Path = typer.Argument(..., help="Training checkpoint (.pt)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The .safetensors file to write."),
+) -> None:
+    """Write a checkpoint's network as fp16 safetensors; print its sha256."""
+    from .model.weights import save_weights
+    from .train.loop import load_checkpoint_model
+
+    net = load_checkpoint_model(checkpoint)
+    sha = save_weights(net, output, net.classes, net.train_info)
+    _print_json({"output": str(output), "sha256": sha, "bytes": output.stat().st_size})
+
+
+@app.command()
+def pack(
+    data: Path = typer.Argument(...), output: Path = typer.Option(..., "-o", "--output"),
+    split: str = typer.Option("train"), start: int = typer.Option(0), count: Optional[int] = typer.Option(None),
+) -> None:
+    """Pack photos of a split into one .tar shard (to send training data to a GPU machine)."""
+    from .train.data import pack_shard
+
+    _print_json({"output": str(output), "photos": pack_shard(data, output, split, start, count)})
+
+
+COMMANDS = {"colorize", "eval", "train", "export", "pack"}
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI on argv (without the program name); return the exit code. Used by main and tests."""
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("--help", "-h"):
+        argv = ["colorize", *argv]
+    logging.basicConfig(format="vidcolor: warning: %(message)s", level=logging.WARNING, force=True)
+    debug = bool(os.environ.get("VIDCOLOR_DEBUG"))
+    try:
+        code = app(args=argv, prog_name="vidcolor", standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into Exit(130) and returns its code
+            raise KeyboardInterrupt
+        return code if isinstance(code, int) else 0
+    except VidcolorError as ex:
+        if debug:
+            raise
+        typer.echo(f"vidcolor: error: {ex}", err=True)
+        return ex.exit_code
+    except typer.Exit as ex:
+        return ex.exit_code
+    except typer.TyperException as ex:  # usage errors: typer vendors click and shows them itself
+        ex.show()
+        return ex.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        typer.echo("vidcolor: interrupted; no partial output was left", err=True)
+        return 130
+    except Exception as ex:  # the last line of defence: one line, not a traceback
+        if debug:
+            raise
+        typer.echo(f"vidcolor: internal error: {type(ex).__name__}: {ex} (set VIDCOLOR_DEBUG=1 for details)",
+                   err=True)
+        return 1
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

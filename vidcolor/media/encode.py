@@ -1,0 +1,159 @@
+"""Encode and mux: colorized video frames, the other streams copied packet for packet.
+
+The writer opens its streams on the first video frame, when size, pixel format and rotation
+are known. Audio whose codec the output container cannot hold is transcoded (AAC, or the
+container's default) with a warning; subtitles it cannot hold are dropped with a warning.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from ..errors import OutputError
+
+log = logging.getLogger("vidcolor")
+
+_STALE_TAGS = {"duration", "encoder", "number_of_frames", "number_of_bytes", "bps"}  # describe the old encode
+
+
+def _tags(metadata: dict) -> dict:
+    return {k: v for k, v in metadata.items() if k.lower().split("-")[0] not in _STALE_TAGS}
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    codec: str = "libx264"
+    crf: int = 18  # visually lossless for x264/x265
+    preset: str = "medium"
+
+
+def _encoder_options(codec: str, opts: EncodeOptions) -> dict[str, str]:
+    if codec in ("libx264", "libx265"):
+        # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth
+        quality = {"qp": "0"} if opts.crf == 0 else {"crf": str(opts.crf)}
+        return quality | {"preset": opts.preset} | ({"x265-params": "lossless=1"} if opts.crf == 0 and codec == "libx265" else {})
+    if codec in ("libvpx-vp9", "libaom-av1", "libsvtav1"):
+        return {"crf": str(opts.crf)}
+    return {}
+
+
+class Writer:
+    """Owns the output container. Call `frame()` and `packet()` in file order, then `close()`."""
+
+    def __init__(self, path: Path, source: av.container.InputContainer, side_streams: list[av.stream.Stream],
+                 opts: EncodeOptions, rate: Fraction | None) -> None:
+        self.path, self.source, self.opts, self.rate = path, source, opts, rate
+        self.side_streams = side_streams
+        try:
+            self.out = av.open(str(path), mode="w")
+        except (av.FFmpegError, ValueError) as ex:
+            raise OutputError(f"{path}: cannot write this kind of file ({ex})") from ex
+        self.video: av.video.stream.VideoStream | None = None
+        self.mapping: dict[int, av.stream.Stream] = {}  # input stream index -> output stream (copied)
+        self.transcode: dict[int, av.stream.Stream] = {}  # input audio index -> output stream (re-encoded)
+        self.pending: list[av.Packet] = []  # side packets that came before the first frame
+        self.frames = 0
+        self.last_pts: int | None = None
+        self.bumped_pts = 0
+
+    def _open_streams(self, frame: av.VideoFrame, rotation: int) -> None:
+        src_video = self.source.streams.video[0]
+        try:
+            v = self.out.add_stream(self.opts.codec, rate=self.rate or Fraction(25),
+                                    options=_encoder_options(self.opts.codec, self.opts))
+        except (av.FFmpegError, ValueError) as ex:
+            raise OutputError(f"{self.path}: video codec {self.opts.codec!r} is not available ({ex})") from ex
+        v.width, v.height, v.pix_fmt = frame.width, frame.height, frame.format.name
+        v.time_base = frame.time_base or src_video.time_base
+        v.codec_context.time_base = v.time_base
+        if src_video.sample_aspect_ratio:
+            v.codec_context.sample_aspect_ratio = src_video.sample_aspect_ratio
+        for attr in ("colorspace", "color_range", "color_primaries", "color_trc"):
+            setattr(v.codec_context, attr, getattr(frame, attr))
+        v.metadata.update({k: val for k, val in src_video.metadata.items() if k in ("language", "title")})
+        v.disposition = src_video.disposition
+        if rotation:
+            v.set_display_rotation(rotation)
+        self.video = v
+        supported = self.out.supported_codecs
+        fmt = self.out.format.name
+        for s in self.side_streams:
+            name = s.codec_context.name
+            if name in supported:
+                o = self.out.add_stream_from_template(s)
+                self.mapping[s.index] = o
+            elif s.type == "audio":
+                target = "aac" if "aac" in supported else self.out.default_audio_codec
+                log.warning("audio stream #%d (%s) re-encoded to %s: the %s container cannot hold %s",
+                            s.index, name, target, fmt, name)
+                o = self.out.add_stream(target, rate=s.codec_context.sample_rate)
+                o.layout = s.codec_context.layout
+                self.transcode[s.index] = o
+            else:
+                log.warning("%s stream #%d (%s) dropped: the %s container cannot hold it", s.type, s.index, name, fmt)
+                continue
+            o.metadata.update(_tags(s.metadata))
+            o.disposition = s.disposition
+        self.out.metadata.update(_tags(self.source.metadata))
+        chapters = self.source.chapters()
+        if chapters:
+            self.out.set_chapters(chapters)
+
+    def frame(self, frame: av.VideoFrame, rotation: int = 0) -> None:
+        if self.video is None:
+            self._open_streams(frame, rotation)
+            for packet in self.pending:
+                self.packet(packet)
+            self.pending.clear()
+        if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
+            # Encoders need strictly increasing pts; broken files repeat or omit them.
+            frame.pts = 0 if self.last_pts is None else self.last_pts + 1
+            self.bumped_pts += 1
+        self.last_pts = frame.pts
+        self._mux(self.video.encode(frame))
+        self.frames += 1
+
+    def packet(self, packet: av.Packet) -> None:
+        if self.video is None:
+            self.pending.append(packet)
+            return
+        index = packet.stream.index
+        if index in self.mapping:
+            packet.stream = self.mapping[index]
+            self._mux([packet])
+        elif index in self.transcode:
+            out = self.transcode[index]
+            try:
+                for f in packet.decode():
+                    f.pts = None  # the encoder re-times samples continuously
+                    self._mux(out.encode(f))
+            except av.InvalidDataError:
+                log.warning("skipped an undecodable audio packet in stream #%d", index)
+
+    def _mux(self, packets) -> None:
+        try:
+            self.out.mux(packets)
+        except av.FFmpegError as ex:
+            if ex.errno == 28:  # ENOSPC
+                raise OutputError(f"{self.path}: disk full while writing") from ex
+            raise
+
+    def close(self) -> None:
+        """Flush the encoders and write the trailer."""
+        try:
+            if self.video is not None:
+                self._mux(self.video.encode(None))
+                for out in self.transcode.values():
+                    self._mux(out.encode(None))
+        finally:
+            self.out.close()
+
+    def abort(self) -> None:
+        try:
+            self.out.close()
+        except av.FFmpegError:
+            pass

@@ -1,0 +1,65 @@
+"""Opening inputs: every PyAV/FFmpeg failure becomes an InputError naming the file."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    frames: int | None  # from the header, or duration x rate; None when neither is known
+    duration: float | None  # seconds
+    rate: Fraction | None  # average frame rate, a hint only: timing comes from each frame's pts
+    time_base: Fraction
+    start_time: float  # seconds
+
+
+def check_readable(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a video file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file")
+
+
+def open_input(path: Path) -> av.container.InputContainer:
+    """Open a media file for reading, or raise InputError with the reason."""
+    check_readable(path)
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="replace")
+    except av.FFmpegError as ex:
+        raise InputError(f"{path}: not a readable video ({ex.strerror or ex})") from ex
+    if not container.streams.video:
+        container.close()
+        raise InputError(f"{path}: has no video stream")
+    return container
+
+
+def video_info(container: av.container.InputContainer) -> VideoInfo:
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    if not ctx.width or not ctx.height:
+        raise InputError(f"{container.name}: video stream has no picture size (damaged header?)")
+    rate = stream.average_rate or stream.guessed_rate
+    duration = None
+    if stream.duration is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / av.time_base
+    frames = stream.frames or None
+    if frames is None and duration and rate:
+        frames = round(duration * rate)
+    start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    return VideoInfo(ctx.width, ctx.height, frames, duration, Fraction(rate) if rate else None,
+                     stream.time_base, start)
