@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import torch
 
-# sRGB primaries, D65 white (IEC 61966-2-1); the same numbers as scikit-image.
+# sRGB primaries (IEC 61966-2-1), the same numbers as scikit-image. The D65 white is taken as the
+# matrix's own row sums, so that R = G = B maps to a* = b* = 0 exactly (scikit-image's rounded
+# white (0.95047, 1, 1.08883) leaves up to 0.005 of chroma on gray).
 _RGB_TO_XYZ = (
     (0.412453, 0.357580, 0.180423),
     (0.212671, 0.715160, 0.072169),
     (0.019334, 0.119193, 0.950227),
 )
-_WHITE_D65 = (0.95047, 1.0, 1.08883)
+_WHITE_D65 = tuple(sum(row) for row in _RGB_TO_XYZ)
 _DELTA = 6.0 / 29.0
 
 
@@ -60,7 +62,7 @@ def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
 
 def gray_to_lightness(gray: torch.Tensor) -> torch.Tensor:
     """Gamma-encoded gray level in [0, 1] -> L* in [0, 100] (exact for R = G = B = gray)."""
-    y = srgb_to_linear(gray) * sum(_RGB_TO_XYZ[1])
+    y = srgb_to_linear(gray)
     return 116 * _f(y) - 16
 
 

@@ -1,0 +1,51 @@
+"""Color conversions against scikit-image's float64 reference."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skimage import color as skcolor
+
+from vidcolor.color import gray_to_lightness, hasler_colorfulness, lab_to_rgb, rgb_to_cbcr, rgb_to_lab
+
+
+# scikit-image rounds the CIE constants of the dark linear segment (0.008856, 7.787) and its D65
+# white; we use the exact ratios and the matrix's own white (gray stays neutral), which moves
+# a*b* by up to ~0.01 (1/10,000 of their range).
+REF_TOL = 1.5e-2
+
+
+def test_rgb_to_lab_matches_reference():
+    rgb = np.random.default_rng(0).random((37, 53, 3))
+    ref = skcolor.rgb2lab(rgb)
+    ours = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)).permute(1, 2, 0).numpy()
+    assert np.abs(ours - ref).max() < REF_TOL
+    ours32 = rgb_to_lab(torch.from_numpy(rgb).float().permute(2, 0, 1)).permute(1, 2, 0).numpy()
+    assert np.abs(ours32 - ref).max() < REF_TOL
+
+
+def test_lab_to_rgb_matches_reference_and_round_trips():
+    rgb = np.random.default_rng(1).random((3, 20, 30))
+    lab = rgb_to_lab(torch.from_numpy(rgb))
+    back = lab_to_rgb(lab).numpy()
+    assert np.abs(back - rgb).max() < 1e-9
+    ref = skcolor.lab2rgb(lab.permute(1, 2, 0).numpy())
+    assert np.abs(back.transpose(1, 2, 0) - ref).max() < REF_TOL
+
+
+def test_known_values_and_gray():
+    lab = rgb_to_lab(torch.tensor([1.0, 0, 0], dtype=torch.float64).view(3, 1, 1)).flatten()
+    assert torch.allclose(lab, torch.tensor([53.2408, 80.0925, 67.2032], dtype=torch.float64), atol=1e-3)
+    g = torch.linspace(0, 1, 101, dtype=torch.float64)
+    from_rgb = rgb_to_lab(g.view(1, 1, -1).expand(3, 1, -1))
+    assert torch.allclose(gray_to_lightness(g), from_rgb[0, 0], atol=1e-9)
+    assert from_rgb[1:].abs().max() < 1e-9  # gray has no chroma
+
+
+def test_cbcr_of_gray_is_zero_and_colorfulness_orders():
+    gray = torch.rand(1, 8, 8).expand(3, 8, 8)
+    assert rgb_to_cbcr(gray).abs().max() < 1e-6
+    red = torch.tensor([1.0, 0, 0]).view(3, 1, 1).expand(3, 4, 4)
+    cb, cr = rgb_to_cbcr(red, "bt601")[:, 0, 0]
+    assert abs(cr.item() - 0.5) < 1e-6 and cb.item() < 0
+    rng = torch.rand(3, 16, 16) * 255
+    assert hasler_colorfulness(rng) > hasler_colorfulness(rng.mean(0, keepdim=True).expand(3, 16, 16)) + 10

@@ -1,0 +1,67 @@
+"""Still photos: luminance kept at full resolution, odd Pillow modes, alpha and EXIF rotation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import gray_rgb, photo
+from vidcolor.cli import run
+from vidcolor.color import rgb_to_lab
+
+
+def lightness(path) -> np.ndarray:
+    rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64) / 255
+    return rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1))[0].numpy()
+
+
+def chroma(path) -> float:
+    rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
+    return float(np.abs(rgb - rgb.mean(axis=2, keepdims=True)).mean())
+
+
+def test_photo_keeps_luminance_and_gets_color(tmp_path):
+    src = tmp_path / "old.png"
+    Image.fromarray(gray_rgb(photo("coffee", 301, 203))).convert("L").save(src)
+    dst = tmp_path / "new.png"
+    assert run([str(src), "-o", str(dst), "-q"]) == 0  # the shipped weights
+    assert Image.open(dst).size == (301, 203)
+    diff = np.abs(lightness(dst) - lightness(src))
+    assert diff.mean() < 0.5 and np.percentile(diff, 99) < 2.0  # L* kept up to 8-bit rounding and gamut
+    assert chroma(dst) > 2.0
+
+
+@pytest.mark.parametrize("mode", ["P", "CMYK", "I;16", "LA", "RGBA", "1"])
+def test_odd_modes(tmp_path, mode):
+    base = Image.fromarray(photo("astronaut", 64, 48))
+    if mode == "I;16":
+        img = Image.fromarray((np.asarray(base.convert("L"), np.uint16) * 257))
+    else:
+        img = base.convert(mode)
+    src = tmp_path / ("in.tif" if mode in ("CMYK", "I;16") else "in.png")
+    img.save(src)
+    dst = tmp_path / "out.png"
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
+    out = Image.open(dst)
+    assert out.size == (64, 48)
+    assert out.mode == ("RGBA" if "A" in mode else "RGB")
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    img = Image.fromarray(gray_rgb(photo("rocket", 80, 40)))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    src = tmp_path / "rot.jpg"
+    img.save(src, exif=exif)
+    dst = tmp_path / "out.png"
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
+    assert Image.open(dst).size == (40, 80)
+
+
+def test_not_an_image(tmp_path, capsys):
+    src = tmp_path / "fake.jpg"
+    src.write_text("hello")
+    assert run([str(src), "-o", str(tmp_path / "o.png"), "--model", "tiny-random", "-q"]) == 3
+    assert "fake.jpg: not a readable image" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

@@ -1,0 +1,80 @@
+"""The fusion network, its weights file and one training step."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from vidcolor.errors import WeightsError
+from vidcolor.model import weights as W
+from vidcolor.model.net import FusionNet, NetConfig
+from vidcolor.train.loop import TrainArgs, loss_fn
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_forward_any_size_and_separate_global_vector(pooled):
+    torch.manual_seed(0)
+    net = FusionNet(NetConfig(width=8, global_size=64, pooled=pooled, num_classes=5)).eval()
+    L = torch.rand(2, 1, 97, 131)
+    ab, logits = net(L)
+    assert ab.shape == (2, 2, 97, 131) and logits.shape == (2, 5)
+    assert ab.min() >= -1 and ab.max() <= 1
+    g = net.global_features(L)
+    assert g.shape == (2, net.global_dim)
+    assert torch.allclose(net.colorize(L, g), ab, atol=1e-5)
+    # another global vector changes the colors (style transfer)
+    assert not torch.allclose(net.colorize(L, torch.rand_like(g) * 3), ab, atol=1e-3)
+
+
+def test_paper_variant_has_fc_global_head():
+    paper = FusionNet(NetConfig())
+    assert paper.global_fc1[0].in_features == 512 * 7 * 7
+    assert 40e6 < sum(p.numel() for p in paper.parameters()) < 45e6
+
+
+def test_weights_round_trip_and_sha_check(tmp_path, monkeypatch):
+    net = FusionNet(NetConfig(width=8, global_size=64, pooled=True, num_classes=3)).eval()
+    path = tmp_path / "m.safetensors"
+    sha = W.save_weights(net, path, ["a", "b", "c"], {"steps": 1})
+    loaded = W.load_model(path)
+    assert loaded.config == net.config and loaded.classes == ["a", "b", "c"]
+    L = torch.rand(1, 1, 40, 40)
+    assert torch.allclose(loaded.colorize(L, loaded.global_features(L)), net(L)[0], atol=1e-2)
+    monkeypatch.setattr(W, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setitem(W.MODELS, "mine", W.ShippedModel("m.safetensors", sha))
+    assert W.load_model("mine").config == net.config
+    monkeypatch.setitem(W.MODELS, "mine", W.ShippedModel("m.safetensors", "0" * 64))
+    with pytest.raises(WeightsError, match="sha256 mismatch"):
+        W.load_model("mine")
+    with pytest.raises(WeightsError, match="unknown model 'nope'.*fusion-small"):
+        W.load_model("nope")
+    (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    with pytest.raises(WeightsError, match="not a valid"):
+        W.load_model(tmp_path / "bad.safetensors")
+    with pytest.raises(WeightsError, match="not found"):
+        W.load_model(tmp_path / "missing.safetensors")
+
+
+def test_shipped_weights_load_and_match_sha():
+    path = W.WEIGHTS_DIR / W.MODELS[W.DEFAULT_MODEL].filename
+    assert path.stat().st_size < 50e6
+    net = W.load_model(W.DEFAULT_MODEL)  # sha256-checked
+    assert net.config.num_classes == len(net.classes) > 0
+    with open(path, "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    assert json.loads(header["__metadata__"]["info"])["images_seen"] > 0
+
+
+def test_one_step_lowers_loss_on_a_fixed_batch():
+    torch.manual_seed(0)
+    net = FusionNet(NetConfig(width=8, global_size=32, pooled=False, num_classes=4)).train()
+    rgb = torch.rand(8, 3, 32, 32)
+    labels = torch.tensor([0, 1, 2, 3, -1, 0, 1, 2])
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    args = TrainArgs(data="", checkpoint="")
+    before, _ = loss_fn(net, rgb, labels, args.alpha)
+    before.backward()
+    opt.step()
+    after, _ = loss_fn(net, rgb, labels, args.alpha)
+    assert after.item() < before.item()
