@@ -173,7 +173,7 @@ def test_failure_mid_run_leaves_no_partial_file(clip, tmp_path, monkeypatch):
     src = clip("film.mp4", frames=24)
     dst = tmp_path / "out.mp4"
     calls = {"n": 0}
-    real = pipeline._colorize_batch
+    real = pipeline.FrameStage._render
 
     def interrupted(*a, **kw):
         calls["n"] += 1
@@ -181,7 +181,7 @@ def test_failure_mid_run_leaves_no_partial_file(clip, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*a, **kw)
 
-    monkeypatch.setattr(pipeline, "_colorize_batch", interrupted)
+    monkeypatch.setattr(pipeline.FrameStage, "_render", interrupted)
     assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--batch-size", "4"]) == 130
     assert list(tmp_path.iterdir()) == [src]
 

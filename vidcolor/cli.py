@@ -1,6 +1,7 @@
 """Command line: a thin typer layer over the library. Only this module prints errors and exits."""
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
@@ -34,6 +35,9 @@ def colorize(
     codec: str = typer.Option("libx264", help="Video encoder."),
     crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless)."),
     preset: str = typer.Option("medium", help="Encoder speed preset."),
+    shot_detect: bool = typer.Option(True, "--shot-detect/--no-shot-detect",
+                                     help="Hold colors steady within each shot (global features averaged)."),
+    smooth_seconds: float = typer.Option(1.0, min=0.0, help="Half-width of the averaging window in a shot."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
@@ -51,11 +55,35 @@ def colorize(
     else:
         report = colorize_video(input, output, model=model, device=device, batch_size=batch_size,
                                 work_side=work_side, encode=EncodeOptions(codec, crf, preset),
-                                overwrite=overwrite, progress=not quiet).to_dict()
+                                overwrite=overwrite, progress=not quiet, shot_detect=shot_detect,
+                                smooth_seconds=smooth_seconds).to_dict()
     if json_out:
         _print_json(report)
     elif not quiet:
         typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def shots(
+    input: Path = typer.Argument(..., help="Video file."),
+    json_out: bool = typer.Option(False, "--json", help="JSON list on stdout."),
+    csv_out: bool = typer.Option(False, "--csv", help="CSV on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """List the shots of a video (hard cuts and fades), frames 0-based in decode order."""
+    from .shots import detect_shots
+
+    found = [s.to_dict() for s in detect_shots(input, progress=not quiet and not (json_out or csv_out))]
+    if json_out:
+        sys.stdout.write(json.dumps(found) + "\n")
+    elif csv_out:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(found[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(found)
+    else:
+        for s in found:
+            typer.echo(f"{s['start_frame']:>7} {s['end_frame']:>7}  {s['start_time']:>10.3f}s {s['end_time']:>10.3f}s"
+                       f"  {s['transition']}")
 
 
 @app.command("eval")
@@ -132,7 +160,7 @@ def pack(
     _print_json({"output": str(output), "photos": pack_shard(data, output, split, start, count)})
 
 
-COMMANDS = {"colorize", "eval", "train", "export", "pack"}
+COMMANDS = {"colorize", "shots", "eval", "train", "export", "pack"}
 
 
 def run(argv: list[str]) -> int:

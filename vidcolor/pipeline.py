@@ -1,11 +1,13 @@
 """The film pipeline, the only place that chains the stages:
 
-decode (thread) -> batch -> model (main thread, GPU) -> compose + encode + mux (thread).
+decode (thread) -> analyze (global vectors, shots) -> smooth within shots -> render (model)
+-> compose + encode + mux (thread).
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,12 +26,16 @@ from .media.planes import PlaneFormat, chroma_planes, compose, luma, luma_to_gra
 from .media.probe import open_input, video_info
 from .model.weights import DEFAULT_MODEL
 from .outputs import atomic_output
+from .shots import SMALL_WIDTH, ShotDetector
+from .smoothing import Pending, ShotSmoother
 from .streaming import Consumer, run_ahead
 
 log = logging.getLogger("vidcolor")
 
 DECODE_AHEAD_BATCHES = 2  # decoded frames waiting for the model, in batches
 ENCODE_BEHIND_BATCHES = 2  # colorized batches waiting for the encoder
+DEFAULT_SMOOTH_SECONDS = 1.0  # half-width of the window that global vectors are averaged over, in a shot
+DEFAULT_RATE = 25  # frames/s assumed for the smoothing window when a stream gives no rate
 
 
 def default_batch_size(device: torch.device) -> int:
@@ -44,6 +50,7 @@ class VideoReport:
     frames_out: int = 0
     seconds: float = 0.0
     fps: float = 0.0
+    shots: int = 0
     corrupt_packets: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -52,29 +59,99 @@ class VideoReport:
 
 
 @dataclass
-class _Batch:
+class Rendered:
     items: list  # frames and side packets, in file order
     frames: list[av.VideoFrame]
-    cbcr: np.ndarray | None = None  # (B, 2, ch, cw) chroma codes
+    cbcr: np.ndarray | None = None  # (B, 2, ch, cw) chroma codes of `frames`
 
 
-def _colorize_batch(batch: _Batch, fmt: PlaneFormat, colorizer: Colorizer) -> np.ndarray:
-    ys = np.stack([luma(f, fmt) for f in batch.frames]).astype(np.int32 if fmt.bits > 8 else np.uint8)
-    y = torch.from_numpy(ys)[:, None]
-    if colorizer.device.type == "cuda":
-        y = y.pin_memory()
-    gray = luma_to_gray(y.to(colorizer.device, non_blocking=True), fmt)
-    size = work_size(*gray.shape[-2:], colorizer.work_side)
-    gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
-    ab = colorizer.ab(gray_to_lightness(gray_w) / 100)
-    return chroma_planes(gray, ab, fmt).to(torch.int32).cpu().numpy().astype(fmt.dtype)
+class FrameStage:
+    """The model stage, in two steps joined by the shot smoother:
+
+    analyze (per batch): gray -> L* at working size -> global vector, plus shot decisions;
+    render (per batch of released frames): L* + smoothed global vector -> a*b* -> Cb/Cr codes.
+    `emit` receives the rendered batches in file order."""
+
+    def __init__(self, colorizer: Colorizer, fmt: PlaneFormat, batch_size: int, window: int,
+                 detect_shots: bool, emit: Callable[[Rendered], None]) -> None:
+        self.colorizer, self.fmt, self.batch_size, self.emit = colorizer, fmt, batch_size, emit
+        self.detector = ShotDetector() if detect_shots else None
+        self.smoother = ShotSmoother(window)
+        self.incoming: list[tuple[list, av.VideoFrame]] = []
+        self.ready: list[tuple[Pending, torch.Tensor]] = []
+        self.count = 0
+        self.boundaries: list[tuple[int, str]] = []
+
+    def gray(self, frames: list[av.VideoFrame]) -> torch.Tensor:
+        """(B, 1, H, W) gray in [0, 1] on the device, from the frames' Y planes."""
+        ys = np.stack([luma(f, self.fmt) for f in frames])
+        y = torch.from_numpy(ys.astype(np.int32) if self.fmt.bits > 8 else ys)[:, None]
+        if self.colorizer.device.type == "cuda":
+            y = y.pin_memory()
+        return luma_to_gray(y.to(self.colorizer.device, non_blocking=True), self.fmt)
+
+    def push(self, items: list, frame: av.VideoFrame) -> None:
+        """`items`: the side packets read since the previous frame, then this frame."""
+        self.incoming.append((items, frame))
+        if len(self.incoming) == self.batch_size:
+            self._analyze()
+
+    def finish(self, trailing: list) -> None:
+        """End of the film: flush everything; `trailing` are side packets after the last frame."""
+        self._analyze()
+        self._decide(self.detector.finish() if self.detector else [])
+        self.smoother.finish()
+        self.ready += self.smoother.release()
+        self._render(final=True)
+        self.emit(Rendered(trailing, []))
+
+    def _analyze(self) -> None:
+        if not self.incoming:
+            return
+        frames = [f for _, f in self.incoming]
+        gray = self.gray(frames)
+        size = work_size(*gray.shape[-2:], self.colorizer.work_side)
+        gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
+        L = gray_to_lightness(gray_w) / 100
+        g = self.colorizer.global_features(L)
+        for i, (items, _) in enumerate(self.incoming):
+            self.smoother.add(Pending(self.count + i, items, g[i], L[i:i + 1]))
+        if self.detector is not None:
+            h = max(1, round(gray.shape[-2] * SMALL_WIDTH / gray.shape[-1]))
+            small = F.interpolate(gray, size=(h, SMALL_WIDTH), mode="area")[:, 0].float().cpu().numpy()
+            self._decide([d for s in small for d in self.detector.push(s)])
+        else:
+            self._decide([(self.count + i, None) for i in range(len(frames))])
+        self.count += len(frames)
+        self.incoming = []
+        self.ready += self.smoother.release()
+        self._render(final=False)
+
+    def _decide(self, decisions: list[tuple[int, str | None]]) -> None:
+        for index, kind in decisions:
+            self.smoother.decide(index, kind)
+            if kind:
+                self.boundaries.append((index, kind))
+
+    def _render(self, final: bool) -> None:
+        while len(self.ready) >= self.batch_size or (final and self.ready):
+            chunk, self.ready = self.ready[:self.batch_size], self.ready[self.batch_size:]
+            frames = [p.items[-1] for p, _ in chunk]
+            ab = self.colorizer.ab(torch.cat([p.L for p, _ in chunk]), torch.stack([g for _, g in chunk]))
+            cbcr = chroma_planes(self.gray(frames), ab, self.fmt)
+            self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
+                               cbcr.to(torch.int32).cpu().numpy().astype(self.fmt.dtype)))
 
 
 def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFAULT_MODEL, device: str = "auto",
                    batch_size: int | None = None, work_side: int | None = DEFAULT_WORK_SIDE,
                    encode: EncodeOptions = EncodeOptions(), overwrite: bool = False, progress: bool = True,
-                   colorizer: Colorizer | None = None) -> VideoReport:
-    """Colorize a video file into `dst`, keeping luminance, timing, audio, subtitles and metadata."""
+                   colorizer: Colorizer | None = None, shot_detect: bool = True,
+                   smooth_seconds: float = DEFAULT_SMOOTH_SECONDS) -> VideoReport:
+    """Colorize a video file into `dst`, keeping luminance, timing, audio, subtitles and metadata.
+
+    With `shot_detect`, each frame's global vector is averaged over +-`smooth_seconds` within
+    its shot (no flicker, nothing crosses a cut); without, every frame is colorized alone."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()
@@ -94,10 +171,13 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     if isinstance(item, av.VideoFrame):
                         if "fmt" not in state:
                             state["fmt"], state["rotation"] = plane_format(item), item.rotation
+                            state["size"] = (item.width, item.height)
+                        if (item.width, item.height) != state["size"]:  # the encoder cannot change size
+                            item = item.reformat(*state["size"])
                         item = to_plane_format(item, state["fmt"])
                     yield item
 
-            def write(batch: _Batch) -> None:
+            def write(batch: Rendered) -> None:
                 i = 0
                 for item in batch.items:
                     if isinstance(item, av.VideoFrame):
@@ -109,23 +189,26 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             sink = Consumer(write, ENCODE_BEHIND_BATCHES, name="encode")
             bar = tqdm(total=info.frames, unit="frame", disable=not progress, dynamic_ncols=True,
                        desc=src.name[:30])
-            try:
-                batch = _Batch([], [])
-                for item in run_ahead(decoded(), DECODE_AHEAD_BATCHES * batch_size, name="decode"):
-                    batch.items.append(item)
-                    if isinstance(item, av.VideoFrame):
-                        batch.frames.append(item)
-                        if len(batch.frames) == batch_size:
-                            batch.cbcr = _colorize_batch(batch, state["fmt"], colorizer)
-                            sink.put(batch)
-                            bar.update(len(batch.frames))
-                            report.frames_in += len(batch.frames)
-                            batch = _Batch([], [])
-                if batch.frames:
-                    batch.cbcr = _colorize_batch(batch, state["fmt"], colorizer)
-                    report.frames_in += len(batch.frames)
-                    bar.update(len(batch.frames))
+
+            def emit(batch: Rendered) -> None:
                 sink.put(batch)
+                bar.update(len(batch.frames))
+                report.frames_in += len(batch.frames)
+
+            window = round(smooth_seconds * float(info.rate or DEFAULT_RATE)) if shot_detect else 0
+            stage: FrameStage | None = None
+            try:
+                items: list = []
+                for item in run_ahead(decoded(), DECODE_AHEAD_BATCHES * batch_size, name="decode"):
+                    items.append(item)
+                    if isinstance(item, av.VideoFrame):
+                        if stage is None:
+                            stage = FrameStage(colorizer, state["fmt"], batch_size, window, shot_detect, emit)
+                        stage.push(items, item)
+                        items = []
+                if stage is not None:
+                    stage.finish(items)
+                    report.shots = 1 + len(stage.boundaries)
                 sink.close()
             except BaseException:
                 sink.cancel()

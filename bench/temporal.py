@@ -1,0 +1,198 @@
+"""Shots and temporal consistency, measured: shot F1 (ours vs PySceneDetect) and flicker.
+
+    python bench/temporal.py [--model fusion-small] [--json] [--strip docs/strip.png]
+
+Clips (each turned gray before anything sees it):
+  demo       samples/demo_truth.mp4: four photo shots with pans, hard cuts at 50, 100, 150
+  cuts       ../shared/samples/cuts_testvideo.mp4: hard cuts 30, 180, plus fades and a dissolve
+  airplane   ../shared/samples/color_airplane_audio.mp4: real handheld footage, no cut
+  chaplin    ../shared/samples/bw_chaplin_audio.mp4: real B&W film, no cut (F1 only: no color truth)
+  joined     airplane 0-99 (with a 2-frame flash at 50) + cuts 30-179 + demo 100-149 + airplane
+             150-279, all at 640x360: hard cuts at 100, 250, 300
+Shot F1: hard cuts, a detection within 1 frame of a true cut is a hit; summed over all clips.
+Flicker: mean over consecutive frame pairs inside true shots of the mean |delta a*b*|; the
+excess is ours minus the truth's. PSNR: RGB, 8-bit, mean over frames.
+PySceneDetect (AdaptiveDetector, ContentDetector, default settings) runs on the same gray clips
+when it is installed (pip install scenedetect opencv-python-headless; benchmark only).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+from vidcolor import colorize_video
+from vidcolor.color import rgb_to_lab
+from vidcolor.colorizer import Colorizer
+from vidcolor.media.encode import EncodeOptions
+from vidcolor.shots import detect_shots
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "samples"
+TOLERANCE = 1  # frames
+LOSSLESS = EncodeOptions(crf=0)
+
+
+def read_rgb(path: Path, size: tuple[int, int] | None = None) -> tuple[list[np.ndarray], Fraction]:
+    with av.open(str(path)) as c:
+        rate = c.streams.video[0].average_rate
+        frames = [f.to_ndarray(format="rgb24", width=size[0], height=size[1]) if size else
+                  f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    return frames, rate
+
+
+def write_gray(frames: list[np.ndarray], rate: Fraction, path: Path) -> Path:
+    """The clip as a B&W film: luma kept, chroma dropped, losslessly encoded."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=rate, options={"qp": "0", "preset": "veryfast"})
+        v.height, v.width = frames[0].shape[:2]
+        v.pix_fmt = "yuv420p"
+        for i, rgb in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            f.planes[1].update(bytes([128]) * f.planes[1].buffer_size)
+            f.planes[2].update(bytes([128]) * f.planes[2].buffer_size)
+            f.pts, f.time_base = i, 1 / rate
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+    return path
+
+
+def joined_clip() -> tuple[list[np.ndarray], list[int]]:
+    size = (640, 360)
+    air, _ = read_rgb(SHARED / "color_airplane_audio.mp4", size)
+    cuts, _ = read_rgb(SHARED / "cuts_testvideo.mp4", size)
+    demo, _ = read_rgb(ROOT / "samples" / "demo_truth.mp4", size)
+    first = [f.copy() for f in air[0:100]]
+    for k in (50, 51):  # a photographer's flash: not a cut
+        first[k] = np.clip(first[k].astype(np.int32) * 2 + 40, 0, 255).astype(np.uint8)
+    return first + cuts[30:180] + demo[100:150] + air[150:280], [100, 250, 300]
+
+
+def clips() -> dict[str, tuple[list[np.ndarray] | None, Path | None, list[int]]]:
+    """name -> (color truth frames or None, source path if it is a file, true hard cuts)."""
+    out: dict = {"demo": (read_rgb(ROOT / "samples" / "demo_truth.mp4")[0], None, [50, 100, 150])}
+    if SHARED.is_dir():
+        cuts = json.loads((SHARED / "cuts_testvideo.json").read_text())["hard_cuts"]
+        out["cuts"] = (read_rgb(SHARED / "cuts_testvideo.mp4")[0], None, cuts)
+        out["airplane"] = (read_rgb(SHARED / "color_airplane_audio.mp4")[0], None, [])
+        out["chaplin"] = (None, SHARED / "bw_chaplin_audio.mp4", [])
+        out["joined"] = (*[joined_clip()[0], None], joined_clip()[1])
+    return out
+
+
+def f1_counts(found: list[int], truth: list[int]) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives), each truth matched at most once."""
+    left, tp = list(truth), 0
+    for f in found:
+        hit = next((t for t in left if abs(t - f) <= TOLERANCE), None)
+        if hit is not None:
+            left.remove(hit)
+            tp += 1
+    return tp, len(found) - tp, len(left)
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    return round(2 * tp / max(1, 2 * tp + fp + fn), 4)
+
+
+def pyscenedetect_cuts(path: Path) -> dict[str, list[int]]:
+    try:
+        from scenedetect import AdaptiveDetector, ContentDetector, detect
+    except ImportError:
+        return {}
+    out = {}
+    for name, det in (("pyscenedetect_adaptive", AdaptiveDetector), ("pyscenedetect_content", ContentDetector)):
+        scenes = detect(str(path), det())
+        out[name] = [s[0].get_frames() for s in scenes[1:]]
+    return out
+
+
+def flicker_and_psnr(path: Path, truth: list[np.ndarray], cuts: list[int]) -> dict:
+    ours, _ = read_rgb(path)
+    assert len(ours) == len(truth), (len(ours), len(truth))
+    psnr, fl_ours, fl_truth = [], [], []
+    prev = None
+    for i, (o, t) in enumerate(zip(ours, truth)):
+        mse = np.mean((o.astype(np.float64) - t) ** 2)
+        psnr.append(10 * np.log10(255**2 / max(mse, 1e-10)))
+        ab = [rgb_to_lab(torch.from_numpy(x).permute(2, 0, 1).float() / 255)[1:] for x in (o, t)]
+        if prev is not None and i not in cuts:
+            fl_ours.append((ab[0] - prev[0]).abs().mean().item())
+            fl_truth.append((ab[1] - prev[1]).abs().mean().item())
+        prev = ab
+    return {"psnr": float(np.mean(psnr)), "flicker": float(np.mean(fl_ours)), "flicker_truth": float(np.mean(fl_truth)),
+            "frames": ours}
+
+
+def strip(frames_a: list[np.ndarray], frames_b: list[np.ndarray], start: int, count: int, path: Path) -> None:
+    """Two rows of consecutive frames (top: per frame, bottom: per shot), for the README."""
+    from PIL import Image
+
+    h, w = frames_a[0].shape[:2]
+    scale = 160 / w
+    tiles = [[Image.fromarray(f[start + k]).resize((160, round(h * scale))) for k in range(count)]
+             for f in (frames_a, frames_b)]
+    th = tiles[0][0].height
+    sheet = Image.new("RGB", (count * 164 + 4, 2 * (th + 4) + 4), "white")
+    for r, row in enumerate(tiles):
+        for k, t in enumerate(row):
+            sheet.paste(t, (4 + k * 164, 4 + r * (th + 4)))
+    sheet.save(path)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="fusion-small")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--strip", type=Path, default=None, help="PNG: per-frame vs per-shot consecutive frames")
+    p.add_argument("--skip-color", action="store_true", help="shot F1 only")
+    args = p.parse_args()
+    colorizer = Colorizer(args.model)
+    totals: dict[str, list[int]] = {}
+    result: dict = {"clips": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (truth, source, cuts) in clips().items():
+            gray = source or write_gray(truth, read_rgb(ROOT / "samples" / "demo_truth.mp4")[1] if name != "cuts"
+                                        else Fraction(30000, 1001), Path(tmp) / f"{name}.mp4")
+            row: dict = {"true_cuts": cuts}
+            found = {"vidcolor": [s.start_frame for s in detect_shots(gray) if s.transition == "cut"]}
+            found |= pyscenedetect_cuts(gray)
+            for det, got in found.items():
+                row[det] = got
+                counts = f1_counts(got, cuts)
+                totals[det] = [a + b for a, b in zip(totals.get(det, [0, 0, 0]), counts)]
+            if truth is not None and not args.skip_color:
+                modes = {}
+                for mode, detect in (("per_frame", False), ("per_shot", True)):
+                    out = Path(tmp) / f"{name}_{mode}.mkv"
+                    colorize_video(gray, out, colorizer=colorizer, encode=LOSSLESS, progress=False,
+                                   shot_detect=detect)
+                    modes[mode] = flicker_and_psnr(out, truth, cuts)
+                for mode, m in modes.items():
+                    row[mode] = {"psnr": round(m["psnr"], 3), "flicker": round(m["flicker"], 4),
+                                 "flicker_excess": round(m["flicker"] - m["flicker_truth"], 4)}
+                row["flicker_truth"] = round(modes["per_frame"]["flicker_truth"], 4)
+                if args.strip is not None and name == "demo":
+                    strip(modes["per_frame"]["frames"], modes["per_shot"]["frames"], 60, 6, args.strip)
+            result["clips"][name] = row
+    result["hard_cut_f1"] = {det: f1(*c) for det, c in totals.items()}
+    colored = [r for r in result["clips"].values() if "per_frame" in r]
+    if colored:
+        ex_f = sum(r["per_frame"]["flicker_excess"] for r in colored)
+        ex_s = sum(r["per_shot"]["flicker_excess"] for r in colored)
+        result["flicker_excess"] = {"per_frame": round(ex_f / len(colored), 4),
+                                    "per_shot": round(ex_s / len(colored), 4),
+                                    "reduction": round(1 - ex_s / ex_f, 4) if ex_f > 0 else None}
+        result["psnr"] = {m: round(float(np.mean([r[m]["psnr"] for r in colored])), 3)
+                          for m in ("per_frame", "per_shot")}
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""End-to-end vs model-only vs plain-transcode speed, measured in one run on the same clip.
+
+    python bench/throughput.py [--height 480] [--seconds 4] [--model fusion-small] [--json]
+
+end_to_end: vidcolor on the clip (decode + model + encode, overlapped in threads).
+model_only: the model stage alone on frames decoded beforehand (what colorizing costs).
+transcode: PyAV decode + encode with the same encoder settings, no model (the I/O floor).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clips import make_clip  # noqa: E402
+
+from vidcolor import colorize_video  # noqa: E402
+from vidcolor.colorizer import Colorizer  # noqa: E402
+from vidcolor.media.encode import EncodeOptions, _encoder_options  # noqa: E402
+from vidcolor.media.planes import plane_format  # noqa: E402
+from vidcolor.pipeline import FrameStage, default_batch_size  # noqa: E402
+
+
+def transcode_fps(src: Path, dst: Path, opts: EncodeOptions) -> float:
+    t0 = time.perf_counter()
+    n = 0
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        v = out.add_stream(opts.codec, rate=vin.average_rate, options=_encoder_options(opts.codec, opts))
+        v.width, v.height, v.pix_fmt = vin.width, vin.height, "yuv420p"
+        for f in inp.decode(vin):
+            out.mux(v.encode(f))
+            n += 1
+        out.mux(v.encode(None))
+    return n / (time.perf_counter() - t0)
+
+
+def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, shot_detect: bool) -> float:
+    """The model stage (analysis, shots, smoothing, rendering) on frames decoded beforehand."""
+    with av.open(str(src)) as inp:
+        decoded = [f for _, f in zip(range(frames), inp.decode(video=0))]
+    fmt = plane_format(decoded[0])
+
+    def run() -> None:
+        stage = FrameStage(colorizer, fmt, batch_size, window=25 if shot_detect else 0, detect_shots=shot_detect,
+                           emit=lambda batch: None)
+        for f in decoded:
+            stage.push([f], f)
+        stage.finish([])
+        if colorizer.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    run()  # warm-up
+    t0 = time.perf_counter()
+    run()
+    return len(decoded) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--model", default="fusion-small")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--preset", default="medium")
+    p.add_argument("--no-shot-detect", dest="shot_detect", action="store_false")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    width = round(args.height * 16 / 9 / 2) * 2
+    opts = EncodeOptions(preset=args.preset)
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_clip(Path(tmp) / "clip.mp4", width, args.height, args.seconds)
+        colorizer = Colorizer(args.model, args.device)
+        batch = args.batch_size or default_batch_size(colorizer.device)
+        transcode = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
+        model = model_fps(clip, colorizer, batch, frames=min(100, round(args.seconds * 25)),
+                          shot_detect=args.shot_detect)
+        report = colorize_video(clip, Path(tmp) / "color.mp4", colorizer=colorizer, batch_size=batch,
+                                encode=opts, progress=False, shot_detect=args.shot_detect)
+    result = {
+        "device": str(colorizer.device), "torch_threads": torch.get_num_threads(),
+        "size": f"{width}x{args.height}", "frames": report.frames_out, "batch_size": batch,
+        "preset": args.preset, "shot_detect": args.shot_detect, "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2),
+        "transcode_fps": round(transcode, 2),
+        "end_to_end_over_model_only": round(report.fps / model, 3),
+        "end_to_end_over_transcode": round(report.fps / transcode, 3),
+    }
+    print(json.dumps(result) if args.json else "\n".join(f"{k:28s} {v}" for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Shot boundaries in one streaming pass over small gray frames.
+
+Hard cuts: a jump in the mean absolute difference of consecutive 64-px-wide frames that is
+large in absolute terms and ADAPTIVE_RATIO times larger than the differences around it (so
+camera motion, which changes every frame, does not count), is not a flash (the picture does
+not come back within FLASH_FRAMES), and leaves at least MIN_SHOT_FRAMES since the last
+boundary. Fades: the picture going to black or coming out of it (with hysteresis) is a
+boundary too, so that color does not bleed through a fade. Works on luma only: B&W film.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+SMALL_WIDTH = 64  # px: cuts are visible at this size; noise and grain are averaged away
+MIN_CUT_SCORE = 12.0  # mean |difference| (0-255 scale) a cut must reach
+ADAPTIVE_RATIO = 3.0  # ... and how many times the neighbouring frames' differences
+ADAPTIVE_WINDOW = 2  # frames on each side that set the local level
+FLASH_FRAMES = 3  # a picture that returns to the previous one within this many frames is a flash
+MIN_SHOT_FRAMES = 8  # no two boundaries closer than this
+DARK_ENTER, DARK_LEAVE = 0.05, 0.08  # mean gray level (0-1) of a black frame, with hysteresis
+LOOKAHEAD = max(ADAPTIVE_WINDOW, FLASH_FRAMES)  # frames a decision waits for
+
+
+@dataclass(frozen=True)
+class Shot:
+    start_frame: int
+    end_frame: int  # inclusive
+    start_time: float
+    end_time: float  # end of the last frame
+    transition: str  # how it begins: "start", "cut" or "fade"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ShotDetector:
+    """Feed small gray frames in order with `push`; read decisions as they become final.
+
+    Each decision is (frame index, "cut" | "fade" | None), at most LOOKAHEAD frames late."""
+
+    def __init__(self) -> None:
+        keep = LOOKAHEAD + FLASH_FRAMES + 2  # from t - FLASH_FRAMES - 1 to t + LOOKAHEAD
+        self.frames: deque[np.ndarray] = deque(maxlen=keep)  # frames[i] is frame number first + i
+        self.scores: deque[float] = deque(maxlen=keep)
+        self.first = 0  # index of frames[0]
+        self.count = 0  # frames pushed
+        self.decided = 0  # frames decided
+        self.last_boundary = 0
+        self.dark = False
+
+    def push(self, small: np.ndarray) -> list[tuple[int, str | None]]:
+        """small: (h, w) float32 gray in [0, 1]."""
+        self.scores.append(float(np.abs(small - self.frames[-1]).mean() * 255) if self.frames else 0.0)
+        if len(self.frames) == self.frames.maxlen:
+            self.first += 1
+        self.frames.append(small)
+        self.count += 1
+        out = []
+        while self.decided + LOOKAHEAD < self.count:
+            out.append(self._decide(self.decided))
+        return out
+
+    def finish(self) -> list[tuple[int, str | None]]:
+        return [self._decide(self.decided) for _ in range(self.decided, self.count)]
+
+    def _get(self, t: int) -> tuple[np.ndarray, float] | None:
+        i = t - self.first
+        return (self.frames[i], self.scores[i]) if 0 <= i < len(self.frames) and t < self.count else None
+
+    def _decide(self, t: int) -> tuple[int, str | None]:
+        self.decided = t + 1
+        frame, score = self._get(t)
+        kind = None
+        if t > 0 and t - self.last_boundary >= MIN_SHOT_FRAMES:
+            if self._is_cut(t, score):
+                kind = "cut"
+            elif self._dark_changes(frame):
+                kind = "fade"
+        if t > 0:
+            self._update_dark(frame)
+        if kind:
+            self.last_boundary = t
+        return t, kind
+
+    def _is_cut(self, t: int, score: float) -> bool:
+        if score < MIN_CUT_SCORE:
+            return False
+        around = [got[1] for k in range(1, ADAPTIVE_WINDOW + 1) for j in (t - k, t + k)
+                  if j > 0 and (got := self._get(j)) is not None]  # frame 0 has no difference
+        if score < ADAPTIVE_RATIO * max(float(np.mean(around)) if around else 0.0, 1.0):
+            return False
+        now, before = self._get(t)[0], self._get(t - 1)[0]
+        for k in range(1, FLASH_FRAMES + 1):
+            after, earlier = self._get(t + k), self._get(t - 1 - k)
+            if after is not None and np.abs(after[0] - before).mean() * 255 < 0.5 * score:
+                return False  # the old picture comes back: t starts a flash or a glitch
+            if earlier is not None and np.abs(earlier[0] - now).mean() * 255 < 0.5 * score:
+                return False  # t returns to a picture seen just before: the end of a flash
+        return True
+
+    def _dark_changes(self, frame: np.ndarray) -> bool:
+        m = float(frame.mean())
+        return (not self.dark and m < DARK_ENTER) or (self.dark and m > DARK_LEAVE)
+
+    def _update_dark(self, frame: np.ndarray) -> None:
+        m = float(frame.mean())
+        if (not self.dark and m < DARK_ENTER) or (self.dark and m > DARK_LEAVE):
+            self.dark = not self.dark
+
+
+def shots_from_decisions(starts: list[tuple[int, str]], times: list[float], end_time: float) -> list[Shot]:
+    """Boundaries [(first frame, transition)] and per-frame start times -> the shot list."""
+    bounds = [(0, "start"), *[s for s in starts if s[0] > 0]]
+    shots = []
+    for i, (first, kind) in enumerate(bounds):
+        last = (bounds[i + 1][0] if i + 1 < len(bounds) else len(times)) - 1
+        end = times[last + 1] if last + 1 < len(times) else end_time
+        shots.append(Shot(first, last, round(times[first], 6), round(end, 6), kind))
+    return shots
+
+
+def detect_shots(src: str | Path, progress: bool = False) -> list[Shot]:
+    """The shots of a video file, from one decoding pass (luma only, scaled by swscale)."""
+    from tqdm import tqdm
+
+    from .media.decode import DecodeStats, demux_decode
+    from .media.probe import open_input, video_info
+
+    container = open_input(Path(src))
+    detector, decisions, times = ShotDetector(), [], []
+    frame_duration = 0.0
+    try:
+        info = video_info(container)
+        height = max(1, round(info.height * SMALL_WIDTH / info.width))
+        with tqdm(total=info.frames, unit="frame", disable=not progress) as bar:
+            for frame in demux_decode(container, [], DecodeStats()):
+                small = frame.reformat(width=SMALL_WIDTH, height=height, format="gray").to_ndarray()
+                t = float(frame.time) if frame.time is not None else len(times) / float(info.rate or 25)
+                frame_duration = t - times[-1] if times else frame_duration
+                times.append(t)
+                decisions += detector.push(small.astype(np.float32) / 255)
+                bar.update()
+    finally:
+        container.close()
+    if not times:
+        raise InputError(f"{src}: no video frame could be decoded")
+    decisions += detector.finish()
+    return shots_from_decisions([(i, k) for i, k in decisions if k], times, times[-1] + frame_duration)

@@ -1,0 +1,69 @@
+"""Per-shot smoothing of the network's global vectors, streaming with bounded look-ahead.
+
+Each frame gets the triangular-window mean of the global vectors of the frames within
+`window` frames of it *in the same shot*, so the mood of a shot holds still and nothing
+crosses a cut. A frame is released once the shot boundaries `window` frames ahead of it are
+known; memory is bounded by the window, not by the shot or the film.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class Pending:
+    """A decoded frame waiting to be colorized, with what the first pass found."""
+
+    index: int
+    items: list  # side packets that came before the frame in the file, then the frame itself
+    g: torch.Tensor  # (D,) global vector of this frame
+    L: torch.Tensor  # (1, 1, h, w) L*/100 at the working size
+    shot: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class ShotSmoother:
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.buf: deque[Pending] = deque()  # released frames kept for the backward window, then pending
+        self.released = 0  # index of the next frame to release
+        self.decided = 0  # frames whose shot is known
+        self.shot = 0
+        self.finished = False
+
+    def add(self, p: Pending) -> None:
+        self.buf.append(p)
+
+    def decide(self, index: int, boundary: str | None) -> None:
+        """Shot decisions, in frame order: `boundary` is set when frame `index` starts a new shot."""
+        if boundary:
+            self.shot += 1
+        self._at(index).shot = self.shot
+        self.decided = index + 1
+
+    def finish(self) -> None:
+        self.finished = True
+
+    def _at(self, index: int) -> Pending:
+        return self.buf[index - self.buf[0].index]
+
+    def release(self) -> list[tuple[Pending, torch.Tensor]]:
+        """Frames whose window is complete, each with its smoothed global vector."""
+        out = []
+        while self.released < self.decided and (self.finished or self.released + self.window < self.decided):
+            t = self.released
+            me = self._at(t)
+            num, den = torch.zeros_like(me.g), 0.0
+            for j in range(max(self.buf[0].index, t - self.window), min(self.decided, t + self.window + 1)):
+                other = self._at(j)
+                if other.shot == me.shot:
+                    w = float(self.window + 1 - abs(j - t))
+                    num, den = num + w * other.g, den + w
+            out.append((me, num / den))
+            self.released += 1
+            while self.buf and self.buf[0].index < self.released - self.window:
+                self.buf.popleft()
+        return out
