@@ -68,7 +68,7 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
     for a, freq in tracks:
         n = int(seconds * a.rate)
         t = np.arange(n) / a.rate
-        wave = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        wave = (0.3 * np.sin(2 * np.pi * (freq + 150 * t) * t)).astype(np.float32)  # a chirp: no two lags alike
         frame = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
         frame.sample_rate, frame.pts = a.rate, 0
         out.mux(a.encode(frame))

@@ -38,6 +38,11 @@ def colorize(
     shot_detect: bool = typer.Option(True, "--shot-detect/--no-shot-detect",
                                      help="Hold colors steady within each shot (global features averaged)."),
     smooth_seconds: float = typer.Option(1.0, min=0.0, help="Half-width of the averaging window in a shot."),
+    start: Optional[str] = typer.Option(None, help="Range start: hh:mm:ss.ms, seconds, or f<frame>."),
+    end: Optional[str] = typer.Option(None, help="Range end (excluded), same forms."),
+    duration: Optional[str] = typer.Option(None, help="Range length, instead of --end."),
+    side_by_side: bool = typer.Option(False, "--side-by-side", help="Output the input and the result side by side."),
+    reference: Optional[Path] = typer.Option(None, help="Color photo whose mood (global features) to use."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
@@ -51,16 +56,36 @@ def colorize(
     if output is None:
         output = input.with_name(f"{input.stem}_color{input.suffix if input.suffix else '.mp4'}")
     if input.suffix.lower() in IMAGE_SUFFIXES:
-        report = colorize_image(input, output, Colorizer(model, device, work_side), overwrite=overwrite)
+        report = colorize_image(input, output, Colorizer(model, device, work_side), overwrite=overwrite,
+                                reference=reference)
     else:
         report = colorize_video(input, output, model=model, device=device, batch_size=batch_size,
                                 work_side=work_side, encode=EncodeOptions(codec, crf, preset),
                                 overwrite=overwrite, progress=not quiet, shot_detect=shot_detect,
-                                smooth_seconds=smooth_seconds).to_dict()
+                                smooth_seconds=smooth_seconds, start=start, end=end,
+                                duration=duration, side_by_side=side_by_side, reference=reference).to_dict()
     if json_out:
         _print_json(report)
     elif not quiet:
         typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def preview(
+    input: Path = typer.Argument(..., help="Video file."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="PNG sheet [default: INPUT_preview.png]."),
+    at: Optional[list[str]] = typer.Option(None, "--at", help="A time to show (repeat); hh:mm:ss.ms, s or f<n>."),
+    count: int = typer.Option(6, min=1, max=100, help="Frames spread over the film, when no --at is given."),
+    model: str = typer.Option("fusion-small"), device: str = typer.Option("auto"),
+    work_side: int = typer.Option(256, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
+) -> None:
+    """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
+    from .colorizer import Colorizer
+    from .preview import make_preview
+
+    output = output or input.with_name(f"{input.stem}_preview.png")
+    report = make_preview(input, output, at, count, Colorizer(model, device, work_side), overwrite)
+    typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
 
 
 @app.command()
@@ -160,7 +185,7 @@ def pack(
     _print_json({"output": str(output), "photos": pack_shard(data, output, split, start, count)})
 
 
-COMMANDS = {"colorize", "shots", "eval", "train", "export", "pack"}
+COMMANDS = {"colorize", "preview", "shots", "eval", "train", "export", "pack"}
 
 
 def run(argv: list[str]) -> int:

@@ -8,6 +8,12 @@ class VidcolorError(Exception):
     exit_code = 1
 
 
+class UsageError(VidcolorError):
+    """Options that contradict each other or cannot be parsed."""
+
+    exit_code = 2
+
+
 class InputError(VidcolorError):
     """The input is missing, unreadable, or not something we can decode."""
 

@@ -44,13 +44,23 @@ def colorize_array(rgb: np.ndarray, colorizer: Colorizer, global_vector: torch.T
     return out[0].permute(1, 2, 0).numpy()
 
 
+def reference_features(colorizer: Colorizer, photo: Path) -> torch.Tensor:
+    """(D,) global vector of a photo: its mood, to impose on other pictures (style transfer)."""
+    rgb, _ = read_image(photo)
+    lab = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None].float())
+    return colorizer.global_features(colorizer.work_lightness(lab[:, :1] / 100))[0]
+
+
 def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None = None,
-                   overwrite: bool = False) -> dict:
-    """Colorize one photo; write dst (format from its suffix). Returns a small report."""
+                   overwrite: bool = False, reference: str | Path | None = None) -> dict:
+    """Colorize one photo; write dst (format from its suffix). Returns a small report.
+
+    `reference`: a color photo whose mood (global features) replaces the input's own."""
     src, dst = Path(src), Path(dst)
     colorizer = colorizer or Colorizer()
     rgb, alpha = read_image(src)
-    out = (colorize_array(rgb, colorizer) * 255 + 0.5).astype(np.uint8)
+    g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
+    out = (colorize_array(rgb, colorizer, g) * 255 + 0.5).astype(np.uint8)
     image = Image.fromarray(out)
     if alpha is not None:
         image.putalpha(Image.fromarray(alpha))

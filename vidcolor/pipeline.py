@@ -19,16 +19,19 @@ from tqdm import tqdm
 
 from .color import gray_to_lightness
 from .colorizer import DEFAULT_WORK_SIDE, Colorizer, work_size
-from .errors import InputError
-from .media.decode import DecodeStats, demux_decode
+from .errors import InputError, UsageError
+from .media.decode import DecodeStats, TimeRange, demux_decode
 from .media.encode import EncodeOptions, Writer
-from .media.planes import PlaneFormat, chroma_planes, compose, luma, luma_to_gray, plane_format, to_plane_format
-from .media.probe import open_input, video_info
+from .image import reference_features
+from .media.planes import (PlaneFormat, chroma_planes, compose, compose_side_by_side, luma, luma_to_gray,
+                           plane_format, to_plane_format)
+from .media.probe import VideoInfo, open_input, video_info
 from .model.weights import DEFAULT_MODEL
 from .outputs import atomic_output
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import Pending, ShotSmoother
 from .streaming import Consumer, run_ahead
+from .timecode import to_seconds
 
 log = logging.getLogger("vidcolor")
 
@@ -73,8 +76,10 @@ class FrameStage:
     `emit` receives the rendered batches in file order."""
 
     def __init__(self, colorizer: Colorizer, fmt: PlaneFormat, batch_size: int, window: int,
-                 detect_shots: bool, emit: Callable[[Rendered], None]) -> None:
+                 detect_shots: bool, emit: Callable[[Rendered], None], fixed_g: torch.Tensor | None = None) -> None:
+        """`fixed_g`: one global vector (D,) for every frame, e.g. a reference photo's."""
         self.colorizer, self.fmt, self.batch_size, self.emit = colorizer, fmt, batch_size, emit
+        self.fixed_g = fixed_g
         self.detector = ShotDetector() if detect_shots else None
         self.smoother = ShotSmoother(window)
         self.incoming: list[tuple[list, av.VideoFrame]] = []
@@ -113,7 +118,7 @@ class FrameStage:
         size = work_size(*gray.shape[-2:], self.colorizer.work_side)
         gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
         L = gray_to_lightness(gray_w) / 100
-        g = self.colorizer.global_features(L)
+        g = self.colorizer.global_features(L) if self.fixed_g is None else self.fixed_g.expand(len(frames), -1)
         for i, (items, _) in enumerate(self.incoming):
             self.smoother.add(Pending(self.count + i, items, g[i], L[i:i + 1]))
         if self.detector is not None:
@@ -143,31 +148,60 @@ class FrameStage:
                                cbcr.to(torch.int32).cpu().numpy().astype(self.fmt.dtype)))
 
 
+def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
+    if start is None and end is None and duration is None:
+        return None
+    if end is not None and duration is not None:
+        raise UsageError("give --end or --duration, not both")
+    t0 = to_seconds(start, info.rate) if start is not None else 0.0
+    t1 = to_seconds(end, info.rate) if end is not None else (
+        t0 + to_seconds(duration, info.rate) if duration is not None else None)
+    if t1 is not None and t1 <= t0:
+        raise UsageError(f"empty range: it ends ({t1:.3f} s) before it starts ({t0:.3f} s)")
+    if info.duration is not None and t0 >= info.duration:
+        raise UsageError(f"the range starts at {t0:.3f} s, after the end of the film ({info.duration:.3f} s)")
+    return TimeRange(t0, t1)
+
+
+def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
+    if not info.rate or (span.end is None and info.duration is None):
+        return None
+    end = span.end if span.end is not None else info.duration
+    return max(0, round((min(end, info.duration or end) - span.start) * info.rate))
+
+
 def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFAULT_MODEL, device: str = "auto",
                    batch_size: int | None = None, work_side: int | None = DEFAULT_WORK_SIDE,
                    encode: EncodeOptions = EncodeOptions(), overwrite: bool = False, progress: bool = True,
                    colorizer: Colorizer | None = None, shot_detect: bool = True,
-                   smooth_seconds: float = DEFAULT_SMOOTH_SECONDS) -> VideoReport:
+                   smooth_seconds: float = DEFAULT_SMOOTH_SECONDS, start: str | float | None = None,
+                   end: str | float | None = None, duration: str | float | None = None,
+                   side_by_side: bool = False, reference: str | Path | None = None) -> VideoReport:
     """Colorize a video file into `dst`, keeping luminance, timing, audio, subtitles and metadata.
 
     With `shot_detect`, each frame's global vector is averaged over +-`smooth_seconds` within
-    its shot (no flicker, nothing crosses a cut); without, every frame is colorized alone."""
+    its shot (no flicker, nothing crosses a cut); without, every frame is colorized alone.
+    `start`, `end` or `duration` ('hh:mm:ss.ms', seconds or 'f<frame>') colorize a range only:
+    the output starts at 0 with that range's sound. `side_by_side` writes the input and the result
+    next to each other; `reference` takes the mood (global features) of that color photo."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()
     container = open_input(src)
     try:
         info = video_info(container)
+        span = _time_range(info, start, end, duration)
         colorizer = colorizer or Colorizer(model, device, work_side)
+        fixed_g = reference_features(colorizer, Path(reference)) if reference is not None else None
         batch_size = batch_size or default_batch_size(colorizer.device)
         side = [s for s in container.streams if s.type in ("audio", "subtitle")]
         stats = DecodeStats()
         with atomic_output(src, dst, overwrite) as tmp:
-            writer = Writer(tmp, container, side, encode, info.rate)
+            writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None)
             state: dict = {}
 
             def decoded():
-                for item in demux_decode(container, side, stats):
+                for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
                         if "fmt" not in state:
                             state["fmt"], state["rotation"] = plane_format(item), item.rotation
@@ -181,13 +215,15 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 i = 0
                 for item in batch.items:
                     if isinstance(item, av.VideoFrame):
-                        writer.frame(compose(item, batch.cbcr[i], state["fmt"]), state["rotation"])
+                        writer.frame(compose_frame(item, batch.cbcr[i], state["fmt"]), state["rotation"])
                         i += 1
                     else:
                         writer.packet(item)
 
+            compose_frame = compose_side_by_side if side_by_side else compose
             sink = Consumer(write, ENCODE_BEHIND_BATCHES, name="encode")
-            bar = tqdm(total=info.frames, unit="frame", disable=not progress, dynamic_ncols=True,
+            total = info.frames if span is None else _range_frames(info, span)
+            bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
                        desc=src.name[:30])
 
             def emit(batch: Rendered) -> None:
@@ -203,7 +239,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     items.append(item)
                     if isinstance(item, av.VideoFrame):
                         if stage is None:
-                            stage = FrameStage(colorizer, state["fmt"], batch_size, window, shot_detect, emit)
+                            stage = FrameStage(colorizer, state["fmt"], batch_size, window, shot_detect, emit,
+                                               fixed_g)
                         stage.push(items, item)
                         items = []
                 if stage is not None:

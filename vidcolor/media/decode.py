@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import av
 
@@ -11,6 +12,16 @@ from ..errors import InputError
 log = logging.getLogger("vidcolor")
 
 MAX_CORRUPT_PACKETS = 100  # bad video packets skipped (and counted) before we give up on a file
+RANGE_TAIL_S = 2.0  # after the range's last frame, how far other streams are read for their last packets
+_EPS_S = 1e-6
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Seconds from the video stream's first frame; end excluded; None is the end of the film."""
+
+    start: float = 0.0
+    end: float | None = None
 
 
 class DecodeStats:
@@ -19,11 +30,46 @@ class DecodeStats:
         self.read_error: str | None = None
 
 
+def _time(item: av.VideoFrame | av.Packet) -> float | None:
+    pts = item.pts
+    return None if pts is None or item.time_base is None else float(pts * item.time_base)
+
+
 def demux_decode(container: av.container.InputContainer, side_streams: list[av.stream.Stream],
-                 stats: DecodeStats) -> Iterator[av.VideoFrame | av.Packet]:
-    """Yield decoded video frames and the packets of `side_streams`, interleaved as in the file."""
+                 stats: DecodeStats, span: TimeRange | None = None) -> Iterator[av.VideoFrame | av.Packet]:
+    """Yield decoded video frames and the packets of `side_streams`, interleaved as in the file.
+
+    With `span`, seek to the keyframe before its start, decode forward to the exact frame, and
+    yield only what lies inside it: a range at the end of a film costs what one at the start does."""
+    if span is None:
+        yield from _demux_decode(container, side_streams, stats)
+        return
     video = container.streams.video[0]
-    video.thread_type = "AUTO"  # frame + slice threads: decoding must keep up with the GPU
+    origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+    start, end = origin + span.start, None if span.end is None else origin + span.end
+    if span.start > 0:
+        try:
+            container.seek(int(start / video.time_base), stream=video, backward=True)
+        except av.FFmpegError as ex:
+            raise InputError(f"{container.name}: cannot seek to {span.start:.3f} s ({ex})") from ex
+    video_done = False
+    for item in _demux_decode(container, side_streams, stats):
+        t = _time(item)
+        if t is not None and t < start - _EPS_S:
+            continue
+        if end is not None and t is not None and t >= end - _EPS_S:
+            video_done = video_done or isinstance(item, av.VideoFrame)
+            if video_done and (not side_streams or t > end + RANGE_TAIL_S):
+                return
+            continue
+        yield item
+
+
+def _demux_decode(container: av.container.InputContainer, side_streams: list[av.stream.Stream],
+                  stats: DecodeStats) -> Iterator[av.VideoFrame | av.Packet]:
+    video = container.streams.video[0]
+    if not video.codec_context.is_open:
+        video.thread_type = "AUTO"  # frame + slice threads: decoding must keep up with the GPU
     flushed = False
     try:
         for packet in container.demux(video, *side_streams):

@@ -45,7 +45,8 @@ class Writer:
     """Owns the output container. Call `frame()` and `packet()` in file order, then `close()`."""
 
     def __init__(self, path: Path, source: av.container.InputContainer, side_streams: list[av.stream.Stream],
-                 opts: EncodeOptions, rate: Fraction | None) -> None:
+                 opts: EncodeOptions, rate: Fraction | None, rebase: bool = False) -> None:
+        """`rebase`: shift every stream so that the first video frame is at time 0 (for ranges)."""
         self.path, self.source, self.opts, self.rate = path, source, opts, rate
         self.side_streams = side_streams
         try:
@@ -59,6 +60,8 @@ class Writer:
         self.frames = 0
         self.last_pts: int | None = None
         self.bumped_pts = 0
+        self.rebase = rebase
+        self.offset_s = 0.0  # seconds subtracted from every timestamp
 
     def _open_streams(self, frame: av.VideoFrame, rotation: int) -> None:
         src_video = self.source.streams.video[0]
@@ -105,10 +108,14 @@ class Writer:
 
     def frame(self, frame: av.VideoFrame, rotation: int = 0) -> None:
         if self.video is None:
+            if self.rebase and frame.pts is not None:
+                self.offset_s = float(frame.pts * frame.time_base)
             self._open_streams(frame, rotation)
             for packet in self.pending:
                 self.packet(packet)
             self.pending.clear()
+        if self.offset_s and frame.pts is not None:
+            frame.pts -= round(self.offset_s / frame.time_base)
         if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
             # Encoders need strictly increasing pts; broken files repeat or omit them.
             frame.pts = 0 if self.last_pts is None else self.last_pts + 1
@@ -121,6 +128,13 @@ class Writer:
         if self.video is None:
             self.pending.append(packet)
             return
+        if self.offset_s and packet.pts is not None:
+            shift = round(self.offset_s / packet.time_base)
+            if packet.pts < shift:  # starts before the range's first frame
+                return
+            packet.pts -= shift
+            if packet.dts is not None:
+                packet.dts -= shift
         index = packet.stream.index
         if index in self.mapping:
             packet.stream = self.mapping[index]

@@ -114,7 +114,23 @@ def compose(frame: av.VideoFrame, cbcr: np.ndarray, fmt: PlaneFormat) -> av.Vide
     for i in (1, 2):
         p = out.planes[i]
         plane_view(p, fmt.dtype, p.height, p.width)[:] = cbcr[i - 1]
-    out.pts, out.time_base = frame.pts, frame.time_base
-    out.colorspace, out.color_range = frame.colorspace, frame.color_range
-    out.color_primaries, out.color_trc = frame.color_primaries, frame.color_trc
+    _copy_timing_and_tags(frame, out)
     return out
+
+
+def compose_side_by_side(frame: av.VideoFrame, cbcr: np.ndarray, fmt: PlaneFormat) -> av.VideoFrame:
+    """A frame twice as wide: the input as it is on the left, the colorized one on the right."""
+    out = av.VideoFrame(2 * frame.width, frame.height, fmt.pix_fmt)
+    for src, right in ((frame, False), (compose(frame, cbcr, fmt), True)):
+        for p, sp in zip(out.planes, src.planes):
+            w = min(sp.width, p.width)
+            x = p.width - w if right else 0  # with odd widths the halves share one chroma column
+            plane_view(p, fmt.dtype, p.height, p.width)[:, x:x + w] = plane_view(sp, fmt.dtype, sp.height, w)
+    _copy_timing_and_tags(frame, out)
+    return out
+
+
+def _copy_timing_and_tags(src: av.VideoFrame, dst: av.VideoFrame) -> None:
+    dst.pts, dst.time_base = src.pts, src.time_base
+    dst.colorspace, dst.color_range = src.colorspace, src.color_range
+    dst.color_primaries, dst.color_trc = src.color_primaries, src.color_trc

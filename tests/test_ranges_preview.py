@@ -1,0 +1,102 @@
+"""Frame ranges (seek + exact frame + sound in sync), preview sheets, side by side, reference style."""
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import decode_planes, gray_rgb, photo
+from test_video import luma_planes
+from vidcolor import colorize_video
+from vidcolor.cli import run
+from vidcolor.media.encode import EncodeOptions
+
+RATE = 25
+AUDIO_FRAME_S = 1024 / 44100  # one AAC frame
+
+
+def audio_samples(path) -> tuple[np.ndarray, float]:
+    """Mono float samples of the first audio stream and the time of the first one."""
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+        start = float(frames[0].pts * frames[0].time_base)
+        return np.concatenate([f.to_ndarray()[0] for f in frames]), start
+
+
+@pytest.fixture
+def long_clip(clip):
+    return clip("long.mp4", frames=100, photos=("astronaut", "coffee", "rocket", "chelsea"))  # 4 s
+
+
+@pytest.mark.parametrize("start,end_opt,first,count", [("1.2", ["--duration", "1"], 30, 25),
+                                                       ("f55", ["--end", "00:00:03.000"], 55, 20)])
+def test_range_is_exact_and_keeps_sound_in_sync(long_clip, tmp_path, start, end_opt, first, count):
+    dst = tmp_path / "range.mp4"
+    assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--crf", "0",
+                "--start", start, *end_opt]) == 0
+    out = luma_planes(dst)
+    assert len(out) == count
+    src = luma_planes(long_clip)
+    assert all(np.array_equal(a, b) for a, b in zip(out, src[first:first + count]))  # the exact frames
+    assert decode_planes(dst)[0].pts == 0
+    got, _ = audio_samples(dst)
+    ref, ref_start = audio_samples(long_clip)
+    sr = 44100
+    t0 = first / RATE
+    assert abs(len(got) / sr - count / RATE) <= AUDIO_FRAME_S + 1e-3  # duration within one audio frame
+    seg = ref[round((t0 - ref_start) * sr):][: len(got)]
+    lags = range(-1024, 1025, 8)
+    corr = [np.corrcoef(seg[2048 + k: 2048 + k + sr // 2], got[2048: 2048 + sr // 2])[0, 1] for k in lags]
+    best = int(np.argmax(corr))
+    assert corr[best] > 0.9 and abs(list(lags)[best]) <= 1024  # same sound, in sync within one audio frame
+
+
+def test_range_errors(long_clip, tmp_path, capsys):
+    dst = tmp_path / "o.mp4"
+    assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "2", "--end", "1"]) == 2
+    assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "99"]) == 2
+    assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "abc"]) == 2
+    assert "use hh:mm:ss.ms" in capsys.readouterr().err
+    assert not dst.exists()
+
+
+def test_preview_sheet(long_clip, tmp_path, capsys):
+    sheet = tmp_path / "sheet.png"
+    assert run(["preview", str(long_clip), "-o", str(sheet), "--count", "3", "--model", "tiny-random"]) == 0
+    assert "00:00:00.680" in capsys.readouterr().err  # first of three frames spread over 4 s
+    img = Image.open(sheet)
+    assert img.width == 2 * 320 + 12 and img.height > 3 * (320 * 64 // 96)
+    assert run(["preview", str(long_clip), "-o", str(sheet), "--at", "f10", "--at", "00:00:02.5", "--overwrite",
+                "--model", "tiny-random"]) == 0
+    assert "00:00:00.400, 00:00:02.520" in capsys.readouterr().err
+
+
+def test_side_by_side(long_clip, tmp_path):
+    dst = tmp_path / "sbs.mkv"
+    colorize_video(long_clip, dst, model="tiny-random", progress=False, side_by_side=True, duration="0.4",
+                   encode=EncodeOptions(crf=0))
+    frames = decode_planes(dst)
+    src = luma_planes(long_clip)
+    assert len(frames) == 10
+    for f, y in zip(frames, src):
+        assert (f.width, f.height) == (192, 64)
+        full = f.to_ndarray()
+        assert np.array_equal(full[:64, :96], y) and np.array_equal(full[:64, 96:], y)
+        u = full[64:80].reshape(32, 96)[:, :48]  # the U plane; its left half is the gray original
+        assert np.abs(u.astype(int) - 128).max() <= 1
+
+
+def test_reference_photo_changes_the_mood(tmp_path):
+    src = tmp_path / "gray.png"
+    Image.fromarray(gray_rgb(photo("chelsea", 160, 120))).save(src)
+    refs = {}
+    for name in ("coffee", "rocket"):
+        refs[name] = tmp_path / f"{name}.png"
+        Image.fromarray(photo(name, 160, 120)).save(refs[name])
+    outs = []
+    for name, ref in refs.items():
+        dst = tmp_path / f"out_{name}.png"
+        assert run([str(src), "-o", str(dst), "-q", "--reference", str(ref)]) == 0
+        outs.append(np.asarray(Image.open(dst), dtype=np.float32))
+    assert np.abs(outs[0] - outs[1]).mean() > 1.0  # the shipped network: another reference, other colors

@@ -1,0 +1,116 @@
+"""Shot detection and per-shot smoothing: cuts found, flashes and motion ignored, no color across a cut."""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from conftest import decode_planes, gray_rgb, make_clip, photo
+from vidcolor import colorize_video
+from vidcolor.cli import run
+from vidcolor.media.encode import EncodeOptions
+from vidcolor.shots import MIN_SHOT_FRAMES, SMALL_WIDTH, ShotDetector
+from vidcolor.smoothing import Pending, ShotSmoother
+
+
+def smalls(name: str, n: int, pan: int = 2) -> list[np.ndarray]:
+    """n small gray frames panning over a photo by `pan` px a frame (camera motion)."""
+    big = gray_rgb(photo(name, SMALL_WIDTH + pan * n, 36))[..., 0].astype(np.float32) / 255
+    return [big[:, k * pan: k * pan + SMALL_WIDTH] for k in range(n)]
+
+
+def boundaries(frames: list[np.ndarray]) -> list[tuple[int, str]]:
+    d = ShotDetector()
+    out = [x for f in frames for x in d.push(f)] + d.finish()
+    assert [i for i, _ in out] == list(range(len(frames)))  # one decision per frame, in order
+    return [(i, k) for i, k in out if k]
+
+
+def test_cut_found_and_pan_ignored():
+    frames = smalls("astronaut", 30, pan=3) + smalls("coffee", 30, pan=3)
+    assert boundaries(frames) == [(30, "cut")]
+
+
+def test_flash_is_not_a_cut():
+    frames = smalls("chelsea", 40)
+    for k in (20, 21):
+        frames[k] = np.clip(frames[k] * 2 + 0.2, 0, 1)
+    assert boundaries(frames) == []
+
+
+def test_fade_through_black_is_a_boundary():
+    a, b = smalls("rocket", 30), smalls("coffee", 30)
+    fade_out = [a[-1] * (1 - k / 10) for k in range(1, 11)]
+    fade_in = [b[0] * k / 10 for k in range(1, 11)]
+    black = [np.zeros_like(a[0])] * 10
+    found = boundaries(a + fade_out + black + fade_in + b)  # to black, stays, back
+    assert [k for _, k in found] == ["fade", "fade"]
+    assert 30 <= found[0][0] < 40 and 50 < found[1][0] <= 60
+    found = boundaries(a + fade_out + fade_in + b)  # a dip to black: A and B still apart
+    assert [k for _, k in found] == ["fade"] and 30 <= found[0][0] <= 40
+
+
+def test_min_shot_length():
+    frames = smalls("astronaut", 20) + smalls("coffee", MIN_SHOT_FRAMES // 2) + smalls("rocket", 20)
+    assert len(boundaries(frames)) == 1
+
+
+def test_smoother_never_mixes_shots():
+    import torch
+
+    s = ShotSmoother(window=5)
+    released = []
+    for i in range(12):
+        s.add(Pending(i, [], torch.full((2,), float(i < 6)), torch.zeros(1)))
+        s.decide(i, "cut" if i == 6 else None)
+        released += s.release()
+    s.finish()
+    released += s.release()
+    assert [p.index for p, _ in released] == list(range(12))
+    assert all(torch.equal(g, torch.full((2,), float(p.index < 6))) for p, g in released)
+
+
+def test_shots_command_json(tmp_path, capsys):
+    src = make_clip(tmp_path / "two.mp4", frames=30, photos=("astronaut", "coffee"), audio=())
+    assert run(["shots", str(src), "--json"]) == 0
+    shots = json.loads(capsys.readouterr().out)
+    assert [(s["start_frame"], s["end_frame"]) for s in shots] == [(0, 14), (15, 29)]
+    assert shots[1]["start_time"] == 15 / 25 and shots[1]["transition"] == "cut"
+    assert shots[1]["end_time"] == 30 / 25
+
+
+def chroma_of(path) -> list[np.ndarray]:
+    return [f.to_ndarray()[f.height:].astype(int) for f in decode_planes(path)]
+
+
+def write_lossless(frames: list[av.VideoFrame], path) -> None:
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25, options={"qp": "0"})
+        v.width, v.height, v.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
+        for i, f in enumerate(frames):
+            f.pts, f.time_base = i, Fraction(1, 25)
+            f.pict_type = 0  # let the encoder choose
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+
+
+def test_no_color_crosses_a_cut(tmp_path):
+    """A shot colorized after another shot is colored exactly as when it is alone."""
+    clip = make_clip(tmp_path / "clip.mkv", frames=40, photos=("coffee", "rocket"), audio=(), width=128, height=96)
+    frames = decode_planes(clip)
+    srcs = {"both": tmp_path / "both.mkv", "a": tmp_path / "a.mkv", "b": tmp_path / "b.mkv"}
+    write_lossless(frames, srcs["both"])
+    write_lossless(frames[:20], srcs["a"])
+    write_lossless(frames[20:], srcs["b"])
+    outs = {}
+    for name, src in srcs.items():
+        outs[name] = tmp_path / f"out_{name}.mkv"
+        report = colorize_video(src, outs[name], encode=EncodeOptions(crf=0), progress=False, smooth_seconds=10)
+        assert report.shots == (2 if name == "both" else 1)
+    joined, alone = chroma_of(outs["both"]), chroma_of(outs["a"]) + chroma_of(outs["b"])
+    assert len(joined) == len(alone) == 40
+    assert max(np.abs(x - y).max() for x, y in zip(joined, alone)) <= 1  # float rounding at most
+    # and the two shots did get different moods
+    assert np.abs(joined[19].mean(axis=(0, 1)) - joined[20].mean(axis=(0, 1))).max() > 0.5
