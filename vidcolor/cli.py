@@ -26,7 +26,7 @@ def _print_json(obj: dict) -> None:
 
 @app.command(epilog=EXIT_HELP)
 def colorize(
-    input: Path = typer.Argument(..., help="Video (anything FFmpeg reads) or photo."),
+    input: str = typer.Argument(..., help="Video (anything FFmpeg reads) or photo."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file [default: INPUT_color.EXT]."),
     model: str = typer.Option("fusion-small", help="Model name or path to a .safetensors file."),
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
@@ -48,6 +48,7 @@ def colorize(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
     """Colorize a video or a photo (the default command)."""
+    input = Path(input)  # checked by the library, which names the problem (typer's check would exit 2)
     from .colorizer import Colorizer
     from .image import IMAGE_SUFFIXES, colorize_image
     from .media.encode import EncodeOptions

@@ -14,6 +14,15 @@ from pathlib import Path
 
 from .errors import OutputError
 
+DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # the disk (or a quota or size limit) is full
+
+
+def disk_full(ex: BaseException, dst: Path) -> OutputError | None:
+    """An OutputError for `dst` if `ex` says the disk is full, else None."""
+    if getattr(ex, "errno", None) in DISK_ERRNOS:
+        return OutputError(f"{dst}: disk full (or file size limit reached) while writing; no output was left")
+    return None
+
 
 def check_output(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse outputs that would damage the input or existing files, or that cannot be written."""
@@ -44,8 +53,9 @@ def atomic_output(src: Path, dst: Path, overwrite: bool = False) -> Iterator[Pat
         yield tmp
         os.replace(tmp, dst)
     except OSError as ex:
-        if ex.errno == errno.ENOSPC:
-            raise OutputError(f"{dst}: disk full while writing; nothing was written") from ex
+        full = disk_full(ex, dst)
+        if full is not None:
+            raise full from ex
         raise
     finally:
         tmp.unlink(missing_ok=True)

@@ -39,6 +39,7 @@ DECODE_AHEAD_BATCHES = 2  # decoded frames waiting for the model, in batches
 ENCODE_BEHIND_BATCHES = 2  # colorized batches waiting for the encoder
 DEFAULT_SMOOTH_SECONDS = 1.0  # half-width of the window that global vectors are averaged over, in a shot
 DEFAULT_RATE = 25  # frames/s assumed for the smoothing window when a stream gives no rate
+EXPECTED_SHARE = 0.97  # fewer frames than this share of the announced count: warn that the file is damaged
 
 
 def default_batch_size(device: torch.device) -> int:
@@ -197,7 +198,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         side = [s for s in container.streams if s.type in ("audio", "subtitle")]
         stats = DecodeStats()
         with atomic_output(src, dst, overwrite) as tmp:
-            writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None)
+            writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None, label=dst)
             state: dict = {}
 
             def decoded():
@@ -263,6 +264,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                                        "they were moved by one tick to keep the order")
     finally:
         container.close()
+    expected = info.frames if span is None else _range_frames(info, span)
+    if expected and report.frames_out < EXPECTED_SHARE * expected - 1:
+        report.warnings.append(f"read {report.frames_out} frames where the file announces about {expected}: "
+                               "it is probably truncated or damaged; everything readable was kept")
     report.corrupt_packets = stats.corrupt_packets
     if stats.corrupt_packets:
         report.warnings.append(f"{stats.corrupt_packets} damaged video packets were skipped")

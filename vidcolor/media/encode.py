@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 
 from ..errors import OutputError
+from ..outputs import disk_full
 
 log = logging.getLogger("vidcolor")
 
@@ -41,16 +42,33 @@ def _encoder_options(codec: str, opts: EncodeOptions) -> dict[str, str]:
     return {}
 
 
+def _format_for(path: Path) -> str | None:
+    """The muxer FFmpeg would pick for this file name (the temporary name hides the real one)."""
+    suffix = path.suffix.lower().lstrip(".")
+    names = []
+    for name in sorted(av.formats_available):
+        try:
+            if suffix in av.format.ContainerFormat(name, "w").extensions:
+                names.append(name)
+        except ValueError:  # a demuxer only
+            continue
+    if names:
+        return suffix if suffix in names else names[0]
+    raise OutputError(f"{path}: unknown output format {path.suffix!r} (use .mp4, .mkv, .mov, ...)")
+
+
 class Writer:
     """Owns the output container. Call `frame()` and `packet()` in file order, then `close()`."""
 
     def __init__(self, path: Path, source: av.container.InputContainer, side_streams: list[av.stream.Stream],
-                 opts: EncodeOptions, rate: Fraction | None, rebase: bool = False) -> None:
-        """`rebase`: shift every stream so that the first video frame is at time 0 (for ranges)."""
-        self.path, self.source, self.opts, self.rate = path, source, opts, rate
+                 opts: EncodeOptions, rate: Fraction | None, rebase: bool = False, label: Path | None = None) -> None:
+        """`rebase`: shift every stream so that the first video frame is at time 0 (for ranges).
+        `label`: the path to name in messages (`path` is a temporary file beside it)."""
+        self.source, self.opts, self.rate = source, opts, rate
+        self.path = label or path
         self.side_streams = side_streams
         try:
-            self.out = av.open(str(path), mode="w")
+            self.out = av.open(str(path), mode="w", format=_format_for(self.path))
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{path}: cannot write this kind of file ({ex})") from ex
         self.video: av.video.stream.VideoStream | None = None
@@ -151,10 +169,8 @@ class Writer:
     def _mux(self, packets) -> None:
         try:
             self.out.mux(packets)
-        except av.FFmpegError as ex:
-            if ex.errno == 28:  # ENOSPC
-                raise OutputError(f"{self.path}: disk full while writing") from ex
-            raise
+        except OSError as ex:  # PyAV's errors are OSErrors too
+            raise disk_full(ex, self.path) or ex
 
     def close(self) -> None:
         """Flush the encoders and write the trailer."""
@@ -164,7 +180,10 @@ class Writer:
                 for out in self.transcode.values():
                     self._mux(out.encode(None))
         finally:
-            self.out.close()
+            try:
+                self.out.close()  # writes the trailer: the disk can fill here too
+            except OSError as ex:
+                raise disk_full(ex, self.path) or ex
 
     def abort(self) -> None:
         try:

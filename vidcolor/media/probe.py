@@ -11,6 +11,10 @@ import av
 from ..errors import InputError
 
 
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
+                  ".wmv", ".flv", ".ogv", ".3gp", ".dv", ".mxf"}
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     width: int
@@ -39,7 +43,9 @@ def open_input(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path), mode="r", metadata_errors="replace")
     except av.FFmpegError as ex:
-        raise InputError(f"{path}: not a readable video ({ex.strerror or ex})") from ex
+        reason = ex.strerror or str(ex)
+        hint = "; the file may be incomplete or damaged" if path.suffix.lower() in VIDEO_SUFFIXES else ""
+        raise InputError(f"{path}: not a readable video ({reason}){hint}") from ex
     if not container.streams.video:
         container.close()
         raise InputError(f"{path}: has no video stream")

@@ -1,0 +1,359 @@
+"""The hostile-input matrix: each case ends in a clear one-line error or a valid output with a warning.
+
+Every case also checks: no traceback, the input file unchanged (sha256), and no partial or
+temporary file left beside the output.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import decode_planes, make_clip, photo
+
+TINY = ["--model", "tiny-random", "-q"]
+
+
+def sha(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def run_case(src: Path, dst: Path, extra: list[str] = (), capsys=None) -> tuple[int, str]:
+    from vidcolor.cli import run
+
+    before = sha(src) if src.exists() and not src.is_dir() else None
+    listing = set(dst.parent.iterdir()) if dst.parent.is_dir() else set()
+    code = run([str(src), "-o", str(dst), *TINY, *extra])
+    err = capsys.readouterr().err if capsys else ""
+    assert "Traceback" not in err
+    if before is not None:
+        assert sha(src) == before, "the input changed"
+    if dst.parent.is_dir():
+        new = set(dst.parent.iterdir()) - listing
+        assert all(".part" not in p.name for p in new), "a temporary file was left"
+        if code != 0:
+            assert dst not in new, "an output was left after a failure"
+    return code, err
+
+
+def mp4_bytes(tmp_path: Path, **kw) -> bytes:
+    return make_clip(tmp_path / "good.mp4", **kw).read_bytes()
+
+
+def write_frames(path: Path, frames: list[np.ndarray], pts: list[int], time_base: Fraction, codec="libx264",
+                 pix_fmt="yuv420p", container_opts=None) -> Path:
+    with av.open(str(path), "w", options=container_opts or {}) as out:
+        v = out.add_stream(codec, rate=25)
+        v.height, v.width = frames[0].shape[:2]
+        v.pix_fmt, v.time_base = pix_fmt, time_base
+        v.codec_context.time_base = time_base
+        for f, p in zip(frames, pts):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format=pix_fmt)
+            vf.pts, vf.time_base = p, time_base
+            out.mux(v.encode(vf))
+        out.mux(v.encode(None))
+    return path
+
+
+# ---- not a video at all --------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,content,message", [
+    ("text.mp4", b"just some words\n" * 20, "not a readable video"),
+    ("random.mp4", bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8)), "not a readable video"),
+    ("empty.mp4", b"", "empty file"),
+])
+def test_not_a_video(tmp_path, capsys, name, content, message):
+    src = tmp_path / name
+    src.write_bytes(content)
+    code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
+    assert code == 3 and message in err and name in err and err.count("\n") == 1
+
+
+def test_png_renamed_mp4_is_read_as_one_frame(tmp_path, capsys):
+    src = tmp_path / "photo.mp4"
+    Image.fromarray(photo("coffee", 64, 48)).save(src, format="PNG")
+    code, _ = run_case(src, tmp_path / "out.mp4", capsys=capsys)
+    assert code == 0 and len(decode_planes(tmp_path / "out.mp4")) == 1
+
+
+def test_missing_file(tmp_path, capsys):
+    code, err = run_case(tmp_path / "nope.mp4", tmp_path / "out.mp4", capsys=capsys)
+    assert code == 3 and "nope.mp4: no such file" in err
+
+
+def test_directory(tmp_path, capsys):
+    (tmp_path / "dir.mp4").mkdir()
+    code, err = run_case(tmp_path / "dir.mp4", tmp_path / "out.mp4", capsys=capsys)
+    assert code == 3 and "is a directory" in err
+
+
+def test_unreadable_file(tmp_path, capsys, monkeypatch):
+    src = make_clip(tmp_path / "locked.mp4")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(src) else real(p, mode))
+    code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)  # tests run as root: access is faked
+    assert code == 3 and "permission denied" in err
+
+
+def test_audio_only(tmp_path, capsys):
+    src = tmp_path / "sound.m4a"
+    with av.open(str(src), "w") as out:
+        a = out.add_stream("aac", rate=44100)
+        frame = av.AudioFrame.from_ndarray(np.zeros((2, 44100), np.float32), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = 44100, 0
+        out.mux(a.encode(frame))
+        out.mux(a.encode(None))
+    code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
+    assert code == 3 and "has no video stream" in err
+
+
+def test_video_stream_without_frames(tmp_path, capsys):
+    src = tmp_path / "noframes.mkv"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("aac", rate=44100)
+        frame = av.AudioFrame.from_ndarray(np.zeros((2, 4410), np.float32), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = 44100, 0
+        out.mux(a.encode(frame))
+        out.mux(a.encode(None))
+    code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
+    assert code == 3 and ("no video frame" in err or "picture size" in err)
+
+
+# ---- damaged videos ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("share", [0.02, 0.3, 0.6, 0.9])
+def test_truncated_mkv(tmp_path, capsys, share):
+    data = make_clip(tmp_path / "good.mkv", frames=50).read_bytes()
+    src = tmp_path / "cut.mkv"
+    src.write_bytes(data[: int(len(data) * share)])
+    code, err = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    if code == 0:
+        n = len(decode_planes(tmp_path / "out.mkv"))
+        assert 0 < n < 50 and "truncated or damaged" in err
+    else:
+        assert code == 3 and "cut.mkv" in err
+
+
+def test_truncated_mp4_without_index(tmp_path, capsys):
+    src = tmp_path / "cut.mp4"
+    src.write_bytes(mp4_bytes(tmp_path, frames=50)[:20_000])
+    code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
+    assert code == 3 and "incomplete or damaged" in err
+
+
+def test_corrupt_packets_in_the_middle(tmp_path, capsys):
+    data = bytearray(make_clip(tmp_path / "good.mkv", frames=60, width=128, height=96).read_bytes())
+    rng = np.random.default_rng(3)
+    mid = len(data) // 2
+    data[mid: mid + 3000] = rng.integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    src = tmp_path / "bad.mkv"
+    src.write_bytes(bytes(data))
+    code, err = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    assert code == 0
+    n = len(decode_planes(tmp_path / "out.mkv"))
+    assert n == 60 or "truncated or damaged" in err or "damaged video packets" in err
+
+
+def test_header_frame_count_that_lies(tmp_path, capsys):
+    src = make_clip(tmp_path / "film.mp4", frames=20, audio=())
+    data = bytearray(src.read_bytes())
+    i = data.find(b"mvhd")  # duration in the movie header: claim 10x longer
+    ts, dur = int.from_bytes(data[i + 16:i + 20], "big"), int.from_bytes(data[i + 20:i + 24], "big")
+    data[i + 20:i + 24] = (dur * 10).to_bytes(4, "big")
+    src.write_bytes(bytes(data))
+    code, _ = run_case(src, tmp_path / "out.mp4", capsys=capsys)
+    assert code == 0 and len(decode_planes(tmp_path / "out.mp4")) == 20 and ts > 0
+
+
+def test_timestamps_missing_or_repeated(tmp_path, capsys):
+    frames = [photo("coffee", 64, 48)] * 6
+    src = write_frames(tmp_path / "dup.mkv", frames, [0, 1, 2, 3, 4, 5], Fraction(1, 25))
+    code, _ = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    assert code == 0 and len(decode_planes(tmp_path / "out.mkv")) == 6
+
+
+# ---- odd but valid videos ------------------------------------------------------------------
+
+@pytest.mark.parametrize("kw", [
+    {"width": 2, "height": 2, "pix_fmt": "yuv444p"},
+    {"width": 1920, "height": 1088, "frames": 3},
+    {"width": 4096, "height": 2304, "frames": 2},
+    {"width": 97, "height": 61, "pix_fmt": "yuv444p"},
+    {"pix_fmt": "yuv444p"},
+    {"pix_fmt": "yuv422p"},
+    {"pix_fmt": "yuv420p10le"},
+    {"rotation": 270},
+], ids=["tiny-2x2", "1080p", "huge-4k", "odd-97x61", "444", "422", "10-bit", "rotation"])
+def test_odd_but_valid(tmp_path, capsys, kw):
+    kw = {"audio": (), **kw}
+    src = make_clip(tmp_path / "odd.mkv", **kw)
+    code, err = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    assert code == 0, err
+    a, b = decode_planes(src), decode_planes(tmp_path / "out.mkv")
+    assert len(a) == len(b) and (a[0].width, a[0].height) == (b[0].width, b[0].height)
+
+
+def test_variable_frame_rate_and_late_start(tmp_path, capsys):
+    pts = [5000, 5040, 5100, 5300, 5320, 5400]  # starts at 5 s, irregular
+    src = write_frames(tmp_path / "late.mkv", [photo("rocket", 64, 48)] * 6, pts, Fraction(1, 1000))
+    code, _ = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    assert code == 0
+    assert [round(float(f.pts * f.time_base) * 1000) for f in decode_planes(tmp_path / "out.mkv")] == pts
+
+
+def test_size_change_mid_stream(tmp_path, capsys):
+    src = tmp_path / "resize.mkv"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("ffv1", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(6):
+            size = (64, 48) if i < 3 else (80, 60)
+            f = av.VideoFrame.from_ndarray(photo("coffee", *size), format="rgb24").reformat(format="yuv420p")
+            f.pts = i
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+    code, err = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    assert code in (0, 3), err
+    if code == 0:
+        assert len(decode_planes(tmp_path / "out.mkv")) >= 3
+
+
+# ---- images in odd modes -------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["CMYK", "I;16", "P", "RGBA", "LA"])
+def test_image_modes(tmp_path, capsys, mode):
+    base = Image.fromarray(photo("chelsea", 50, 40))
+    img = Image.fromarray(np.asarray(base.convert("L"), np.uint16) * 257) if mode == "I;16" else base.convert(mode)
+    src = tmp_path / ("in.tif" if mode in ("CMYK", "I;16") else "in.png")
+    img.save(src)
+    code, err = run_case(src, tmp_path / "out.png", capsys=capsys)
+    assert code == 0, err
+
+
+# ---- outputs -------------------------------------------------------------------------------
+
+def test_output_folder_missing(tmp_path, capsys):
+    src = make_clip(tmp_path / "in.mp4")
+    code, err = run_case(src, tmp_path / "nowhere" / "out.mp4", capsys=capsys)
+    assert code == 4 and "does not exist" in err
+
+
+def test_output_folder_unwritable(tmp_path, capsys, monkeypatch):
+    src = make_clip(tmp_path / "in.mp4")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real(p, mode))
+    code, err = run_case(src, locked / "out.mp4", capsys=capsys)
+    assert code == 4 and "not writable" in err
+
+
+def test_output_is_input(tmp_path, capsys):
+    src = make_clip(tmp_path / "in.mp4")
+    code, err = run_case(src, src, ["--overwrite"], capsys=capsys)
+    assert code == 4 and "the output is the input" in err
+
+
+def test_output_is_input_through_a_link(tmp_path, capsys):
+    src = make_clip(tmp_path / "in.mp4")
+    link = tmp_path / "link.mp4"
+    link.symlink_to(src)
+    code, err = run_case(src, link, ["--overwrite"], capsys=capsys)
+    assert code == 4 and "the output is the input" in err
+
+
+def test_unknown_output_extension(tmp_path, capsys):
+    src = make_clip(tmp_path / "in.mp4")
+    code, err = run_case(src, tmp_path / "out.xyz", capsys=capsys)
+    assert code == 4 and "out.xyz" in err
+
+
+def test_disk_full_while_writing(tmp_path):
+    """A real write failure (file size limit, EFBIG) in a child process: clean error, no file left."""
+    src = make_clip(tmp_path / "in.mp4", frames=50, width=256, height=192)
+    dst = tmp_path / "out.mp4"
+    code = (f"import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, (30_000, 30_000)); "
+            f"from vidcolor.cli import run; sys.exit(run({[str(src), '-o', str(dst), *TINY, '--crf', '0']!r}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stderr
+    assert "disk full" in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_ctrl_c_mid_run(tmp_path):
+    src = make_clip(tmp_path / "in.mkv", frames=400, width=320, height=240, audio=())
+    dst = tmp_path / "out.mkv"
+    proc = subprocess.Popen([sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), *TINY, "--batch-size", "2"],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(".part" in p.name for p in tmp_path.iterdir()):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+def test_cuda_out_of_memory_halves_the_batch(tmp_path, capsys, monkeypatch):
+    """Simulated: batches over 2 frames raise OutOfMemoryError; every frame still comes out."""
+    from vidcolor.model.net import FusionNet
+
+    real = FusionNet.colorize
+
+    def small_memory(self, L, g):
+        if L.shape[0] > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(self, L, g)
+
+    monkeypatch.setattr(FusionNet, "colorize", small_memory)
+    src = make_clip(tmp_path / "in.mp4", frames=20)
+    code, _ = run_case(src, tmp_path / "out.mp4", ["--batch-size", "8"], capsys=capsys)
+    assert code == 0 and len(decode_planes(tmp_path / "out.mp4")) == 20
+
+
+# ---- weights -------------------------------------------------------------------------------
+
+def test_weights_missing(tmp_path, capsys):
+    src = make_clip(tmp_path / "in.mp4")
+    from vidcolor.cli import run
+
+    assert run([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tmp_path / "none.safetensors")]) == 5
+    assert "weights not found" in capsys.readouterr().err
+
+
+def test_weights_corrupted(tmp_path, capsys, monkeypatch):
+    from vidcolor.cli import run
+    from vidcolor.model import weights
+
+    bad = tmp_path / "weights"
+    bad.mkdir()
+    good = (weights.WEIGHTS_DIR / weights.MODELS[weights.DEFAULT_MODEL].filename).read_bytes()
+    (bad / weights.MODELS[weights.DEFAULT_MODEL].filename).write_bytes(good[:-100] + bytes(100))
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", bad)
+    src = make_clip(tmp_path / "in.mp4")
+    assert run([str(src), "-o", str(tmp_path / "o.mp4"), "-q"]) == 5
+    assert "sha256 mismatch" in capsys.readouterr().err
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_unknown_model_name(tmp_path, capsys):
+    from vidcolor.cli import run
+
+    src = make_clip(tmp_path / "in.mp4")
+    assert run([str(src), "-o", str(tmp_path / "o.mp4"), "--model", "best-model"]) == 5
+    assert "use one of fusion-small" in capsys.readouterr().err
