@@ -195,7 +195,13 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         colorizer = colorizer or Colorizer(model, device, work_side)
         fixed_g = reference_features(colorizer, Path(reference)) if reference is not None else None
         batch_size = batch_size or default_batch_size(colorizer.device)
-        side = [s for s in container.streams if s.type in ("audio", "subtitle")]
+        side = []
+        for s in container.streams:
+            if s.type in ("audio", "subtitle"):
+                if s.codec_context is None:
+                    report.warnings.append(f"{s.type} stream #{s.index} dropped: unknown codec or damaged header")
+                else:
+                    side.append(s)
         stats = DecodeStats()
         with atomic_output(src, dst, overwrite) as tmp:
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None, label=dst)
@@ -259,6 +265,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 raise InputError(f"{src}: no video frame could be decoded")
             writer.close()
             report.frames_out = writer.frames
+            if writer.skipped_packets:
+                report.warnings.append(f"{writer.skipped_packets} damaged audio or subtitle packets were left out")
             if writer.bumped_pts:
                 report.warnings.append(f"{writer.bumped_pts} frames had missing or repeated timestamps; "
                                        "they were moved by one tick to keep the order")

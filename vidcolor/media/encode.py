@@ -42,6 +42,9 @@ def _encoder_options(codec: str, opts: EncodeOptions) -> dict[str, str]:
     return {}
 
 
+_NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
+
+
 def _format_for(path: Path) -> str | None:
     """The muxer FFmpeg would pick for this file name (the temporary name hides the real one)."""
     suffix = path.suffix.lower().lstrip(".")
@@ -78,6 +81,7 @@ class Writer:
         self.frames = 0
         self.last_pts: int | None = None
         self.bumped_pts = 0
+        self.skipped_packets = 0  # damaged audio/subtitle packets left out
         self.rebase = rebase
         self.offset_s = 0.0  # seconds subtracted from every timestamp
 
@@ -104,6 +108,9 @@ class Writer:
         fmt = self.out.format.name
         for s in self.side_streams:
             name = s.codec_context.name
+            if name in _NEEDS_HEADER and not s.codec_context.extradata_size:
+                log.warning("%s stream #%d (%s) dropped: its codec header is damaged", s.type, s.index, name)
+                continue
             if name in supported:
                 o = self.out.add_stream_from_template(s)
                 self.mapping[s.index] = o
@@ -156,15 +163,18 @@ class Writer:
         index = packet.stream.index
         if index in self.mapping:
             packet.stream = self.mapping[index]
-            self._mux([packet])
+            try:
+                self._mux([packet])
+            except av.FFmpegError:  # damaged or mistimed: the muxer refuses it; the rest plays on
+                self.skipped_packets += 1
         elif index in self.transcode:
             out = self.transcode[index]
             try:
                 for f in packet.decode():
                     f.pts = None  # the encoder re-times samples continuously
                     self._mux(out.encode(f))
-            except av.InvalidDataError:
-                log.warning("skipped an undecodable audio packet in stream #%d", index)
+            except av.FFmpegError:
+                self.skipped_packets += 1
 
     def _mux(self, packets) -> None:
         try:
@@ -183,7 +193,8 @@ class Writer:
             try:
                 self.out.close()  # writes the trailer: the disk can fill here too
             except OSError as ex:
-                raise disk_full(ex, self.path) or ex
+                raise disk_full(ex, self.path) or OutputError(
+                    f"{self.path}: could not finish the file ({ex.strerror or ex}); nothing was left") from ex
 
     def abort(self) -> None:
         try:

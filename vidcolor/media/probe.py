@@ -55,6 +55,8 @@ def open_input(path: Path) -> av.container.InputContainer:
 def video_info(container: av.container.InputContainer) -> VideoInfo:
     stream = container.streams.video[0]
     ctx = stream.codec_context
+    if ctx is None:
+        raise InputError(f"{container.name}: the video stream's codec is unknown or its header is damaged")
     if not ctx.width or not ctx.height:
         raise InputError(f"{container.name}: video stream has no picture size (damaged header?)")
     rate = stream.average_rate or stream.guessed_rate

@@ -21,7 +21,7 @@ from .data import augment, load_photos, read_index, scene_classes
 
 @dataclass
 class TrainArgs:
-    data: str
+    data: str  # a folder or .tar shard with index.csv; several separated by commas
     checkpoint: str
     variant: str = "pooled"  # "paper" (FC global head) or "pooled"
     width: int = 64
@@ -41,6 +41,10 @@ class TrainArgs:
     log_every: int = 50
     workers: int = 4
     device: str = "auto"
+
+
+def _sources(args: TrainArgs) -> list[Path]:
+    return [Path(d) for d in args.data.split(",") if d]
 
 
 def pick_device(name: str) -> torch.device:
@@ -83,7 +87,7 @@ def train(args: TrainArgs) -> dict:
     if state is not None:
         config, classes = NetConfig(**state["config"]), state["classes"]
     else:
-        classes = scene_classes(read_index(Path(args.data)))
+        classes = scene_classes([r for d in _sources(args) for r in read_index(d)])
         config = NetConfig(width=args.width, global_size=args.global_size, pooled=args.variant == "pooled",
                            num_classes=len(classes))
     model = FusionNet(config).to(device).to(memory_format=torch.channels_last)
@@ -93,9 +97,10 @@ def train(args: TrainArgs) -> dict:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, seen, seconds = state["step"], state["images_seen"], state["seconds"]
-    photos = load_photos(Path(args.data), "train", args.load_size or args.size, classes, args.limit, args.workers)
-    images = photos.images.to(device)
-    labels = photos.labels.to(device)
+    sets = [load_photos(d, "train", args.load_size or args.size, classes, args.limit, args.workers)
+            for d in _sources(args)]
+    images = torch.cat([p.images for p in sets]).to(device)
+    labels = torch.cat([p.labels for p in sets]).to(device)
     print(f"{count_parameters(model) / 1e6:.1f}M parameters, {len(images)} photos, {device}, from step {step}",
           flush=True)
 

@@ -1,0 +1,112 @@
+"""Fuzz: random corruptions of generated clips, each colorized in a fresh process with a timeout.
+
+    python bench/fuzz.py [--runs 200] [--seed 0] [--timeout 60] [--json]
+
+Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4 and
+mkv clips with sound. Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a
+one-line 'vidcolor: error:' message), internal_error (exit 1), traceback, hang (timeout),
+partial_output (a failure that left the output or a temporary file), input_changed.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest import make_clip  # noqa: E402  (the tests' media generator)
+
+
+def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    b = bytearray(data)
+    kind = rng.choice(["bitflips", "truncate", "zero_range", "random_range"])
+    if kind == "bitflips":
+        for i in rng.integers(0, len(b), int(rng.integers(1, 50))):
+            b[i] ^= 1 << int(rng.integers(0, 8))
+    elif kind == "truncate":
+        b = b[: int(rng.integers(0, len(b)))]
+    else:
+        start = int(rng.integers(0, len(b)))
+        n = int(rng.integers(1, 4096))
+        fill = bytes(n) if kind == "zero_range" else rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        b[start:start + n] = fill[: len(b) - start]
+    return bytes(b), str(kind)
+
+
+def classify(code: int | None, err: str, src: Path, before: str, out_dir: Path, dst: Path) -> str:
+    if hashlib.sha256(src.read_bytes()).hexdigest() != before:
+        return "input_changed"
+    if code is None:
+        return "hang"
+    if "Traceback" in err:
+        return "traceback"
+    leftovers = [p for p in out_dir.iterdir() if ".part" in p.name]
+    if leftovers or (code != 0 and dst.exists()):
+        return "partial_output"
+    if code == 0:
+        return "ok" if dst.exists() else "partial_output"
+    if code in (3, 4) and err.strip().startswith("vidcolor: error:") and err.strip().count("\n") == 0:
+        return "clean_error"
+    return "internal_error"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--keep", type=Path, default=None, help="copy inputs that failed badly into this folder")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    rng = np.random.default_rng(args.seed)
+    counts: collections.Counter = collections.Counter()
+    by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    bad_examples = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        seeds = [make_clip(tmp / "seed.mp4", frames=30, audio=("aac",)).read_bytes(),
+                 make_clip(tmp / "seed.mkv", frames=30, audio=("flac",), subtitles=True).read_bytes()]
+        for i in range(args.runs):
+            suffix = (".mp4", ".mkv")[i % 2]
+            data, kind = corrupt(seeds[i % 2], rng)
+            src = tmp / f"in{suffix}"
+            src.write_bytes(data)
+            out_dir = tmp / "out"
+            out_dir.mkdir(exist_ok=True)
+            for f in out_dir.iterdir():
+                f.unlink()
+            dst = out_dir / f"out{suffix}"
+            before = hashlib.sha256(data).hexdigest()
+            cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), "--model", "tiny-random", "-q"]
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
+                                      env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                code, err = done.returncode, done.stderr
+            except subprocess.TimeoutExpired as ex:
+                code, err = None, ex.stderr.decode() if isinstance(ex.stderr, bytes) else (ex.stderr or "")
+            err = "\n".join(line for line in err.splitlines() if not line.startswith("vidcolor: warning:"))
+            outcome = classify(code, err, src, before, out_dir, dst)
+            counts[outcome] += 1
+            by_kind[kind][outcome] += 1
+            if outcome not in ("ok", "clean_error") and args.keep is not None:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                (args.keep / f"run{i}_{kind}{suffix}").write_bytes(data)
+            if outcome not in ("ok", "clean_error") and len(bad_examples) < 5:
+                bad_examples.append({"run": i, "kind": kind, "outcome": outcome, "stderr": err[-300:]})
+    result = {"runs": args.runs, "outcomes": dict(counts), "by_corruption": {k: dict(v) for k, v in by_kind.items()},
+              "failures": {k: counts[k] for k in ("traceback", "hang", "partial_output", "input_changed",
+                                                  "internal_error")},
+              "examples": bad_examples}
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
