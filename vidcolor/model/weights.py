@@ -7,6 +7,7 @@ network with the real architecture, so the whole tool runs in tests in seconds.
 from __future__ import annotations
 
 import hashlib
+from importlib import resources
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from ..errors import WeightsError
 from .net import FusionNet, NetConfig
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+WEIGHTS_DIR = Path(str(resources.files("vidcolor.weights")))  # the repository's weights/, installed as package data
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class ShippedModel:
 
 MODELS: dict[str, ShippedModel] = {
     "fusion-small": ShippedModel(
-        "fusion-small.safetensors", "0000000000000000000000000000000000000000000000000000000000000000"
+        "fusion-small.safetensors", "62cfc7e9c42826a9c3d11c19c839a82b4438bf47237506857317eb8541c3e719"
     ),
 }
 DEFAULT_MODEL = "fusion-small"

@@ -1,0 +1,63 @@
+"""How large must the network's picture be? PSNR against the truth and model speed per working size.
+
+    python bench/work_side.py [--sides 128 192 256 360 0] [--json]
+
+Chroma is low-frequency (4:2:0 stores it at half size), so the network runs on a copy whose short
+side is `work_side` px and its a*b* are upsampled. 0 means the full picture. Clips: the color
+demo and, when ../shared is there, the color airplane footage, turned gray.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from temporal import LOSSLESS, ROOT, SHARED, read_rgb, write_gray  # noqa: E402
+
+from vidcolor import colorize_video  # noqa: E402
+from vidcolor.colorizer import Colorizer  # noqa: E402
+
+
+def psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    return float(np.mean([10 * np.log10(255**2 / max(np.mean((x.astype(np.float64) - y) ** 2), 1e-10))
+                          for x, y in zip(a, b)]))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sides", type=int, nargs="+", default=[128, 192, 256, 360, 0])
+    p.add_argument("--model", default="fusion-small")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    clips = {"demo": ROOT / "samples" / "demo_truth.mp4"}
+    if SHARED.is_dir():
+        clips["airplane"] = SHARED / "color_airplane_audio.mp4"
+    result = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        grays = {}
+        for name, path in clips.items():
+            truth, rate = read_rgb(path)
+            grays[name] = (write_gray(truth, rate, Path(tmp) / f"{name}.mp4"), truth)
+        for side in args.sides:
+            colorizer = Colorizer(args.model, work_side=side or None)
+            row, frames, seconds = {}, 0, 0.0
+            for name, (gray, truth) in grays.items():
+                out = Path(tmp) / f"{name}_{side}.mkv"
+                t0 = time.perf_counter()
+                report = colorize_video(gray, out, colorizer=colorizer, encode=LOSSLESS, progress=False)
+                seconds += time.perf_counter() - t0
+                frames += report.frames_out
+                row[f"psnr_{name}"] = round(psnr(read_rgb(out)[0], truth), 3)
+            row["end_to_end_fps"] = round(frames / seconds, 2)
+            result[str(side or "full")] = row
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

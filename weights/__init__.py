@@ -1,0 +1,1 @@
+"""The shipped model weights (installed as the package data of vidcolor.weights); see README.md here."""
