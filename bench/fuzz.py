@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import make_clip  # noqa: E402  (the tests' media generator)
+from conftest import make_clip
 
 
 def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:

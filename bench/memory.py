@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import make_clip  # noqa: E402
+from clips import make_clip
 
 CHILD = """
 import resource, sys, json

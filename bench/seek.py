@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import make_clip  # noqa: E402
+from clips import make_clip
 
-from vidcolor import colorize_video  # noqa: E402
-from vidcolor.colorizer import Colorizer  # noqa: E402
+from vidcolor import colorize_video
+from vidcolor.colorizer import Colorizer
 
 
 def main() -> None:

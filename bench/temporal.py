@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from vidcolor import colorize_video
-from vidcolor.color import rgb_to_lab
+from vidcolor.color import lab_to_rgb, rgb_to_lab
 from vidcolor.colorizer import Colorizer
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.shots import detect_shots
@@ -74,15 +74,34 @@ def joined_clip() -> tuple[list[np.ndarray], list[int]]:
     return first + cuts[30:180] + demo[100:150] + air[150:280], [100, 250, 300]
 
 
-def clips() -> dict[str, tuple[list[np.ndarray] | None, Path | None, list[int]]]:
-    """name -> (color truth frames or None, source path if it is a file, true hard cuts)."""
-    out: dict = {"demo": (read_rgb(ROOT / "samples" / "demo_truth.mp4")[0], None, [50, 100, 150])}
+def aged_clip(seed: int = 0) -> tuple[list[np.ndarray], list[int]]:
+    """Four still color photos, 40 frames each, aged like old film on their L* only: exposure flicker
+    (+-8%), grain and gate weave (1 px). The truth's own a*b* stay put apart from the weave, so any
+    frame-to-frame color change beyond the truth's is the colorizer's flicker."""
+    rng = np.random.default_rng(seed)
+    demo, _ = read_rgb(ROOT / "samples" / "demo_truth.mp4")
+    frames = []
+    for still in (demo[25], demo[75], demo[125], demo[175]):
+        lab = rgb_to_lab(torch.from_numpy(still).permute(2, 0, 1).double() / 255)
+        for _ in range(40):
+            L = lab[:1] * rng.uniform(0.92, 1.08) + torch.from_numpy(rng.normal(0, 2.0, lab.shape[1:]))[None]
+            aged = torch.cat((L.clamp(0, 100), lab[1:])).roll(tuple(rng.integers(-1, 2, 2)), dims=(1, 2))
+            frames.append((lab_to_rgb(aged).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+    return frames, [40, 80, 120]
+
+
+def clips() -> dict[str, tuple[list[np.ndarray] | None, Fraction, Path | None, list[int]]]:
+    """name -> (color truth frames or None, frame rate, source path if it is a file, true hard cuts)."""
+    demo, rate = read_rgb(ROOT / "samples" / "demo_truth.mp4")
+    aged, aged_cuts = aged_clip()
+    out: dict = {"demo": (demo, rate, None, [50, 100, 150]), "aged": (aged, rate, None, aged_cuts)}
     if SHARED.is_dir():
         cuts = json.loads((SHARED / "cuts_testvideo.json").read_text())["hard_cuts"]
-        out["cuts"] = (read_rgb(SHARED / "cuts_testvideo.mp4")[0], None, cuts)
-        out["airplane"] = (read_rgb(SHARED / "color_airplane_audio.mp4")[0], None, [])
-        out["chaplin"] = (None, SHARED / "bw_chaplin_audio.mp4", [])
-        out["joined"] = (*[joined_clip()[0], None], joined_clip()[1])
+        out["cuts"] = (*read_rgb(SHARED / "cuts_testvideo.mp4"), None, cuts)
+        out["airplane"] = (*read_rgb(SHARED / "color_airplane_audio.mp4"), None, [])
+        out["chaplin"] = (None, rate, SHARED / "bw_chaplin_audio.mp4", [])
+        joined, joined_cuts = joined_clip()
+        out["joined"] = (joined, Fraction(25), None, joined_cuts)
     return out
 
 
@@ -109,7 +128,7 @@ def pyscenedetect_cuts(path: Path) -> dict[str, list[int]]:
     out = {}
     for name, det in (("pyscenedetect_adaptive", AdaptiveDetector), ("pyscenedetect_content", ContentDetector)):
         scenes = detect(str(path), det())
-        out[name] = [s[0].get_frames() for s in scenes[1:]]
+        out[name] = [s[0].frame_num for s in scenes[1:]]
     return out
 
 
@@ -157,9 +176,8 @@ def main() -> None:
     totals: dict[str, list[int]] = {}
     result: dict = {"clips": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (truth, source, cuts) in clips().items():
-            gray = source or write_gray(truth, read_rgb(ROOT / "samples" / "demo_truth.mp4")[1] if name != "cuts"
-                                        else Fraction(30000, 1001), Path(tmp) / f"{name}.mp4")
+        for name, (truth, rate, source, cuts) in clips().items():
+            gray = source or write_gray(truth, rate, Path(tmp) / f"{name}.mp4")
             row: dict = {"true_cuts": cuts}
             found = {"vidcolor": [s.start_frame for s in detect_shots(gray) if s.transition == "cut"]}
             found |= pyscenedetect_cuts(gray)

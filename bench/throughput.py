@@ -19,13 +19,13 @@ import av
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import make_clip  # noqa: E402
+from clips import make_clip
 
-from vidcolor import colorize_video  # noqa: E402
-from vidcolor.colorizer import Colorizer  # noqa: E402
-from vidcolor.media.encode import EncodeOptions, _encoder_options  # noqa: E402
-from vidcolor.media.planes import plane_format  # noqa: E402
-from vidcolor.pipeline import FrameStage, default_batch_size  # noqa: E402
+from vidcolor import colorize_video
+from vidcolor.colorizer import Colorizer
+from vidcolor.media.encode import EncodeOptions, _encoder_options
+from vidcolor.media.planes import plane_format
+from vidcolor.pipeline import FrameStage, default_batch_size
 
 
 def transcode_fps(src: Path, dst: Path, opts: EncodeOptions) -> float:

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from temporal import LOSSLESS, ROOT, SHARED, read_rgb, write_gray  # noqa: E402
+from temporal import LOSSLESS, ROOT, SHARED, read_rgb, write_gray
 
-from vidcolor import colorize_video  # noqa: E402
-from vidcolor.colorizer import Colorizer  # noqa: E402
+from vidcolor import colorize_video
+from vidcolor.colorizer import Colorizer
 
 
 def psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:

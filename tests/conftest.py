@@ -28,7 +28,7 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
               photos: tuple[str, ...] = ("astronaut",), gray: bool = True, pix_fmt: str = "yuv420p",
               codec: str = "libx264", audio: tuple[str, ...] = ("aac",), subtitles: bool = False,
               pts: list[int] | None = None, time_base: Fraction | None = None, rotation: int = 0,
-              color_range: int | None = None, metadata: dict | None = None) -> Path:
+              color_range: int | None = None, metadata: dict | None = None, sar: Fraction | None = None) -> Path:
     """Write a clip: a slow pan over each photo in turn (one shot per photo), sine tones as audio.
 
     `pts` gives explicit frame timestamps in `time_base` (variable frame rate)."""
@@ -43,6 +43,8 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
         v.codec_context.color_range = color_range
     if rotation:
         v.set_display_rotation(rotation)
+    if sar is not None:
+        v.codec_context.sample_aspect_ratio = sar
     tracks = []
     for i, codec_name in enumerate(audio):
         a = out.add_stream(codec_name, rate=48000 if codec_name == "opus" else 44100)
@@ -74,7 +76,7 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
         out.mux(a.encode(frame))
         out.mux(a.encode(None))
     if sub is not None:
-        p = av.Packet("Hello from the subtitles".encode())
+        p = av.Packet(b"Hello from the subtitles")
         p.stream, p.pts, p.dts, p.duration, p.time_base = sub, 40, 40, 200, Fraction(1, 1000)
         out.mux(p)
     out.mux(v.encode(None))

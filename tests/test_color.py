@@ -7,7 +7,6 @@ from skimage import color as skcolor
 
 from vidcolor.color import gray_to_lightness, hasler_colorfulness, lab_to_rgb, rgb_to_cbcr, rgb_to_lab
 
-
 # scikit-image rounds the CIE constants of the dark linear segment (0.008856, 7.787) and its D65
 # white; we use the exact ratios and the matrix's own white (gray stays neutral), which moves
 # a*b* by up to ~0.01 (1/10,000 of their range).

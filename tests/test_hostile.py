@@ -18,9 +18,8 @@ import av
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from conftest import decode_planes, make_clip, photo
+from PIL import Image
 
 TINY = ["--model", "tiny-random", "-q"]
 

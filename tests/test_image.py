@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import gray_rgb, photo
 from PIL import Image
 
-from conftest import gray_rgb, photo
 from vidcolor.cli import run
 from vidcolor.color import rgb_to_lab
 
@@ -36,7 +36,7 @@ def test_photo_keeps_luminance_and_gets_color(tmp_path):
 def test_odd_modes(tmp_path, mode):
     base = Image.fromarray(photo("astronaut", 64, 48))
     if mode == "I;16":
-        img = Image.fromarray((np.asarray(base.convert("L"), np.uint16) * 257))
+        img = Image.fromarray(np.asarray(base.convert("L"), np.uint16) * 257)
     else:
         img = base.convert(mode)
     src = tmp_path / ("in.tif" if mode in ("CMYK", "I;16") else "in.png")

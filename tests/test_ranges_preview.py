@@ -4,10 +4,10 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import decode_planes, gray_rgb, photo
+from PIL import Image
 from test_video import luma_planes
+
 from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.media.encode import EncodeOptions

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import av
 import numpy as np
-
 from conftest import decode_planes, gray_rgb, make_clip, photo
+
 from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.media.encode import EncodeOptions

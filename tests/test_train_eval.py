@@ -6,9 +6,9 @@ import json
 
 import pytest
 import torch
+from conftest import PHOTOS, photo
 from PIL import Image
 
-from conftest import PHOTOS, photo
 from vidcolor.cli import run
 
 

@@ -6,8 +6,8 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-
 from conftest import decode_planes, packets
+
 from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.media.encode import EncodeOptions
@@ -117,6 +117,15 @@ def test_rotation_metadata_is_kept(clip, tmp_path):
     colorize_video(src, dst, model="tiny-random", encode=LOSSLESS, progress=False)
     assert decode_planes(dst)[0].rotation == decode_planes(src)[0].rotation == 90
     assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+
+
+def test_sample_aspect_ratio_is_kept(clip, tmp_path):
+    src = clip("anamorphic.mp4", width=96, height=64, sar=Fraction(4, 3), audio=())
+    dst = tmp_path / "out.mp4"
+    colorize_video(src, dst, model="tiny-random", progress=False)
+    with av.open(str(src)) as a, av.open(str(dst)) as b:
+        assert a.streams.video[0].sample_aspect_ratio == Fraction(4, 3)
+        assert b.streams.video[0].sample_aspect_ratio == Fraction(4, 3)
 
 
 @pytest.mark.parametrize("pix_fmt", ["yuvj420p", "yuv420p10le"])

@@ -9,6 +9,15 @@ from .image import colorize_image
 from .model.weights import load_model
 from .pipeline import VideoReport, colorize_video
 
-__all__ = ["Colorizer", "colorize_image", "colorize_video", "load_model", "VideoReport", "VidcolorError",
-           "InputError", "OutputError", "WeightsError"]
+__all__ = [
+           "Colorizer",
+           "InputError",
+           "OutputError",
+           "VidcolorError",
+           "VideoReport",
+           "WeightsError",
+           "colorize_image",
+           "colorize_video",
+           "load_model",
+]
 __version__ = "0.1.0"

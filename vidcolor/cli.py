@@ -7,10 +7,10 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
+from .defaults import DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE
 from .errors import EXIT_CODES, VidcolorError
 
 EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
@@ -27,22 +27,22 @@ def _print_json(obj: dict) -> None:
 @app.command(epilog=EXIT_HELP)
 def colorize(
     input: str = typer.Argument(..., help="Video (anything FFmpeg reads) or photo."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file [default: INPUT_color.EXT]."),
-    model: str = typer.Option("fusion-small", help="Model name or path to a .safetensors file."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Output file [default: INPUT_color.EXT]."),
+    model: str = typer.Option(DEFAULT_MODEL, help="Model name or path to a .safetensors file."),
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
-    batch_size: Optional[int] = typer.Option(None, min=1, help="Frames per batch [default: 16 GPU, 4 CPU]."),
-    work_side: int = typer.Option(256, min=32, help="Short side (px) the network sees; chroma is upsampled."),
+    batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16 GPU, 4 CPU]."),
+    work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32, help="Short side (px) the network sees."),
     codec: str = typer.Option("libx264", help="Video encoder."),
     crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless)."),
     preset: str = typer.Option("medium", help="Encoder speed preset."),
     shot_detect: bool = typer.Option(True, "--shot-detect/--no-shot-detect",
                                      help="Hold colors steady within each shot (global features averaged)."),
-    smooth_seconds: float = typer.Option(1.0, min=0.0, help="Half-width of the averaging window in a shot."),
-    start: Optional[str] = typer.Option(None, help="Range start: hh:mm:ss.ms, seconds, or f<frame>."),
-    end: Optional[str] = typer.Option(None, help="Range end (excluded), same forms."),
-    duration: Optional[str] = typer.Option(None, help="Range length, instead of --end."),
+    smooth_seconds: float = typer.Option(DEFAULT_SMOOTH_SECONDS, min=0.0, help="Half-width of the averaging window in a shot."),
+    start: str | None = typer.Option(None, help="Range start: hh:mm:ss.ms, seconds, or f<frame>."),
+    end: str | None = typer.Option(None, help="Range end (excluded), same forms."),
+    duration: str | None = typer.Option(None, help="Range length, instead of --end."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Output the input and the result side by side."),
-    reference: Optional[Path] = typer.Option(None, help="Color photo whose mood (global features) to use."),
+    reference: Path | None = typer.Option(None, help="Color photo whose mood (global features) to use."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
@@ -74,11 +74,11 @@ def colorize(
 @app.command()
 def preview(
     input: Path = typer.Argument(..., help="Video file."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="PNG sheet [default: INPUT_preview.png]."),
-    at: Optional[list[str]] = typer.Option(None, "--at", help="A time to show (repeat); hh:mm:ss.ms, s or f<n>."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="PNG sheet [default: INPUT_preview.png]."),
+    at: list[str] | None = typer.Option(None, "--at", help="A time to show (repeat); hh:mm:ss.ms, s or f<n>."),
     count: int = typer.Option(6, min=1, max=100, help="Frames spread over the film, when no --at is given."),
-    model: str = typer.Option("fusion-small"), device: str = typer.Option("auto"),
-    work_side: int = typer.Option(256, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
+    model: str = typer.Option(DEFAULT_MODEL), device: str = typer.Option("auto"),
+    work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
     from .colorizer import Colorizer
@@ -116,11 +116,11 @@ def shots(
 def eval_cmd(
     data: Path = typer.Argument(..., help="Folder (or .tar shard) with index.csv and photos."),
     split: str = typer.Option("val"),
-    limit: Optional[int] = typer.Option(None, min=1),
-    model: str = typer.Option("fusion-small", help="Model name, .safetensors file, or training checkpoint (.pt)."),
+    limit: int | None = typer.Option(None, min=1),
+    model: str = typer.Option(DEFAULT_MODEL, help="Model name, .safetensors file, or training checkpoint (.pt)."),
     device: str = typer.Option("auto"),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
-    sheet: Optional[Path] = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet PNG."),
+    sheet: Path | None = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet PNG."),
 ) -> None:
     """Colorize the photos of a split from L* alone and compare with the truth."""
     from .colorizer import Colorizer
@@ -141,12 +141,12 @@ def train(
     data: Path = typer.Argument(..., help="Folder (or .tar shard) with index.csv; split=train is used."),
     checkpoint: Path = typer.Option(..., help="Checkpoint to write; resumed from if it exists."),
     variant: str = typer.Option("pooled", help="pooled (default) or paper (FC global head)."),
-    width: int = typer.Option(64), size: int = typer.Option(128), load_size: Optional[int] = typer.Option(None),
+    width: int = typer.Option(64), size: int = typer.Option(128), load_size: int | None = typer.Option(None),
     global_size: int = typer.Option(128), batch_size: int = typer.Option(64), steps: int = typer.Option(10_000),
     lr: float = typer.Option(2e-3), alpha: float = typer.Option(1 / 300, help="Classification loss weight."),
     optimizer: str = typer.Option("adamw", help="adamw or adadelta (paper)."),
-    seed: int = typer.Option(0), limit: Optional[int] = typer.Option(None),
-    minutes: Optional[float] = typer.Option(None, help="Stop and save after this wall time."),
+    seed: int = typer.Option(0), limit: int | None = typer.Option(None),
+    minutes: float | None = typer.Option(None, help="Stop and save after this wall time."),
     device: str = typer.Option("auto"), workers: int = typer.Option(4),
 ) -> None:
     """Train the fusion network (resumes from --checkpoint)."""
@@ -178,7 +178,7 @@ def export(
 @app.command()
 def pack(
     data: Path = typer.Argument(...), output: Path = typer.Option(..., "-o", "--output"),
-    split: str = typer.Option("train"), start: int = typer.Option(0), count: Optional[int] = typer.Option(None),
+    split: str = typer.Option("train"), start: int = typer.Option(0), count: int | None = typer.Option(None),
 ) -> None:
     """Pack photos of a split into one .tar shard (to send training data to a GPU machine)."""
     from .train.data import pack_shard

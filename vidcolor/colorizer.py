@@ -11,11 +11,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .defaults import DEFAULT_MODEL, DEFAULT_WORK_SIDE
 from .errors import VidcolorError
 from .model.net import AB_SCALE, FusionNet
-from .model.weights import DEFAULT_MODEL, load_model
-
-DEFAULT_WORK_SIDE = 256  # px: short side the network sees; chroma is low-frequency
+from .model.weights import load_model
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -66,7 +65,7 @@ class Colorizer:
         """(B, 1, h, w) L/100 (+ optional (B, D) global vectors) -> (B, 2, h, w) float32 a*b*."""
         if g is None:
             g = self.global_features(L)
-        run = lambda x, gg: self.net.colorize(x, gg).float() * AB_SCALE  # noqa: E731
+        run = lambda x, gg: self.net.colorize(x, gg).float() * AB_SCALE
         return self._split_on_oom(run, L, g)
 
     def _split_on_oom(self, fn, *batch: torch.Tensor) -> torch.Tensor:

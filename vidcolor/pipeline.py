@@ -18,15 +18,23 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .color import gray_to_lightness
-from .colorizer import DEFAULT_WORK_SIDE, Colorizer, work_size
+from .colorizer import Colorizer, work_size
+from .defaults import DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE
 from .errors import InputError, UsageError
+from .image import reference_features
 from .media.decode import DecodeStats, TimeRange, demux_decode
 from .media.encode import EncodeOptions, Writer
-from .image import reference_features
-from .media.planes import (PlaneFormat, chroma_planes, compose, compose_side_by_side, luma, luma_to_gray,
-                           plane_format, to_plane_format)
+from .media.planes import (
+    PlaneFormat,
+    chroma_planes,
+    compose,
+    compose_side_by_side,
+    luma,
+    luma_to_gray,
+    plane_format,
+    to_plane_format,
+)
 from .media.probe import VideoInfo, open_input, video_info
-from .model.weights import DEFAULT_MODEL
 from .outputs import atomic_output
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import Pending, ShotSmoother
@@ -37,7 +45,6 @@ log = logging.getLogger("vidcolor")
 
 DECODE_AHEAD_BATCHES = 2  # decoded frames waiting for the model, in batches
 ENCODE_BEHIND_BATCHES = 2  # colorized batches waiting for the encoder
-DEFAULT_SMOOTH_SECONDS = 1.0  # half-width of the window that global vectors are averaged over, in a shot
 DEFAULT_RATE = 25  # frames/s assumed for the smoothing window when a stream gives no rate
 EXPECTED_SHARE = 0.97  # fewer frames than this share of the announced count: warn that the file is damaged
 

@@ -9,7 +9,7 @@ from .errors import UsageError
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
 
 
-def to_seconds(text: str | float | int, rate: Fraction | None) -> float:
+def to_seconds(text: str | float, rate: Fraction | None) -> float:
     """A position -> seconds from the first frame. Frame numbers need the stream's frame rate."""
     if isinstance(text, (int, float)):
         return float(text)
@@ -26,7 +26,7 @@ def to_seconds(text: str | float | int, rate: Fraction | None) -> float:
         value = float(s)
     except ValueError:
         value = -1.0
-    if value < 0 or value != value:
+    if not value >= 0:  # negative or NaN
         raise UsageError(f"position {text!r}: use hh:mm:ss.ms, seconds, or f<frame number>")
     return value
 

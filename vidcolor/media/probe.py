@@ -10,7 +10,6 @@ import av
 
 from ..errors import InputError
 
-
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
                   ".wmv", ".flv", ".ogv", ".3gp", ".dv", ".mxf"}
 

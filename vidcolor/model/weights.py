@@ -7,15 +7,16 @@ network with the real architecture, so the whole tool runs in tests in seconds.
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
 import json
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..defaults import DEFAULT_MODEL
 from ..errors import WeightsError
 from .net import FusionNet, NetConfig
 
@@ -33,7 +34,6 @@ MODELS: dict[str, ShippedModel] = {
         "fusion-small.safetensors", "62cfc7e9c42826a9c3d11c19c839a82b4438bf47237506857317eb8541c3e719"
     ),
 }
-DEFAULT_MODEL = "fusion-small"
 TINY_RANDOM = "tiny-random"
 
 
