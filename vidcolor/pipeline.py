@@ -37,7 +37,7 @@ from .media.planes import (
 from .media.probe import VideoInfo, open_input, video_info
 from .outputs import atomic_output
 from .shots import SMALL_WIDTH, ShotDetector
-from .smoothing import Pending, ShotSmoother
+from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, run_ahead
 from .timecode import to_seconds
 
@@ -90,6 +90,7 @@ class FrameStage:
         self.fixed_g = fixed_g
         self.detector = ShotDetector() if detect_shots else None
         self.smoother = ShotSmoother(window)
+        self.chroma_filter = ChromaFilter() if detect_shots else None
         self.incoming: list[tuple[list, av.VideoFrame]] = []
         self.ready: list[tuple[Pending, torch.Tensor]] = []
         self.count = 0
@@ -150,7 +151,10 @@ class FrameStage:
         while len(self.ready) >= self.batch_size or (final and self.ready):
             chunk, self.ready = self.ready[:self.batch_size], self.ready[self.batch_size:]
             frames = [p.items[-1] for p, _ in chunk]
-            ab = self.colorizer.ab(torch.cat([p.L for p, _ in chunk]), torch.stack([g for _, g in chunk]))
+            L = torch.cat([p.L for p, _ in chunk])
+            ab = self.colorizer.ab(L, torch.stack([g for _, g in chunk]))
+            if self.chroma_filter is not None:
+                ab = torch.cat([self.chroma_filter(p.shot, L[i:i + 1], ab[i:i + 1]) for i, (p, _) in enumerate(chunk)])
             cbcr = chroma_planes(self.gray(frames), ab, self.fmt)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
                                cbcr.to(torch.int32).cpu().numpy().astype(self.fmt.dtype)))

@@ -8,9 +8,10 @@ known; memory is bounded by the window, not by the shot or the film.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 
 @dataclass
@@ -22,7 +23,6 @@ class Pending:
     g: torch.Tensor  # (D,) global vector of this frame
     L: torch.Tensor  # (1, 1, h, w) L*/100 at the working size
     shot: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class ShotSmoother:
@@ -67,3 +67,31 @@ class ShotSmoother:
             while self.buf and self.buf[0].index < self.released - self.window:
                 self.buf.popleft()
         return out
+
+
+class ChromaFilter:
+    """Motion-gated recursive filter of a*b* within a shot: where the picture did not change, the
+    color may not either.
+
+    The gate compares exposure-normalized L* of consecutive frames (old film breathes in brightness),
+    blurred over a few pixels: static regions take up to MAX_BLEND of the previous filtered color,
+    moving ones keep their own. Streaming: the state is one frame; it resets at every shot boundary."""
+
+    MAX_BLEND = 0.8  # share of the previous color kept where nothing moved (~5-frame memory)
+    GATE = 0.04  # normalized L* change at which the blend has fallen to 1/e of MAX_BLEND
+    BLUR = 5  # px at working size
+
+    def __init__(self) -> None:
+        self.shot: int | None = None
+        self.L: torch.Tensor | None = None
+        self.ab: torch.Tensor | None = None
+
+    def __call__(self, shot: int, L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        """(1, 1, h, w) L*/100 and (1, 2, h, w) a*b* of the next frame -> its filtered a*b*."""
+        Ln = L / L.mean().clamp(min=1e-3)
+        if shot == self.shot and self.L is not None and self.L.shape == Ln.shape:
+            change = F.avg_pool2d((Ln - self.L).abs(), self.BLUR, 1, self.BLUR // 2, count_include_pad=False)
+            blend = self.MAX_BLEND * torch.exp(-change / self.GATE)
+            ab = blend * self.ab + (1 - blend) * ab
+        self.shot, self.L, self.ab = shot, Ln, ab
+        return ab

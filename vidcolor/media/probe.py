@@ -21,8 +21,6 @@ class VideoInfo:
     frames: int | None  # from the header, or duration x rate; None when neither is known
     duration: float | None  # seconds
     rate: Fraction | None  # average frame rate, a hint only: timing comes from each frame's pts
-    time_base: Fraction
-    start_time: float  # seconds
 
 
 def check_readable(path: Path) -> None:
@@ -67,6 +65,4 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
     frames = stream.frames or None
     if frames is None and duration and rate:
         frames = round(duration * rate)
-    start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-    return VideoInfo(ctx.width, ctx.height, frames, duration, Fraction(rate) if rate else None,
-                     stream.time_base, start)
+    return VideoInfo(ctx.width, ctx.height, frames, duration, Fraction(rate) if rate else None)
