@@ -163,17 +163,20 @@ def flicker_and_psnr(path: Path, truth: list[np.ndarray], cuts: list[int]) -> di
 
 def strip(frames_a: list[np.ndarray], frames_b: list[np.ndarray], start: int, count: int, path: Path) -> None:
     """Two rows of consecutive frames (top: per frame, bottom: per shot), for the README."""
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
     h, w = frames_a[0].shape[:2]
     scale = 160 / w
     tiles = [[Image.fromarray(f[start + k]).resize((160, round(h * scale))) for k in range(count)]
              for f in (frames_a, frames_b)]
-    th = tiles[0][0].height
-    sheet = Image.new("RGB", (count * 164 + 4, 2 * (th + 4) + 4), "white")
-    for r, row in enumerate(tiles):
+    th, label = tiles[0][0].height, 16
+    sheet = Image.new("RGB", (count * 164 + 4, 2 * (th + label + 4) + 4), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, (row, name) in enumerate(zip(tiles, ("per frame (--no-shot-detect)", "per shot (default)"))):
+        y = 4 + r * (th + label + 4)
+        draw.text((4, y + 2), f"{name}: frames {start}-{start + count - 1}", fill="black")
         for k, t in enumerate(row):
-            sheet.paste(t, (4 + k * 164, 4 + r * (th + 4)))
+            sheet.paste(t, (4 + k * 164, y + label))
     sheet.save(path)
 
 
@@ -181,7 +184,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="fusion-small")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--strip", type=Path, default=None, help="PNG: per-frame vs per-shot consecutive frames")
+    p.add_argument("--strip", type=Path, default=None, help="PNG: per-frame vs per-shot frames of the aged clip")
     p.add_argument("--skip-color", action="store_true", help="shot F1 only")
     p.add_argument("--clips", nargs="+", default=None, help="only these clips")
     args = p.parse_args()
@@ -211,8 +214,8 @@ def main() -> None:
                     row[mode] = {"psnr": round(m["psnr"], 3), "flicker": round(m["flicker"], 4),
                                  "flicker_excess": round(m["flicker"] - m["flicker_truth"], 4)}
                 row["flicker_truth"] = round(modes["per_frame"]["flicker_truth"], 4)
-                if args.strip is not None and name == "demo":
-                    strip(modes["per_frame"]["frames"], modes["per_shot"]["frames"], 60, 6, args.strip)
+                if args.strip is not None and name == "aged":
+                    strip(modes["per_frame"]["frames"], modes["per_shot"]["frames"], 84, 6, args.strip)
             result["clips"][name] = row
     result["hard_cut_f1"] = {det: f1(*c) for det, c in totals.items()}
     colored = [r for r in result["clips"].values() if "per_frame" in r]

@@ -71,7 +71,7 @@ def main() -> None:
     p.add_argument("--model", default="fusion-small")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--preset", default="medium")
+    p.add_argument("--preset", default=EncodeOptions.preset)
     p.add_argument("--no-shot-detect", dest="shot_detect", action="store_false")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
@@ -86,13 +86,14 @@ def main() -> None:
                           shot_detect=args.shot_detect)
         report = colorize_video(clip, Path(tmp) / "color.mp4", colorizer=colorizer, batch_size=batch,
                                 encode=opts, progress=False, shot_detect=args.shot_detect)
+        output_bytes = (Path(tmp) / "color.mp4").stat().st_size
     result = {
         "device": str(colorizer.device), "torch_threads": torch.get_num_threads(),
         "size": f"{width}x{args.height}", "frames": report.frames_out, "batch_size": batch,
         "preset": args.preset, "shot_detect": args.shot_detect, "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2),
         "transcode_fps": round(transcode, 2),
         "end_to_end_over_model_only": round(report.fps / model, 3),
-        "end_to_end_over_transcode": round(report.fps / transcode, 3),
+        "end_to_end_over_transcode": round(report.fps / transcode, 3), "output_bytes": output_bytes,
     }
     print(json.dumps(result) if args.json else "\n".join(f"{k:28s} {v}" for k, v in result.items()))
 

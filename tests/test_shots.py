@@ -114,3 +114,21 @@ def test_no_color_crosses_a_cut(tmp_path):
     assert max(np.abs(x - y).max() for x, y in zip(joined, alone)) <= 1  # float rounding at most
     # and the two shots did get different moods
     assert np.abs(joined[19].mean(axis=(0, 1)) - joined[20].mean(axis=(0, 1))).max() > 0.5
+
+
+def test_chroma_filter_steadies_still_regions_follows_motion_and_resets_at_cuts():
+    import torch
+
+    from vidcolor.smoothing import ChromaFilter
+
+    torch.manual_seed(0)
+    f = ChromaFilter()
+    L = torch.rand(1, 1, 32, 32) * 0.5 + 0.25
+    noisy = [torch.randn(1, 2, 32, 32) * 5 + 20 for _ in range(20)]
+    out = [f(0, L * (1 + 0.05 * (k % 2)), ab) for k, ab in enumerate(noisy)]  # exposure flicker only
+    spread = lambda xs: torch.stack(xs[5:]).std(0).mean().item()  # noqa: E731
+    assert spread(out) < 0.5 * spread(noisy)
+    moved = f(0, torch.rand(1, 1, 32, 32), torch.zeros(1, 2, 32, 32))  # new content: own colors
+    assert moved.abs().mean() < 2.0
+    fresh = torch.full((1, 2, 32, 32), -30.0)
+    assert torch.equal(f(1, L, fresh), fresh)  # a new shot starts from its own colors

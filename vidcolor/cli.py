@@ -34,7 +34,7 @@ def colorize(
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32, help="Short side (px) the network sees."),
     codec: str = typer.Option("libx264", help="Video encoder."),
     crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless)."),
-    preset: str = typer.Option("medium", help="Encoder speed preset."),
+    preset: str = typer.Option("veryfast", help="Encoder speed preset (slow: smaller files, slower)."),
     shot_detect: bool = typer.Option(True, "--shot-detect/--no-shot-detect",
                                      help="Hold colors steady within each shot (global features averaged)."),
     smooth_seconds: float = typer.Option(DEFAULT_SMOOTH_SECONDS, min=0.0, help="Half-width of the averaging window in a shot."),

@@ -29,7 +29,7 @@ def _tags(metadata: dict) -> dict:
 class EncodeOptions:
     codec: str = "libx264"
     crf: int = 18  # visually lossless for x264/x265
-    preset: str = "medium"
+    preset: str = "veryfast"  # the encoder shares the CPU with the model: see README, Throughput
 
 
 def _encoder_options(codec: str, opts: EncodeOptions) -> dict[str, str]:
