@@ -105,14 +105,18 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
     assert code == 3 and "permission denied" in err
 
 
+def add_silence(out: av.container.OutputContainer, samples: int) -> None:
+    a = out.add_stream("aac", rate=44100)
+    frame = av.AudioFrame.from_ndarray(np.zeros((2, samples), np.float32), format="fltp", layout="stereo")
+    frame.sample_rate, frame.pts = 44100, 0
+    out.mux(a.encode(frame))
+    out.mux(a.encode(None))
+
+
 def test_audio_only(tmp_path, capsys):
     src = tmp_path / "sound.m4a"
     with av.open(str(src), "w") as out:
-        a = out.add_stream("aac", rate=44100)
-        frame = av.AudioFrame.from_ndarray(np.zeros((2, 44100), np.float32), format="fltp", layout="stereo")
-        frame.sample_rate, frame.pts = 44100, 0
-        out.mux(a.encode(frame))
-        out.mux(a.encode(None))
+        add_silence(out, 44100)
     code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
     assert code == 3 and "has no video stream" in err
 
@@ -122,11 +126,7 @@ def test_video_stream_without_frames(tmp_path, capsys):
     with av.open(str(src), "w") as out:
         v = out.add_stream("libx264", rate=25)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        a = out.add_stream("aac", rate=44100)
-        frame = av.AudioFrame.from_ndarray(np.zeros((2, 4410), np.float32), format="fltp", layout="stereo")
-        frame.sample_rate, frame.pts = 44100, 0
-        out.mux(a.encode(frame))
-        out.mux(a.encode(None))
+        add_silence(out, 4410)  # sound, but the video stream never gets a frame
     code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
     assert code == 3 and ("no video frame" in err or "picture size" in err)
 

@@ -26,7 +26,8 @@ def disk_full(ex: BaseException, dst: Path) -> OutputError | None:
 
 def check_output(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse outputs that would damage the input or existing files, or that cannot be written."""
-    if dst.exists() and src.exists() and os.path.samefile(src, dst) or dst.resolve() == src.resolve():
+    same_file = dst.exists() and src.exists() and os.path.samefile(src, dst)  # also through links
+    if same_file or dst.resolve() == src.resolve():
         raise OutputError(f"{dst}: the output is the input; choose another output path")
     if dst.is_dir():
         raise OutputError(f"{dst}: is a directory")

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..color import rgb_to_lab
+from ..colorizer import pick_device
 from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
 from .data import augment, load_photos, read_index, scene_classes
 
@@ -45,12 +46,6 @@ class TrainArgs:
 
 def _sources(args: TrainArgs) -> list[Path]:
     return [Path(d) for d in args.data.split(",") if d]
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def lr_at(step: int, args: TrainArgs) -> float:
