@@ -68,6 +68,18 @@ def test_mkv_two_audio_tracks_and_subtitles(clip, tmp_path):
     assert_same_timing(src, dst)
 
 
+def test_srt_subtitles_into_mp4_become_timed_text_and_back(clip, tmp_path):
+    src = clip("film.mkv", subtitles=True)
+    mp4, mkv = tmp_path / "out.mp4", tmp_path / "back.mkv"
+    colorize_video(src, mp4, model="tiny-random", progress=False)
+    with av.open(str(mp4)) as b:
+        sub = b.streams.subtitles[0]
+        assert sub.codec_context.name == "mov_text" and sub.language == "eng"
+    assert b"\x00\x18Hello from the subtitles" in packets(mp4, "subtitle")[0]
+    colorize_video(mp4, mkv, model="tiny-random", progress=False)
+    assert b"Hello from the subtitles" in packets(mkv, "subtitle")[0]
+
+
 def test_mov_pcm_odd_size_keeps_size_and_luma(clip, tmp_path):
     src = clip("film.mov", width=321, height=241, pix_fmt="yuv444p", audio=("pcm_s16le",))
     dst = tmp_path / "out.mov"

@@ -43,6 +43,21 @@ def _encoder_options(codec: str, opts: EncodeOptions) -> dict[str, str]:
 
 
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
+# SRT into mp4/mov, and 3GPP timed text back into mkv (FFmpeg names its SRT decoder "srt")
+_TEXT_SUBTITLES = {"srt": "mov_text", "subrip": "mov_text", "mov_text": "subrip"}
+
+
+def _rewrap_text(packet: av.Packet, out: av.stream.Stream, to_mov_text: bool) -> av.Packet:
+    """SRT packets hold UTF-8 text; mov_text packets hold a 16-bit big-endian length, then the text."""
+    data = bytes(packet)
+    if to_mov_text:
+        data = len(data).to_bytes(2, "big") + data
+    else:
+        data = data[2:2 + int.from_bytes(data[:2], "big")]
+    new = av.Packet(data)
+    new.stream, new.time_base = out, packet.time_base
+    new.pts, new.dts, new.duration = packet.pts, packet.dts, packet.duration
+    return new
 
 
 def _format_for(path: Path) -> str | None:
@@ -77,6 +92,7 @@ class Writer:
         self.video: av.video.stream.VideoStream | None = None
         self.mapping: dict[int, av.stream.Stream] = {}  # input stream index -> output stream (copied)
         self.transcode: dict[int, av.stream.Stream] = {}  # input audio index -> output stream (re-encoded)
+        self.retext: dict[int, tuple[av.stream.Stream, bool]] = {}  # text subtitles -> (stream, to mov_text)
         self.pending: list[av.Packet] = []  # side packets that came before the first frame
         self.frames = 0
         self.last_pts: int | None = None
@@ -114,6 +130,10 @@ class Writer:
             if name in supported:
                 o = self.out.add_stream_from_template(s)
                 self.mapping[s.index] = o
+            elif name in _TEXT_SUBTITLES and _TEXT_SUBTITLES[name] in supported:
+                o = self.out.add_mux_stream(_TEXT_SUBTITLES[name])  # plain-text subtitles change wrapping only
+                o.time_base = s.time_base
+                self.retext[s.index] = (o, _TEXT_SUBTITLES[name] == "mov_text")
             elif s.type == "audio":
                 target = "aac" if "aac" in supported else self.out.default_audio_codec
                 log.warning("audio stream #%d (%s) re-encoded to %s: the %s container cannot hold %s",
@@ -166,6 +186,11 @@ class Writer:
             try:
                 self._mux([packet])
             except av.FFmpegError:  # damaged or mistimed: the muxer refuses it; the rest plays on
+                self.skipped_packets += 1
+        elif index in self.retext:
+            try:
+                self._mux([_rewrap_text(packet, *self.retext[index])])
+            except av.FFmpegError:
                 self.skipped_packets += 1
         elif index in self.transcode:
             out = self.transcode[index]
