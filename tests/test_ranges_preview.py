@@ -100,3 +100,23 @@ def test_reference_photo_changes_the_mood(tmp_path):
         assert run([str(src), "-o", str(dst), "-q", "--reference", str(ref)]) == 0
         outs.append(np.asarray(Image.open(dst), dtype=np.float32))
     assert np.abs(outs[0] - outs[1]).mean() > 1.0  # the shipped network: another reference, other colors
+
+
+def test_per_shot_reference_table(tmp_path):
+    from conftest import make_clip
+
+    src = make_clip(tmp_path / "two.mkv", frames=30, photos=("coffee", "astronaut"), audio=(), width=128,
+                    height=96)
+    Image.fromarray(photo("rocket", 160, 120)).save(tmp_path / "night.png")
+    (tmp_path / "moods.csv").write_text("# shot,photo\n1,night.png\n")
+    plain, styled = tmp_path / "plain.mkv", tmp_path / "styled.mkv"
+    lossless = EncodeOptions(crf=0)
+    colorize_video(src, plain, encode=lossless, progress=False)
+    colorize_video(src, styled, encode=lossless, progress=False, reference=tmp_path / "moods.csv")
+    a = [f.to_ndarray()[96:].astype(int) for f in decode_planes(plain)]
+    b = [f.to_ndarray()[96:].astype(int) for f in decode_planes(styled)]
+    assert max(np.abs(x - y).max() for x, y in zip(a[:15], b[:15])) <= 1  # shot 0 keeps its own mood
+    assert np.mean([np.abs(x - y).mean() for x, y in zip(a[15:], b[15:])]) > 0.5  # shot 1 takes the photo's
+    (tmp_path / "bad.csv").write_text("first,night.png\n")
+    with pytest.raises(Exception, match="expected 'shot index,photo'"):
+        colorize_video(src, tmp_path / "x.mkv", progress=False, reference=tmp_path / "bad.csv")

@@ -42,7 +42,8 @@ def colorize(
     end: str | None = typer.Option(None, help="Range end (excluded), same forms."),
     duration: str | None = typer.Option(None, help="Range length, instead of --end."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Output the input and the result side by side."),
-    reference: Path | None = typer.Option(None, help="Color photo whose mood (global features) to use."),
+    reference: Path | None = typer.Option(None, help="Color photo whose mood (global features) to use, or a .csv "
+                                          "of 'shot index,photo' lines (per-shot moods)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),

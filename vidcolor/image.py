@@ -51,6 +51,24 @@ def reference_features(colorizer: Colorizer, photo: Path) -> torch.Tensor:
     return colorizer.global_features(colorizer.work_lightness(lab[:, :1] / 100))[0]
 
 
+def shot_references(colorizer: Colorizer, table: Path) -> dict[int, torch.Tensor]:
+    """A CSV of `shot index,photo` lines (0-based shots as `vidcolor shots` lists them, photos relative
+    to the file) -> {shot: global vector}. Lines starting with # are comments."""
+    refs = {}
+    try:
+        lines = table.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as ex:
+        raise InputError(f"{table}: cannot read the reference table ({ex})") from ex
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        shot, _, photo = line.partition(",")
+        if not shot.strip().isdigit() or not photo.strip():
+            raise InputError(f"{table}:{n}: expected 'shot index,photo', got {line!r}")
+        refs[int(shot)] = reference_features(colorizer, table.parent / photo.strip())
+    return refs
+
+
 def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None = None,
                    overwrite: bool = False, reference: str | Path | None = None) -> dict:
     """Colorize one photo; write dst (format from its suffix). Returns a small report.

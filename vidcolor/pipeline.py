@@ -21,7 +21,7 @@ from .color import gray_to_lightness
 from .colorizer import Colorizer, work_size
 from .defaults import DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE
 from .errors import InputError, UsageError
-from .image import reference_features
+from .image import reference_features, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode
 from .media.encode import EncodeOptions, Writer
 from .media.planes import (
@@ -84,10 +84,12 @@ class FrameStage:
     `emit` receives the rendered batches in file order."""
 
     def __init__(self, colorizer: Colorizer, fmt: PlaneFormat, batch_size: int, window: int,
-                 detect_shots: bool, emit: Callable[[Rendered], None], fixed_g: torch.Tensor | None = None) -> None:
-        """`fixed_g`: one global vector (D,) for every frame, e.g. a reference photo's."""
+                 detect_shots: bool, emit: Callable[[Rendered], None], fixed_g: torch.Tensor | None = None,
+                 shot_g: dict[int, torch.Tensor] | None = None) -> None:
+        """`fixed_g`: one global vector (D,) for every frame, e.g. a reference photo's; `shot_g`: one
+        for some shots (by 0-based index), the others keep their own."""
         self.colorizer, self.fmt, self.batch_size, self.emit = colorizer, fmt, batch_size, emit
-        self.fixed_g = fixed_g
+        self.fixed_g, self.shot_g = fixed_g, shot_g or {}
         self.detector = ShotDetector() if detect_shots else None
         self.smoother = ShotSmoother(window)
         self.chroma_filter = ChromaFilter() if detect_shots else None
@@ -152,7 +154,7 @@ class FrameStage:
             chunk, self.ready = self.ready[:self.batch_size], self.ready[self.batch_size:]
             frames = [p.items[-1] for p, _ in chunk]
             L = torch.cat([p.L for p, _ in chunk])
-            ab = self.colorizer.ab(L, torch.stack([g for _, g in chunk]))
+            ab = self.colorizer.ab(L, torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk]))
             if self.chroma_filter is not None:
                 ab = torch.cat([self.chroma_filter(p.shot, L[i:i + 1], ab[i:i + 1]) for i, (p, _) in enumerate(chunk)])
             cbcr = chroma_planes(self.gray(frames), ab, self.fmt)
@@ -204,7 +206,13 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         info = video_info(container)
         span = _time_range(info, start, end, duration)
         colorizer = colorizer or Colorizer(model, device, work_side)
-        fixed_g = reference_features(colorizer, Path(reference)) if reference is not None else None
+        fixed_g, shot_g = None, None
+        if reference is not None and Path(reference).suffix.lower() in (".csv", ".txt"):
+            if not shot_detect:
+                raise UsageError("a per-shot reference table needs shot detection (drop --no-shot-detect)")
+            shot_g = shot_references(colorizer, Path(reference))
+        elif reference is not None:
+            fixed_g = reference_features(colorizer, Path(reference))
         batch_size = batch_size or default_batch_size(colorizer.device)
         side = []
         for s in container.streams:
@@ -258,7 +266,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     if isinstance(item, av.VideoFrame):
                         if stage is None:
                             stage = FrameStage(colorizer, state["fmt"], batch_size, window, shot_detect, emit,
-                                               fixed_g)
+                                               fixed_g, shot_g)
                         stage.push(items, item)
                         items = []
                 if stage is not None:
