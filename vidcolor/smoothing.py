@@ -56,13 +56,12 @@ class ShotSmoother:
         while self.released < self.decided and (self.finished or self.released + self.window < self.decided):
             t = self.released
             me = self._at(t)
-            num, den = torch.zeros_like(me.g), 0.0
-            for j in range(max(self.buf[0].index, t - self.window), min(self.decided, t + self.window + 1)):
-                other = self._at(j)
-                if other.shot == me.shot:
-                    w = float(self.window + 1 - abs(j - t))
-                    num, den = num + w * other.g, den + w
-            out.append((me, num / den))
+            span = [self._at(j) for j in range(max(self.buf[0].index, t - self.window),
+                                                min(self.decided, t + self.window + 1))]
+            # one weighted sum, not one small op per neighbour: on a GPU each op is a kernel launch
+            w = torch.tensor([float(self.window + 1 - abs(p.index - t)) if p.shot == me.shot else 0.0
+                              for p in span], dtype=me.g.dtype).to(me.g.device, non_blocking=True)
+            out.append((me, (w[:, None] * torch.stack([p.g for p in span])).sum(0) / w.sum()))
             self.released += 1
             while self.buf and self.buf[0].index < self.released - self.window:
                 self.buf.popleft()
