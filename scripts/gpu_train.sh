@@ -11,7 +11,10 @@
 #   run(command="bash scripts/gpu_train.sh stash a", carry=[".train/a.tar", ".whl"])
 #   run(command="bash scripts/gpu_train.sh train b", carry=[".train/b.tar", ".train/val.tar", ".whl"])
 # The second call trains on both shards for $MINUTES, evaluates on val and leaves in $OUT the fp16
-# weights (weights.safetensors), the metrics (eval.json), the log and a val contact sheet.
+# weights in 15 MiB parts (files back are limited to 16 MiB each), the metrics (eval.json), the log
+# and a val contact sheet. Then, here:
+#   cat <files_at>/weights.safetensors.part* > weights/fusion-small.safetensors
+#   and put the printed sha256 into vidcolor/model/weights.py.
 set -euo pipefail
 stage=$1 shard=$2
 store=/tmp/vidcolor-data
@@ -38,8 +41,10 @@ args = TrainArgs(data=shards, checkpoint="/tmp/vidcolor-ckpt.pt", variant=varian
                  log_every=200)
 print(json.dumps(train(args)))
 net = load_checkpoint_model(Path(args.checkpoint))
-metrics = evaluate(Colorizer(net, "cuda", work_side=None), Path(".train/val.tar"), "val", sheet=out / "sheet.png")
+metrics = evaluate(Colorizer(net, "auto", work_side=None), Path(".train/val.tar"), "val", sheet=out / "sheet.png")
 print(json.dumps(metrics))
 (out / "eval.json").write_text(json.dumps(metrics | {"train": net.train_info}))
 print("sha256", save_weights(net, out / "weights.safetensors", net.classes, net.train_info))
 PY
+split -b 15m -d "$OUT/weights.safetensors" "$OUT/weights.safetensors.part" && rm "$OUT/weights.safetensors"
+ls -la "$OUT"
