@@ -35,7 +35,7 @@ from .media.planes import (
     to_plane_format,
 )
 from .media.probe import VideoInfo, open_input, video_info
-from .outputs import atomic_output
+from .outputs import atomic_output, check_output
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, run_ahead
@@ -203,6 +203,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     t0 = time.perf_counter()
     container = open_input(src)
     try:
+        check_output(src, dst, overwrite)  # before the model loads: a refused output should fail fast
         info = video_info(container)
         span = _time_range(info, start, end, duration)
         colorizer = colorizer or Colorizer(model, device, work_side)
