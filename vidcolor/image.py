@@ -23,8 +23,8 @@ def read_image(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
             im = ImageOps.exif_transpose(im)
             alpha = np.asarray(im.getchannel("A")) if "A" in im.getbands() else None
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray keeps its precision
-                arr = np.asarray(im, dtype=np.float32) / (65535.0 if im.mode != "I" or np.asarray(im).max() > 255
-                                                            else 255.0)
+                arr = np.asarray(im, dtype=np.float32)
+                arr /= 65535.0 if im.mode != "I" or arr.max() > 255 else 255.0
                 rgb = np.repeat(arr[..., None], 3, axis=2).clip(0, 1)
             else:
                 rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
@@ -35,9 +35,14 @@ def read_image(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return rgb, alpha
 
 
+def _lab(rgb: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) float sRGB -> (1, 3, H, W) L*a*b*."""
+    return rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None].float())
+
+
 def colorize_array(rgb: np.ndarray, colorizer: Colorizer, global_vector: torch.Tensor | None = None) -> np.ndarray:
     """(H, W, 3) float sRGB in [0, 1] -> (H, W, 3) float sRGB: the input's L*, predicted a*b*."""
-    lab = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None].float())
+    lab = _lab(rgb)
     ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100), global_vector).cpu()
     ab = F.interpolate(ab, size=rgb.shape[:2], mode="bilinear", align_corners=False)
     out = lab_to_rgb(torch.cat((lab[:, :1], ab), dim=1))
@@ -47,8 +52,7 @@ def colorize_array(rgb: np.ndarray, colorizer: Colorizer, global_vector: torch.T
 def reference_features(colorizer: Colorizer, photo: Path) -> torch.Tensor:
     """(D,) global vector of a photo: its mood, to impose on other pictures (style transfer)."""
     rgb, _ = read_image(photo)
-    lab = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None].float())
-    return colorizer.global_features(colorizer.work_lightness(lab[:, :1] / 100))[0]
+    return colorizer.global_features(colorizer.work_lightness(_lab(rgb)[:, :1] / 100))[0]
 
 
 def shot_references(colorizer: Colorizer, table: Path) -> dict[int, torch.Tensor]:

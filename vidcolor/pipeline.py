@@ -197,7 +197,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     its shot (no flicker, nothing crosses a cut); without, every frame is colorized alone.
     `start`, `end` or `duration` ('hh:mm:ss.ms', seconds or 'f<frame>') colorize a range only:
     the output starts at 0 with that range's sound. `side_by_side` writes the input and the result
-    next to each other; `reference` takes the mood (global features) of that color photo."""
+    next to each other; `reference` takes the mood (global features) of that color photo, or, for a
+    .csv of `shot index,photo` lines, of one photo per listed shot."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()

@@ -2,7 +2,9 @@
 
 The writer opens its streams on the first video frame, when size, pixel format and rotation
 are known. Audio whose codec the output container cannot hold is transcoded (AAC, or the
-container's default) with a warning; subtitles it cannot hold are dropped with a warning.
+container's default) with a warning; SRT and mp4 timed text are rewrapped into each other; other
+subtitles the container cannot hold, and streams with a damaged codec header, are dropped with a
+warning. Damaged side packets the muxer refuses are skipped and counted.
 """
 from __future__ import annotations
 
@@ -36,7 +38,9 @@ def _encoder_options(codec: str, opts: EncodeOptions) -> dict[str, str]:
     if codec in ("libx264", "libx265"):
         # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth
         quality = {"qp": "0"} if opts.crf == 0 else {"crf": str(opts.crf)}
-        return quality | {"preset": opts.preset} | ({"x265-params": "lossless=1"} if opts.crf == 0 and codec == "libx265" else {})
+        if opts.crf == 0 and codec == "libx265":
+            quality["x265-params"] = "lossless=1"
+        return quality | {"preset": opts.preset}
     if codec in ("libvpx-vp9", "libaom-av1", "libsvtav1"):
         return {"crf": str(opts.crf)}
     return {}
