@@ -308,6 +308,21 @@ def test_ctrl_c_mid_run(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
 
 
+def test_ctrl_c_is_held_until_the_pipeline_checks():
+    """A KeyboardInterrupt inside queue locking once hung a run: Ctrl-C waits for check(); twice is at once."""
+    from vidcolor.streaming import deferred_interrupt
+
+    with deferred_interrupt() as check:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler has run: nothing was raised
+        with pytest.raises(KeyboardInterrupt):
+            check()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_cuda_out_of_memory_halves_the_batch(tmp_path, capsys, monkeypatch):
     """Simulated: batches over 2 frames raise OutOfMemoryError; every frame still comes out."""
     from vidcolor.model.net import FusionNet

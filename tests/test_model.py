@@ -6,10 +6,11 @@ import json
 import pytest
 import torch
 
+from vidcolor.color import rgb_to_lab
 from vidcolor.errors import WeightsError
 from vidcolor.model import weights as W
 from vidcolor.model.net import FusionNet, NetConfig
-from vidcolor.train.loop import TrainArgs, loss_fn
+from vidcolor.train.loop import AB_BINS, TrainArgs, ab_weights, loss_fn
 
 
 @pytest.mark.parametrize("pooled", [False, True])
@@ -78,3 +79,22 @@ def test_one_step_lowers_loss_on_a_fixed_batch():
     opt.step()
     after, _ = loss_fn(net, rgb, labels, args.alpha)
     assert after.item() < before.item()
+
+
+def test_rebalancing_weighs_vivid_colors_up_and_keeps_the_mean():
+    """Mostly gray photos with a few saturated red pixels: red pixels weigh more, E_p[w] = 1."""
+    torch.manual_seed(0)
+    images = torch.rand(20, 3, 16, 16) * 0.1 + 0.45
+    images[:, :, :2, :2] = torch.tensor([0.9, 0.1, 0.1])[:, None, None]
+    images = (images * 255).round().to(torch.uint8)
+    w = ab_weights(images, lam=0.5)
+    ab = rgb_to_lab(images.float() / 255)[:, 1:] / 110
+    idx = ((ab.clamp(-1, 1 - 1e-6) + 1) / 2 * AB_BINS).long()
+    bins = (idx[:, 0] * AB_BINS + idx[:, 1]).flatten()
+    per_pixel = w[bins]
+    red = per_pixel.view(20, 16, 16)[:, :2, :2]
+    assert red.min() > 3 * per_pixel.median()
+    assert per_pixel.mean().item() == pytest.approx(1, abs=1e-4)
+    net = FusionNet(NetConfig(width=8, global_size=32, pooled=True)).train()
+    weighted, plain = loss_fn(net, images.float() / 255, torch.full((20,), -1), 0.0, w)
+    assert weighted.item() != pytest.approx(plain)

@@ -146,6 +146,7 @@ def train(
     width: int = typer.Option(64), size: int = typer.Option(128), load_size: int | None = typer.Option(None),
     global_size: int = typer.Option(128), batch_size: int = typer.Option(64), steps: int = typer.Option(10_000),
     lr: float = typer.Option(2e-3), alpha: float = typer.Option(1 / 300, help="Classification loss weight."),
+    rebalance: float = typer.Option(0.0, help="0: plain MSE; 0-1: weight rare (vivid) a*b* up."),
     optimizer: str = typer.Option("adamw", help="adamw or adadelta (paper)."),
     seed: int = typer.Option(0), limit: int | None = typer.Option(None),
     minutes: float | None = typer.Option(None, help="Stop and save after this wall time."),
@@ -158,7 +159,7 @@ def train(
     if variant not in ("pooled", "paper"):
         raise typer.BadParameter("variant must be pooled or paper")
     args = TrainArgs(str(data), str(checkpoint), variant, width, size, load_size, global_size, batch_size, steps,
-                     lr, alpha=alpha, optimizer=optimizer, seed=seed, limit=limit, minutes=minutes, device=device,
+                     lr, alpha=alpha, rebalance=rebalance, optimizer=optimizer, seed=seed, limit=limit, minutes=minutes, device=device,
                      workers=workers)
     _print_json(run_train(args))
 

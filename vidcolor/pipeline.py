@@ -38,7 +38,7 @@ from .media.probe import VideoInfo, open_input, video_info
 from .outputs import atomic_output, check_output
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
-from .streaming import Consumer, run_ahead
+from .streaming import Consumer, deferred_interrupt, run_ahead
 from .timecode import to_seconds
 
 log = logging.getLogger("vidcolor")
@@ -224,7 +224,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 else:
                     side.append(s)
         stats = DecodeStats()
-        with atomic_output(src, dst, overwrite) as tmp:
+        with atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted:
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None, label=dst)
             state: dict = {}
 
@@ -264,6 +264,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             try:
                 items: list = []
                 for item in run_ahead(decoded(), DECODE_AHEAD_BATCHES * batch_size, name="decode"):
+                    interrupted()
                     items.append(item)
                     if isinstance(item, av.VideoFrame):
                         if stage is None:
@@ -275,6 +276,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     stage.finish(items)
                     report.shots = 1 + len(stage.boundaries)
                 sink.close()
+                interrupted()
             except BaseException:
                 sink.cancel()
                 writer.abort()
@@ -285,6 +287,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 writer.abort()
                 raise InputError(f"{src}: no video frame could be decoded")
             writer.close()
+            interrupted()  # pressed during the encoder's flush: still no output
             report.frames_out = writer.frames
             if writer.skipped_packets:
                 report.warnings.append(f"{writer.skipped_packets} damaged audio or subtitle packets were left out")

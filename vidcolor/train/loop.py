@@ -35,6 +35,7 @@ class TrainArgs:
     weight_decay: float = 1e-4
     warmup: int = 300
     alpha: float = 1 / 300  # weight of the classification loss (paper)
+    rebalance: float = 0.0  # 0: plain MSE; lam in (0, 1]: rare a*b* weighted up (Zhang et al. 2016)
     optimizer: str = "adamw"  # or "adadelta" (paper)
     seed: int = 0
     limit: int | None = None  # use only the first N training photos
@@ -62,13 +63,42 @@ def make_optimizer(model: FusionNet, args: TrainArgs) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 
 
-def loss_fn(model: FusionNet, rgb: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, float]:
-    """(B, 3, H, W) sRGB in [0, 1] -> (total loss, MSE part)."""
+AB_BINS = 22  # histogram of a*b* in [-AB_SCALE, AB_SCALE]^2, 10 units per bin
+
+
+def _ab_bin(ab: torch.Tensor) -> torch.Tensor:
+    """(B, 2, H, W) a*b*/AB_SCALE -> (B, H, W) flat bin index."""
+    idx = ((ab.clamp(-1, 1 - 1e-6) + 1) / 2 * AB_BINS).long()
+    return idx[:, 0] * AB_BINS + idx[:, 1]
+
+
+def ab_weights(images: torch.Tensor, lam: float, sample: int = 4000) -> torch.Tensor:
+    """Per-bin loss weights 1 / ((1 - lam) p + lam / Q) (Zhang et al. 2016), mean 1 over the pixels.
+
+    MSE pulls uncertain pixels to the mean, gray-brown; weighting rare (saturated) a*b* up
+    moves the optimum toward them. p is smoothed over neighbouring bins; Q counts its bins;
+    the mean of 1 keeps the loss on the scale of plain MSE, so the learning rate still fits."""
+    step = max(1, len(images) // sample)
+    lab = rgb_to_lab(images[::step].float() / 255)
+    counts = torch.bincount(_ab_bin(lab[:, 1:] / AB_SCALE).flatten(), minlength=AB_BINS**2).float()
+    kernel = torch.tensor([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
+    p = F.conv2d(counts.view(1, 1, AB_BINS, AB_BINS), kernel[None, None], padding=1).flatten()
+    p = p / p.sum()
+    seen = p > 0
+    w = torch.zeros_like(p)
+    w[seen] = 1 / ((1 - lam) * p[seen] + lam / seen.sum())
+    return w / (counts / counts.sum() * w).sum()
+
+
+def loss_fn(model: FusionNet, rgb: torch.Tensor, labels: torch.Tensor, alpha: float,
+            weights: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
+    """(B, 3, H, W) sRGB in [0, 1] -> (total loss, plain MSE); `weights` from ab_weights()."""
     lab = rgb_to_lab(rgb.float())
     L, ab = lab[:, :1] / 100, lab[:, 1:] / AB_SCALE
     pred, logits = model(L)
-    mse = F.mse_loss(pred.float(), ab)
-    loss = mse
+    err = (pred.float() - ab) ** 2
+    mse = err.mean()
+    loss = mse if weights is None else (err * weights[_ab_bin(ab)][:, None]).mean()
     if logits is not None and alpha > 0 and (labels >= 0).any():
         loss = loss + alpha * F.cross_entropy(logits.float(), labels, ignore_index=-1)
     return loss, mse.item()
@@ -98,6 +128,7 @@ def train(args: TrainArgs) -> dict:
     labels = torch.cat([p.labels for p in sets]).to(device)
     print(f"{count_parameters(model) / 1e6:.1f}M parameters, {len(images)} photos, {device}, from step {step}",
           flush=True)
+    weights = ab_weights(images.cpu(), args.rebalance).to(device) if args.rebalance > 0 else None
 
     gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu",
@@ -114,7 +145,7 @@ def train(args: TrainArgs) -> dict:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, args)
         with amp:
-            loss, mse = loss_fn(model, rgb, labels[idx], args.alpha)
+            loss, mse = loss_fn(model, rgb, labels[idx], args.alpha, weights)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
