@@ -65,3 +65,20 @@ def test_pack_shard_trains(photo_set, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["photos"] == 6
     assert run(["train", str(shard), "--checkpoint", str(tmp_path / "c.pt"), "--width", "8", "--size", "32",
                 "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "2"]) == 0
+
+
+def test_train_from_given_weights(photo_set, tmp_path, capsys):
+    """--init: a fine-tune starts from the file's weights, shape and classes, not from random ones."""
+    from vidcolor.model.weights import load_model
+    from vidcolor.train.loop import load_checkpoint_model
+
+    common = ["--width", "8", "--size", "32", "--global-size", "32", "--batch-size", "4", "--workers", "1"]
+    assert run(["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt"), "--variant", "paper", *common,
+                "--steps", "2"]) == 0
+    assert run(["export", str(tmp_path / "a.pt"), "-o", str(tmp_path / "a.safetensors")]) == 0
+    assert run(["train", str(photo_set), "--checkpoint", str(tmp_path / "b.pt"), "--init",
+                str(tmp_path / "a.safetensors"), "--width", "16", "--steps", "0"]) == 0
+    given, started = load_model(tmp_path / "a.safetensors"), load_checkpoint_model(tmp_path / "b.pt")
+    assert started.config == given.config and started.classes == given.classes
+    for (name, a), b in zip(given.state_dict().items(), started.state_dict().values()):
+        assert torch.equal(a, b), name

@@ -142,6 +142,8 @@ def eval_cmd(
 def train(
     data: Path = typer.Argument(..., help="Folder (or .tar shard) with index.csv; split=train is used."),
     checkpoint: Path = typer.Option(..., help="Checkpoint to write; resumed from if it exists."),
+    init: str | None = typer.Option(None, help="Start from these weights (model name or .safetensors), "
+                                    "e.g. to fine-tune the shipped model; shape and classes come with them."),
     variant: str = typer.Option("pooled", help="pooled (default) or paper (FC global head)."),
     width: int = typer.Option(64), size: int = typer.Option(128), load_size: int | None = typer.Option(None),
     global_size: int = typer.Option(128), batch_size: int = typer.Option(64), steps: int = typer.Option(10_000),
@@ -158,9 +160,9 @@ def train(
 
     if variant not in ("pooled", "paper"):
         raise typer.BadParameter("variant must be pooled or paper")
-    args = TrainArgs(str(data), str(checkpoint), variant, width, size, load_size, global_size, batch_size, steps,
-                     lr, alpha=alpha, rebalance=rebalance, optimizer=optimizer, seed=seed, limit=limit, minutes=minutes, device=device,
-                     workers=workers)
+    args = TrainArgs(str(data), str(checkpoint), init, variant, width, size, load_size, global_size, batch_size,
+                     steps, lr, alpha=alpha, rebalance=rebalance, optimizer=optimizer, seed=seed, limit=limit,
+                     minutes=minutes, device=device, workers=workers)
     _print_json(run_train(args))
 
 

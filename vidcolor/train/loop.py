@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from ..color import rgb_to_lab
 from ..colorizer import pick_device
 from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
+from ..model.weights import load_model
 from .data import augment, load_photos, read_index, scene_classes
 
 
@@ -24,6 +25,7 @@ from .data import augment, load_photos, read_index, scene_classes
 class TrainArgs:
     data: str  # a folder or .tar shard with index.csv; several separated by commas
     checkpoint: str
+    init: str | None = None  # start from these weights (a model name or .safetensors file), not at random
     variant: str = "pooled"  # "paper" (FC global head) or "pooled"
     width: int = 64
     size: int = 128  # training crop side, px
@@ -109,13 +111,19 @@ def train(args: TrainArgs) -> dict:
     device = pick_device(args.device)
     ckpt_path = Path(args.checkpoint)
     state = torch.load(ckpt_path, map_location="cpu", weights_only=True) if ckpt_path.exists() else None
+    start = load_model(args.init) if state is None and args.init else None
     if state is not None:
         config, classes = NetConfig(**state["config"]), state["classes"]
+    elif start is not None:  # its shape and classes; labels it does not know count for the MSE only
+        config, classes = start.config, start.classes
     else:
         classes = scene_classes([r for d in _sources(args) for r in read_index(d)])
         config = NetConfig(width=args.width, global_size=args.global_size, pooled=args.variant == "pooled",
                            num_classes=len(classes))
-    model = FusionNet(config).to(device).to(memory_format=torch.channels_last)
+    model = FusionNet(config)
+    if start is not None:
+        model.load_state_dict(start.state_dict())
+    model = model.to(device).to(memory_format=torch.channels_last)
     opt = make_optimizer(model, args)
     step, seen, seconds = 0, 0, 0.0
     if state is not None:
