@@ -10,7 +10,7 @@ from vidcolor.color import rgb_to_lab
 from vidcolor.errors import WeightsError
 from vidcolor.model import weights as W
 from vidcolor.model.net import FusionNet, NetConfig
-from vidcolor.train.loop import AB_BINS, TrainArgs, ab_weights, loss_fn
+from vidcolor.train.loop import AB_BINS, TrainArgs, ab_weights, loss_fn, lr_at
 
 
 @pytest.mark.parametrize("pooled", [False, True])
@@ -98,3 +98,11 @@ def test_rebalancing_weighs_vivid_colors_up_and_keeps_the_mean():
     net = FusionNet(NetConfig(width=8, global_size=32, pooled=True)).train()
     weighted, plain = loss_fn(net, images.float() / 255, torch.full((20,), -1), 0.0, w)
     assert weighted.item() != pytest.approx(plain)
+
+
+def test_timed_run_ends_its_schedule_whatever_the_speed():
+    args = TrainArgs(data="", checkpoint="", steps=1_000_000, minutes=2, lr=1e-3, warmup=10)
+    assert lr_at(5, args, elapsed=0) == pytest.approx(6e-4)  # warm-up
+    assert lr_at(100, args, elapsed=60) == pytest.approx(0.51e-3, rel=1e-2)  # half the time: half-way down
+    assert lr_at(100, args, elapsed=120) == pytest.approx(0.02e-3)  # time is up: the floor
+    assert lr_at(1_000_000, TrainArgs(data="", checkpoint="", steps=1_000_000, lr=1e-3)) == pytest.approx(0.02e-3)

@@ -82,3 +82,13 @@ def test_train_from_given_weights(photo_set, tmp_path, capsys):
     assert started.config == given.config and started.classes == given.classes
     for (name, a), b in zip(given.state_dict().items(), started.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_training_and_evaluation_run_without_pyav():
+    """The GPU machine has no PyAV and each call's 64 MiB goes to photos: training must not import it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, vidcolor, vidcolor.train.loop, vidcolor.train.evaluate; assert 'av' not in sys.modules; "
+            "vidcolor.colorize_video; assert 'av' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

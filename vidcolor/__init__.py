@@ -7,7 +7,6 @@ from .colorizer import Colorizer
 from .errors import InputError, OutputError, VidcolorError, WeightsError
 from .image import colorize_image
 from .model.weights import load_model
-from .pipeline import VideoReport, colorize_video
 
 __all__ = [
            "Colorizer",
@@ -21,3 +20,12 @@ __all__ = [
            "load_model",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """The video pipeline loads PyAV on first use: photos, training and evaluation run without it."""
+    if name in ("VideoReport", "colorize_video"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'vidcolor' has no attribute {name!r}")

@@ -184,11 +184,14 @@ def export(
 def pack(
     data: Path = typer.Argument(...), output: Path = typer.Option(..., "-o", "--output"),
     split: str = typer.Option("train"), start: int = typer.Option(0), count: int | None = typer.Option(None),
+    side: int | None = typer.Option(None, min=16, help="Store photos as side x side JPEGs (smaller shards)."),
+    quality: int = typer.Option(90, min=50, max=100, help="JPEG quality with --side."),
 ) -> None:
     """Pack photos of a split into one .tar shard (to send training data to a GPU machine)."""
     from .train.data import pack_shard
 
-    _print_json({"output": str(output), "photos": pack_shard(data, output, split, start, count)})
+    photos = pack_shard(data, output, split, start, count, side, quality)
+    _print_json({"output": str(output), "photos": photos, "bytes": output.stat().st_size})
 
 
 COMMANDS = {"colorize", "preview", "shots", "eval", "train", "export", "pack"}

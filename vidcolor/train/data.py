@@ -76,12 +76,25 @@ def load_photos(data: Path, split: str, size: int, classes: list[str], limit: in
     return PhotoSet(torch.from_numpy(np.stack(arrays)), torch.tensor(labels), paths)
 
 
-def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, count: int | None = None) -> int:
+def _square_jpeg(path: Path, side: int, quality: int) -> bytes:
+    """The photo as training reads it (side x side, bicubic), re-encoded smaller."""
+    with Image.open(path) as im:
+        buf = io.BytesIO()
+        im.convert("RGB").resize((side, side), Image.BICUBIC).save(buf, "JPEG", quality=quality)
+        return buf.getvalue()
+
+
+def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, count: int | None = None,
+               side: int | None = None, quality: int = 90) -> int:
     """Write photos [start, start+count) of `split` with their index rows into one tar; return the count.
 
-    Training on a lent GPU receives its data as such shards (64 MiB per call)."""
-    rows = [r for r in read_index(data) if r["split"] == split]
+    Training on a lent GPU receives its data as such shards (64 MiB per call, code included); `side`
+    stores each photo at the size training decodes it at, which makes the shard smaller."""
+    rows = [dict(r) for r in read_index(data) if r["split"] == split]
     rows = rows[start: None if count is None else start + count]
+    if side is not None:
+        for r in rows:
+            r["width"] = r["height"] = str(side)
     with tarfile.open(out, "w") as tar:
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=list(rows[0]))
@@ -92,7 +105,13 @@ def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, coun
         info.size = len(blob)
         tar.addfile(info, io.BytesIO(blob))
         for r in rows:
-            tar.add(data / r["path"], arcname=r["path"])
+            if side is None:
+                tar.add(data / r["path"], arcname=r["path"])
+                continue
+            jpeg = _square_jpeg(data / r["path"], side, quality)
+            info = tarfile.TarInfo(r["path"])
+            info.size = len(jpeg)
+            tar.addfile(info, io.BytesIO(jpeg))
     return len(rows)
 
 

@@ -51,12 +51,16 @@ def _sources(args: TrainArgs) -> list[Path]:
     return [Path(d) for d in args.data.split(",") if d]
 
 
-def lr_at(step: int, args: TrainArgs) -> float:
-    """Linear warm-up, then cosine decay to 2% of the peak at `args.steps`."""
+def lr_at(step: int, args: TrainArgs, elapsed: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to 2% of the peak at `args.steps` or at the end of `args.minutes`
+    (`elapsed` seconds into this run), whichever comes first: a timed run on a GPU of unknown speed
+    still ends its schedule."""
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
-    t = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+    t = (step - args.warmup) / max(1, args.steps - args.warmup)
+    if args.minutes:
+        t = max(t, elapsed / (60 * args.minutes))
+    return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
 def make_optimizer(model: FusionNet, args: TrainArgs) -> torch.optim.Optimizer:
@@ -151,7 +155,7 @@ def train(args: TrainArgs) -> dict:
         rgb = augment(images[idx].float() / 255, args.size, gen).clamp(0, 1)
         rgb = rgb.contiguous(memory_format=torch.channels_last)
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, args)
+            group["lr"] = lr_at(step, args, time.perf_counter() - t0)
         with amp:
             loss, mse = loss_fn(model, rgb, labels[idx], args.alpha, weights)
         opt.zero_grad(set_to_none=True)
@@ -162,7 +166,7 @@ def train(args: TrainArgs) -> dict:
         mse_sum, n_sum = mse_sum + mse, n_sum + 1
         if step % args.log_every == 0 or step == args.steps:
             now = time.perf_counter()
-            print(f"step {step}/{args.steps} mse {mse_sum / n_sum:.5f} lr {lr_at(step, args):.2e} "
+            print(f"step {step}/{args.steps} mse {mse_sum / n_sum:.5f} lr {lr_at(step, args, now - t0):.2e} "
                   f"{(seen - seen_log) / (now - t_log):.0f} img/s", flush=True)
             t_log, seen_log, mse_sum, n_sum = now, seen, 0.0, 0
     seconds += time.perf_counter() - t0
