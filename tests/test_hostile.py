@@ -297,7 +297,8 @@ def test_ctrl_c_mid_run(tmp_path):
     src = make_clip(tmp_path / "in.mkv", frames=400, width=320, height=240, audio=())
     dst = tmp_path / "out.mkv"
     proc = subprocess.Popen([sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), *TINY, "--batch-size", "2"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,  # SIGINT as at a terminal, even if ignored here
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and not any(".part" in p.name for p in tmp_path.iterdir()):
         time.sleep(0.05)
@@ -312,6 +313,7 @@ def test_ctrl_c_is_held_until_the_pipeline_checks():
     """A KeyboardInterrupt inside queue locking once hung a run: Ctrl-C waits for check(); twice is at once."""
     from vidcolor.streaming import deferred_interrupt
 
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal
     with deferred_interrupt() as check:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)  # the handler has run: nothing was raised
@@ -321,6 +323,12 @@ def test_ctrl_c_is_held_until_the_pipeline_checks():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job: Ctrl-C is not ours to handle
+    with deferred_interrupt() as check:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        check()
+    signal.signal(signal.SIGINT, previous)
 
 
 def test_cuda_out_of_memory_halves_the_batch(tmp_path, capsys, monkeypatch):

@@ -109,8 +109,8 @@ def deferred_interrupt() -> Iterator[Callable[[], None]]:
 
     A KeyboardInterrupt raised at an arbitrary bytecode can land inside a queue's lock
     handling and leave a thread waiting forever (seen once in 33 runs); the returned check()
-    raises it only where the pipeline's queues are consistent. Outside the main thread,
-    where signals cannot be handled, check() does nothing.
+    raises it only where the pipeline's queues are consistent. Outside the main thread (no
+    signals there), or where SIGINT is ignored or handled by a host program, check() does nothing.
     """
     pressed = threading.Event()
 
@@ -118,7 +118,8 @@ def deferred_interrupt() -> Iterator[Callable[[], None]]:
         if pressed.is_set():
             raise KeyboardInterrupt
 
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield check
         return
 
