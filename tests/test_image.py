@@ -32,6 +32,17 @@ def test_photo_keeps_luminance_and_gets_color(tmp_path):
     assert chroma(dst) > 2.0
 
 
+def test_saturation_scales_the_colors(tmp_path):
+    src = tmp_path / "old.png"
+    Image.fromarray(gray_rgb(photo("coffee", 160, 120))).convert("L").save(src)
+    found = {}
+    for s in ("0", "1", "1.5"):
+        assert run([str(src), "-o", str(tmp_path / f"{s}.png"), "-q", "--saturation", s]) == 0
+        found[s] = chroma(tmp_path / f"{s}.png")
+    assert found["0"] < 0.5  # gray: a*b* scaled to nothing
+    assert 1.3 * found["1"] < found["1.5"] < 1.7 * found["1"]
+
+
 @pytest.mark.parametrize("mode", ["P", "CMYK", "I;16", "LA", "RGBA", "1"])
 def test_odd_modes(tmp_path, mode):
     base = Image.fromarray(photo("astronaut", 64, 48))

@@ -32,6 +32,7 @@ def colorize(
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
     batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16 GPU, 4 CPU]."),
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32, help="Short side (px) the network sees."),
+    saturation: float = typer.Option(1.0, min=0.0, max=3.0, help="Scale the predicted colors (1.2: more vivid)."),
     codec: str = typer.Option("libx264", help="Video encoder."),
     crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless)."),
     preset: str = typer.Option("veryfast", help="Encoder speed preset (slow: smaller files, slower)."),
@@ -59,14 +60,15 @@ def colorize(
     if output is None:
         output = input.with_name(f"{input.stem}_color{input.suffix if input.suffix else '.mp4'}")
     if input.suffix.lower() in IMAGE_SUFFIXES:
-        report = colorize_image(input, output, Colorizer(model, device, work_side), overwrite=overwrite,
+        report = colorize_image(input, output, Colorizer(model, device, work_side, saturation), overwrite=overwrite,
                                 reference=reference)
     else:
         report = colorize_video(input, output, model=model, device=device, batch_size=batch_size,
                                 work_side=work_side, encode=EncodeOptions(codec, crf, preset),
                                 overwrite=overwrite, progress=not quiet, shot_detect=shot_detect,
                                 smooth_seconds=smooth_seconds, start=start, end=end,
-                                duration=duration, side_by_side=side_by_side, reference=reference).to_dict()
+                                duration=duration, side_by_side=side_by_side, reference=reference,
+                                saturation=saturation).to_dict()
     if json_out:
         _print_json(report)
     elif not quiet:
@@ -81,13 +83,15 @@ def preview(
     count: int = typer.Option(6, min=1, max=100, help="Frames spread over the film, when no --at is given."),
     model: str = typer.Option(DEFAULT_MODEL), device: str = typer.Option("auto"),
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
+    saturation: float = typer.Option(1.0, min=0.0, max=3.0, help="Scale the predicted colors (1.2: more vivid)."),
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
     from .colorizer import Colorizer
     from .preview import make_preview
 
     output = output or input.with_name(f"{input.stem}_preview.png")
-    report = make_preview(input, output, at, count, Colorizer(model, device, work_side), overwrite)
+    report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation),
+                          overwrite)
     typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
 
 
@@ -123,6 +127,7 @@ def eval_cmd(
     device: str = typer.Option("auto"),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     sheet: Path | None = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet PNG."),
+    saturation: float = typer.Option(1.0, min=0.0, max=3.0, help="Scale the predicted colors (1.2: more vivid)."),
 ) -> None:
     """Colorize the photos of a split from L* alone and compare with the truth."""
     from .colorizer import Colorizer
@@ -130,7 +135,7 @@ def eval_cmd(
     from .train.loop import load_checkpoint_model
 
     net = load_checkpoint_model(Path(model)) if model.endswith(".pt") else model
-    metrics = evaluate(Colorizer(net, device, work_side=None), data, split, limit, sheet)
+    metrics = evaluate(Colorizer(net, device, work_side=None, saturation=saturation), data, split, limit, sheet)
     if json_out:
         _print_json(metrics)
     else:

@@ -35,8 +35,11 @@ def work_size(height: int, width: int, side: int | None) -> tuple[int, int]:
 
 class Colorizer:
     def __init__(self, model: FusionNet | str | Path = DEFAULT_MODEL, device: str = "auto",
-                 work_side: int | None = DEFAULT_WORK_SIDE) -> None:
+                 work_side: int | None = DEFAULT_WORK_SIDE, saturation: float = 1.0) -> None:
+        """`saturation` scales the predicted a*b*: MSE-trained networks are timid, and how vivid a
+        film should look is the restorer's call (1.2: +0.10 x colorfulness, -0.28 dB PSNR on val)."""
         self.device = pick_device(device)
+        self.saturation = saturation
         net = model if isinstance(model, FusionNet) else load_model(model)
         self.net = net.to(self.device).eval()
         if self.device.type == "cuda":
@@ -65,7 +68,7 @@ class Colorizer:
         """(B, 1, h, w) L/100 (+ optional (B, D) global vectors) -> (B, 2, h, w) float32 a*b*."""
         if g is None:
             g = self.global_features(L)
-        run = lambda x, gg: self.net.colorize(x, gg).float() * AB_SCALE
+        run = lambda x, gg: self.net.colorize(x, gg).float() * (AB_SCALE * self.saturation)
         return self._split_on_oom(run, L, g)
 
     def _split_on_oom(self, fn, *batch: torch.Tensor) -> torch.Tensor:
