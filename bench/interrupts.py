@@ -31,6 +31,8 @@ def _default_sigint() -> None:
 
 
 def interrupt_once(src: Path, out: Path, delay: float, timeout: float) -> tuple[str, str]:
+    for f in out.iterdir():  # what a hung run left
+        f.unlink()
     dst = out / "out.mkv"
     proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "vidcolor", str(src), "-o", str(dst),
                              "--model", "tiny-random", "-q", "--batch-size", "2"], stderr=subprocess.PIPE, text=True,
