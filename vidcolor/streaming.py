@@ -108,7 +108,7 @@ def deferred_interrupt() -> Iterator[Callable[[], None]]:
     """Hold Ctrl-C until the caller checks for it; a second Ctrl-C interrupts at once.
 
     A KeyboardInterrupt raised at an arbitrary bytecode can land inside a queue's lock
-    handling and leave a thread waiting forever (seen once in 33 runs); the returned check()
+    handling and leave a thread waiting forever (2 runs in 60: bench/interrupts.py); check()
     raises it only where the pipeline's queues are consistent. Outside the main thread (no
     signals there), or where SIGINT is ignored or handled by a host program, check() does nothing.
     """
