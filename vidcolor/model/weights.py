@@ -31,7 +31,7 @@ class ShippedModel:
 
 MODELS: dict[str, ShippedModel] = {
     "fusion-small": ShippedModel(
-        "fusion-small.safetensors", "62cfc7e9c42826a9c3d11c19c839a82b4438bf47237506857317eb8541c3e719"
+        "fusion-small.safetensors", "e920031d131dad19748d0e1e733c1060ae5e3cdca1065947f46391081e49f6e9"
     ),
 }
 TINY_RANDOM = "tiny-random"
