@@ -37,7 +37,7 @@ class Colorizer:
     def __init__(self, model: FusionNet | str | Path = DEFAULT_MODEL, device: str = "auto",
                  work_side: int | None = DEFAULT_WORK_SIDE, saturation: float = 1.0) -> None:
         """`saturation` scales the predicted a*b*: MSE-trained networks are timid, and how vivid a
-        film should look is the restorer's call (1.2: +0.10 x colorfulness, -0.28 dB PSNR on val)."""
+        film should look is the restorer's call (1.2: +0.10 x colorfulness, -0.25 dB PSNR on val)."""
         self.device = pick_device(device)
         self.saturation = saturation
         net = model if isinstance(model, FusionNet) else load_model(model)
