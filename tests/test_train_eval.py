@@ -67,6 +67,22 @@ def test_pack_shard_trains(photo_set, tmp_path, capsys):
                 "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "2"]) == 0
 
 
+def test_pack_at_training_size(photo_set, tmp_path, capsys):
+    """--side stores each photo as the square training reads; the index says so; training reads it."""
+    import io
+    import tarfile
+
+    shard = tmp_path / "small.tar"
+    assert run(["pack", str(photo_set), "-o", str(shard), "--side", "24", "--quality", "85"]) == 0
+    assert json.loads(capsys.readouterr().out)["photos"] == 12
+    with tarfile.open(shard) as tar:
+        rows = list(csv.DictReader(io.TextIOWrapper(tar.extractfile("index.csv"), encoding="utf-8")))
+        sizes = {Image.open(io.BytesIO(tar.extractfile(r["path"]).read())).size for r in rows}
+    assert sizes == {(24, 24)} and {(r["width"], r["height"]) for r in rows} == {("24", "24")}
+    assert run(["train", str(shard), "--checkpoint", str(tmp_path / "c.pt"), "--width", "8", "--size", "16",
+                "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "1"]) == 0
+
+
 def test_train_from_given_weights(photo_set, tmp_path, capsys):
     """--init: a fine-tune starts from the file's weights, shape and classes, not from random ones."""
     from vidcolor.model.weights import load_model
