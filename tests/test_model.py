@@ -9,8 +9,8 @@ import torch
 from vidcolor.color import rgb_to_lab
 from vidcolor.errors import WeightsError
 from vidcolor.model import weights as W
-from vidcolor.model.net import FusionNet, NetConfig
-from vidcolor.train.loop import AB_BINS, TrainArgs, ab_weights, loss_fn, lr_at
+from vidcolor.model.net import AB_SCALE, FusionNet, NetConfig
+from vidcolor.train.loop import TrainArgs, _ab_bin, ab_weights, loss_fn, lr_at
 
 
 @pytest.mark.parametrize("pooled", [False, True])
@@ -88,10 +88,7 @@ def test_rebalancing_weighs_vivid_colors_up_and_keeps_the_mean():
     images[:, :, :2, :2] = torch.tensor([0.9, 0.1, 0.1])[:, None, None]
     images = (images * 255).round().to(torch.uint8)
     w = ab_weights(images, lam=0.5)
-    ab = rgb_to_lab(images.float() / 255)[:, 1:] / 110
-    idx = ((ab.clamp(-1, 1 - 1e-6) + 1) / 2 * AB_BINS).long()
-    bins = (idx[:, 0] * AB_BINS + idx[:, 1]).flatten()
-    per_pixel = w[bins]
+    per_pixel = w[_ab_bin(rgb_to_lab(images.float() / 255)[:, 1:] / AB_SCALE).flatten()]
     red = per_pixel.view(20, 16, 16)[:, :2, :2]
     assert red.min() > 3 * per_pixel.median()
     assert per_pixel.mean().item() == pytest.approx(1, abs=1e-4)

@@ -20,6 +20,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                        "vidcolor INPUT -o OUTPUT is short for vidcolor colorize INPUT -o OUTPUT.\n\n" + EXIT_HELP)
 
 
+SATURATION = typer.Option(1.0, min=0.0, max=3.0, help="Scale the predicted colors (1.2: more vivid).")
+
+
 def _print_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, indent=None) + "\n")
 
@@ -32,7 +35,7 @@ def colorize(
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
     batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16 GPU, 4 CPU]."),
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32, help="Short side (px) the network sees."),
-    saturation: float = typer.Option(1.0, min=0.0, max=3.0, help="Scale the predicted colors (1.2: more vivid)."),
+    saturation: float = SATURATION,
     codec: str = typer.Option("libx264", help="Video encoder."),
     crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless)."),
     preset: str = typer.Option("veryfast", help="Encoder speed preset (slow: smaller files, slower)."),
@@ -83,7 +86,7 @@ def preview(
     count: int = typer.Option(6, min=1, max=100, help="Frames spread over the film, when no --at is given."),
     model: str = typer.Option(DEFAULT_MODEL), device: str = typer.Option("auto"),
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
-    saturation: float = typer.Option(1.0, min=0.0, max=3.0, help="Scale the predicted colors (1.2: more vivid)."),
+    saturation: float = SATURATION,
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
     from .colorizer import Colorizer
@@ -127,7 +130,7 @@ def eval_cmd(
     device: str = typer.Option("auto"),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     sheet: Path | None = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet PNG."),
-    saturation: float = typer.Option(1.0, min=0.0, max=3.0, help="Scale the predicted colors (1.2: more vivid)."),
+    saturation: float = SATURATION,
 ) -> None:
     """Colorize the photos of a split from L* alone and compare with the truth."""
     from .colorizer import Colorizer

@@ -90,7 +90,7 @@ def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, coun
 
     Training on a lent GPU receives its data as such shards (64 MiB per call, code included); `side`
     stores each photo at the size training decodes it at, which makes the shard smaller."""
-    rows = [dict(r) for r in read_index(data) if r["split"] == split]
+    rows = [r for r in read_index(data) if r["split"] == split]
     rows = rows[start: None if count is None else start + count]
     if side is not None:
         for r in rows:

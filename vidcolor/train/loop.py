@@ -87,7 +87,7 @@ def ab_weights(images: torch.Tensor, lam: float, sample: int = 4000) -> torch.Te
     step = max(1, len(images) // sample)
     lab = rgb_to_lab(images[::step].float() / 255)
     counts = torch.bincount(_ab_bin(lab[:, 1:] / AB_SCALE).flatten(), minlength=AB_BINS**2).float()
-    kernel = torch.tensor([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
+    kernel = torch.tensor([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]], device=images.device) / 16
     p = F.conv2d(counts.view(1, 1, AB_BINS, AB_BINS), kernel[None, None], padding=1).flatten()
     p = p / p.sum()
     seen = p > 0
@@ -124,10 +124,7 @@ def train(args: TrainArgs) -> dict:
         classes = scene_classes([r for d in _sources(args) for r in read_index(d)])
         config = NetConfig(width=args.width, global_size=args.global_size, pooled=args.variant == "pooled",
                            num_classes=len(classes))
-    model = FusionNet(config)
-    if start is not None:
-        model.load_state_dict(start.state_dict())
-    model = model.to(device).to(memory_format=torch.channels_last)
+    model = (start if start is not None else FusionNet(config)).to(device).to(memory_format=torch.channels_last)
     opt = make_optimizer(model, args)
     step, seen, seconds = 0, 0, 0.0
     if state is not None:
@@ -140,7 +137,7 @@ def train(args: TrainArgs) -> dict:
     labels = torch.cat([p.labels for p in sets]).to(device)
     print(f"{count_parameters(model) / 1e6:.1f}M parameters, {len(images)} photos, {device}, from step {step}",
           flush=True)
-    weights = ab_weights(images.cpu(), args.rebalance).to(device) if args.rebalance > 0 else None
+    weights = ab_weights(images, args.rebalance) if args.rebalance > 0 else None
 
     gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu",
