@@ -56,7 +56,9 @@ def save_weights(model: FusionNet, path: Path, classes: list[str], info: dict | 
 
 def _tiny_random() -> FusionNet:
     torch.manual_seed(0)
-    return FusionNet(NetConfig(width=8, global_size=64, pooled=True)).eval()
+    net = FusionNet(NetConfig(width=8, global_size=64, pooled=True)).eval()
+    net.classes = []  # like every loaded model: no scene classes
+    return net
 
 
 def resolve(model: str | Path) -> tuple[Path, str | None]:
