@@ -26,6 +26,7 @@ from .media.decode import DecodeStats, TimeRange, demux_decode
 from .media.encode import EncodeOptions, Writer
 from .media.planes import (
     PlaneFormat,
+    block_means,
     chroma_planes,
     compose,
     compose_side_by_side,
@@ -98,13 +99,13 @@ class FrameStage:
         self.count = 0
         self.boundaries: list[tuple[int, str]] = []
 
-    def gray(self, frames: list[av.VideoFrame]) -> torch.Tensor:
-        """(B, 1, H, W) gray in [0, 1] on the device, from the frames' Y planes."""
+    def luma(self, frames: list[av.VideoFrame]) -> torch.Tensor:
+        """(B, 1, H, W) integer Y' codes on the device, from the frames' Y planes."""
         ys = np.stack([luma(f, self.fmt) for f in frames])
         y = torch.from_numpy(ys.astype(np.int32) if self.fmt.bits > 8 else ys)[:, None]
         if self.colorizer.device.type == "cuda":
             y = y.pin_memory()
-        return luma_to_gray(y.to(self.colorizer.device, non_blocking=True), self.fmt)
+        return y.to(self.colorizer.device, non_blocking=True)
 
     def push(self, items: list, frame: av.VideoFrame) -> None:
         """`items`: the side packets read since the previous frame, then this frame."""
@@ -125,8 +126,11 @@ class FrameStage:
         if not self.incoming:
             return
         frames = [f for _, f in self.incoming]
-        gray = self.gray(frames)
-        size = work_size(*gray.shape[-2:], self.colorizer.work_side)
+        y = self.luma(frames)
+        size = work_size(*y.shape[-2:], self.colorizer.work_side)
+        if y.shape[-2] % 2 == 0 and y.shape[-1] % 2 == 0 and 2 * size[0] <= y.shape[-2]:
+            y = block_means(y)  # the area resize below then reads a quarter of the pixels (HD and above)
+        gray = luma_to_gray(y, self.fmt)
         gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
         L = gray_to_lightness(gray_w) / 100
         g = self.colorizer.global_features(L) if self.fixed_g is None else self.fixed_g.expand(len(frames), -1)
@@ -157,7 +161,7 @@ class FrameStage:
             ab = self.colorizer.ab(L, torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk]))
             if self.chroma_filter is not None:
                 ab = torch.cat([self.chroma_filter(p.shot, L[i:i + 1], ab[i:i + 1]) for i, (p, _) in enumerate(chunk)])
-            cbcr = chroma_planes(self.gray(frames), ab, self.fmt)
+            cbcr = chroma_planes(self.luma(frames), ab, self.fmt)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
                                cbcr.to(torch.int32).cpu().numpy().astype(self.fmt.dtype)))
 
