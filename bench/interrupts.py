@@ -6,7 +6,8 @@ Each run colorizes a generated 800-frame clip in a fresh process (tiny model, ba
 the decode, model and encode threads are all busy), waits for its temporary output to appear,
 waits a random 0-1.5 s more and sends SIGINT. Outcomes: ok (exit 130, 'interrupted', nothing
 left), bad (another exit, a traceback or a file left), hang (still running after --timeout; its
-threads' stacks are printed), finished (the run ended before the signal came: not counted). Before the pipeline held Ctrl-C until a safe point, 1 run in 33 hung.
+threads' stacks are printed), finished (the run ended before the signal came: not counted).
+Before the pipeline held Ctrl-C until a safe point, 1 run in 33 hung.
 """
 from __future__ import annotations
 

@@ -90,8 +90,8 @@ def main() -> None:
     result = {
         "device": str(colorizer.device), "torch_threads": torch.get_num_threads(),
         "size": f"{width}x{args.height}", "frames": report.frames_out, "batch_size": batch,
-        "preset": args.preset, "shot_detect": args.shot_detect, "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2),
-        "transcode_fps": round(transcode, 2),
+        "preset": args.preset, "shot_detect": args.shot_detect,
+        "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2), "transcode_fps": round(transcode, 2),
         "end_to_end_over_model_only": round(report.fps / model, 3),
         "end_to_end_over_transcode": round(report.fps / transcode, 3), "output_bytes": output_bytes,
     }

@@ -68,7 +68,10 @@ class Colorizer:
         """(B, 1, h, w) L/100 (+ optional (B, D) global vectors) -> (B, 2, h, w) float32 a*b*."""
         if g is None:
             g = self.global_features(L)
-        run = lambda x, gg: self.net.colorize(x, gg).float() * (AB_SCALE * self.saturation)
+
+        def run(x: torch.Tensor, gg: torch.Tensor) -> torch.Tensor:
+            return self.net.colorize(x, gg).float() * (AB_SCALE * self.saturation)
+
         return self._split_on_oom(run, L, g)
 
     def _split_on_oom(self, fn, *batch: torch.Tensor) -> torch.Tensor:
