@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from vidcolor.color import rgb_to_lab
-from vidcolor.errors import WeightsError
+from vidcolor.colorizer import Colorizer
+from vidcolor.errors import VidcolorError, WeightsError
 from vidcolor.model import weights as W
 from vidcolor.model.net import AB_SCALE, FusionNet, NetConfig
 from vidcolor.train.loop import TrainArgs, _ab_bin, ab_weights, loss_fn, lr_at
@@ -65,6 +66,19 @@ def test_shipped_weights_load_and_match_sha():
     with open(path, "rb") as f:
         header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
     assert json.loads(header["__metadata__"]["info"])["images_seen"] > 0
+
+
+def test_reduced_precision_stays_close_to_float32():
+    """bf16 on CPUs that have it (this machine: AMX), float32 elsewhere: either way within a few a*b* units."""
+    L = torch.rand(2, 1, 37, 53)
+    net = W.load_model(W.DEFAULT_MODEL)
+    exact = Colorizer(net, "cpu", precision="float32")
+    assert exact.dtype is None
+    fast = Colorizer(net, "cpu")
+    assert fast.dtype in (None, torch.bfloat16)
+    assert (fast.ab(L) - exact.ab(L)).abs().max() < 5
+    with pytest.raises(VidcolorError, match="precision"):
+        Colorizer(net, "cpu", precision="fp8")
 
 
 def test_one_step_lowers_loss_on_a_fixed_batch():

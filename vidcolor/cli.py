@@ -21,6 +21,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 
 
 SATURATION = typer.Option(1.0, min=0.0, max=3.0, help="Scale the predicted colors (1.2: more vivid).")
+PRECISION = typer.Option("auto", help="auto: bf16 on GPUs and on CPUs with bf16 instructions (AMX, AVX512-BF16), "
+                         "else float32; or float32.")
 
 
 def _print_json(obj: dict) -> None:
@@ -36,6 +38,7 @@ def colorize(
     batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16 GPU, 4 CPU]."),
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32, help="Short side (px) the network sees."),
     saturation: float = SATURATION,
+    precision: str = PRECISION,
     codec: str = typer.Option("libx264", help="Video encoder."),
     crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless)."),
     preset: str = typer.Option("veryfast", help="Encoder speed preset (slow: smaller files, slower)."),
@@ -63,7 +66,8 @@ def colorize(
     if output is None:
         output = input.with_name(f"{input.stem}_color{input.suffix if input.suffix else '.mp4'}")
     if input.suffix.lower() in IMAGE_SUFFIXES:
-        report = colorize_image(input, output, Colorizer(model, device, work_side, saturation), overwrite=overwrite,
+        report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
+                                overwrite=overwrite,
                                 reference=reference)
     else:
         report = colorize_video(input, output, model=model, device=device, batch_size=batch_size,
@@ -71,7 +75,7 @@ def colorize(
                                 overwrite=overwrite, progress=not quiet, shot_detect=shot_detect,
                                 smooth_seconds=smooth_seconds, start=start, end=end,
                                 duration=duration, side_by_side=side_by_side, reference=reference,
-                                saturation=saturation).to_dict()
+                                saturation=saturation, precision=precision).to_dict()
     if json_out:
         _print_json(report)
     elif not quiet:
@@ -86,14 +90,14 @@ def preview(
     count: int = typer.Option(6, min=1, max=100, help="Frames spread over the film, when no --at is given."),
     model: str = typer.Option(DEFAULT_MODEL), device: str = typer.Option("auto"),
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
-    saturation: float = SATURATION,
+    saturation: float = SATURATION, precision: str = PRECISION,
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
     from .colorizer import Colorizer
     from .preview import make_preview
 
     output = output or input.with_name(f"{input.stem}_preview.png")
-    report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation),
+    report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
                           overwrite)
     typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
 
@@ -131,6 +135,7 @@ def eval_cmd(
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     sheet: Path | None = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet PNG."),
     saturation: float = SATURATION,
+    precision: str = PRECISION,
 ) -> None:
     """Colorize the photos of a split from L* alone and compare with the truth."""
     from .colorizer import Colorizer
@@ -138,7 +143,7 @@ def eval_cmd(
     from .train.loop import load_checkpoint_model
 
     net = load_checkpoint_model(Path(model)) if model.endswith(".pt") else model
-    metrics = evaluate(Colorizer(net, device, work_side=None, saturation=saturation), data, split, limit, sheet)
+    metrics = evaluate(Colorizer(net, device, None, saturation, precision), data, split, limit, sheet)
     if json_out:
         _print_json(metrics)
     else:

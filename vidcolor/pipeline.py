@@ -195,7 +195,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                    smooth_seconds: float = DEFAULT_SMOOTH_SECONDS, start: str | float | None = None,
                    end: str | float | None = None, duration: str | float | None = None,
                    side_by_side: bool = False, reference: str | Path | None = None,
-                   saturation: float = 1.0) -> VideoReport:
+                   saturation: float = 1.0, precision: str = "auto") -> VideoReport:
     """Colorize a video file into `dst`, keeping luminance, timing, audio, subtitles and metadata.
 
     With `shot_detect`, each frame's global vector is averaged over +-`smooth_seconds` within
@@ -204,7 +204,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     the output starts at 0 with that range's sound. `side_by_side` writes the input and the result
     next to each other; `reference` takes the mood (global features) of that color photo, or, for a
     .csv of `shot index,photo` lines, of one photo per listed shot. `saturation` scales the
-    predicted a*b* (1: as trained)."""
+    predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer)."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()
@@ -213,7 +213,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         check_output(src, dst, overwrite)  # before the model loads: a refused output should fail fast
         info = video_info(container)
         span = _time_range(info, start, end, duration)
-        colorizer = colorizer or Colorizer(model, device, work_side, saturation)
+        colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
         fixed_g, shot_g = None, None
         if reference is not None and Path(reference).suffix.lower() in (".csv", ".txt"):
             if not shot_detect:
