@@ -165,7 +165,7 @@ def train(
     optimizer: str = typer.Option("adamw", help="adamw or adadelta (paper)."),
     seed: int = typer.Option(0), limit: int | None = typer.Option(None),
     minutes: float | None = typer.Option(None, help="Stop and save after this wall time."),
-    device: str = typer.Option("auto"), workers: int = typer.Option(4),
+    device: str = typer.Option("auto"), workers: int = typer.Option(4), precision: str = PRECISION,
 ) -> None:
     """Train the fusion network (resumes from --checkpoint)."""
     from .train.loop import TrainArgs
@@ -175,7 +175,7 @@ def train(
         raise typer.BadParameter("variant must be pooled or paper")
     args = TrainArgs(str(data), str(checkpoint), init, variant, width, size, load_size, global_size, batch_size,
                      steps, lr, alpha=alpha, rebalance=rebalance, optimizer=optimizer, seed=seed, limit=limit,
-                     minutes=minutes, device=device, workers=workers)
+                     minutes=minutes, device=device, workers=workers, precision=precision)
     _print_json(run_train(args))
 
 

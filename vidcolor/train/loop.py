@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..color import rgb_to_lab
-from ..colorizer import pick_device
+from ..colorizer import autocast_dtype, pick_device
 from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
 from ..model.weights import load_model
 from .data import augment, load_photos, read_index, scene_classes
@@ -45,6 +46,7 @@ class TrainArgs:
     log_every: int = 50
     workers: int = 4
     device: str = "auto"
+    precision: str = "auto"  # bf16 where the device runs it natively (autocast_dtype), or "float32"
 
 
 def _sources(args: TrainArgs) -> list[Path]:
@@ -140,8 +142,10 @@ def train(args: TrainArgs) -> dict:
     weights = ab_weights(images, args.rebalance) if args.rebalance > 0 else None
 
     gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu",
-                                                                                                   enabled=False)
+    dtype = autocast_dtype(device, args.precision)
+    if dtype == torch.float16:  # GPUs without bf16: fp16 would need loss scaling, which this loop does not do
+        dtype = None
+    amp = torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
     model.train()
     t0 = time.perf_counter()
     t_log, seen_log, mse_sum, n_sum = t0, seen, 0.0, 0
