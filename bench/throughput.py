@@ -1,6 +1,6 @@
 """End-to-end vs model-only vs plain-transcode speed, measured in one run on the same clip.
 
-    python bench/throughput.py [--height 480] [--seconds 4] [--model fusion-small] [--json]
+    python bench/throughput.py [--height 480] [--seconds 4] [--model fusion-small] [--precision float32] [--json]
 
 end_to_end: vidcolor on the clip (decode + model + encode, overlapped in threads).
 model_only: the model stage alone on frames decoded beforehand (what colorizing costs).
@@ -71,6 +71,7 @@ def main() -> None:
     p.add_argument("--model", default="fusion-small")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--precision", default="auto", help="auto or float32 (see Colorizer)")
     p.add_argument("--preset", default=EncodeOptions.preset)
     p.add_argument("--no-shot-detect", dest="shot_detect", action="store_false")
     p.add_argument("--json", action="store_true")
@@ -79,7 +80,7 @@ def main() -> None:
     opts = EncodeOptions(preset=args.preset)
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp) / "clip.mp4", width, args.height, args.seconds)
-        colorizer = Colorizer(args.model, args.device)
+        colorizer = Colorizer(args.model, args.device, precision=args.precision)
         batch = args.batch_size or default_batch_size(colorizer.device)
         transcode = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
         model = model_fps(clip, colorizer, batch, frames=min(100, round(args.seconds * 25)),
@@ -88,7 +89,8 @@ def main() -> None:
                                 encode=opts, progress=False, shot_detect=args.shot_detect)
         output_bytes = (Path(tmp) / "color.mp4").stat().st_size
     result = {
-        "device": str(colorizer.device), "torch_threads": torch.get_num_threads(),
+        "device": str(colorizer.device), "dtype": str(colorizer.dtype or torch.float32).removeprefix("torch."),
+        "torch_threads": torch.get_num_threads(),
         "size": f"{width}x{args.height}", "frames": report.frames_out, "batch_size": batch,
         "preset": args.preset, "shot_detect": args.shot_detect,
         "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2), "transcode_fps": round(transcode, 2),

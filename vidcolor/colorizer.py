@@ -35,7 +35,8 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
         raise VidcolorError(f"unknown precision {precision!r}: use auto or float32")
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and (torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()):
+    if device.type == "cpu" and any(getattr(torch.cpu, probe, lambda: False)()  # private API: absent -> float32
+                                    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")):
         return torch.bfloat16
     return None
 
