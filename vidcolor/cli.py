@@ -67,8 +67,7 @@ def colorize(
         output = input.with_name(f"{input.stem}_color{input.suffix if input.suffix else '.mp4'}")
     if input.suffix.lower() in IMAGE_SUFFIXES:
         report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
-                                overwrite=overwrite,
-                                reference=reference)
+                                overwrite=overwrite, reference=reference)
     else:
         report = colorize_video(input, output, model=model, device=device, batch_size=batch_size,
                                 work_side=work_side, encode=EncodeOptions(codec, crf, preset),
