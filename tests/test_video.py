@@ -89,6 +89,16 @@ def test_mov_pcm_odd_size_keeps_size_and_luma(clip, tmp_path):
     assert packets(src) == packets(dst)
 
 
+def test_frames_twice_the_work_side_are_analysed_from_2x2_means(clip, tmp_path):
+    """640x360: the network's 128-px input comes from the half-size luma means (the HD path)."""
+    src = clip("film.mp4", width=640, height=360, frames=6, audio=())
+    dst = tmp_path / "out.mp4"
+    report = colorize_video(src, dst, model="tiny-random", encode=LOSSLESS, progress=False)
+    assert report.frames_out == 6
+    assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+    assert chroma_spread(dst) > 1.0
+
+
 def test_odd_size_yuv420_input_becomes_444_same_size(clip, tmp_path):
     src = clip("film.mkv", width=322, height=242, audio=())
     even = tmp_path / "even.mkv"
