@@ -31,7 +31,7 @@ class ShippedModel:
 
 MODELS: dict[str, ShippedModel] = {
     "fusion-small": ShippedModel(
-        "fusion-small.safetensors", "e920031d131dad19748d0e1e733c1060ae5e3cdca1065947f46391081e49f6e9"
+        "fusion-small.safetensors", "52e8f4f06aeb7a300fb4338159956a1d4cc9acd83925db695f8b4e993b07107c"
     ),
 }
 TINY_RANDOM = "tiny-random"
