@@ -47,6 +47,8 @@ log = logging.getLogger("vidcolor")
 DECODE_AHEAD_BATCHES = 2  # decoded frames waiting for the model, in batches
 ENCODE_BEHIND_BATCHES = 2  # colorized batches waiting for the encoder
 DEFAULT_RATE = 25  # frames/s assumed for the smoothing window when a stream gives no rate
+# Cb/Cr codes leave the device as the narrowest type that holds them (8-bit: a quarter of int32's bytes)
+_CODE_DTYPE = {8: torch.uint8, 10: torch.int16}
 EXPECTED_SHARE = 0.97  # fewer frames than this share of the announced count: warn that the file is damaged
 
 
@@ -163,7 +165,7 @@ class FrameStage:
                 ab = torch.cat([self.chroma_filter(p.shot, L[i:i + 1], ab[i:i + 1]) for i, (p, _) in enumerate(chunk)])
             cbcr = chroma_planes(self.luma(frames), ab, self.fmt)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
-                               cbcr.to(torch.int32).cpu().numpy().astype(self.fmt.dtype)))
+                               cbcr.to(_CODE_DTYPE[self.fmt.bits]).cpu().numpy().astype(self.fmt.dtype, copy=False)))
 
 
 def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
