@@ -12,6 +12,7 @@ from vidcolor.errors import VidcolorError, WeightsError
 from vidcolor.model import weights as W
 from vidcolor.model.net import AB_SCALE, FusionNet, NetConfig
 from vidcolor.train.loop import TrainArgs, _ab_bin, ab_weights, loss_fn, lr_at
+from vidcolor.train.widen import widen
 
 
 @pytest.mark.parametrize("pooled", [False, True])
@@ -27,6 +28,26 @@ def test_forward_any_size_and_separate_global_vector(pooled):
     assert torch.allclose(net.colorize(L, g), ab, atol=1e-5)
     # another global vector changes the colors (style transfer)
     assert not torch.allclose(net.colorize(L, torch.rand_like(g) * 3), ab, atol=1e-3)
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_widened_network_computes_the_same_colors(pooled):
+    """widen() adds channels that start silent: same a*b*, logits and global vector, in both BN modes."""
+    torch.manual_seed(0)
+    net = FusionNet(NetConfig(width=8, global_size=64, pooled=pooled, num_classes=5))
+    net.classes = list("abcde")
+    wide = widen(net, 12)
+    assert wide.config.width == 12 and wide.classes == net.classes
+    assert sum(p.numel() for p in wide.parameters()) > 2 * sum(p.numel() for p in net.parameters())
+    L = torch.rand(3, 1, 45, 70)
+    for mode in (True, False):
+        net.train(mode), wide.train(mode)
+        (ab, logits), (ab_w, logits_w) = net(L), wide(L)
+        assert torch.allclose(ab, ab_w, atol=1e-5) and torch.allclose(logits, logits_w, atol=1e-4)
+    g = net.global_features(L)
+    assert torch.allclose(wide.global_features(L)[:, : g.shape[1]], g, atol=1e-5)
+    with pytest.raises(ValueError, match="cannot narrow"):
+        widen(wide, 8)
 
 
 def test_paper_variant_has_fc_global_head():

@@ -98,6 +98,14 @@ def test_train_from_given_weights(photo_set, tmp_path, capsys):
     assert started.config == given.config and started.classes == given.classes
     for (name, a), b in zip(given.state_dict().items(), started.state_dict().values()):
         assert torch.equal(a, b), name
+    # --widen: the same network grown to width 12, which colors as the file does
+    assert run(["train", str(photo_set), "--checkpoint", str(tmp_path / "w.pt"), "--init",
+                str(tmp_path / "a.safetensors"), "--widen", "12", "--steps", "0"]) == 0
+    wide = load_checkpoint_model(tmp_path / "w.pt")
+    assert wide.config.width == 12 and wide.classes == given.classes
+    L = torch.rand(2, 1, 40, 56)
+    with torch.no_grad():
+        assert torch.allclose(wide(L)[0], given.float()(L)[0], atol=1e-3)
 
 
 def test_training_and_evaluation_run_without_pyav():

@@ -156,6 +156,8 @@ def train(
     checkpoint: Path = typer.Option(..., help="Checkpoint to write; resumed from if it exists."),
     init: str | None = typer.Option(None, help="Start from these weights (model name or .safetensors), "
                                     "e.g. to fine-tune the shipped model; shape and classes come with them."),
+    widen: int | None = typer.Option(None, help="Grow the --init network to this width first; it starts "
+                                     "with the same output and more channels to learn with."),
     variant: str = typer.Option("pooled", help="pooled (default) or paper (FC global head)."),
     width: int = typer.Option(64), size: int = typer.Option(128), load_size: int | None = typer.Option(None),
     global_size: int = typer.Option(128), batch_size: int = typer.Option(64), steps: int = typer.Option(10_000),
@@ -172,9 +174,11 @@ def train(
 
     if variant not in ("pooled", "paper"):
         raise typer.BadParameter("variant must be pooled or paper")
-    args = TrainArgs(str(data), str(checkpoint), init, variant, width, size, load_size, global_size, batch_size,
-                     steps, lr, alpha=alpha, rebalance=rebalance, optimizer=optimizer, seed=seed, limit=limit,
-                     minutes=minutes, device=device, workers=workers, precision=precision)
+    if widen and not init:
+        raise typer.BadParameter("--widen grows the --init network: give --init")
+    args = TrainArgs(str(data), str(checkpoint), init, widen, variant, width, size, load_size, global_size,
+                     batch_size, steps, lr, alpha=alpha, rebalance=rebalance, optimizer=optimizer, seed=seed,
+                     limit=limit, minutes=minutes, device=device, workers=workers, precision=precision)
     _print_json(run_train(args))
 
 

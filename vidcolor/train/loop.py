@@ -20,6 +20,7 @@ from ..colorizer import autocast_dtype, pick_device
 from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
 from ..model.weights import load_model
 from .data import augment, load_photos, read_index, scene_classes
+from .widen import widen
 
 
 @dataclass
@@ -27,6 +28,7 @@ class TrainArgs:
     data: str  # a folder or .tar shard with index.csv; several separated by commas
     checkpoint: str
     init: str | None = None  # start from these weights (a model name or .safetensors file), not at random
+    widen: int | None = None  # grow the init network to this width first (widen.py): more capacity, same output
     variant: str = "pooled"  # "paper" (FC global head) or "pooled"
     width: int = 64
     size: int = 128  # training crop side, px
@@ -118,6 +120,8 @@ def train(args: TrainArgs) -> dict:
     ckpt_path = Path(args.checkpoint)
     state = torch.load(ckpt_path, map_location="cpu", weights_only=True) if ckpt_path.exists() else None
     start = load_model(args.init) if state is None and args.init else None
+    if start is not None and args.widen:
+        start = widen(start, args.widen)
     if state is not None:
         config, classes = NetConfig(**state["config"]), state["classes"]
     elif start is not None:  # its shape and classes; labels it does not know count for the MSE only
