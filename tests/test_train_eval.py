@@ -108,6 +108,20 @@ def test_train_from_given_weights(photo_set, tmp_path, capsys):
         assert torch.allclose(wide(L)[0], given.float()(L)[0], atol=1e-3)
 
 
+def test_eval_limit_spreads_over_the_split(photo_set):
+    """--limit N takes photos from the whole index, not from its first source only."""
+    import numpy as np
+
+    from vidcolor.train.data import load_photos_native, read_index
+
+    train = [r["path"] for r in read_index(photo_set) if r["split"] == "train"]
+    picked = [train[0], train[3], train[6], train[9]]  # 12 rows, 4 photos: the last is a bsds500 one
+    want = sorted(np.asarray(Image.open(photo_set / p).convert("RGB")).tobytes() for p in picked)
+    got = sorted(img.permute(1, 2, 0).numpy().tobytes() for b in load_photos_native(photo_set, "train", 4, 16)
+                 for img in b)
+    assert got == want
+
+
 def test_training_and_evaluation_run_without_pyav():
     """The GPU machine has no PyAV and each call's 64 MiB goes to photos: training must not import it."""
     import subprocess

@@ -128,7 +128,7 @@ def shots(
 def eval_cmd(
     data: Path = typer.Argument(..., help="Folder (or .tar shard) with index.csv and photos."),
     split: str = typer.Option("val"),
-    limit: int | None = typer.Option(None, min=1),
+    limit: int | None = typer.Option(None, min=1, help="Only N photos, spread evenly over the split."),
     model: str = typer.Option(DEFAULT_MODEL, help="Model name, .safetensors file, or training checkpoint (.pt)."),
     device: str = typer.Option("auto"),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),

@@ -132,8 +132,11 @@ def augment(batch: torch.Tensor, size: int, generator: torch.Generator) -> torch
 
 
 def load_photos_native(data: Path, split: str, limit: int | None, batch_size: int):
-    """Yield (B, 3, H, W) uint8 batches of `split` at native size, photos of one size per batch."""
-    rows = [r for r in read_index(data) if r["split"] == split][:limit]
+    """Yield (B, 3, H, W) uint8 batches of `split` at native size, photos of one size per batch. `limit`
+    takes photos evenly spread over the index, which lists its sources one after another."""
+    rows = [r for r in read_index(data) if r["split"] == split]
+    if limit is not None and limit < len(rows):
+        rows = [rows[i * len(rows) // limit] for i in range(limit)]
     if not rows:
         raise InputError(f"{data}: no photos in split {split!r}")
     by_size: dict[tuple[str, str], list[str]] = {}
