@@ -31,7 +31,7 @@ class ShippedModel:
 
 MODELS: dict[str, ShippedModel] = {
     "fusion-small": ShippedModel(
-        "fusion-small.safetensors", "52e8f4f06aeb7a300fb4338159956a1d4cc9acd83925db695f8b4e993b07107c"
+        "fusion-small.safetensors", "d9d9e7ba295d8e625555de2f1c9b5e1bb1bfdb2c10dc5beb1e4a13c57e47ad5d"
     ),
 }
 TINY_RANDOM = "tiny-random"
