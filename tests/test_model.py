@@ -8,7 +8,7 @@ import torch
 
 from vidcolor.color import rgb_to_lab
 from vidcolor.colorizer import Colorizer
-from vidcolor.errors import VidcolorError, WeightsError
+from vidcolor.errors import UsageError, VidcolorError, WeightsError
 from vidcolor.model import weights as W
 from vidcolor.model.net import AB_SCALE, FusionNet, NetConfig
 from vidcolor.train.loop import TrainArgs, _ab_bin, ab_weights, loss_fn, lr_at
@@ -46,7 +46,7 @@ def test_widened_network_computes_the_same_colors(pooled):
         assert torch.allclose(ab, ab_w, atol=1e-5) and torch.allclose(logits, logits_w, atol=1e-4)
     g = net.global_features(L)
     assert torch.allclose(wide.global_features(L)[:, : g.shape[1]], g, atol=1e-5)
-    with pytest.raises(ValueError, match="cannot narrow"):
+    with pytest.raises(UsageError, match="cannot narrow"):
         widen(wide, 8)
 
 

@@ -1,7 +1,7 @@
 """Grow a trained network to a larger width without changing what it computes.
 
-CPU time bought the shipped width-32 network; a wider one trained from scratch would have to buy
-it again. Here every layer keeps its trained channels, the new channels start from a fresh
+Hours of CPU bought a trained network; a wider one trained from scratch would have to buy them
+again. Here every layer keeps its trained channels, the new channels start from a fresh
 initialization, and the weights from new channels into old ones start at zero: the widened
 network gives exactly the old output, and training lets the new channels join in.
 """
@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import torch
 
+from ..errors import UsageError
 from ..model.net import FusionNet
 
 _FUSION = "fusion.0.weight"  # its input is [global vector (4w); mid-level features (4w)]
@@ -28,7 +29,7 @@ def widen(net: FusionNet, width: int) -> FusionNet:
     """A FusionNet of `width` whose output equals `net`'s, with its classes; `net` is left as it was."""
     small = net.config.width
     if width < small:
-        raise ValueError(f"cannot narrow a width-{small} network to {width}")
+        raise UsageError(f"--widen {width}: cannot narrow a width-{small} network")
     wide = FusionNet(replace(net.config, width=width))
     state = wide.state_dict()
     for key, old in net.state_dict().items():
