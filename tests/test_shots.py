@@ -6,13 +6,16 @@ from fractions import Fraction
 
 import av
 import numpy as np
+import torch
 from conftest import decode_planes, gray_rgb, make_clip, photo
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
+from vidcolor.color import rgb_to_lab
+from vidcolor.colorizer import Colorizer
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.shots import MIN_SHOT_FRAMES, SMALL_WIDTH, ShotDetector
-from vidcolor.smoothing import Pending, ShotSmoother
+from vidcolor.smoothing import ChromaFilter, Pending, ShotSmoother
 
 
 def smalls(name: str, n: int, pan: int = 2) -> list[np.ndarray]:
@@ -58,8 +61,6 @@ def test_min_shot_length():
 
 
 def test_smoother_never_mixes_shots():
-    import torch
-
     s = ShotSmoother(window=5)
     released = []
     for i in range(12):
@@ -113,11 +114,6 @@ def test_no_color_crosses_a_cut(tmp_path):
     assert len(joined) == len(alone) == 40
     assert max(np.abs(x - y).max() for x, y in zip(joined, alone)) <= 1  # float rounding at most
     # and the check has teeth: each shot's mood (global vector) paints the other shot differently
-    import torch
-
-    from vidcolor.color import rgb_to_lab
-    from vidcolor.colorizer import Colorizer
-
     colorizer = Colorizer(device="cpu")
     L = [rgb_to_lab(torch.tensor(photo(p, 128, 96)).permute(2, 0, 1)[None] / 255)[:, :1] / 100
          for p in ("coffee", "rocket")]
@@ -126,9 +122,6 @@ def test_no_color_crosses_a_cut(tmp_path):
 
 
 def test_chroma_filter_steadies_still_regions_follows_motion_and_resets_at_cuts():
-    import torch
-
-    from vidcolor.smoothing import ChromaFilter
 
     torch.manual_seed(0)
     f = ChromaFilter()

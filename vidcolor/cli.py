@@ -174,8 +174,6 @@ def train(
 
     if variant not in ("pooled", "paper"):
         raise typer.BadParameter("variant must be pooled or paper")
-    if widen and not init:
-        raise typer.BadParameter("--widen grows the --init network: give --init")
     args = TrainArgs(str(data), str(checkpoint), init, widen, variant, width, size, load_size, global_size,
                      batch_size, steps, lr, alpha=alpha, rebalance=rebalance, optimizer=optimizer, seed=seed,
                      limit=limit, minutes=minutes, device=device, workers=workers, precision=precision)

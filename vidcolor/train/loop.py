@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from ..color import rgb_to_lab
 from ..colorizer import autocast_dtype, pick_device
+from ..errors import UsageError
 from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
 from ..model.weights import load_model
 from .data import augment, load_photos, read_index, scene_classes
@@ -117,6 +118,8 @@ def loss_fn(model: FusionNet, rgb: torch.Tensor, labels: torch.Tensor, alpha: fl
 def train(args: TrainArgs) -> dict:
     """Train (or resume) and write the checkpoint; return a summary."""
     device = pick_device(args.device)
+    if args.widen and not args.init:
+        raise UsageError("--widen grows the --init network: give --init")
     ckpt_path = Path(args.checkpoint)
     state = torch.load(ckpt_path, map_location="cpu", weights_only=True) if ckpt_path.exists() else None
     start = load_model(args.init) if state is None and args.init else None

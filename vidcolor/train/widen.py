@@ -37,13 +37,12 @@ def widen(net: FusionNet, width: int) -> FusionNet:
         if old.ndim == 0:
             new.copy_(old)
             continue
-        rows = torch.arange(old.shape[0])
+        n = old.shape[0]
         if old.ndim == 1:
-            new[rows] = old
+            new[:n] = old
             continue
-        cols = _old_inputs(key, small, width, old.shape[1])
-        new[rows] = 0  # old outputs listen to new inputs only through weights that start at zero
-        new[rows[:, None], cols] = old
+        new[:n] = 0  # old outputs listen to new inputs only through weights that start at zero
+        new[:n, _old_inputs(key, small, width, old.shape[1])] = old
     wide.load_state_dict(state)
     wide.classes = net.classes
     return wide
