@@ -6,12 +6,12 @@ import json
 import pytest
 import torch
 
-from vidcolor.color import rgb_to_lab
+from vidcolor.color import hasler_colorfulness, rgb_to_lab
 from vidcolor.colorizer import Colorizer
 from vidcolor.errors import UsageError, VidcolorError, WeightsError
 from vidcolor.model import weights as W
 from vidcolor.model.net import AB_SCALE, FusionNet, NetConfig
-from vidcolor.train.loop import TrainArgs, _ab_bin, ab_weights, loss_fn, lr_at
+from vidcolor.train.loop import TrainArgs, _ab_bin, ab_weights, colorfulness_gap, loss_fn, lr_at
 from vidcolor.train.widen import widen
 
 
@@ -130,6 +130,53 @@ def test_rebalancing_weighs_vivid_colors_up_and_keeps_the_mean():
     net = FusionNet(NetConfig(width=8, global_size=32, pooled=True)).train()
     weighted, plain = loss_fn(net, images.float() / 255, torch.full((20,), -1), 0.0, w)
     assert weighted.item() != pytest.approx(plain)
+
+
+def _vivid_photos(n: int = 8, side: int = 32) -> torch.Tensor:
+    """Blocks of random saturated colours: photos whose colour a gray guess cannot explain."""
+    torch.manual_seed(1)
+    return torch.nn.functional.interpolate(torch.rand(n, 3, 4, 4), size=(side, side), mode="nearest")
+
+
+def test_colorfulness_gap_is_the_missing_colour_only():
+    rgb = _vivid_photos()
+    lab = rgb_to_lab(rgb)
+    L, ab = lab[:, :1] / 100, lab[:, 1:] / AB_SCALE
+    assert colorfulness_gap(rgb, L, ab).max() < 1e-3  # the truth lacks nothing
+    assert colorfulness_gap(rgb, L, 3 * ab).max() == 0  # more colourful than the truth: no penalty
+    gray = colorfulness_gap(rgb, L, torch.zeros_like(ab))
+    assert torch.allclose(gray, hasler_colorfulness(rgb), atol=2e-3)
+
+
+def test_colorfulness_weight_makes_the_network_bolder():
+    """The same steps on the same photos, with and without the hinge: with it, less colour is missing."""
+    rgb = _vivid_photos()
+    lab = rgb_to_lab(rgb)
+    L = lab[:, :1] / 100
+
+    def missing_after_training(weight: float) -> float:
+        torch.manual_seed(0)
+        net = FusionNet(NetConfig(width=8, global_size=32, pooled=True)).train()
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
+        for _ in range(15):
+            loss, _ = loss_fn(net, rgb, torch.full((len(rgb),), -1), 0.0, colorfulness=weight)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            return colorfulness_gap(rgb, L, net.eval()(L)[0]).mean().item()
+
+    assert missing_after_training(1.0) < 0.5 * missing_after_training(0.0)
+
+
+def test_training_targets_are_float32_under_autocast():
+    """bf16 autocast once ran the Lab conversion of the targets too (0.7 units off); a network that
+    predicts the exact a*b* must score an MSE of 0."""
+    rgb = _vivid_photos()
+    ab = rgb_to_lab(rgb)[:, 1:] / AB_SCALE
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        _, mse = loss_fn(lambda L: (ab, None), rgb, torch.full((len(rgb),), -1), 0.0)
+    assert mse < 1e-12
 
 
 def test_timed_run_ends_its_schedule_whatever_the_speed():

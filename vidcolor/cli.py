@@ -163,6 +163,8 @@ def train(
     global_size: int = typer.Option(128), batch_size: int = typer.Option(64), steps: int = typer.Option(10_000),
     lr: float = typer.Option(2e-3), alpha: float = typer.Option(1 / 300, help="Classification loss weight."),
     rebalance: float = typer.Option(0.0, help="0: plain MSE; 0-1: weight rare (vivid) a*b* up."),
+    colorfulness: float = typer.Option(0.0, help="Weight of a per-photo penalty on colour the prediction "
+                                       "lacks against the truth (Hasler-Suesstrunk colorfulness); 0: off."),
     optimizer: str = typer.Option("adamw", help="adamw or adadelta (paper)."),
     seed: int = typer.Option(0), limit: int | None = typer.Option(None),
     minutes: float | None = typer.Option(None, help="Stop and save after this wall time."),
@@ -175,7 +177,8 @@ def train(
     if variant not in ("pooled", "paper"):
         raise typer.BadParameter("variant must be pooled or paper")
     args = TrainArgs(str(data), str(checkpoint), init, widen, variant, width, size, load_size, global_size,
-                     batch_size, steps, lr, alpha=alpha, rebalance=rebalance, optimizer=optimizer, seed=seed,
+                     batch_size, steps, lr, alpha=alpha, rebalance=rebalance,
+                     colorfulness=colorfulness, optimizer=optimizer, seed=seed,
                      limit=limit, minutes=minutes, device=device, workers=workers, precision=precision)
     _print_json(run_train(args))
 

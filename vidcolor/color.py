@@ -89,11 +89,13 @@ def rgb_to_cbcr(rgb: torch.Tensor, matrix: str = "bt709") -> torch.Tensor:
     return torch.einsum("ij,...jhw->...ihw", _matrix((cb, cr), rgb), rgb)
 
 
-def hasler_colorfulness(rgb255: torch.Tensor) -> torch.Tensor:
-    """Hasler & Suesstrunk (2003) colorfulness of (..., 3, H, W) RGB on a 0-255 scale -> (...)."""
+def hasler_colorfulness(rgb255: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
+    """Hasler & Suesstrunk (2003) colorfulness of (..., 3, H, W) RGB on a 0-255 scale -> (...).
+    The measure scales with the RGB scale. `eps` > 0 keeps its gradient finite on gray pictures
+    (a training loss); 0 is the exact measure."""
     r, g, b = rgb255.unbind(-3)
     rg = (r - g).flatten(-2)
     yb = (0.5 * (r + g) - b).flatten(-2)
-    std = torch.sqrt(rg.var(-1, unbiased=False) + yb.var(-1, unbiased=False))
-    mean = torch.sqrt(rg.mean(-1) ** 2 + yb.mean(-1) ** 2)
+    std = torch.sqrt(rg.var(-1, unbiased=False) + yb.var(-1, unbiased=False) + eps)
+    mean = torch.sqrt(rg.mean(-1) ** 2 + yb.mean(-1) ** 2 + eps)
     return std + 0.3 * mean

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..color import rgb_to_lab
+from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import autocast_dtype, pick_device
 from ..errors import UsageError
 from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
@@ -42,6 +42,7 @@ class TrainArgs:
     warmup: int = 300
     alpha: float = 1 / 300  # weight of the classification loss (paper)
     rebalance: float = 0.0  # 0: plain MSE; lam in (0, 1]: rare a*b* weighted up (Zhang et al. 2016)
+    colorfulness: float = 0.0  # weight of the per-photo hinge relu(colorfulness(truth) - colorfulness(pred))
     optimizer: str = "adamw"  # or "adadelta" (paper)
     seed: int = 0
     limit: int | None = None  # use only the first N training photos
@@ -101,17 +102,30 @@ def ab_weights(images: torch.Tensor, lam: float, sample: int = 4000) -> torch.Te
     return w / (counts / counts.sum() * w).sum()
 
 
+def colorfulness_gap(rgb: torch.Tensor, L: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+    """Per photo, how much less colorful the prediction is than the truth (0 where it is not), on
+    [0, 1] RGB: MSE pulls uncertain pixels to gray, and this hinge makes each photo pay for colour it
+    lacks, so the network learns where colour is cheapest in MSE instead of being scaled up evenly."""
+    shown = lab_to_rgb(torch.cat((L * 100, pred * AB_SCALE), 1))
+    return (hasler_colorfulness(rgb, eps=1e-6) - hasler_colorfulness(shown, eps=1e-6)).clamp(min=0)
+
+
 def loss_fn(model: FusionNet, rgb: torch.Tensor, labels: torch.Tensor, alpha: float,
-            weights: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
+            weights: torch.Tensor | None = None, colorfulness: float = 0.0) -> tuple[torch.Tensor, float]:
     """(B, 3, H, W) sRGB in [0, 1] -> (total loss, plain MSE); `weights` from ab_weights()."""
-    lab = rgb_to_lab(rgb.float())
+    with torch.autocast(rgb.device.type, enabled=False):  # under bf16 autocast the targets were off by 0.7 units
+        lab = rgb_to_lab(rgb.float())
     L, ab = lab[:, :1] / 100, lab[:, 1:] / AB_SCALE
     pred, logits = model(L)
-    err = (pred.float() - ab) ** 2
+    pred = pred.float()
+    err = (pred - ab) ** 2
     mse = err.mean()
     loss = mse if weights is None else (err * weights[_ab_bin(ab)][:, None]).mean()
     if logits is not None and alpha > 0 and (labels >= 0).any():
         loss = loss + alpha * F.cross_entropy(logits.float(), labels, ignore_index=-1)
+    if colorfulness > 0:
+        with torch.autocast(rgb.device.type, enabled=False):
+            loss = loss + colorfulness * colorfulness_gap(rgb.float(), L, pred).mean()
     return loss, mse.item()
 
 
@@ -165,7 +179,7 @@ def train(args: TrainArgs) -> dict:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, args, time.perf_counter() - t0)
         with amp:
-            loss, mse = loss_fn(model, rgb, labels[idx], args.alpha, weights)
+            loss, mse = loss_fn(model, rgb, labels[idx], args.alpha, weights, args.colorfulness)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
