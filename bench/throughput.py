@@ -83,7 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp) / "clip.mp4", width, args.height, args.seconds)
         colorizer = Colorizer(args.model, args.device, precision=args.precision)
-        batch = args.batch_size or default_batch_size(colorizer.device)
+        batch = args.batch_size or default_batch_size(colorizer.device, width, args.height)
         transcode = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
         model = model_fps(clip, colorizer, batch, frames=min(100, round(args.seconds * 25)),
                           shot_detect=args.shot_detect)

@@ -6,11 +6,13 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
+import torch
 from conftest import decode_planes, packets
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.media.encode import EncodeOptions
+from vidcolor.pipeline import default_batch_size
 
 LOSSLESS = EncodeOptions(crf=0)  # x264 lossless: what we hand the encoder is what we read back
 
@@ -222,3 +224,14 @@ def test_progress_bar_counts_frames(clip, tmp_path, capsys):
     assert run([str(src), "-o", str(tmp_path / "o.mp4"), "--model", "tiny-random"]) == 0
     err = capsys.readouterr().err
     assert "16/16" in err and "frame/s" in err
+
+
+def test_cpu_batches_shrink_with_the_frame_size():
+    """16 frames of SD per batch on a CPU, but never more pixels than four 1080p frames; 16 on a GPU."""
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert default_batch_size(cpu, 854, 480) == 16
+    assert default_batch_size(cpu, 1280, 720) == 9
+    assert default_batch_size(cpu, 1920, 1080) == 4
+    assert default_batch_size(cpu, 3840, 2160) == 1
+    assert default_batch_size(cpu, 7680, 4320) == 1
+    assert default_batch_size(cuda, 3840, 2160) == 16

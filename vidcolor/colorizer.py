@@ -60,7 +60,7 @@ class Colorizer:
         self.saturation = saturation
         self.dtype = autocast_dtype(self.device, precision)
         net = model if isinstance(model, FusionNet) else load_model(model)
-        self.net = net.to(self.device).eval()
+        self.net = net.fused().to(self.device)
         if self.dtype is not None:  # the layout oneDNN and cuDNN run reduced precision fastest in
             self.net = self.net.to(memory_format=torch.channels_last)
         self.work_side = work_side

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from .color import gray_to_lightness
 from .colorizer import Colorizer, work_size
-from .defaults import DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE
+from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE, MAX_BATCH_SIZE
 from .errors import InputError, UsageError
 from .image import reference_features, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode
@@ -52,8 +52,12 @@ _CODE_DTYPE = {8: torch.uint8, 10: torch.int16}
 EXPECTED_SHARE = 0.97  # fewer frames than this share of the announced count: warn that the file is damaged
 
 
-def default_batch_size(device: torch.device) -> int:
-    return 16 if device.type == "cuda" else 4
+def default_batch_size(device: torch.device, width: int, height: int) -> int:
+    """Frames per batch: big batches cost fewer hand-offs between the threads; on a CPU the frames
+    a batch keeps in flight are capped by their pixels, so 4K does not take gigabytes."""
+    if device.type == "cuda":
+        return MAX_BATCH_SIZE
+    return max(1, min(MAX_BATCH_SIZE, CPU_BATCH_PIXELS // max(1, width * height)))
 
 
 @dataclass
@@ -223,7 +227,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             shot_g = shot_references(colorizer, Path(reference))
         elif reference is not None:
             fixed_g = reference_features(colorizer, Path(reference))
-        batch_size = batch_size or default_batch_size(colorizer.device)
+        batch_size = batch_size or default_batch_size(colorizer.device, info.width, info.height)
         side = []
         for s in container.streams:
             if s.type in ("audio", "subtitle"):
