@@ -10,6 +10,7 @@ from conftest import PHOTOS, photo
 from PIL import Image
 
 from vidcolor.cli import run
+from vidcolor.train.data import augment
 
 
 @pytest.fixture
@@ -130,3 +131,23 @@ def test_training_and_evaluation_run_without_pyav():
     code = ("import sys, vidcolor, vidcolor.train.loop, vidcolor.train.evaluate; assert 'av' not in sys.modules; "
             "vidcolor.colorize_video; assert 'av' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_exposure_augmentation_brightens_and_darkens_within_range():
+    """A uniform gray photo: crops keep it gray; +-1 stop changes each copy's level, never past [0, 1]."""
+    gray = torch.full((64, 3, 24, 24), 0.5)
+    plain = augment(gray, 16, torch.Generator().manual_seed(0))
+    assert torch.allclose(plain, torch.full_like(plain, 0.5), atol=1e-5)
+    lit = augment(gray, 16, torch.Generator().manual_seed(0), exposure=1.0)
+    levels = lit.mean((1, 2, 3))
+    assert lit.min() >= 0 and lit.max() <= 1
+    assert levels.min() < 0.4 and levels.max() > 0.6  # 0.5 is 0.214 linear: -1 stop 0.36, +1 stop 0.69
+    assert torch.allclose(lit.std((1, 2, 3)), torch.zeros(64), atol=1e-5)  # one gain per photo
+
+
+def test_crop_min_sets_how_far_crops_zoom_in():
+    ramp = torch.linspace(0, 1, 64).expand(32, 3, 64, 64).contiguous()  # dark left, bright right
+    spans = {m: augment(ramp, 16, torch.Generator().manual_seed(0), crop_min=m).amax((1, 2, 3))
+             - augment(ramp, 16, torch.Generator().manual_seed(0), crop_min=m).amin((1, 2, 3)) for m in (0.2, 1.0)}
+    assert spans[1.0].min() > 0.8  # whole photos (aspect jitter trims a little)
+    assert spans[0.2].min() < 0.5  # some crops are small parts of it

@@ -166,6 +166,9 @@ def train(
     rebalance: float = typer.Option(0.0, help="0: plain MSE; 0-1: weight rare (vivid) a*b* up."),
     colorfulness: float = typer.Option(0.0, help="Weight of a per-photo penalty on colour the prediction "
                                        "lacks against the truth (Hasler-Suesstrunk colorfulness); 0: off."),
+    crop_min: float = typer.Option(0.6, min=0.1, max=1.0, help="Random crops take this much of the photo's "
+                                   "side at least."),
+    exposure: float = typer.Option(0.0, min=0.0, help="Random exposure change, +- this many stops."),
     optimizer: str = typer.Option("adamw", help="adamw or adadelta (paper)."),
     seed: int = typer.Option(0), limit: int | None = typer.Option(None),
     minutes: float | None = typer.Option(None, help="Stop and save after this wall time."),
@@ -179,7 +182,7 @@ def train(
         raise typer.BadParameter("variant must be pooled or paper")
     args = TrainArgs(str(data), str(checkpoint), init, widen, variant, width, size, load_size, global_size,
                      batch_size, steps, lr, alpha=alpha, rebalance=rebalance,
-                     colorfulness=colorfulness, optimizer=optimizer, seed=seed,
+                     colorfulness=colorfulness, crop_min=crop_min, exposure=exposure, optimizer=optimizer, seed=seed,
                      limit=limit, minutes=minutes, device=device, workers=workers, precision=precision)
     _print_json(run_train(args))
 

@@ -43,6 +43,8 @@ class TrainArgs:
     alpha: float = 1 / 300  # weight of the classification loss (paper)
     rebalance: float = 0.0  # 0: plain MSE; lam in (0, 1]: rare a*b* weighted up (Zhang et al. 2016)
     colorfulness: float = 0.0  # weight of the per-photo hinge relu(colorfulness(truth) - colorfulness(pred))
+    crop_min: float = 0.6  # random crops take 0.6-1 of the photo's side
+    exposure: float = 0.0  # +- stops of random exposure (augment)
     optimizer: str = "adamw"  # or "adadelta" (paper)
     seed: int = 0
     limit: int | None = None  # use only the first N training photos
@@ -174,7 +176,7 @@ def train(args: TrainArgs) -> dict:
         if args.minutes is not None and time.perf_counter() - t0 > 60 * args.minutes:
             break
         idx = torch.randint(len(images), (args.batch_size,), generator=gen).to(device)
-        rgb = augment(images[idx].float() / 255, args.size, gen).clamp(0, 1)
+        rgb = augment(images[idx].float() / 255, args.size, gen, args.crop_min, args.exposure).clamp(0, 1)
         rgb = rgb.contiguous(memory_format=torch.channels_last)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, args, time.perf_counter() - t0)
