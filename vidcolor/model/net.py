@@ -107,7 +107,7 @@ class FusionNet(nn.Module):
 
     def fused(self) -> FusionNet:
         """An inference copy in eval mode with every BatchNorm folded into the layer before it: the
-        same output, one pass less over each feature map (12% faster on a CPU: README, Throughput)."""
+        same output, one pass less over each feature map (for float32: README, Throughput)."""
         net = copy.deepcopy(self).eval()
         for block in net.modules():
             bn = block[1] if isinstance(block, nn.Sequential) and len(block) > 1 else None

@@ -43,7 +43,7 @@ class TrainArgs:
     alpha: float = 1 / 300  # weight of the classification loss (paper)
     rebalance: float = 0.0  # 0: plain MSE; lam in (0, 1]: rare a*b* weighted up (Zhang et al. 2016)
     colorfulness: float = 0.0  # weight of the per-photo hinge relu(colorfulness(truth) - colorfulness(pred))
-    crop_min: float = 0.6  # random crops take 0.6-1 of the photo's side
+    crop_min: float = 0.6  # random crops take crop_min-1 of the photo's side
     exposure: float = 0.0  # +- stops of random exposure (augment)
     optimizer: str = "adamw"  # or "adadelta" (paper)
     seed: int = 0
@@ -107,7 +107,7 @@ def ab_weights(images: torch.Tensor, lam: float, sample: int = 4000) -> torch.Te
 def colorfulness_gap(rgb: torch.Tensor, L: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
     """Per photo, how much less colorful the prediction is than the truth (0 where it is not), on
     [0, 1] RGB: MSE pulls uncertain pixels to gray, and this hinge makes each photo pay for colour it
-    lacks, so the network learns where colour is cheapest in MSE instead of being scaled up evenly."""
+    lacks. Measured: it lands on, not above, the curve that --saturation draws (README, "Which levers pay")."""
     shown = lab_to_rgb(torch.cat((L * 100, pred * AB_SCALE), 1))
     return (hasler_colorfulness(rgb, eps=1e-6) - hasler_colorfulness(shown, eps=1e-6)).clamp(min=0)
 
