@@ -102,22 +102,6 @@ def test_reduced_precision_stays_close_to_float32():
         Colorizer(net, "cpu", precision="fp8")
 
 
-@pytest.mark.parametrize("pooled", [False, True])
-def test_fused_copy_computes_the_same_without_batchnorm(pooled):
-    torch.manual_seed(0)
-    net = FusionNet(NetConfig(width=8, global_size=32, pooled=pooled, num_classes=5)).train()
-    for _ in range(3):  # running statistics away from their initial 0 / 1
-        net(torch.rand(4, 1, 40, 52))
-    net.eval()
-    fused = net.fused()
-    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in fused.modules())
-    assert any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())  # a copy
-    L = torch.rand(2, 1, 37, 45)
-    with torch.no_grad():
-        (ab, logits), (ab_f, logits_f) = net(L), fused(L)
-    assert torch.allclose(ab, ab_f, atol=1e-5) and torch.allclose(logits, logits_f, atol=1e-4)
-
-
 def test_one_step_lowers_loss_on_a_fixed_batch():
     torch.manual_seed(0)
     net = FusionNet(NetConfig(width=8, global_size=32, pooled=False, num_classes=4)).train()

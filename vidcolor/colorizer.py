@@ -60,9 +60,7 @@ class Colorizer:
         self.saturation = saturation
         self.dtype = autocast_dtype(self.device, precision)
         net = model if isinstance(model, FusionNet) else load_model(model)
-        # BatchNorm folded into the layer before it runs 1.2x faster in float32; in bf16 the folded
-        # weights round differently and cost 0.3 dB on the airplane clip (bench/temporal.py)
-        self.net = (net.fused() if self.dtype is None else net.eval()).to(self.device)
+        self.net = net.to(self.device).eval()
         if self.dtype is not None:  # the layout oneDNN and cuDNN run reduced precision fastest in
             self.net = self.net.to(memory_format=torch.channels_last)
         self.work_side = work_side

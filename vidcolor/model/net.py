@@ -7,13 +7,11 @@ take it from a reference photo.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 AB_SCALE = 110.0  # a*, b* of sRGB colors lie within about [-108, 98]
 STRIDE = 8  # the local path works at 1/8 resolution, so inputs are padded to a multiple of 8
@@ -104,17 +102,6 @@ class FusionNet(nn.Module):
         g, hidden = self._global_path(L)
         logits = self.classifier(hidden) if self.classifier is not None else None
         return self.colorize(L, g), logits
-
-    def fused(self) -> FusionNet:
-        """An inference copy in eval mode with every BatchNorm folded into the layer before it: the
-        same output, one pass less over each feature map (for float32: README, Throughput)."""
-        net = copy.deepcopy(self).eval()
-        for block in net.modules():
-            bn = block[1] if isinstance(block, nn.Sequential) and len(block) > 1 else None
-            if isinstance(bn, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                fuse = fuse_conv_bn_eval if isinstance(block[0], nn.Conv2d) else fuse_linear_bn_eval
-                block[0], block[1] = fuse(block[0], block[1]), nn.Identity()
-        return net
 
 
 def count_parameters(model: nn.Module) -> int:
