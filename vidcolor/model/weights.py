@@ -20,7 +20,18 @@ from ..defaults import DEFAULT_MODEL
 from ..errors import WeightsError
 from .net import FusionNet, NetConfig
 
-WEIGHTS_DIR = Path(str(resources.files("vidcolor.weights")))  # the repository's weights/, installed as package data
+
+
+def _weights_dir() -> Path:
+    """The repository's weights/: package data once installed; beside the package in a source checkout run
+    from PYTHONPATH (the GPU machine), where no `vidcolor.weights` package exists."""
+    try:
+        return Path(str(resources.files("vidcolor.weights")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "weights"
+
+
+WEIGHTS_DIR = _weights_dir()
 
 
 @dataclass(frozen=True)
