@@ -7,7 +7,7 @@
 # Then:
 #   run(command="bash scripts/gpu_bench.sh", carry=[".whl"], timeout_s=540)
 # $OUT gets throughput.jsonl (1080p and 480p: end-to-end, model-only and plain-transcode fps, same
-# libx264 settings) and memory.json (peak RSS, 10 s vs 100 s clip). SECONDS_PER_CLIP shortens a dry run.
+# libx264 settings), overlap.jsonl (bench/overlap.py) and memory.json (peak RSS, 10 s vs 100 s clip). SECONDS_PER_CLIP shortens a dry run.
 set -euo pipefail
 OUT=${OUT:-$(mktemp -d)}
 if ! python3 -c "import av" 2>/dev/null; then
@@ -21,5 +21,9 @@ model=weights/fusion-small.safetensors  # a path: the package is not installed t
 for height in 1080 480; do
     python3 bench/throughput.py --height "$height" --seconds "${SECONDS_PER_CLIP:-20}" --model "$model" --json \
         | tee -a "$OUT/throughput.jsonl"
+done
+for height in 1080 480; do  # where the time goes: the stages alone, and the pipeline under other thread settings
+    python3 bench/overlap.py --height "$height" --seconds "${SECONDS_PER_CLIP:-20}" --model "$model" --json \
+        | tee -a "$OUT/overlap.jsonl"
 done
 python3 bench/memory.py --height 480 --model "$model" --json | tee "$OUT/memory.json"

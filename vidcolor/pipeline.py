@@ -104,14 +104,28 @@ class FrameStage:
         self.ready: list[tuple[Pending, torch.Tensor]] = []
         self.count = 0
         self.boundaries: list[tuple[int, str]] = []
+        self.staging: torch.Tensor | None = None  # pinned host buffer for Y planes on their way to a GPU
+        self.staged: torch.cuda.Event | None = None
 
     def luma(self, frames: list[av.VideoFrame]) -> torch.Tensor:
-        """(B, 1, H, W) integer Y' codes on the device, from the frames' Y planes."""
-        ys = np.stack([luma(f, self.fmt) for f in frames])
-        y = torch.from_numpy(ys.astype(np.int32) if self.fmt.bits > 8 else ys)[:, None]
-        if self.colorizer.device.type == "cuda":
-            y = y.pin_memory()
-        return y.to(self.colorizer.device, non_blocking=True)
+        """(B, 1, H, W) integer Y' codes on the device, from the frames' Y planes.
+
+        On CUDA the planes are gathered by numpy straight into a reused pinned buffer: one copy, and
+        no torch CPU op, whose thread pool would fight the decoder's and encoder's threads for cores."""
+        planes = [luma(f, self.fmt) for f in frames]
+        if self.colorizer.device.type != "cuda":
+            ys = np.stack(planes)
+            return torch.from_numpy(ys.astype(np.int32) if self.fmt.bits > 8 else ys)[:, None]
+        if self.staging is None:
+            dtype = torch.uint8 if self.fmt.bits == 8 else torch.int16  # 10-bit codes fit in int16
+            self.staging = torch.empty((self.batch_size, *planes[0].shape), dtype=dtype, pin_memory=True)
+            self.staged = torch.cuda.Event()
+        self.staged.synchronize()  # the previous batch has left the buffer
+        buffer = self.staging[:len(planes)]
+        np.stack(planes, out=buffer.numpy().view(planes[0].dtype))
+        y = buffer.to(self.colorizer.device, non_blocking=True)[:, None]
+        self.staged.record()
+        return y
 
     def push(self, items: list, frame: av.VideoFrame) -> None:
         """`items`: the side packets read since the previous frame, then this frame."""

@@ -1,0 +1,91 @@
+"""Where end-to-end time goes when the model is cheap (a GPU): the stages alone, then the whole
+pipeline under settings that change how its three threads share the CPU and the GIL.
+
+    python bench/overlap.py [--height 1080] [--seconds 10] [--model fusion-small] [--json]
+
+decode: PyAV decode alone; encode_gray / encode_color: the encoder alone on frames decoded (and,
+for color, colorized) beforehand; transcode: both, as bench/throughput.py; model: the model stage
+alone. end_to_end[setting]: vidcolor on the clip, with Python's GIL switch interval (5 ms default)
+and torch's CPU threads as named. If the stages overlapped perfectly, end-to-end would run at the
+slowest stage's speed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clips import make_clip
+from throughput import model_fps, transcode_fps
+
+from vidcolor import colorize_video
+from vidcolor.colorizer import Colorizer
+from vidcolor.media.encode import EncodeOptions, _encoder_options
+from vidcolor.pipeline import default_batch_size
+
+
+def decode_frames(src: Path) -> tuple[list[av.VideoFrame], float]:
+    t0 = time.perf_counter()
+    with av.open(str(src)) as inp:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        frames = list(inp.decode(vin))
+    return frames, len(frames) / (time.perf_counter() - t0)
+
+
+def encode_fps(frames: list[av.VideoFrame], dst: Path, opts: EncodeOptions) -> float:
+    t0 = time.perf_counter()
+    with av.open(str(dst), "w") as out:
+        v = out.add_stream(opts.codec, rate=25, options=_encoder_options(opts.codec, opts))
+        v.width, v.height, v.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
+        for i, f in enumerate(frames):
+            f.pts = i
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+    return len(frames) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--height", type=int, default=1080)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--model", default="fusion-small")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    width = round(args.height * 16 / 9 / 2) * 2
+    opts = EncodeOptions()
+    threads = torch.get_num_threads()
+    result: dict = {"size": f"{width}x{args.height}", "cpus": threads}
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_clip(Path(tmp) / "clip.mp4", width, args.height, args.seconds)
+        colorizer = Colorizer(args.model)
+        batch = default_batch_size(colorizer.device, width, args.height)
+        gray, result["decode"] = decode_frames(clip)
+        result["encode_gray"] = encode_fps(gray, Path(tmp) / "gray.mp4", opts)
+        result["transcode"] = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
+        result["model"] = model_fps(clip, colorizer, batch, frames=min(100, len(gray)), shot_detect=True)
+        settings = {"default": (0.005, threads), "switch_0.5ms": (0.0005, threads), "torch_1_thread": (0.005, 1),
+                    "both": (0.0005, 1), "default_again": (0.005, threads)}
+        for name, (interval, n) in settings.items():
+            sys.setswitchinterval(interval)
+            torch.set_num_threads(n)
+            report = colorize_video(clip, Path(tmp) / f"{name}.mp4", colorizer=colorizer, batch_size=batch,
+                                    encode=opts, progress=False)
+            result[f"end_to_end[{name}]"] = report.fps
+        sys.setswitchinterval(0.005)
+        torch.set_num_threads(threads)
+        color, _ = decode_frames(Path(tmp) / "default.mp4")
+        result["encode_color"] = encode_fps(color, Path(tmp) / "color.mp4", opts)
+    result = {k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}
+    print(json.dumps(result) if args.json else "\n".join(f"{k:28s} {v}" for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    main()
