@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from skimage import color as skcolor
 
-from vidcolor.color import gray_to_lightness, hasler_colorfulness, lab_to_rgb, rgb_to_cbcr, rgb_to_lab
+from vidcolor.color import fit_gamut, gray_to_lightness, hasler_colorfulness, lab_to_rgb, rgb_to_cbcr, rgb_to_lab
 from vidcolor.media import planes
 
 # scikit-image rounds the CIE constants of the dark linear segment (0.008856, 7.787) and its D65
@@ -66,3 +66,22 @@ def test_chroma_planes_match_reference_across_cpu_chunks(monkeypatch):
     cb, cr = (rgb[..., 2] - luma) / 1.772, (rgb[..., 0] - luma) / 1.402
     ref = np.stack((cb, cr), 1) * 224 + 128
     assert np.abs(codes - ref).max() < 0.6  # within rounding of the exact codes
+
+
+def test_fit_gamut_keeps_lightness_and_hue():
+    """Out-of-gamut a*b* shrink toward gray until sRGB holds them; in-gamut colors are left alone."""
+    g = torch.Generator().manual_seed(0)
+    lab = torch.cat((torch.rand(1, 1, 40, 40, generator=g) * 100,
+                     (torch.rand(1, 2, 40, 40, generator=g) - 0.5) * 220), 1).double()
+    was_inside = (rgb_to_lab(lab_to_rgb(lab)) - lab).abs().amax(1) < 1e-6  # sRGB holds it: the round trip is exact
+    fitted = fit_gamut(lab)
+    rgb = lab_to_rgb(fitted, clip=False)
+    assert rgb.min() > -1e-3 and rgb.max() < 1 + 1e-3  # sRGB holds every pixel
+    assert torch.equal(fitted[:, 0], lab[:, 0])  # L* untouched
+    assert torch.allclose(rgb_to_lab(lab_to_rgb(fitted))[:, 0], lab[:, 0], atol=0.05)  # and it survives to RGB
+    ratio = fitted[:, 1:].norm(dim=1) / lab[:, 1:].norm(dim=1)
+    assert ratio.max() <= 1 and ratio.min() < 0.5  # shrunk, never grown; most of this random set is outside
+    assert torch.allclose(fitted[:, 1:], lab[:, 1:] * ratio[:, None], atol=1e-9)  # same hue
+    assert torch.equal(fitted[:, :, was_inside[0]], lab[:, :, was_inside[0]])
+    clipped = rgb_to_lab(lab_to_rgb(lab))[:, 0]
+    assert (clipped - lab[:, 0]).abs().amax() > 5  # plain clipping, by contrast, moves L*

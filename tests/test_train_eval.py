@@ -151,3 +151,26 @@ def test_crop_min_sets_how_far_crops_zoom_in():
     spans = {m: c.amax((1, 2, 3)) - c.amin((1, 2, 3)) for m, c in crops.items()}
     assert spans[1.0].min() > 0.8  # whole photos (aspect jitter trims a little)
     assert spans[0.2].min() < 0.5  # some crops are small parts of it
+
+
+def test_export_carries_a_chroma_gain(photo_set, tmp_path, capsys):
+    """The gain a weights file carries scales its a*b* at inference, under --saturation; export keeps the rest."""
+    from vidcolor.colorizer import Colorizer
+    from vidcolor.model.weights import load_model
+
+    assert run(["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt"), "--width", "8", "--size", "32",
+                "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "2"]) == 0
+    assert run(["export", str(tmp_path / "a.pt"), "-o", str(tmp_path / "a.safetensors")]) == 0
+    assert run(["export", str(tmp_path / "a.safetensors"), "-o", str(tmp_path / "g.safetensors"),
+                "--chroma-gain", "1.5"]) == 0
+    plain, gained = load_model(tmp_path / "a.safetensors"), load_model(tmp_path / "g.safetensors")
+    assert (plain.chroma_gain, gained.chroma_gain) == (1.0, 1.5)
+    assert gained.train_info == plain.train_info and gained.train_info["step"] == 2
+    assert gained.classes == plain.classes
+    for a, b in zip(plain.state_dict().values(), gained.state_dict().values()):
+        assert torch.equal(a, b)
+    L = torch.rand(2, 1, 40, 56)
+    ab = Colorizer(plain, "cpu", None, precision="float32").ab(L)
+    assert ab.abs().max() > 0.1
+    assert torch.allclose(Colorizer(gained, "cpu", None, precision="float32").ab(L), 1.5 * ab, atol=1e-4)
+    assert torch.allclose(Colorizer(gained, "cpu", None, 0.5, precision="float32").ab(L), 0.75 * ab, atol=1e-4)

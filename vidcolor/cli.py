@@ -20,7 +20,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                        "vidcolor INPUT -o OUTPUT is short for vidcolor colorize INPUT -o OUTPUT.\n\n" + EXIT_HELP)
 
 
-SATURATION = typer.Option(1.0, min=0.0, max=3.0, help="Scale the predicted colors (1.2: more vivid).")
+SATURATION = typer.Option(1.0, min=0.0, max=3.0, help="Scale the colors (1: as the weights file calibrates them; "
+                          "1.2: more vivid; 0.8: quieter).")
 PRECISION = typer.Option("auto", help="auto: bf16 on GPUs and on CPUs with bf16 instructions (AMX, AVX512-BF16), "
                          "else float32; or float32.")
 
@@ -189,14 +190,18 @@ def train(
 
 @app.command()
 def export(
-    checkpoint: Path = typer.Argument(..., help="Training checkpoint (.pt)."),
+    checkpoint: Path = typer.Argument(..., help="Training checkpoint (.pt), or a weights file (.safetensors)."),
     output: Path = typer.Option(..., "-o", "--output", help="The .safetensors file to write."),
+    chroma_gain: float | None = typer.Option(None, min=0.1, max=3.0, help="The a*b* gain the file asks for at "
+                                             "inference (default: the source's; 1 for a checkpoint)."),
 ) -> None:
-    """Write a checkpoint's network as fp16 safetensors; print its sha256."""
-    from .model.weights import save_weights
+    """Write a network as fp16 safetensors with its inference settings; print its sha256."""
+    from .model.weights import load_model, save_weights
     from .train.loop import load_checkpoint_model
 
-    net = load_checkpoint_model(checkpoint)
+    net = load_model(checkpoint) if checkpoint.suffix == ".safetensors" else load_checkpoint_model(checkpoint)
+    if chroma_gain is not None:
+        net.chroma_gain = chroma_gain
     sha = save_weights(net, output, net.classes, net.train_info)
     _print_json({"output": str(output), "sha256": sha, "bytes": output.stat().st_size})
 

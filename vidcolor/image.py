@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .color import lab_to_rgb, rgb_to_lab
+from .color import fit_gamut, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .errors import InputError, OutputError
 from .outputs import atomic_output
@@ -45,7 +45,7 @@ def colorize_array(rgb: np.ndarray, colorizer: Colorizer, global_vector: torch.T
     lab = _lab(rgb)
     ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100), global_vector).cpu()
     ab = F.interpolate(ab, size=rgb.shape[:2], mode="bilinear", align_corners=False)
-    out = lab_to_rgb(torch.cat((lab[:, :1], ab), dim=1))
+    out = lab_to_rgb(fit_gamut(torch.cat((lab[:, :1], ab), dim=1)))
     return out[0].permute(1, 2, 0).numpy()
 
 

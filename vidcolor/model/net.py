@@ -44,6 +44,9 @@ class FusionNet(nn.Module):
     def __init__(self, config: NetConfig = NetConfig()) -> None:
         super().__init__()
         self.config = config
+        # a*b* multiplier a weights file asks for at inference: MSE training leaves colors timid, and the
+        # file's gain is calibrated after training (weights/README.md); 1 while training
+        self.chroma_gain = 1.0
         w = config.width
         self.low = nn.Sequential(  # shared by the local and the global path
             _conv(1, w, 2), _conv(w, 2 * w), _conv(2 * w, 2 * w, 2),

@@ -42,7 +42,7 @@ class ShippedModel:
 
 MODELS: dict[str, ShippedModel] = {
     "fusion-small": ShippedModel(
-        "fusion-small.safetensors", "d9d9e7ba295d8e625555de2f1c9b5e1bb1bfdb2c10dc5beb1e4a13c57e47ad5d"
+        "fusion-small.safetensors", "a76f2b6411dd4b4bb3efa12d6027ee76499cfacddb8e08f7eba98ce221ca5469"
     ),
 }
 TINY_RANDOM = "tiny-random"
@@ -57,10 +57,10 @@ def sha256_of(path: Path) -> str:
 
 
 def save_weights(model: FusionNet, path: Path, classes: list[str], info: dict | None = None) -> str:
-    """Write fp16 weights with config, class names and provenance in the metadata; return sha256."""
+    """Write fp16 weights with config, class names, chroma gain and provenance in the metadata; return sha256."""
     tensors = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
     meta = {"config": json.dumps(model.config.to_dict()), "classes": json.dumps(classes),
-            "info": json.dumps(info or {})}
+            "chroma_gain": json.dumps(model.chroma_gain), "info": json.dumps(info or {})}
     save_file(tensors, str(path), metadata=meta)
     return sha256_of(path)
 
@@ -106,4 +106,6 @@ def load_model(model: str | Path = DEFAULT_MODEL) -> FusionNet:
     except (SafetensorError, KeyError, ValueError, RuntimeError, OSError) as ex:
         raise WeightsError(f"{path}: not a valid vidcolor weights file ({ex})") from ex
     net.classes = json.loads(meta.get("classes", "[]"))
+    net.chroma_gain = float(json.loads(meta.get("chroma_gain", "1.0")))
+    net.train_info = json.loads(meta.get("info", "{}"))
     return net.eval()

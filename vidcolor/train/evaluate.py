@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
+from ..color import fit_gamut, hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import Colorizer
 from .data import load_photos_native
 
@@ -34,7 +34,7 @@ def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | 
         lab = rgb_to_lab(truth)
         ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100)).cpu()
         ab = torch.nn.functional.interpolate(ab, size=truth.shape[-2:], mode="bilinear", align_corners=False)
-        pred = lab_to_rgb(torch.cat((lab[:, :1], ab), 1))
+        pred = lab_to_rgb(fit_gamut(torch.cat((lab[:, :1], ab), 1)))  # as the photo command writes it
         gray = lab_to_rgb(torch.cat((lab[:, :1], torch.zeros_like(ab)), 1))
         sums["psnr"] += psnr8(pred, truth).sum().item()
         sums["psnr_gray"] += psnr8(gray, truth).sum().item()
