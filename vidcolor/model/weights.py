@@ -21,7 +21,6 @@ from ..errors import WeightsError
 from .net import FusionNet, NetConfig
 
 
-
 def _weights_dir() -> Path:
     """The repository's weights/: package data once installed; beside the package in a source checkout run
     from PYTHONPATH (the GPU machine), where no `vidcolor.weights` package exists."""
