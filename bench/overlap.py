@@ -16,18 +16,19 @@ import json
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import make_clip
-from throughput import model_fps, transcode_fps
+from clips import RATE, make_clip
+from throughput import encode_all, model_fps, transcode_fps
 
 from vidcolor import colorize_video
 from vidcolor.colorizer import Colorizer
-from vidcolor.media.encode import EncodeOptions, _encoder_options
+from vidcolor.media.encode import EncodeOptions
 from vidcolor.pipeline import default_batch_size
 
 
@@ -42,14 +43,8 @@ def decode_frames(src: Path) -> tuple[list[av.VideoFrame], float]:
 
 def encode_fps(frames: list[av.VideoFrame], dst: Path, opts: EncodeOptions) -> float:
     t0 = time.perf_counter()
-    with av.open(str(dst), "w") as out:
-        v = out.add_stream(opts.codec, rate=25, options=_encoder_options(opts.codec, opts))
-        v.width, v.height, v.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
-        for i, f in enumerate(frames):
-            f.pts = i
-            out.mux(v.encode(f))
-        out.mux(v.encode(None))
-    return len(frames) / (time.perf_counter() - t0)
+    n = encode_all(frames, dst, opts, Fraction(RATE))
+    return n / (time.perf_counter() - t0)
 
 
 def main() -> None:

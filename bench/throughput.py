@@ -15,6 +15,8 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -30,18 +32,26 @@ from vidcolor.media.planes import plane_format
 from vidcolor.pipeline import FrameStage, default_batch_size
 
 
-def transcode_fps(src: Path, dst: Path, opts: EncodeOptions) -> float:
-    t0 = time.perf_counter()
+def encode_all(frames: Iterable[av.VideoFrame], dst: Path, opts: EncodeOptions, rate: Fraction) -> int:
+    """Encode yuv420p frames into dst with the pipeline's encoder settings; return how many."""
     n = 0
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        vin = inp.streams.video[0]
-        vin.thread_type = "AUTO"
-        v = out.add_stream(opts.codec, rate=vin.average_rate, options=_encoder_options(opts.codec, opts))
-        v.width, v.height, v.pix_fmt = vin.width, vin.height, "yuv420p"
-        for f in inp.decode(vin):
+    with av.open(str(dst), "w") as out:
+        v = out.add_stream(opts.codec, rate=rate, options=_encoder_options(opts.codec, opts))
+        for f in frames:
+            if n == 0:
+                v.width, v.height, v.pix_fmt = f.width, f.height, "yuv420p"
             out.mux(v.encode(f))
             n += 1
         out.mux(v.encode(None))
+    return n
+
+
+def transcode_fps(src: Path, dst: Path, opts: EncodeOptions) -> float:
+    t0 = time.perf_counter()
+    with av.open(str(src)) as inp:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        n = encode_all(inp.decode(vin), dst, opts, vin.average_rate)
     return n / (time.perf_counter() - t0)
 
 
