@@ -7,6 +7,7 @@ Clips (each turned gray before anything sees it):
   cuts       ../shared/samples/cuts_testvideo.mp4: hard cuts 30, 180, plus fades and a dissolve
   airplane   ../shared/samples/color_airplane_audio.mp4: real handheld footage, no cut
   chaplin    ../shared/samples/bw_chaplin_audio.mp4: real B&W film, no cut (F1 only: no color truth)
+  moving     a piece of one demo photo sliding over another, 24 px per frame: no cut (trailing colors)
   joined     airplane 0-99 (with a 2-frame flash at 50) + cuts 30-179 + demo 100-149 + airplane
              150-279, all at 640x360: hard cuts at 100, 250, 300
 Shot F1: hard cuts, a detection within 1 frame of a true cut is a hit; summed over all clips.
@@ -91,11 +92,30 @@ def aged_clip(seed: int = 0) -> tuple[list[np.ndarray], list[int]]:
     return frames, [40, 80, 120]
 
 
+def moving_clip(step: int = 24, count: int = 60) -> tuple[list[np.ndarray], list[int]]:
+    """A still photo with a piece of another photo sliding across it and back, `step` px per frame: one
+    shot. Colors that trail behind a moving object (a chroma filter holding on too long) cost PSNR here."""
+    demo, _ = read_rgb(ROOT / "samples" / "demo_truth.mp4")
+    back, other = demo[25], demo[125]
+    h, w = back.shape[:2]
+    ph, pw = h // 2, w // 3
+    piece = other[h // 4:h // 4 + ph, w // 3:w // 3 + pw]
+    frames = []
+    travel = w - pw
+    for k in range(count):
+        frame = back.copy()
+        x = travel - abs(k * step % (2 * travel) - travel)  # back and forth: no jump
+        frame[h // 4:h // 4 + ph, x:x + pw] = piece
+        frames.append(frame)
+    return frames, []
+
+
 def clips() -> dict[str, tuple[list[np.ndarray] | None, Fraction, Path | None, list[int]]]:
     """name -> (color truth frames or None, frame rate, source path if it is a file, true hard cuts)."""
     demo, rate = read_rgb(ROOT / "samples" / "demo_truth.mp4")
     aged, aged_cuts = aged_clip()
-    out: dict = {"demo": (demo, rate, None, [50, 100, 150]), "aged": (aged, rate, None, aged_cuts)}
+    out: dict = {"demo": (demo, rate, None, [50, 100, 150]), "aged": (aged, rate, None, aged_cuts),
+                 "moving": (moving_clip()[0], rate, None, [])}
     if SHARED.is_dir():
         cuts = json.loads((SHARED / "cuts_testvideo.json").read_text())["hard_cuts"]
         out["cuts"] = (*read_rgb(SHARED / "cuts_testvideo.mp4"), None, cuts)
