@@ -76,12 +76,11 @@ def joined_clip() -> tuple[list[np.ndarray], list[int]]:
     return first + cuts[30:180] + demo[100:150] + air[150:280], [100, 250, 300]
 
 
-def aged_clip(seed: int = 0) -> tuple[list[np.ndarray], list[int]]:
+def aged_clip(demo: list[np.ndarray], seed: int = 0) -> tuple[list[np.ndarray], list[int]]:
     """Four still color photos, 40 frames each, aged like old film on their L* only: exposure flicker
     (+-8%), grain and gate weave (1 px). The truth's own a*b* stay put apart from the weave, so any
     frame-to-frame color change beyond the truth's is the colorizer's flicker."""
     rng = np.random.default_rng(seed)
-    demo, _ = read_rgb(ROOT / "samples" / "demo_truth.mp4")
     frames = []
     for still in (demo[25], demo[75], demo[125], demo[175]):
         lab = rgb_to_lab(torch.from_numpy(still).permute(2, 0, 1).double() / 255)
@@ -92,10 +91,9 @@ def aged_clip(seed: int = 0) -> tuple[list[np.ndarray], list[int]]:
     return frames, [40, 80, 120]
 
 
-def moving_clip(step: int = 24, count: int = 60) -> tuple[list[np.ndarray], list[int]]:
+def moving_clip(demo: list[np.ndarray], step: int = 24, count: int = 60) -> list[np.ndarray]:
     """A still photo with a piece of another photo sliding across it and back, `step` px per frame: one
     shot. Colors that trail behind a moving object (a chroma filter holding on too long) cost PSNR here."""
-    demo, _ = read_rgb(ROOT / "samples" / "demo_truth.mp4")
     back, other = demo[25], demo[125]
     h, w = back.shape[:2]
     ph, pw = h // 2, w // 3
@@ -107,15 +105,15 @@ def moving_clip(step: int = 24, count: int = 60) -> tuple[list[np.ndarray], list
         x = travel - abs(k * step % (2 * travel) - travel)  # back and forth: no jump
         frame[h // 4:h // 4 + ph, x:x + pw] = piece
         frames.append(frame)
-    return frames, []
+    return frames
 
 
 def clips() -> dict[str, tuple[list[np.ndarray] | None, Fraction, Path | None, list[int]]]:
     """name -> (color truth frames or None, frame rate, source path if it is a file, true hard cuts)."""
     demo, rate = read_rgb(ROOT / "samples" / "demo_truth.mp4")
-    aged, aged_cuts = aged_clip()
+    aged, aged_cuts = aged_clip(demo)
     out: dict = {"demo": (demo, rate, None, [50, 100, 150]), "aged": (aged, rate, None, aged_cuts),
-                 "moving": (moving_clip()[0], rate, None, [])}
+                 "moving": (moving_clip(demo), rate, None, [])}
     if SHARED.is_dir():
         cuts = json.loads((SHARED / "cuts_testvideo.json").read_text())["hard_cuts"]
         out["cuts"] = (*read_rgb(SHARED / "cuts_testvideo.mp4"), None, cuts)

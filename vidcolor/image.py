@@ -40,13 +40,18 @@ def _lab(rgb: np.ndarray) -> torch.Tensor:
     return rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None].float())
 
 
+def photo_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) L* and (B, 2, h, w) predicted a*b* -> (B, 3, H, W) sRGB as a photo is written: a*b*
+    upsampled smoothly, and shrunk toward gray where sRGB cannot hold them, so L* stays the input's."""
+    ab = F.interpolate(ab, size=L.shape[-2:], mode="bilinear", align_corners=False)
+    return lab_to_rgb(fit_gamut(torch.cat((L, ab), dim=1)))
+
+
 def colorize_array(rgb: np.ndarray, colorizer: Colorizer, global_vector: torch.Tensor | None = None) -> np.ndarray:
     """(H, W, 3) float sRGB in [0, 1] -> (H, W, 3) float sRGB: the input's L*, predicted a*b*."""
     lab = _lab(rgb)
     ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100), global_vector).cpu()
-    ab = F.interpolate(ab, size=rgb.shape[:2], mode="bilinear", align_corners=False)
-    out = lab_to_rgb(fit_gamut(torch.cat((lab[:, :1], ab), dim=1)))
-    return out[0].permute(1, 2, 0).numpy()
+    return photo_rgb(lab[:, :1], ab)[0].permute(1, 2, 0).numpy()
 
 
 def reference_features(colorizer: Colorizer, photo: Path) -> torch.Tensor:

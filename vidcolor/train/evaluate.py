@@ -10,8 +10,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from ..color import fit_gamut, hasler_colorfulness, lab_to_rgb, rgb_to_lab
+from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import Colorizer
+from ..image import photo_rgb
 from .data import load_photos_native
 
 SHEET_TILE = 176  # px, side of one picture in the contact sheet
@@ -33,9 +34,8 @@ def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | 
         truth = batch.float() / 255
         lab = rgb_to_lab(truth)
         ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100)).cpu()
-        ab = torch.nn.functional.interpolate(ab, size=truth.shape[-2:], mode="bilinear", align_corners=False)
-        pred = lab_to_rgb(fit_gamut(torch.cat((lab[:, :1], ab), 1)))  # as the photo command writes it
-        gray = lab_to_rgb(torch.cat((lab[:, :1], torch.zeros_like(ab)), 1))
+        pred = photo_rgb(lab[:, :1], ab)  # as the photo command writes it
+        gray = lab_to_rgb(torch.cat((lab[:, :1], torch.zeros_like(lab[:, 1:])), 1))
         sums["psnr"] += psnr8(pred, truth).sum().item()
         sums["psnr_gray"] += psnr8(gray, truth).sum().item()
         sums["colorfulness"] += hasler_colorfulness((pred * 255).round()).sum().item()
