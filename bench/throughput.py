@@ -30,6 +30,7 @@ from vidcolor.colorizer import Colorizer
 from vidcolor.media.encode import EncodeOptions, _encoder_options
 from vidcolor.media.planes import plane_format
 from vidcolor.pipeline import FrameStage, default_batch_size
+from vidcolor.workers import slice_workers
 
 
 def encode_all(frames: Iterable[av.VideoFrame], dst: Path, opts: EncodeOptions, rate: Fraction) -> int:
@@ -62,11 +63,12 @@ def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, sho
     fmt = plane_format(decoded[0])
 
     def run() -> None:
-        stage = FrameStage(colorizer, fmt, batch_size, window=25 if shot_detect else 0, detect_shots=shot_detect,
-                           emit=lambda batch: None)
-        for f in decoded:
-            stage.push([f], f)
-        stage.finish([])
+        with slice_workers(colorizer.device) as split:  # as the pipeline runs it
+            stage = FrameStage(colorizer, fmt, batch_size, window=25 if shot_detect else 0,
+                               detect_shots=shot_detect, emit=lambda batch: None, split=split)
+            for f in decoded:
+                stage.push([f], f)
+            stage.finish([])
         if colorizer.device.type == "cuda":
             torch.cuda.synchronize()
 

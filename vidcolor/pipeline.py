@@ -41,6 +41,7 @@ from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
 from .timecode import to_seconds
+from .workers import Batch, slice_workers, whole
 
 log = logging.getLogger("vidcolor")
 
@@ -92,10 +93,12 @@ class FrameStage:
 
     def __init__(self, colorizer: Colorizer, fmt: PlaneFormat, batch_size: int, window: int,
                  detect_shots: bool, emit: Callable[[Rendered], None], fixed_g: torch.Tensor | None = None,
-                 shot_g: dict[int, torch.Tensor] | None = None) -> None:
+                 shot_g: dict[int, torch.Tensor] | None = None, split: Callable[..., Batch] = whole) -> None:
         """`fixed_g`: one global vector (D,) for every frame, e.g. a reference photo's; `shot_g`: one
-        for some shots (by 0-based index), the others keep their own."""
+        for some shots (by 0-based index), the others keep their own. `split(fn, *batch)` runs the
+        per-frame work, in slices over the CPU cores (workers.slice_workers) or whole."""
         self.colorizer, self.fmt, self.batch_size, self.emit = colorizer, fmt, batch_size, emit
+        self.split = split
         self.fixed_g, self.shot_g = fixed_g, shot_g or {}
         self.detector = ShotDetector() if detect_shots else None
         self.smoother = ShotSmoother(window)
@@ -146,26 +149,37 @@ class FrameStage:
         if not self.incoming:
             return
         frames = [f for _, f in self.incoming]
-        y = self.luma(frames)
-        size = work_size(*y.shape[-2:], self.colorizer.work_side)
-        if y.shape[-2] % 2 == 0 and y.shape[-1] % 2 == 0 and 2 * size[0] <= y.shape[-2]:
-            y = block_means(y)  # the area resize below then reads a quarter of the pixels (HD and above)
-        gray = luma_to_gray(y, self.fmt)
-        gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
-        L = gray_to_lightness(gray_w) / 100
-        g = self.colorizer.global_features(L) if self.fixed_g is None else self.fixed_g.expand(len(frames), -1)
+        L, g, small = self.split(self._look, self.luma(frames))
         for i, (items, _) in enumerate(self.incoming):
             self.smoother.add(Pending(self.count + i, items, g[i], L[i:i + 1]))
         if self.detector is not None:
-            h = max(1, round(gray.shape[-2] * SMALL_WIDTH / gray.shape[-1]))
-            small = F.interpolate(gray, size=(h, SMALL_WIDTH), mode="area")[:, 0].float().cpu().numpy()
-            self._decide([d for s in small for d in self.detector.push(s)])
+            self._decide([d for s in small.cpu().numpy() for d in self.detector.push(s)])
         else:
             self._decide([(self.count + i, None) for i in range(len(frames))])
         self.count += len(frames)
         self.incoming = []
         self.ready += self.smoother.release()
         self._render(final=False)
+
+    def _look(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, 1, H, W) Y' codes -> L*/100 at the working size, global vectors, and the gray picture at
+        the shot detector's width (empty without detection)."""
+        size = work_size(*y.shape[-2:], self.colorizer.work_side)
+        if y.shape[-2] % 2 == 0 and y.shape[-1] % 2 == 0 and 2 * size[0] <= y.shape[-2]:
+            y = block_means(y)  # the area resize below then reads a quarter of the pixels (HD and above)
+        gray = luma_to_gray(y, self.fmt)
+        gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
+        L = gray_to_lightness(gray_w) / 100
+        g = self.colorizer.global_features(L) if self.fixed_g is None else self.fixed_g.expand(len(L), -1)
+        if self.detector is None:
+            return L, g, gray.new_empty(len(gray), 0)
+        h = max(1, round(gray.shape[-2] * SMALL_WIDTH / gray.shape[-1]))
+        return L, g, F.interpolate(gray, size=(h, SMALL_WIDTH), mode="area")[:, 0].float()
+
+    def _codes(self, y: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) Y' codes and (B, 2, h, w) a*b* -> (B, 2, ch, cw) Cb/Cr codes in the narrowest
+        integer type that holds them (they leave the device next)."""
+        return chroma_planes(y, ab, self.fmt).to(_CODE_DTYPE[self.fmt.bits])
 
     def _decide(self, decisions: list[tuple[int, str | None]]) -> None:
         for index, kind in decisions:
@@ -178,12 +192,12 @@ class FrameStage:
             chunk, self.ready = self.ready[:self.batch_size], self.ready[self.batch_size:]
             frames = [p.items[-1] for p, _ in chunk]
             L = torch.cat([p.L for p, _ in chunk])
-            ab = self.colorizer.ab(L, torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk]))
+            ab = self.split(self.colorizer.ab, L, torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk]))
             if self.chroma_filter is not None:
                 ab = torch.cat([self.chroma_filter(p.shot, L[i:i + 1], ab[i:i + 1]) for i, (p, _) in enumerate(chunk)])
-            cbcr = chroma_planes(self.luma(frames), ab, self.fmt)
+            cbcr = self.split(self._codes, self.luma(frames), ab)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
-                               cbcr.to(_CODE_DTYPE[self.fmt.bits]).cpu().numpy().astype(self.fmt.dtype, copy=False)))
+                               cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)))
 
 
 def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
@@ -250,7 +264,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 else:
                     side.append(s)
         stats = DecodeStats()
-        with atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted:
+        with (atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted,
+              slice_workers(colorizer.device) as split):
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None, label=dst)
             state: dict = {}
 
@@ -295,7 +310,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     if isinstance(item, av.VideoFrame):
                         if stage is None:
                             stage = FrameStage(colorizer, state["fmt"], batch_size, window, shot_detect, emit,
-                                               fixed_g, shot_g)
+                                               fixed_g, shot_g, split)
                         stage.push(items, item)
                         items = []
                 if stage is not None:

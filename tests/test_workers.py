@@ -1,0 +1,54 @@
+"""The CPU slice workers: same results as the whole batch, one torch thread each, the caller's count restored."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from vidcolor.workers import slice_workers, whole
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_slices_join_in_order_with_one_torch_thread_each(two_threads):
+    seen: list[tuple[str, int]] = []
+
+    def fn(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        seen.append((threading.current_thread().name, torch.get_num_threads()))
+        return x * 2 + y, x.sum(dim=1)
+
+    x, y = torch.arange(15.0).view(5, 3), torch.ones(5, 3)
+    with slice_workers(torch.device("cpu")) as split:
+        assert torch.get_num_threads() == 1  # the caller's own steps leave the cores to the codecs
+        for n in (5, 1):  # uneven slices, and a batch smaller than the workers
+            got = split(fn, x[:n], y[:n])
+            want = whole(fn, x[:n], y[:n])
+            assert all(torch.equal(a, b) for a, b in zip(got, want))
+        assert torch.equal(split(lambda t: t + 1, x), x + 1)  # a single tensor comes back as one
+    in_workers = [count for name, count in seen if name.startswith("model")]
+    assert in_workers == [1, 1, 1]  # two slices of 5 and one of 1, each on one torch thread
+    assert torch.get_num_threads() == 2
+    counts = []
+    t = threading.Thread(target=lambda: counts.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert counts == [2]  # new threads get the default the caller had
+
+
+def test_whole_batch_off_the_cpu_or_on_one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with slice_workers(torch.device("cpu")) as split:
+            assert split is whole
+    finally:
+        torch.set_num_threads(before)
+    with slice_workers(torch.device("meta")) as split:
+        assert split is whole

@@ -1,0 +1,65 @@
+"""Spread the model's batches over CPU cores as slices, one torch thread per slice.
+
+torch's CPU threads meet at a barrier after every operation and spin while they wait. In the film
+pipeline the decoder and the encoder need cores too: perf showed torch's second thread spending
+40% of its time spinning in libgomp, cycles the encoder lacked. Slices of a batch in their own
+threads, each running torch on one thread, meet once per batch and never spin (README, Throughput).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import torch
+
+Batch = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+def whole(fn: Callable[..., Batch], *batch: torch.Tensor) -> Batch:
+    """The batch in one piece (a GPU runs it as one)."""
+    return fn(*batch)
+
+
+class SliceWorkers:
+    """`n` threads, each with one torch thread. Create them where torch's default is one thread."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.pool = ThreadPoolExecutor(n, thread_name_prefix="model")
+        started = threading.Barrier(n)
+
+        def single_threaded() -> None:
+            torch.set_num_threads(1)
+            started.wait()  # all n wait here at once: n different threads ran this
+
+        for future in [self.pool.submit(single_threaded) for _ in range(n)]:
+            future.result()
+
+    def __call__(self, fn: Callable[..., Batch], *batch: torch.Tensor) -> Batch:
+        """fn over slices of the batch (dim 0) in the workers, the results joined in order."""
+        size = batch[0].shape[0]
+        bounds = [size * i // self.n for i in range(self.n + 1)]
+        futures = [self.pool.submit(fn, *(b[lo:hi] for b in batch)) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+        parts = [f.result() for f in futures]
+        if isinstance(parts[0], tuple):
+            return tuple(torch.cat(p) for p in zip(*parts))
+        return torch.cat(parts)
+
+
+@contextmanager
+def slice_workers(device: torch.device) -> Iterator[Callable[..., Batch]]:
+    """A callable (fn, *batch) -> fn(*batch): on a multi-core CPU it runs slices over the cores, and the
+    calling thread's own torch work runs on one thread until the block ends; elsewhere, `whole`."""
+    n = torch.get_num_threads()
+    if device.type != "cpu" or n < 2:
+        yield whole
+        return
+    torch.set_num_threads(1)  # the caller's serial steps leave the other cores to the codecs
+    workers = SliceWorkers(n)
+    try:
+        yield workers
+    finally:
+        workers.pool.shutdown()
+        torch.set_num_threads(n)
