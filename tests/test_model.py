@@ -10,7 +10,7 @@ from vidcolor.color import hasler_colorfulness, rgb_to_lab
 from vidcolor.colorizer import Colorizer
 from vidcolor.errors import UsageError, VidcolorError, WeightsError
 from vidcolor.model import weights as W
-from vidcolor.model.net import AB_SCALE, FusionNet, NetConfig
+from vidcolor.model.net import AB_SCALE, FusionNet, NetConfig, fold_batch_norm
 from vidcolor.train.loop import TrainArgs, _ab_bin, ab_weights, colorfulness_gap, loss_fn, lr_at
 from vidcolor.train.widen import widen
 
@@ -48,6 +48,29 @@ def test_widened_network_computes_the_same_colors(pooled):
     assert torch.allclose(wide.global_features(L)[:, : g.shape[1]], g, atol=1e-5)
     with pytest.raises(UsageError, match="cannot narrow"):
         widen(wide, 8)
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_folded_batch_norm_computes_the_same_and_leaves_the_original(pooled):
+    torch.manual_seed(0)
+    net = FusionNet(NetConfig(width=8, global_size=64, pooled=pooled, num_classes=5))
+    L = torch.rand(4, 1, 45, 70)
+    net.train()
+    net(L)  # moves the running statistics away from their initial values
+    net.chroma_gain = 1.3
+
+    def norms(m: torch.nn.Module) -> int:
+        return sum(isinstance(x, torch.nn.modules.batchnorm._BatchNorm) for x in m.modules())
+
+    before = norms(net)
+    folded = fold_batch_norm(net)
+    assert net.training and norms(net) == before == 20  # 16 convs, 4 linear layers; the original keeps them
+    assert norms(folded) == 0
+    assert folded.chroma_gain == 1.3
+    net.eval()
+    (ab, logits), (ab_f, logits_f) = net(L), folded(L)
+    assert torch.allclose(ab, ab_f, atol=1e-5) and torch.allclose(logits, logits_f, atol=1e-4)
+    assert torch.allclose(net.global_features(L), folded.global_features(L), atol=1e-5)
 
 
 def test_paper_variant_has_fc_global_head():

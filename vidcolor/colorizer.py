@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from .defaults import DEFAULT_MODEL, DEFAULT_WORK_SIDE
 from .errors import VidcolorError
-from .model.net import AB_SCALE, FusionNet
+from .model.net import AB_SCALE, FusionNet, fold_batch_norm
 from .model.weights import load_model
 
 
@@ -60,7 +60,7 @@ class Colorizer:
         self.saturation = saturation
         self.dtype = autocast_dtype(self.device, precision)
         net = model if isinstance(model, FusionNet) else load_model(model)
-        self.net = net.to(self.device).eval()
+        self.net = fold_batch_norm(net).to(self.device)  # a copy: a model in training stays as it is
         if self.dtype is not None:  # the layout oneDNN and cuDNN run reduced precision fastest in
             self.net = self.net.to(memory_format=torch.channels_last)
         self.work_side = work_side

@@ -7,11 +7,13 @@ take it from a reference photo.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 AB_SCALE = 110.0  # a*, b* of sRGB colors lie within about [-108, 98]
 STRIDE = 8  # the local path works at 1/8 resolution, so inputs are padded to a multiple of 8
@@ -105,6 +107,19 @@ class FusionNet(nn.Module):
         g, hidden = self._global_path(L)
         logits = self.classifier(hidden) if self.classifier is not None else None
         return self.colorize(L, g), logits
+
+
+def fold_batch_norm(net: FusionNet) -> FusionNet:
+    """An inference copy of `net` with each batch norm folded into the conv or linear layer before it:
+    one pass over the activations fewer per layer, the same function in eval mode."""
+    folded = copy.deepcopy(net).eval()
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d)
+    for block in folded.modules():  # the (layer, norm, ReLU) blocks of _conv and _fc
+        if isinstance(block, nn.Sequential) and len(block) == 3 and isinstance(block[1], norms):
+            layer, bn = block[0], block[1]
+            block[0] = fuse_conv_bn_eval(layer, bn) if isinstance(layer, nn.Conv2d) else fuse_linear_bn_eval(layer, bn)
+            block[1] = nn.Identity()
+    return folded
 
 
 def count_parameters(model: nn.Module) -> int:
