@@ -68,6 +68,22 @@ def test_chroma_planes_match_reference_across_cpu_chunks(monkeypatch):
     assert np.abs(codes - ref).max() < 0.6  # within rounding of the exact codes
 
 
+def test_chroma_planes_whole_batch_path_matches_cpu_chunks():
+    """GPUs convert the whole batch in one pass (4-D tensors); the CPU goes frame by frame in chunks.
+    The GPU branch is exercised here on CPU tensors: same codes, 8 and 10 bits."""
+    rng = np.random.default_rng(3)
+    for fmt, high in ((planes.PlaneFormat("yuv420p", 8, False, "bt709"), 235),
+                      (planes.PlaneFormat("yuv420p10le", 10, False, "bt2020"), 940)):
+        y = torch.from_numpy(rng.integers(64, high, (3, 1, 40, 64)))
+        ab = torch.from_numpy(rng.uniform(-60, 60, (3, 2, 20, 32))).float()
+        chunked = planes.chroma_planes(y.to(torch.uint8) if fmt.bits == 8 else y, ab, fmt)
+        sums = planes.block_sums(y).int()
+        tables = planes._luma_tables(fmt, 4, sums.device)
+        whole = planes._cbcr_codes(sums, ab, tables, fmt)  # ab is already at chroma size
+        assert whole.shape == chunked.shape == (3, 2, 20, 32)
+        assert torch.equal(whole, chunked)
+
+
 def test_fit_gamut_keeps_lightness_and_hue():
     """Out-of-gamut a*b* shrink toward gray until sRGB holds them; in-gamut colors are left alone."""
     g = torch.Generator().manual_seed(0)
