@@ -28,12 +28,14 @@ def test_slices_join_in_order_with_one_torch_thread_each(two_threads):
     with slice_workers(torch.device("cpu")) as split:
         assert torch.get_num_threads() == 1  # the caller's own steps leave the cores to the codecs
         for n in (5, 1):  # uneven slices, and a batch smaller than the workers
-            got = split(fn, x[:n], y[:n])
             want = whole(fn, x[:n], y[:n])
+            got = split(fn, x[:n], y[:n])
             assert all(torch.equal(a, b) for a, b in zip(got, want))
+            assert torch.get_num_threads() == 1
         assert torch.equal(split(lambda t: t + 1, x), x + 1)  # a single tensor comes back as one
     in_workers = [count for name, count in seen if name.startswith("model")]
-    assert in_workers == [1, 1, 1]  # two slices of 5 and one of 1, each on one torch thread
+    assert in_workers == [1, 1]  # two slices of 5, on one torch thread each
+    assert seen[-1] == ("MainThread", 2)  # one frame: whole, in the caller, on both threads
     assert torch.get_num_threads() == 2
     counts = []
     t = threading.Thread(target=lambda: counts.append(torch.get_num_threads()))

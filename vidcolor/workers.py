@@ -23,7 +23,7 @@ def whole(fn: Callable[..., Batch], *batch: torch.Tensor) -> Batch:
 
 
 class SliceWorkers:
-    """`n` threads, each with one torch thread. Create them where torch's default is one thread."""
+    """`n` threads, each with one torch thread."""
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -38,10 +38,19 @@ class SliceWorkers:
             future.result()
 
     def __call__(self, fn: Callable[..., Batch], *batch: torch.Tensor) -> Batch:
-        """fn over slices of the batch (dim 0) in the workers, the results joined in order."""
+        """fn over slices of the batch (dim 0) in the workers, the results joined in order. A batch of
+        fewer frames than workers (big frames: CPU batches are capped by pixels) runs whole in the
+        calling thread on all of torch's threads, as without workers (a two-thread team inside a worker
+        ran the chroma conversion 2.5x slower, likely libgomp's throttled spinning: threads > cores)."""
         size = batch[0].shape[0]
+        if size < self.n:
+            torch.set_num_threads(self.n)
+            try:
+                return fn(*batch)
+            finally:
+                torch.set_num_threads(1)
         bounds = [size * i // self.n for i in range(self.n + 1)]
-        futures = [self.pool.submit(fn, *(b[lo:hi] for b in batch)) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+        futures = [self.pool.submit(fn, *(b[lo:hi] for b in batch)) for lo, hi in zip(bounds, bounds[1:])]
         parts = [f.result() for f in futures]
         if isinstance(parts[0], tuple):
             return tuple(torch.cat(p) for p in zip(*parts))
