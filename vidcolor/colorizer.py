@@ -61,7 +61,7 @@ class Colorizer:
         self.dtype = autocast_dtype(self.device, precision)
         net = model if isinstance(model, FusionNet) else load_model(model)
         # Folded batch norm is exact in float32 and saves a pass per layer; in bf16 it cost 0.12 dB per
-        # shot (bench/temporal.py: 26.34 -> 26.22) and 1.4x the a*b* error against float32 on val photos.
+        # shot (bench/temporal.py: 26.34 -> 26.22) and had 1.4x the a*b* error against float32 (16 photos).
         self.net = (fold_batch_norm(net) if self.dtype is None else net.eval()).to(self.device)
         if self.dtype is not None:  # the layout oneDNN and cuDNN run reduced precision fastest in
             self.net = self.net.to(memory_format=torch.channels_last)
