@@ -5,9 +5,9 @@ pipeline under settings that change how its three threads share the CPU and the 
 
 decode: PyAV decode alone; encode_gray / encode_color: the encoder alone on frames decoded (and,
 for color, colorized) beforehand; transcode: both, as bench/throughput.py; model: the model stage
-alone. end_to_end[setting]: vidcolor on the clip, with Python's GIL switch interval (5 ms default)
-and torch's CPU threads as named. If the stages overlapped perfectly, end-to-end would run at the
-slowest stage's speed.
+alone. end_to_end[setting]: vidcolor on the clip, with Python's GIL switch interval (5 ms default),
+torch's CPU threads and the decoder's threads (FFmpeg's choice by default) as named. If the stages
+overlapped perfectly, end-to-end would run at the slowest stage's speed.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from throughput import encode_all, model_fps, transcode_fps
 
 from vidcolor import colorize_video
 from vidcolor.colorizer import Colorizer
+from vidcolor.media import decode
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.pipeline import default_batch_size
 
@@ -66,16 +67,20 @@ def main() -> None:
         result["encode_gray"] = encode_fps(gray, Path(tmp) / "gray.mp4", opts)
         result["transcode"] = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
         result["model"] = model_fps(clip, colorizer, batch, frames=min(100, len(gray)), shot_detect=True)
-        settings = {"default": (0.005, threads), "switch_0.5ms": (0.0005, threads), "torch_1_thread": (0.005, 1),
-                    "both": (0.0005, 1), "default_again": (0.005, threads)}
-        for name, (interval, n) in settings.items():
+        settings = {"default": (0.005, threads, 0), "switch_0.5ms": (0.0005, threads, 0),
+                    "torch_1_thread": (0.005, 1, 0), "decoder_1_thread": (0.005, threads, 1),
+                    "decoder_2_threads": (0.005, threads, 2), "decoder_4_threads": (0.005, threads, 4),
+                    "default_again": (0.005, threads, 0)}
+        for name, (interval, n, decoder_threads) in settings.items():
             sys.setswitchinterval(interval)
             torch.set_num_threads(n)
+            decode.DECODER_THREADS = decoder_threads
             report = colorize_video(clip, Path(tmp) / f"{name}.mp4", colorizer=colorizer, batch_size=batch,
                                     encode=opts, progress=False)
             result[f"end_to_end[{name}]"] = report.fps
         sys.setswitchinterval(0.005)
         torch.set_num_threads(threads)
+        decode.DECODER_THREADS = 0
         color, _ = decode_frames(Path(tmp) / "default.mp4")
         result["encode_color"] = encode_fps(color, Path(tmp) / "color.mp4", opts)
     result = {k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}

@@ -12,6 +12,9 @@ from ..errors import InputError
 log = logging.getLogger("vidcolor")
 
 MAX_CORRUPT_PACKETS = 100  # bad video packets skipped (and counted) before we give up on a file
+# 0: FFmpeg's choice (cores + 1 frame threads for H.264). bench/overlap.py tries others: on a GPU machine
+# the decoder's threads compete with x264's for the CPU.
+DECODER_THREADS = 0
 RANGE_TAIL_S = 2.0  # after the range's last frame, how far other streams are read for their last packets
 _EPS_S = 1e-6
 
@@ -70,6 +73,7 @@ def _demux_decode(container: av.container.InputContainer, side_streams: list[av.
     video = container.streams.video[0]
     if not video.codec_context.is_open:
         video.thread_type = "AUTO"  # frame + slice threads: decoding must keep up with the GPU
+        video.thread_count = DECODER_THREADS
     flushed = False
     try:
         for packet in container.demux(video, *side_streams):
