@@ -219,6 +219,28 @@ def test_failure_mid_run_leaves_no_partial_file(clip, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == [src]
 
 
+def test_torch_thread_count_is_restored_after_a_run_and_a_failure(clip, tmp_path, monkeypatch):
+    """On a CPU the pipeline runs its own torch steps on one thread (workers.slice_workers)."""
+    from vidcolor import pipeline
+
+    src = clip("film.mp4", frames=12)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        report = colorize_video(src, tmp_path / "a.mp4", model="tiny-random", progress=False, batch_size=4)
+        assert report.frames_out == 12 and torch.get_num_threads() == 2
+
+        def failing(*a, **kw):
+            raise RuntimeError("model failed")
+
+        monkeypatch.setattr(pipeline.FrameStage, "_render", failing)
+        with pytest.raises(RuntimeError, match="model failed"):
+            colorize_video(src, tmp_path / "b.mp4", model="tiny-random", progress=False, batch_size=4)
+        assert torch.get_num_threads() == 2 and not (tmp_path / "b.mp4").exists()
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_progress_bar_counts_frames(clip, tmp_path, capsys):
     src = clip("film.mp4", frames=16)
     assert run([str(src), "-o", str(tmp_path / "o.mp4"), "--model", "tiny-random"]) == 0
