@@ -12,6 +12,7 @@ end_to_end_over_shared_cores says how close the pipeline comes to it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -26,12 +27,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clips import make_clip
 
-from vidcolor import colorize_video
+from vidcolor import colorize_video, pipeline
 from vidcolor.colorizer import Colorizer
 from vidcolor.media.encode import EncodeOptions, _encoder_options
 from vidcolor.media.planes import plane_format
 from vidcolor.pipeline import FrameStage, default_batch_size
-from vidcolor.workers import slice_workers
+from vidcolor.workers import slice_workers, whole
 
 
 def encode_all(frames: Iterable[av.VideoFrame], dst: Path, opts: EncodeOptions, rate: Fraction) -> int:
@@ -89,8 +90,13 @@ def main() -> None:
     p.add_argument("--precision", default="auto", help="auto or float32 (see Colorizer)")
     p.add_argument("--preset", default=EncodeOptions.preset)
     p.add_argument("--no-shot-detect", dest="shot_detect", action="store_false")
+    p.add_argument("--whole-batches", action="store_true",
+                   help="CPU: run batches whole on torch's threads, without the slice workers, to compare")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    if args.whole_batches:
+        global slice_workers
+        slice_workers = pipeline.slice_workers = lambda device: contextlib.nullcontext(whole)
     width = round(args.height * 16 / 9 / 2) * 2
     opts = EncodeOptions(preset=args.preset)
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +113,7 @@ def main() -> None:
         "device": str(colorizer.device), "dtype": str(colorizer.dtype or torch.float32).removeprefix("torch."),
         "torch_threads": torch.get_num_threads(),
         "size": f"{width}x{args.height}", "frames": report.frames_out, "batch_size": batch,
-        "preset": args.preset, "shot_detect": args.shot_detect,
+        "preset": args.preset, "shot_detect": args.shot_detect, "whole_batches": args.whole_batches,
         "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2), "transcode_fps": round(transcode, 2),
         "shared_cores_fps": round(1 / (1 / model + 1 / transcode), 2),
         "end_to_end_over_shared_cores": round(report.fps * (1 / model + 1 / transcode), 3),

@@ -7,7 +7,8 @@
 # Then:
 #   run(command="bash scripts/gpu_bench.sh", carry=[".whl"], timeout_s=540)
 # $OUT gets throughput.jsonl (1080p and 480p: end-to-end, model-only and plain-transcode fps, same
-# libx264 settings), overlap.jsonl (bench/overlap.py) and memory.json (peak RSS, 10 s vs 100 s clip). SECONDS_PER_CLIP shortens a dry run.
+# libx264 settings), overlap.jsonl (bench/overlap.py), memory.json (peak RSS, 10 s vs 100 s clip) and
+# cpu.jsonl (--device cpu with and without the slice workers). SECONDS_PER_CLIP shortens a dry run.
 set -euo pipefail
 OUT=${OUT:-$(mktemp -d)}
 if ! python3 -c "import av" 2>/dev/null; then
@@ -27,3 +28,7 @@ for height in 1080 480; do  # where the time goes: the stages alone, and the pip
         | tee -a "$OUT/overlap.jsonl"
 done
 python3 bench/memory.py --height 480 --model "$model" --json | tee "$OUT/memory.json"
+for mode in "" --whole-batches; do  # the 16-core CPU alone: slice workers (1 frame each) vs torch's own threads
+    python3 bench/throughput.py --device cpu --height 480 --seconds 4 --model "$model" --json $mode \
+        | tee -a "$OUT/cpu.jsonl"
+done
