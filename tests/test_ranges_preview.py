@@ -1,6 +1,8 @@
 """Frame ranges (seek + exact frame + sound in sync), preview sheets, side by side, reference style."""
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from test_video import luma_planes
 from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.media.encode import EncodeOptions
+from vidcolor.timecode import shift_smpte
 
 RATE = 25
 AUDIO_FRAME_S = 1024 / 44100  # one AAC frame
@@ -120,3 +123,29 @@ def test_per_shot_reference_table(tmp_path):
     (tmp_path / "bad.csv").write_text("first,night.png\n")
     with pytest.raises(Exception, match="expected 'shot index,photo'"):
         colorize_video(src, tmp_path / "x.mkv", progress=False, reference=tmp_path / "bad.csv")
+
+
+NTSC = Fraction(30000, 1001)
+
+
+@pytest.mark.parametrize("timecode, frames, rate, want", [
+    ("01:00:00:00", 50, Fraction(25), "01:00:02:00"),
+    ("23:59:59:24", 1, Fraction(25), "00:00:00:00"),  # past midnight
+    ("10:00:00:00", 24, Fraction(24000, 1001), "10:00:01:00"),  # 23.976 counts 24 labels a second
+    ("00:00:59;29", 1, NTSC, "00:01:00;02"),  # drop-frame: ;00 and ;01 skipped at minute 1...
+    ("00:09:59;29", 1, NTSC, "00:10:00;00"),  # ...but not at minute 10
+    ("00:00:00;00", 107892, NTSC, "01:00:00;00"),  # one hour of 29.97 fps frames
+    ("00:00:59;59", 1, Fraction(60000, 1001), "00:01:00;04"),  # 59.94 skips four
+])
+def test_smpte_timecode_moves_like_a_deck_counts(timecode, frames, rate, want):
+    assert shift_smpte(timecode, frames, rate) == want
+
+
+def test_drop_frame_labels_are_unique_and_skip_only_what_smpte_skips():
+    labels = [shift_smpte("00:00:00;00", n, NTSC) for n in range(17982 + 1800)]  # minutes 0 to 10
+    assert len(set(labels)) == len(labels)
+    skipped = {f"00:{m:02d}:00;{f:02d}" for m in range(1, 10) for f in (0, 1)}
+    every = {f"00:{m:02d}:{s:02d};{f:02d}" for m in range(11) for s in range(60) for f in range(30)}
+    assert set(labels) == {x for x in every if x not in skipped}
+    with pytest.raises(ValueError):
+        shift_smpte("1:00", 5, NTSC)

@@ -143,6 +143,25 @@ def test_rotation_metadata_is_kept(clip, tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
 
 
+def _timecodes(path) -> dict[str, str]:
+    """Timecode tags by stream type (mov/mp4: the video stream and its timecode track; mkv: TIMECODE)."""
+    with av.open(str(path)) as c:
+        return {s.type: v for s in c.streams for k, v in s.metadata.items() if k.lower() == "timecode"}
+
+
+def test_timecode_is_kept_and_moved_to_a_range_start(clip, tmp_path):
+    """Editors conform by timecode: the source's stays on the output, and a range starts at its own."""
+    src = clip("film.mov", frames=40, audio=(), metadata={"timecode": "01:00:00:00"})
+    assert _timecodes(src) == {"video": "01:00:00:00", "data": "01:00:00:00"}
+    colorize_video(src, tmp_path / "whole.mov", model="tiny-random", progress=False)
+    assert _timecodes(tmp_path / "whole.mov") == {"video": "01:00:00:00", "data": "01:00:00:00"}
+    colorize_video(src, tmp_path / "range.mkv", model="tiny-random", progress=False, start="f30")
+    assert _timecodes(tmp_path / "range.mkv") == {"video": "01:00:01:05"}  # 30 frames at 25 fps
+    colorize_video(tmp_path / "range.mkv", tmp_path / "again.mp4", model="tiny-random", progress=False,
+                   start="f5")  # from Matroska's TIMECODE tag, into an mp4 timecode track
+    assert _timecodes(tmp_path / "again.mp4") == {"video": "01:00:01:10", "data": "01:00:01:10"}
+
+
 def test_sample_aspect_ratio_is_kept(clip, tmp_path):
     src = clip("anamorphic.mp4", width=96, height=64, sar=Fraction(4, 3), audio=())
     dst = tmp_path / "out.mp4"

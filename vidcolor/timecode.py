@@ -1,4 +1,5 @@
-"""Positions in a film as users write them: 'hh:mm:ss.ms', 'mm:ss', seconds, or 'f1234' (a frame)."""
+"""Positions in a film as users write them ('hh:mm:ss.ms', 'mm:ss', seconds, or 'f1234', a frame), and the
+SMPTE timecode a film carries ('01:00:00:00'; drop-frame '00:59:59;29')."""
 from __future__ import annotations
 
 import re
@@ -35,3 +36,28 @@ def format_clock(seconds: float) -> str:
     """12.5 -> '00:00:12.500'."""
     ms = round(seconds * 1000)
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+_SMPTE = re.compile(r"^(\d+):(\d{2}):(\d{2})([:;.,])(\d{2,3})$")
+
+
+def shift_smpte(timecode: str, frames: int, rate: Fraction) -> str:
+    """`timecode` moved on by `frames` at `rate`: the timecode of a range's first frame, given the film's.
+    Drop-frame timecode (';' before the frames, 29.97 and 59.94 fps) skips the labels SMPTE 12M skips:
+    frames 0 and 1 (0-3 at 59.94) of each minute not divisible by 10. ValueError if it is not SMPTE."""
+    m = _SMPTE.match(timecode.strip())
+    nominal = round(rate) if rate else 0
+    if not m or nominal < 1:
+        raise ValueError(f"not a SMPTE timecode at this frame rate: {timecode!r}")
+    hours, minutes, seconds, sep, ff = m.groups()
+    drop = nominal // 15 if sep in ";," else 0  # 2 labels at 30 fps, 4 at 60
+    total_minutes = 60 * int(hours) + int(minutes)
+    n = (3600 * int(hours) + 60 * int(minutes) + int(seconds)) * nominal + int(ff)
+    n -= drop * (total_minutes - total_minutes // 10)
+    n += frames
+    if drop:  # back to labels: add the skipped ones
+        per_10min, per_min = 600 * nominal - 9 * drop, 60 * nominal - drop
+        tens, rest = divmod(n, per_10min)
+        n += 9 * drop * tens + (drop * ((rest - drop) // per_min) if rest > drop else 0)
+    ff_out, secs = n % nominal, n // nominal
+    return f"{secs // 3600 % 24:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}{sep}{ff_out:0{len(ff)}d}"

@@ -4,7 +4,8 @@ The writer opens its streams on the first video frame, when size, pixel format a
 are known. Audio whose codec the output container cannot hold is transcoded (AAC, or the
 container's default) with a warning; SRT and mp4 timed text are rewrapped into each other; other
 subtitles the container cannot hold, and streams with a damaged codec header, are dropped with a
-warning. Damaged side packets the muxer refuses are skipped and counted.
+warning. Damaged side packets the muxer refuses are skipped and counted. The source's SMPTE timecode
+goes on the output's video stream (mov and mp4 write a timecode track from it), moved to a range's start.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import av
 
 from ..errors import OutputError
 from ..outputs import disk_full
+from ..timecode import shift_smpte
 
 log = logging.getLogger("vidcolor")
 
@@ -24,7 +26,19 @@ _STALE_TAGS = {"duration", "encoder", "number_of_frames", "number_of_bytes", "bp
 
 
 def _tags(metadata: dict) -> dict:
-    return {k: v for k, v in metadata.items() if k.lower().split("-")[0] not in _STALE_TAGS}
+    return {k: v for k, v in metadata.items() if k.lower().split("-")[0] not in _STALE_TAGS | {"timecode"}}
+
+
+def _source_timecode(source: av.container.InputContainer) -> str | None:
+    """The film's SMPTE timecode: a tag of the video stream (mov, mkv), of a timecode track, or of the
+    container (mxf)."""
+    video = source.streams.video[0]
+    data = [s.metadata for s in source.streams if s.type == "data"]
+    for tags in (video.metadata, *data, source.metadata):
+        for key, value in tags.items():
+            if key.lower() == "timecode":  # Matroska writes TIMECODE
+                return value
+    return None
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,9 @@ class Writer:
         for attr in ("colorspace", "color_range", "color_primaries", "color_trc"):
             setattr(v.codec_context, attr, getattr(frame, attr))
         v.metadata.update({k: val for k, val in src_video.metadata.items() if k in ("language", "title")})
+        timecode = self._timecode(src_video)
+        if timecode:
+            v.metadata["timecode"] = timecode  # mov and mp4 muxers write it as a timecode track
         v.disposition = src_video.disposition
         if rotation:
             v.set_display_rotation(rotation)
@@ -151,9 +168,25 @@ class Writer:
             o.metadata.update(_tags(s.metadata))
             o.disposition = s.disposition
         self.out.metadata.update(_tags(self.source.metadata))
+        if timecode and any(k.lower() == "timecode" for k in self.source.metadata):
+            self.out.metadata["timecode"] = timecode
         chapters = self.source.chapters()
         if chapters:
             self.out.set_chapters(chapters)
+
+    def _timecode(self, src_video: av.video.stream.VideoStream) -> str | None:
+        """The source's timecode, moved to the output's first frame when a range starts later."""
+        timecode = _source_timecode(self.source)
+        if timecode is None or not self.rebase:
+            return timecode
+        start = float(src_video.start_time * src_video.time_base) if src_video.start_time is not None else 0.0
+        try:
+            if not self.rate:
+                raise ValueError("the video has no frame rate")
+            return shift_smpte(timecode, round((self.offset_s - start) * self.rate), self.rate)
+        except ValueError as ex:
+            log.warning("timecode %r dropped: it cannot be moved to the range's start (%s)", timecode, ex)
+            return None
 
     def frame(self, frame: av.VideoFrame, rotation: int = 0) -> None:
         if self.video is None:
