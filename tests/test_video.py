@@ -162,6 +162,37 @@ def test_timecode_is_kept_and_moved_to_a_range_start(clip, tmp_path):
     assert _timecodes(tmp_path / "again.mp4") == {"video": "01:00:01:10", "data": "01:00:01:10"}
 
 
+def _interlaced_clip(path, field_order: str) -> None:
+    """A gray clip coded as fields by x264, as DV and broadcast transfers are (combing in every frame)."""
+    rows = np.arange(96)[:, None, None]
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25, options={"crf": "10", "flags": "+ilme+ildct",
+                                                        "x264-params": f"{field_order}=1"})
+        v.width, v.height, v.pix_fmt = 128, 96, "yuv420p"
+        for i in range(12):
+            # the two fields of a frame are 1/50 s apart: a bar moving between them combs
+            x = np.arange(128)[None, :, None] + 6 * i + 3 * (rows % 2)
+            f = av.VideoFrame.from_ndarray(np.broadcast_to((x % 64 < 32) * 200 + 30, (96, 128, 3)).astype(np.uint8),
+                                           format="rgb24")
+            f.pts = i
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+
+
+@pytest.mark.parametrize("field_order, code", [("tff", 2), ("bff", 3)])
+def test_interlaced_video_stays_interlaced(tmp_path, field_order, code):
+    """Fields stay fields, flagged in the same order: else players show the combing instead of
+    deinterlacing. Luminance stays exact (lossless)."""
+    src, dst = tmp_path / "dv.mp4", tmp_path / "out.mkv"
+    _interlaced_clip(src, field_order)
+    colorize_video(src, dst, model="tiny-random", encode=LOSSLESS, progress=False)
+    for path in (src, dst):
+        with av.open(str(path)) as c:
+            assert c.streams.video[0].codec_context.field_order == code
+            assert all(f.interlaced_frame for f in c.decode(video=0))
+    assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+
+
 def test_sample_aspect_ratio_is_kept(clip, tmp_path):
     src = clip("anamorphic.mp4", width=96, height=64, sar=Fraction(4, 3), audio=())
     dst = tmp_path / "out.mp4"

@@ -48,12 +48,20 @@ class EncodeOptions:
     preset: str = "veryfast"  # the encoder shares the CPU with the model: see README, Throughput
 
 
-def _encoder_options(codec: str, opts: EncodeOptions) -> dict[str, str]:
+# AVFieldOrder of interlaced video: top field first (TT, TB) or bottom field first (BB, BT)
+_TOP_FIRST, _BOTTOM_FIRST = {2, 4}, {3, 5}
+
+
+def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> dict[str, str]:
+    """`field_order`: the source's AVFieldOrder; interlaced video is coded as fields by libx264 (coded
+    as frames, its combing would show, and players would not deinterlace it)."""
     if codec in ("libx264", "libx265"):
         # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth
         quality = {"qp": "0"} if opts.crf == 0 else {"crf": str(opts.crf)}
         if opts.crf == 0 and codec == "libx265":
             quality["x265-params"] = "lossless=1"
+        if codec == "libx264" and field_order in _TOP_FIRST | _BOTTOM_FIRST:
+            quality |= {"flags": "+ilme+ildct", "x264-params": "tff=1" if field_order in _TOP_FIRST else "bff=1"}
         return quality | {"preset": opts.preset}
     if codec in ("libvpx-vp9", "libaom-av1", "libsvtav1"):
         return {"crf": str(opts.crf)}
@@ -122,11 +130,14 @@ class Writer:
     def _open_streams(self, frame: av.VideoFrame, rotation: int) -> None:
         src_video = self.source.streams.video[0]
         try:
+            field_order = src_video.codec_context.field_order
             v = self.out.add_stream(self.opts.codec, rate=self.rate or Fraction(25),
-                                    options=_encoder_options(self.opts.codec, self.opts))
+                                    options=_encoder_options(self.opts.codec, self.opts, field_order))
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{self.path}: video codec {self.opts.codec!r} is not available ({ex})") from ex
         v.width, v.height, v.pix_fmt = frame.width, frame.height, frame.format.name
+        if field_order in _TOP_FIRST | _BOTTOM_FIRST:
+            v.codec_context.field_order = field_order  # the container's flag: players deinterlace
         v.time_base = frame.time_base or src_video.time_base
         v.codec_context.time_base = v.time_base
         if src_video.sample_aspect_ratio:
