@@ -193,6 +193,26 @@ def test_interlaced_video_stays_interlaced(tmp_path, field_order, code):
     assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
 
 
+def test_a_second_video_stream_is_dropped_with_a_warning(tmp_path):
+    src, dst = tmp_path / "two.mkv", tmp_path / "out.mkv"
+    with av.open(str(src), "w") as out:
+        streams = [out.add_stream("libx264", rate=25) for _ in range(2)]
+        for v, width in zip(streams, (64, 32)):
+            v.width, v.height, v.pix_fmt = width, 48, "yuv420p"
+        for i in range(8):
+            for v in streams:
+                f = av.VideoFrame.from_ndarray(np.full((48, v.width, 3), 20 * i, np.uint8), format="rgb24")
+                f.pts = i
+                out.mux(v.encode(f))
+        for v in streams:
+            out.mux(v.encode(None))
+    report = colorize_video(src, dst, model="tiny-random", progress=False)
+    with av.open(str(dst)) as c:
+        assert [(s.type, s.width) for s in c.streams] == [("video", 64)]
+    assert [w for w in report.warnings if "dropped" in w] == [
+        "video stream #1 dropped: only the first video stream, audio, subtitles and the timecode are kept"]
+
+
 def test_sample_aspect_ratio_is_kept(clip, tmp_path):
     src = clip("anamorphic.mp4", width=96, height=64, sar=Fraction(4, 3), audio=())
     dst = tmp_path / "out.mp4"

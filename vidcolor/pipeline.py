@@ -200,6 +200,11 @@ class FrameStage:
                                cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)))
 
 
+def _is_timecode_track(stream: av.stream.Stream) -> bool:
+    """A mov/mp4 timecode track: the writer makes a new one from the timecode it carries."""
+    return stream.type == "data" and any(k.lower() == "timecode" for k in stream.metadata)
+
+
 def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
     if start is None and end is None and duration is None:
         return None
@@ -263,6 +268,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     report.warnings.append(f"{s.type} stream #{s.index} dropped: unknown codec or damaged header")
                 else:
                     side.append(s)
+            elif s.index != container.streams.video[0].index and not _is_timecode_track(s):
+                report.warnings.append(f"{s.type} stream #{s.index} dropped: only the first video stream, audio, "
+                                       "subtitles and the timecode are kept")
         stats = DecodeStats()
         with (atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted,
               slice_workers(colorizer.device) as split):
