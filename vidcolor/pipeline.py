@@ -40,7 +40,7 @@ from .outputs import atomic_output, check_output
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
-from .timecode import to_seconds
+from .timecode import timecode_tag, to_seconds
 from .workers import Batch, slice_workers, whole
 
 log = logging.getLogger("vidcolor")
@@ -202,7 +202,7 @@ class FrameStage:
 
 def _is_timecode_track(stream: av.stream.Stream) -> bool:
     """A mov/mp4 timecode track: the writer makes a new one from the timecode it carries."""
-    return stream.type == "data" and any(k.lower() == "timecode" for k in stream.metadata)
+    return stream.type == "data" and timecode_tag(stream.metadata) is not None
 
 
 def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:

@@ -38,6 +38,11 @@ def format_clock(seconds: float) -> str:
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
+def timecode_tag(metadata: dict[str, str]) -> str | None:
+    """The 'timecode' tag of a stream's or container's metadata, whatever its case (Matroska: TIMECODE)."""
+    return next((value for key, value in metadata.items() if key.lower() == "timecode"), None)
+
+
 _SMPTE = re.compile(r"^(\d+):(\d{2}):(\d{2})([:;.,])(\d{2,3})$")
 
 

@@ -18,7 +18,7 @@ import av
 
 from ..errors import OutputError
 from ..outputs import disk_full
-from ..timecode import shift_smpte
+from ..timecode import shift_smpte, timecode_tag
 
 log = logging.getLogger("vidcolor")
 
@@ -32,13 +32,9 @@ def _tags(metadata: dict) -> dict:
 def _source_timecode(source: av.container.InputContainer) -> str | None:
     """The film's SMPTE timecode: a tag of the video stream (mov, mkv), of a timecode track, or of the
     container (mxf)."""
-    video = source.streams.video[0]
     data = [s.metadata for s in source.streams if s.type == "data"]
-    for tags in (video.metadata, *data, source.metadata):
-        for key, value in tags.items():
-            if key.lower() == "timecode":  # Matroska writes TIMECODE
-                return value
-    return None
+    tags = (timecode_tag(m) for m in (source.streams.video[0].metadata, *data, source.metadata))
+    return next((t for t in tags if t is not None), None)
 
 
 @dataclass(frozen=True)
@@ -50,6 +46,7 @@ class EncodeOptions:
 
 # AVFieldOrder of interlaced video: top field first (TT, TB) or bottom field first (BB, BT)
 _TOP_FIRST, _BOTTOM_FIRST = {2, 4}, {3, 5}
+_INTERLACED = _TOP_FIRST | _BOTTOM_FIRST
 
 
 def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> dict[str, str]:
@@ -60,7 +57,7 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
         quality = {"qp": "0"} if opts.crf == 0 else {"crf": str(opts.crf)}
         if opts.crf == 0 and codec == "libx265":
             quality["x265-params"] = "lossless=1"
-        if codec == "libx264" and field_order in _TOP_FIRST | _BOTTOM_FIRST:
+        if codec == "libx264" and field_order in _INTERLACED:
             quality |= {"flags": "+ilme+ildct", "x264-params": "tff=1" if field_order in _TOP_FIRST else "bff=1"}
         return quality | {"preset": opts.preset}
     if codec in ("libvpx-vp9", "libaom-av1", "libsvtav1"):
@@ -136,7 +133,7 @@ class Writer:
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{self.path}: video codec {self.opts.codec!r} is not available ({ex})") from ex
         v.width, v.height, v.pix_fmt = frame.width, frame.height, frame.format.name
-        if field_order in _TOP_FIRST | _BOTTOM_FIRST:
+        if field_order in _INTERLACED:
             v.codec_context.field_order = field_order  # the container's flag: players deinterlace
         v.time_base = frame.time_base or src_video.time_base
         v.codec_context.time_base = v.time_base
@@ -179,7 +176,7 @@ class Writer:
             o.metadata.update(_tags(s.metadata))
             o.disposition = s.disposition
         self.out.metadata.update(_tags(self.source.metadata))
-        if timecode and any(k.lower() == "timecode" for k in self.source.metadata):
+        if timecode and timecode_tag(self.source.metadata):
             self.out.metadata["timecode"] = timecode
         chapters = self.source.chapters()
         if chapters:
@@ -191,10 +188,8 @@ class Writer:
         if timecode is None or not self.rebase:
             return timecode
         start = float(src_video.start_time * src_video.time_base) if src_video.start_time is not None else 0.0
-        try:
-            if not self.rate:
-                raise ValueError("the video has no frame rate")
-            return shift_smpte(timecode, round((self.offset_s - start) * self.rate), self.rate)
+        try:  # without a frame rate, shift_smpte refuses too
+            return shift_smpte(timecode, round((self.offset_s - start) * (self.rate or 0)), self.rate)
         except ValueError as ex:
             log.warning("timecode %r dropped: it cannot be moved to the range's start (%s)", timecode, ex)
             return None

@@ -152,6 +152,7 @@ def chroma_planes(y: torch.Tensor, ab: torch.Tensor, fmt: PlaneFormat) -> torch.
     sums = (y if taps == 1 else block_sums(y)).int()
     ab_c = F.interpolate(ab, size=sums.shape[-2:], mode="bilinear", align_corners=False)
     tables = _luma_tables(fmt, taps, sums.device)
+    dark_limit = tables[2]
     if sums.device.type == "cpu":
         codes = torch.empty_like(ab_c)
         rows = max(1, CPU_CHUNK_PIXELS // sums.shape[-1])
@@ -160,7 +161,7 @@ def chroma_planes(y: torch.Tensor, ab: torch.Tensor, fmt: PlaneFormat) -> torch.
                 codes[i, :, r:r + rows] = _cbcr_codes(sums[i, :, r:r + rows], ab_c[i, :, r:r + rows], tables, fmt)
     else:
         codes = _cbcr_codes(sums, ab_c, tables, fmt)
-    bands = border_bands(sums.amax(dim=-2) <= tables[2], sums.amax(dim=-1) <= tables[2])
+    bands = border_bands(sums.amax(dim=-2) <= dark_limit, sums.amax(dim=-1) <= dark_limit)
     return codes if bands is None else codes.masked_fill_(bands, 128 << (fmt.bits - 8))
 
 
