@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from .defaults import DEFAULT_MODEL, DEFAULT_WORK_SIDE
 from .errors import VidcolorError
+from .model.fused import fuse_for_cpu
 from .model.net import AB_SCALE, FusionNet, fold_batch_norm
 from .model.weights import load_model
 
@@ -60,15 +61,22 @@ class Colorizer:
         self.saturation = saturation
         self.dtype = autocast_dtype(self.device, precision)
         net = model if isinstance(model, FusionNet) else load_model(model)
-        # Folded batch norm is exact in float32 and saves a pass per layer; in bf16 it cost 0.12 dB per
-        # shot (bench/temporal.py: 26.34 -> 26.22) and had 1.4x the a*b* error against float32 (16 photos).
-        self.net = (fold_batch_norm(net) if self.dtype is None else net.eval()).to(self.device)
-        if self.dtype is not None:  # the layout oneDNN and cuDNN run reduced precision fastest in
-            self.net = self.net.to(memory_format=torch.channels_last)
+        fused = fuse_for_cpu(net, self.dtype or torch.float32) if self.device.type == "cpu" else None
+        # The fused layers carry their own dtypes; the others run under autocast.
+        self.autocast_dtype = None if fused is not None else self.dtype
+        if fused is not None:
+            self.net = fused
+        elif self.dtype is None:  # folded batch norm is exact in float32 and saves a pass per layer
+            self.net = fold_batch_norm(net).to(self.device)
+        else:  # the layout cuDNN runs reduced precision fastest in. Not folded: under autocast the folded
+            # bias is bf16, and that cost 0.12 dB per shot on CPU (bench/temporal.py, session 7)
+            self.net = net.eval().to(self.device, memory_format=torch.channels_last)
         self.work_side = work_side
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.dtype) if self.dtype is not None else nullcontext()
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def work_lightness(self, L: torch.Tensor) -> torch.Tensor:
         """(B, 1, H, W) L*/100 -> the same on the device, area-resized to the working size."""
@@ -96,7 +104,7 @@ class Colorizer:
         """Run fn on the batch; on CUDA out-of-memory, run it on each half instead."""
         try:
             with self._autocast():
-                if self.dtype is not None:
+                if self.autocast_dtype is not None:
                     batch = tuple(b.contiguous(memory_format=torch.channels_last) if b.ndim == 4 else b
                                   for b in batch)
                 return fn(*batch)
