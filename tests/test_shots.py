@@ -127,10 +127,22 @@ def test_chroma_filter_steadies_still_regions_follows_motion_and_resets_at_cuts(
     f = ChromaFilter()
     L = torch.rand(1, 1, 32, 32) * 0.5 + 0.25
     noisy = [torch.randn(1, 2, 32, 32) * 5 + 20 for _ in range(20)]
-    out = [f(0, L * (1 + 0.05 * (k % 2)), ab) for k, ab in enumerate(noisy)]  # exposure flicker only
-    spread = lambda xs: torch.stack(xs[5:]).std(0).mean().item()  # noqa: E731
-    assert spread(out) < 0.5 * spread(noisy)
-    moved = f(0, torch.rand(1, 1, 32, 32), torch.zeros(1, 2, 32, 32))  # new content: own colors
+
+    def run(shots: list[int], L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        return f(shots, ab, ChromaFilter.gate(L, f.predecessors(L)))
+
+    flickering = torch.cat([L * (1 + 0.05 * (k % 2)) for k in range(len(noisy))])  # exposure flicker only
+    out = torch.cat([run([0] * 5, flickering[i:i + 5], torch.cat(noisy[i:i + 5])) for i in range(0, 20, 5)])
+    spread = lambda xs: xs[5:].std(0).mean().item()  # noqa: E731
+    assert spread(out) < 0.5 * spread(torch.cat(noisy))
+    moved = run([0], torch.rand(1, 1, 32, 32), torch.zeros(1, 2, 32, 32))  # new content: own colors
     assert moved.abs().mean() < 2.0
     fresh = torch.full((1, 2, 32, 32), -30.0)
-    assert torch.equal(f(1, L, fresh), fresh)  # a new shot starts from its own colors
+    assert torch.equal(run([1], L, fresh), fresh)  # a new shot starts from its own colors
+    # batches of any size give the same colors as frame by frame
+    one = ChromaFilter()
+    single = torch.cat([one([0], x, ChromaFilter.gate(y, one.predecessors(y)))
+                        for x, y in zip(torch.cat(noisy)[:, None], flickering[:, None])])
+    f = ChromaFilter()
+    assert torch.allclose(torch.cat([run([0] * 7, flickering[i:i + 7], torch.cat(noisy[i:i + 7]))
+                                     for i in range(0, 20, 7)]), single, atol=1e-5)

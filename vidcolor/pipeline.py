@@ -176,6 +176,11 @@ class FrameStage:
         h = max(1, round(gray.shape[-2] * SMALL_WIDTH / gray.shape[-1]))
         return L, g, F.interpolate(gray, size=(h, SMALL_WIDTH), mode="area")[:, 0].float()
 
+    def _paint(self, L: torch.Tensor, g: torch.Tensor, before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """a*b* of frames from L*/100 and global vectors, and the chroma filter's gates (`before`: the
+        frames before them): both per frame, so the slice workers run them."""
+        return self.colorizer.ab(L, g), ChromaFilter.gate(L, before)
+
     def _codes(self, y: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         """(B, 1, H, W) Y' codes and (B, 2, h, w) a*b* -> (B, 2, ch, cw) Cb/Cr codes in the narrowest
         integer type that holds them (they leave the device next)."""
@@ -192,9 +197,12 @@ class FrameStage:
             chunk, self.ready = self.ready[:self.batch_size], self.ready[self.batch_size:]
             frames = [p.items[-1] for p, _ in chunk]
             L = torch.cat([p.L for p, _ in chunk])
-            ab = self.split(self.colorizer.ab, L, torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk]))
-            if self.chroma_filter is not None:
-                ab = torch.cat([self.chroma_filter(p.shot, L[i:i + 1], ab[i:i + 1]) for i, (p, _) in enumerate(chunk)])
+            g = torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk])
+            if self.chroma_filter is None:
+                ab = self.split(self.colorizer.ab, L, g)
+            else:
+                ab, blend = self.split(self._paint, L, g, self.chroma_filter.predecessors(L))
+                ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend)
             cbcr = self.split(self._codes, self.luma(frames), ab)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
                                cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)))
