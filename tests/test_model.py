@@ -93,6 +93,22 @@ def test_fused_cpu_network_computes_the_same_colors(pooled):
         assert torch.allclose(ab, ab_f, atol=1e-5) and torch.allclose(logits, logits_f, atol=1e-4)
         assert torch.allclose(net.global_features(L), fused.global_features(L), atol=1e-5)
     assert isinstance(net.low[0][0], torch.nn.Conv2d)  # the original is left as it was
+    assert any(isinstance(m, FusedLayer) for m in Colorizer(net, "cpu").net.modules())  # what a CPU runs
+
+
+def test_a_torch_without_working_fused_ops_keeps_the_plain_layers(monkeypatch):
+    import vidcolor.model.fused as fused_module
+
+    def broken(*args):
+        raise RuntimeError("unknown op")
+
+    monkeypatch.setattr(fused_module, "_CONV", broken)
+    net = FusionNet(NetConfig(width=8, global_size=64, pooled=True)).eval()
+    assert fuse_for_cpu(net, torch.float32) is None
+    colorizer = Colorizer(net, "cpu", precision="float32")
+    assert not any(isinstance(m, FusedLayer) for m in colorizer.net.modules())
+    L = torch.rand(1, 1, 40, 56)
+    assert torch.allclose(colorizer.ab(L), net.colorize(L, net.global_features(L)) * AB_SCALE, atol=1e-3)
 
 
 def test_bf16_keeps_the_first_layer_in_float32():

@@ -40,7 +40,7 @@ class FusedLayer(nn.Module):
 
 def fuse_for_cpu(net: FusionNet, dtype: torch.dtype) -> FusionNet | None:
     """An inference copy of `net` made of FusedLayers in `dtype`, the first in float32 (see
-    FusionNet.low_features); None where this torch has no oneDNN."""
+    FusionNet.low_features); None where this torch has no oneDNN or its ops fail on a probe."""
     if _CONV is None or _LINEAR is None or not torch.backends.mkldnn.is_available():
         return None
     fused = fold_batch_norm(net)
@@ -56,4 +56,10 @@ def fuse_for_cpu(net: FusionNet, dtype: torch.dtype) -> FusionNet | None:
             if activation:
                 seq[j] = nn.Identity()
             seq[i] = FusedLayer(seq[i], activation or "none", torch.float32 if seq[i] is first else dtype)
+    probe = torch.zeros(1, 1, 16, 16)
+    try:  # private ops: a torch whose oneDNN or signatures differ keeps the plain layers
+        with torch.inference_mode():
+            fused.colorize(probe, fused.global_features(probe))
+    except (RuntimeError, TypeError):
+        return None
     return fused
