@@ -66,11 +66,11 @@ class Colorizer:
         self.autocast_dtype = None if fused is not None else self.dtype
         if fused is not None:
             self.net = fused
-        elif self.dtype is None:  # folded batch norm is exact in float32 and saves a pass per layer
+        else:  # batch norm folded into the layers: one pass fewer per layer; exact in float32, and in bf16
+            # as close to float32 as unfolded (FusionNet.low_features keeps the sensitive layer float32)
             self.net = fold_batch_norm(net).to(self.device)
-        else:  # the layout cuDNN runs reduced precision fastest in. Not folded: under autocast the folded
-            # bias is bf16, and that cost 0.12 dB per shot on CPU (bench/temporal.py, session 7)
-            self.net = net.eval().to(self.device, memory_format=torch.channels_last)
+            if self.dtype is not None:  # the layout cuDNN runs reduced precision fastest in
+                self.net = self.net.to(memory_format=torch.channels_last)
         self.work_side = work_side
 
     def _autocast(self):

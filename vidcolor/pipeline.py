@@ -197,11 +197,11 @@ class FrameStage:
             chunk, self.ready = self.ready[:self.batch_size], self.ready[self.batch_size:]
             frames = [p.items[-1] for p, _ in chunk]
             L = torch.cat([p.L for p, _ in chunk])
-            g = torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk])
+            vectors = torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk])
             if self.chroma_filter is None:
-                ab = self.split(self.colorizer.ab, L, g)
+                ab = self.split(self.colorizer.ab, L, vectors)
             else:
-                ab, blend = self.split(self._paint, L, g, self.chroma_filter.predecessors(L))
+                ab, blend = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
                 ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend)
             cbcr = self.split(self._codes, self.luma(frames), ab)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,

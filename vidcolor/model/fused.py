@@ -1,9 +1,9 @@
 """CPU inference with each layer, its folded batch norm and its activation as one oneDNN call.
 
 oneDNN adds the bias and applies ReLU or sigmoid while the output tile is still in cache: one pass over
-the activations per layer instead of three (conv, batch norm, ReLU). The biases stay float32: folded into
-a bf16 bias, batch norm's mean doubled the a*b* error (README, Throughput). These are the ops torch's own
-compiler emits for CPU; a torch without them gets None and the plain layers.
+the activations per layer instead of three (conv, batch norm, ReLU). The biases stay float32, which
+oneDNN takes at no cost (rounded to bf16 they moved a*b* by up to 0.013 units RMS more on four photos).
+These are the ops torch's own compiler emits for CPU; a torch without them gets None and the plain layers.
 """
 from __future__ import annotations
 
