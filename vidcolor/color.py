@@ -44,7 +44,7 @@ def _f(t: torch.Tensor) -> torch.Tensor:
 
 def _f_inv(t: torch.Tensor) -> torch.Tensor:
     u = t.clamp(min=_DELTA)
-    return u * u * u + 3 * _DELTA**2 * (t - u)
+    return u.pow(3).add_(t - u, alpha=3 * _DELTA**2)  # in place only on fresh results: gradients still flow
 
 
 def mix(rows, x: torch.Tensor) -> torch.Tensor:
@@ -65,14 +65,16 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
 def _lab_to_linear(lab: torch.Tensor) -> torch.Tensor:
     L, a, b = lab.unbind(-3)
     fy = (L + 16) / 116
-    return lab_to_linear_with(fy, _f_inv(fy), a, b)
+    return torch.stack(lab_to_linear_with(fy, _f_inv(fy), a, b), dim=-3)
 
 
-def lab_to_linear_with(fy: torch.Tensor, lum: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(..., H, W) f(Y) = (L* + 16) / 116, relative luminance Y and a*, b* -> (..., 3, H, W) linear RGB.
-    Video knows fy and Y of each pixel from its luma code (a table), and skips both curves."""
-    xyz = torch.stack((_f_inv(a.mul(1 / 500).add_(fy)), lum, _f_inv(b.mul(-1 / 200).add_(fy))), dim=-3)
-    return mix(_XYZN_TO_RGB, xyz)
+def lab_to_linear_with(fy: torch.Tensor, lum: torch.Tensor, a: torch.Tensor,
+                       b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(..., H, W) f(Y) = (L* + 16) / 116, relative luminance Y and a*, b* -> linear R, G, B planes.
+    Video knows fy and Y of each pixel from its luma code (a table), and skips both curves; it takes
+    the planes apart, as they come (a stack would copy them once more)."""
+    x, z = _f_inv(a.mul(1 / 500).add_(fy)), _f_inv(b.mul(-1 / 200).add_(fy))
+    return tuple(x.mul(m0).add_(lum, alpha=m1).add_(z, alpha=m2) for m0, m1, m2 in _XYZN_TO_RGB)
 
 
 def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
