@@ -66,7 +66,8 @@ def test_chroma_planes_match_reference_across_cpu_chunks(monkeypatch):
     y = rng.integers(60, 200, (2, 1, 108, 62))  # limited-range codes, mid gray: in gamut with small a*b*
     ab = rng.uniform(-20, 20, (2, 2, 54, 31))
     fmt = planes.PlaneFormat("yuv420p", 8, False, "bt601")
-    codes = planes.chroma_planes(torch.from_numpy(y).to(torch.uint8), torch.from_numpy(ab).float(), fmt).numpy()
+    sums = planes.chroma_luma(torch.from_numpy(y).to(torch.uint8), fmt)
+    codes = planes.chroma_planes(sums, torch.from_numpy(ab).float(), fmt).numpy()
     gray = ((y - 16) / 219).reshape(2, 54, 2, 31, 2).mean(axis=(2, 4))  # 2x2 block means at chroma size
     lightness = skcolor.rgb2lab(np.repeat(gray[..., None], 3, -1))[..., :1]
     rgb = skcolor.lab2rgb(np.concatenate((lightness, ab.transpose(0, 2, 3, 1)), -1))
@@ -84,7 +85,7 @@ def test_chroma_planes_whole_batch_path_matches_cpu_chunks():
                       (planes.PlaneFormat("yuv420p10le", 10, False, "bt2020"), 940)):
         y = torch.from_numpy(rng.integers(64, high, (3, 1, 40, 64)))
         ab = torch.from_numpy(rng.uniform(-60, 60, (3, 2, 20, 32))).float()
-        chunked = planes.chroma_planes(y.to(torch.uint8) if fmt.bits == 8 else y, ab, fmt)
+        chunked = planes.chroma_planes(planes.chroma_luma(y.to(torch.uint8) if fmt.bits == 8 else y, fmt), ab, fmt)
         sums = planes.block_sums(y).int()
         tables = planes._luma_tables(fmt, 4, sums.device)
         whole = planes._cbcr_codes(sums, ab, tables, fmt, torch.empty_like(ab))  # ab is at chroma size

@@ -64,7 +64,7 @@ def test_smoother_never_mixes_shots():
     s = ShotSmoother(window=5)
     released = []
     for i in range(12):
-        s.add(Pending(i, [], torch.full((2,), float(i < 6)), torch.zeros(1)))
+        s.add(Pending(i, [], torch.full((2,), float(i < 6)), None, None))
         s.decide(i, "cut" if i == 6 else None)
         released += s.release()
     s.finish()

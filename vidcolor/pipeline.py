@@ -27,6 +27,7 @@ from .media.encode import EncodeOptions, Writer
 from .media.planes import (
     PlaneFormat,
     block_means,
+    chroma_luma,
     chroma_planes,
     compose,
     compose_side_by_side,
@@ -149,9 +150,9 @@ class FrameStage:
         if not self.incoming:
             return
         frames = [f for _, f in self.incoming]
-        L, g, small = self.split(self._look, self.luma(frames))
+        L, g, small, sums = self.split(self._look, self.luma(frames))
         for i, (items, _) in enumerate(self.incoming):
-            self.smoother.add(Pending(self.count + i, items, g[i], L[i:i + 1]))
+            self.smoother.add(Pending(self.count + i, items, g[i], L[i:i + 1], sums[i:i + 1]))
         if self.detector is not None:
             self._decide([d for s in small.cpu().numpy() for d in self.detector.push(s)])
         else:
@@ -161,30 +162,33 @@ class FrameStage:
         self.ready += self.smoother.release()
         self._render(final=False)
 
-    def _look(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(B, 1, H, W) Y' codes -> L*/100 at the working size, global vectors, and the gray picture at
-        the shot detector's width (empty without detection)."""
+    def _look(self, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(B, 1, H, W) Y' codes -> L*/100 at the working size, global vectors, the gray picture at the
+        shot detector's width (empty without detection), and the chroma_luma that rendering will need
+        (computed once, and on a GPU the Y' planes cross the bus once)."""
+        sums = chroma_luma(y, self.fmt)
         size = work_size(*y.shape[-2:], self.colorizer.work_side)
         if y.shape[-2] % 2 == 0 and y.shape[-1] % 2 == 0 and 2 * size[0] <= y.shape[-2]:
-            y = block_means(y)  # the area resize below then reads a quarter of the pixels (HD and above)
+            # the area resize below then reads a quarter of the pixels (480p and above)
+            y = sums / 4 if sums.shape[-1] < y.shape[-1] else block_means(y)
         gray = luma_to_gray(y, self.fmt)
         gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
         L = gray_to_lightness(gray_w) / 100
         g = self.colorizer.global_features(L) if self.fixed_g is None else self.fixed_g.expand(len(L), -1)
         if self.detector is None:
-            return L, g, gray.new_empty(len(gray), 0)
+            return L, g, gray.new_empty(len(gray), 0), sums
         h = max(1, round(gray.shape[-2] * SMALL_WIDTH / gray.shape[-1]))
-        return L, g, F.interpolate(gray, size=(h, SMALL_WIDTH), mode="area")[:, 0].float()
+        return L, g, F.interpolate(gray, size=(h, SMALL_WIDTH), mode="area")[:, 0].float(), sums
 
     def _paint(self, L: torch.Tensor, g: torch.Tensor, before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """a*b* of frames from L*/100 and global vectors, and the chroma filter's gates (`before`: the
         frames before them): both per frame, so the slice workers run them."""
         return self.colorizer.ab(L, g), ChromaFilter.gate(L, before)
 
-    def _codes(self, y: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-        """(B, 1, H, W) Y' codes and (B, 2, h, w) a*b* -> (B, 2, ch, cw) Cb/Cr codes in the narrowest
+    def _codes(self, sums: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        """(B, 1, ch, cw) chroma_luma and (B, 2, h, w) a*b* -> (B, 2, ch, cw) Cb/Cr codes in the narrowest
         integer type that holds them (they leave the device next)."""
-        return chroma_planes(y, ab, self.fmt).to(_CODE_DTYPE[self.fmt.bits])
+        return chroma_planes(sums, ab, self.fmt).to(_CODE_DTYPE[self.fmt.bits])
 
     def _decide(self, decisions: list[tuple[int, str | None]]) -> None:
         for index, kind in decisions:
@@ -203,9 +207,11 @@ class FrameStage:
             else:
                 ab, blend = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
                 ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend)
-            cbcr = self.split(self._codes, self.luma(frames), ab)
+            cbcr = self.split(self._codes, torch.cat([p.luma for p, _ in chunk]), ab)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
                                cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)))
+            for p, _ in chunk:
+                p.drop_pixels()
 
 
 def _is_timecode_track(stream: av.stream.Stream) -> bool:

@@ -21,8 +21,14 @@ class Pending:
     index: int
     items: list  # side packets that came before the frame in the file, then the frame itself
     g: torch.Tensor  # (D,) global vector of this frame
-    L: torch.Tensor  # (1, 1, h, w) L*/100 at the working size
+    L: torch.Tensor | None  # (1, 1, h, w) L*/100 at the working size
+    luma: torch.Tensor | None  # (1, 1, ch, cw) planes.chroma_luma: what the chroma conversion needs of Y'
     shot: int | None = None
+
+    def drop_pixels(self) -> None:
+        """Once the frame is rendered the smoother still needs its vector for the frames after it (the
+        backward window), not its pictures: the window then holds vectors only."""
+        self.items, self.L, self.luma = [], None, None
 
 
 class ShotSmoother:

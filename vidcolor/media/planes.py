@@ -145,11 +145,17 @@ def _linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
     return _srgb_table(x.device).index_select(0, bits.flatten()).view(x.shape)
 
 
-def chroma_planes(y: torch.Tensor, ab: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
-    """(B, 1, H, W) integer Y' codes and (B, 2, h, w) a*b* -> (B, 2, ch, cw) integer Cb, Cr codes at
-    chroma size (4:2:0 planes have even sides: plane_format sees to it)."""
+def chroma_luma(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
+    """(B, 1, H, W) integer Y' codes -> the luma that goes with each chroma sample: the sum of its
+    2x2 block (4:2:0; plane_format sees to even sides) or the code itself (4:4:4), as small integers."""
+    return y if "444" in fmt.pix_fmt else block_sums(y)
+
+
+def chroma_planes(sums: torch.Tensor, ab: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
+    """(B, 1, ch, cw) chroma_luma of the frames and (B, 2, h, w) a*b* -> (B, 2, ch, cw) integer Cb, Cr
+    codes at chroma size."""
     taps = 1 if "444" in fmt.pix_fmt else 4
-    sums = (y if taps == 1 else block_sums(y)).int()
+    sums = sums.int()  # index_select's index type
     ab_c = F.interpolate(ab, size=sums.shape[-2:], mode="bilinear", align_corners=False)
     tables = _luma_tables(fmt, taps, sums.device)
     dark_limit = tables[2]
