@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .color import gray_to_lightness
+from .color import gray_to_lightness, tabulated
 from .colorizer import Colorizer, work_size
 from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE, MAX_BATCH_SIZE
 from .errors import InputError, UsageError
@@ -26,7 +26,8 @@ from .media.decode import DecodeStats, TimeRange, demux_decode
 from .media.encode import EncodeOptions, Writer
 from .media.planes import (
     PlaneFormat,
-    block_means,
+    block_gray,
+    block_sums,
     chroma_luma,
     chroma_planes,
     compose,
@@ -169,11 +170,12 @@ class FrameStage:
         sums = chroma_luma(y, self.fmt)
         size = work_size(*y.shape[-2:], self.colorizer.work_side)
         if y.shape[-2] % 2 == 0 and y.shape[-1] % 2 == 0 and 2 * size[0] <= y.shape[-2]:
-            # the area resize below then reads a quarter of the pixels (480p and above)
-            y = sums / 4 if sums.shape[-1] < y.shape[-1] else block_means(y)
-        gray = luma_to_gray(y, self.fmt)
+            # 2x2 block means (480p and above): the area resize below reads a quarter of the pixels
+            gray = block_gray(sums if sums.shape[-1] < y.shape[-1] else block_sums(y), self.fmt)
+        else:
+            gray = luma_to_gray(y, self.fmt)
         gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
-        L = gray_to_lightness(gray_w) / 100
+        L = tabulated(gray_to_lightness, gray_w) / 100
         g = self.colorizer.global_features(L) if self.fixed_g is None else self.fixed_g.expand(len(L), -1)
         if self.detector is None:
             return L, g, gray.new_empty(len(gray), 0), sums

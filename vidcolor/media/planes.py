@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import av
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..color import cbcr_rows, gray_to_lightness, lab_to_linear_with, linear_to_srgb, srgb_to_linear
+from ..color import cbcr_rows, gray_to_lightness, lab_to_linear_with, linear_to_srgb, srgb_to_linear, tabulated
 
 # Pixel formats written as they come: 4:2:0 and 4:4:4, 8 and 10 bits, limited and full range.
 KEPT_FORMATS = {"yuv420p": 8, "yuvj420p": 8, "yuv420p10le": 10, "yuv444p": 8, "yuvj444p": 8, "yuv444p10le": 10}
@@ -100,11 +101,6 @@ def border_bands(dark_cols: torch.Tensor, dark_rows: torch.Tensor) -> torch.Tens
 CPU_CHUNK_PIXELS = 1 << 17  # converted at a time on CPU: the temporaries stay in cache (1.4x faster at 1080p)
 
 
-def block_means(y: torch.Tensor) -> torch.Tensor:
-    """(..., H, W) integer codes, even sides -> (..., H/2, W/2) float means of the 2x2 blocks."""
-    return block_sums(y).float() / 4
-
-
 def block_sums(y: torch.Tensor) -> torch.Tensor:
     """(..., H, W) integer codes, even sides -> (..., H/2, W/2) int16 sums of the 2x2 blocks.
     Summed as integers: 4x cheaper on CPU than avg_pool2d of floats."""
@@ -112,37 +108,33 @@ def block_sums(y: torch.Tensor) -> torch.Tensor:
     return rows[..., 0::2] + rows[..., 1::2]
 
 
+class LumaTables(NamedTuple):
+    """For every sum of `taps` Y' codes (1 pixel or a 2x2 block): values that would otherwise cost a
+    curve per pixel (a lookup costs a tenth of the two curves)."""
+
+    gray: torch.Tensor  # gamma-encoded gray of the mean code, in [0, 1]
+    fy: torch.Tensor  # f(Y) = (L* + 16) / 116
+    lum: torch.Tensor  # relative luminance Y
+    dark_limit: int  # the largest sum that is dark border
+
+
 @functools.cache
-def _luma_tables(fmt: PlaneFormat, taps: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """For every sum of `taps` Y' codes (1 pixel or a 2x2 block): f(Y) = (L* + 16) / 116 and relative
-    luminance Y, and the largest sum that is dark border. A lookup costs a tenth of the two curves."""
+def luma_tables(fmt: PlaneFormat, taps: int, device: torch.device) -> LumaTables:
     sums = torch.arange(taps * ((1 << fmt.bits) - 1) + 1, dtype=torch.float64)
     gray = luma_to_gray(sums / taps, fmt).double()
     fy = (gray_to_lightness(gray) + 16) / 116
     dark_limit = int((gray <= BORDER_GRAY).sum()) - 1
-    return fy.float().to(device), srgb_to_linear(gray).float().to(device), dark_limit
+    return LumaTables(*(t.float().to(device) for t in (gray, fy, srgb_to_linear(gray))), dark_limit)
 
 
-# The sRGB curve as a table indexed by the top bits of a float32's bit pattern (exponent and the
-# mantissa's top 11 bits): two operations per pixel (a shift and a lookup) instead of the power
-# function's dozen. Steps are relative (1/2048 of the value), so dark tones are as fine as bright
-# ones: within 0.018 of an 8-bit code of the exact curve, 0.071 of a 10-bit one (tests/test_color.py).
-# 260k float32 entries (1 MB) cover 0 to 1.
-SRGB_SHIFT = 12
-_SMALLEST_NORMAL = torch.finfo(torch.float32).tiny  # clamped to: positive, so the bit pattern is a valid index
+def _lookup(table: torch.Tensor, sums: torch.Tensor) -> torch.Tensor:
+    """(..., 1, h, w) integer sums -> (..., h, w) table values."""
+    return table.index_select(0, sums.flatten()).view(sums.shape[:-3] + sums.shape[-2:])
 
 
-@functools.cache
-def _srgb_table(device: torch.device) -> torch.Tensor:
-    index = torch.arange((0x3F800000 >> SRGB_SHIFT) + 1, dtype=torch.int64)  # 0x3F800000: the bits of 1.0
-    low, high = ((i << SRGB_SHIFT).to(torch.int32).view(torch.float32).double() for i in (index, index + 1))
-    return linear_to_srgb(((low + high) / 2).clamp(max=1)).float().to(device)  # each step's middle
-
-
-def _linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
-    """color.linear_to_srgb of float32 `x`, which this clamps in place to [0, 1]."""
-    bits = x.clamp_(_SMALLEST_NORMAL, 1).view(torch.int32).bitwise_right_shift_(SRGB_SHIFT)
-    return _srgb_table(x.device).index_select(0, bits.flatten()).view(x.shape)
+def block_gray(sums: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
+    """(B, 1, h, w) 2x2 block sums of Y' codes -> (B, 1, h, w) gamma-encoded gray of the block means."""
+    return _lookup(luma_tables(fmt, 4, sums.device).gray, sums.int()).unsqueeze(-3)
 
 
 def chroma_luma(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
@@ -157,8 +149,7 @@ def chroma_planes(sums: torch.Tensor, ab: torch.Tensor, fmt: PlaneFormat) -> tor
     taps = 1 if "444" in fmt.pix_fmt else 4
     sums = sums.int()  # index_select's index type
     ab_c = F.interpolate(ab, size=sums.shape[-2:], mode="bilinear", align_corners=False)
-    tables = _luma_tables(fmt, taps, sums.device)
-    dark_limit = tables[2]
+    tables = luma_tables(fmt, taps, sums.device)
     codes = torch.empty_like(ab_c)
     if sums.device.type == "cpu":
         rows = max(1, CPU_CHUNK_PIXELS // sums.shape[-1])
@@ -167,17 +158,15 @@ def chroma_planes(sums: torch.Tensor, ab: torch.Tensor, fmt: PlaneFormat) -> tor
                 _cbcr_codes(sums[i, :, r:r + rows], ab_c[i, :, r:r + rows], tables, fmt, codes[i, :, r:r + rows])
     else:
         _cbcr_codes(sums, ab_c, tables, fmt, codes)
-    bands = border_bands(sums.amax(dim=-2) <= dark_limit, sums.amax(dim=-1) <= dark_limit)
+    bands = border_bands(sums.amax(dim=-2) <= tables.dark_limit, sums.amax(dim=-1) <= tables.dark_limit)
     return codes if bands is None else codes.masked_fill_(bands, 128 << (fmt.bits - 8))
 
 
-def _cbcr_codes(sums: torch.Tensor, ab: torch.Tensor, tables: tuple[torch.Tensor, torch.Tensor, int],
-                fmt: PlaneFormat, out: torch.Tensor) -> torch.Tensor:
+def _cbcr_codes(sums: torch.Tensor, ab: torch.Tensor, tables: LumaTables, fmt: PlaneFormat,
+                out: torch.Tensor) -> torch.Tensor:
     """(..., 1, h, w) luma sums and (..., 2, h, w) a*b* -> Cb, Cr codes written into `out` (..., 2, h, w)."""
-    fy_table, lum_table, _ = tables
-    index = sums.flatten()
-    fy, lum = (t.index_select(0, index).view(sums.shape[:-3] + sums.shape[-2:]) for t in (fy_table, lum_table))
-    rgb = [_linear_to_srgb(c) for c in lab_to_linear_with(fy, lum, *ab.unbind(-3))]
+    linear = lab_to_linear_with(_lookup(tables.fy, sums), _lookup(tables.lum, sums), *ab.unbind(-3))
+    rgb = [tabulated(linear_to_srgb, c) for c in linear]
     scale = 1 << (fmt.bits - 8)
     span, low, high = (255 * scale, 0, 256 * scale - 1) if fmt.full_range else (224 * scale, 16 * scale, 240 * scale)
     for code, (r, g, b) in zip(out.unbind(-3), cbcr_rows(fmt.matrix)):
