@@ -23,6 +23,7 @@ from pathlib import Path
 
 import av
 import torch
+from av.video.frame import PictureType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clips import make_clip
@@ -43,6 +44,7 @@ def encode_all(frames: Iterable[av.VideoFrame], dst: Path, opts: EncodeOptions, 
         for f in frames:
             if n == 0:
                 v.width, v.height, v.pix_fmt = f.width, f.height, "yuv420p"
+            f.pict_type = PictureType.NONE  # the encoder's own frame types, as in the pipeline (planes.compose)
             out.mux(v.encode(f))
             n += 1
         out.mux(v.encode(None))

@@ -14,6 +14,7 @@ import av
 import numpy as np
 import torch
 import torch.nn.functional as F
+from av.video.frame import PictureType
 
 from ..color import cbcr_rows, gray_to_lightness, lab_to_linear_with, linear_to_srgb, srgb_to_linear, tabulated
 
@@ -176,26 +177,32 @@ def _cbcr_codes(sums: torch.Tensor, ab: torch.Tensor, tables: LumaTables, fmt: P
 
 
 def compose(frame: av.VideoFrame, cbcr: np.ndarray, fmt: PlaneFormat) -> av.VideoFrame:
-    """A new frame: `frame`'s Y plane copied exactly, chroma from (2, ch, cw) `cbcr`, same pts and tags."""
-    out = av.VideoFrame(frame.width, frame.height, fmt.pix_fmt)
-    plane_view(out.planes[0], fmt.dtype, frame.height, frame.width)[:] = luma(frame, fmt)
+    """`frame` colored in place with the chroma planes `cbcr` (2, ch, cw). Its Y plane, pts, color tags and
+    side data (closed captions, HDR metadata) go on to the encoder as they were decoded. A frame the
+    decoder still holds as a reference picture is copied first (make_writable), so decoding goes on
+    from intact pictures."""
+    frame.make_writable()
     for i in (1, 2):
-        p = out.planes[i]
+        p = frame.planes[i]
         plane_view(p, fmt.dtype, p.height, p.width)[:] = cbcr[i - 1]
-    _copy_timing_and_tags(frame, out)
-    return out
+    frame.pict_type = PictureType.NONE  # decoded as I, P or B: left set, it would force the encoder's choices
+    return frame
 
 
 def compose_side_by_side(frame: av.VideoFrame, cbcr: np.ndarray, fmt: PlaneFormat) -> av.VideoFrame:
     """A frame twice as wide: the input as it is on the left, the colorized one on the right."""
     out = av.VideoFrame(2 * frame.width, frame.height, fmt.pix_fmt)
-    for src, right in ((frame, False), (compose(frame, cbcr, fmt), True)):
-        for p, sp in zip(out.planes, src.planes):
-            w = min(sp.width, p.width)
-            x = p.width - w if right else 0  # with odd widths the halves share one chroma column
-            plane_view(p, fmt.dtype, p.height, p.width)[:, x:x + w] = plane_view(sp, fmt.dtype, sp.height, w)
+    _paste(frame, out, fmt, right=False)  # before compose colors `frame`
+    _paste(compose(frame, cbcr, fmt), out, fmt, right=True)
     _copy_timing_and_tags(frame, out)
     return out
+
+
+def _paste(src: av.VideoFrame, dst: av.VideoFrame, fmt: PlaneFormat, right: bool) -> None:
+    for p, sp in zip(dst.planes, src.planes):
+        w = min(sp.width, p.width)
+        x = p.width - w if right else 0  # with odd widths the halves share one chroma column
+        plane_view(p, fmt.dtype, p.height, p.width)[:, x:x + w] = plane_view(sp, fmt.dtype, sp.height, w)
 
 
 def _copy_timing_and_tags(src: av.VideoFrame, dst: av.VideoFrame) -> None:
