@@ -6,8 +6,10 @@ pipeline under settings that change how its three threads share the CPU and the 
 decode: PyAV decode alone; encode_gray / encode_color: the encoder alone on frames decoded (and,
 for color, colorized) beforehand; transcode: both, as bench/throughput.py; model: the model stage
 alone. end_to_end[setting]: vidcolor on the clip, with Python's GIL switch interval (5 ms default),
-torch's CPU threads and the decoder's threads (FFmpeg's choice by default) as named. If the stages
-overlapped perfectly, end-to-end would run at the slowest stage's speed.
+torch's CPU threads and the decoder's threads (FFmpeg's choice by default) as named; end_to_end[no_network]:
+the pipeline with the network's outputs replaced by zeros (gray pictures), everything else at full cost
+(analysis, shots, chroma planes, compose, the codecs): how close to transcode the pipeline itself can
+come. If the stages overlapped perfectly, end-to-end would run at the slowest stage's speed.
 """
 from __future__ import annotations
 
@@ -31,6 +33,19 @@ from vidcolor.colorizer import Colorizer
 from vidcolor.media import decode
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.pipeline import default_batch_size
+
+
+class NoNetwork:
+    """A Colorizer whose network costs nothing: zero global vectors and zero a*b* (neutral colors)."""
+
+    def __init__(self, colorizer: Colorizer) -> None:
+        self.device, self.work_side = colorizer.device, colorizer.work_side
+
+    def global_features(self, L: torch.Tensor) -> torch.Tensor:
+        return L.new_zeros(len(L), 256)
+
+    def ab(self, L: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        return L.new_zeros(len(L), 2, *L.shape[-2:])
 
 
 def decode_frames(src: Path) -> tuple[list[av.VideoFrame], float]:
@@ -81,6 +96,9 @@ def main() -> None:
         sys.setswitchinterval(0.005)
         torch.set_num_threads(threads)
         decode.DECODER_THREADS = 0
+        report = colorize_video(clip, Path(tmp) / "no_network.mp4", colorizer=NoNetwork(colorizer),
+                                batch_size=batch, encode=opts, progress=False)
+        result["end_to_end[no_network]"] = report.fps
         color, _ = decode_frames(Path(tmp) / "default.mp4")
         result["encode_color"] = encode_fps(color, Path(tmp) / "color.mp4", opts)
     result = {k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}
