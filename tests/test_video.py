@@ -214,11 +214,24 @@ def test_a_second_video_stream_is_dropped_with_a_warning(tmp_path):
         "video stream #1 dropped: only the first video stream, audio, subtitles and the timecode are kept"]
 
 
-def _captioned_clip(path, frames: int = 20) -> None:
-    """H.264 in MPEG-TS whose pictures carry CEA-608 closed captions, as broadcast recordings do: an SEI
-    message (ATSC A/53 user data, "GA94") before each picture's first slice, two characters a frame."""
+def _with_captions(picture: bytes, codec: str, cc: bytes) -> bytes:
+    """A coded picture with ATSC A/53 caption data ("GA94" user data) before its first slice: an SEI
+    message in H.264, a user-data unit in MPEG-2, as broadcast encoders write them."""
+    user_data = b"GA94\x03" + bytes([0x40 | len(cc) // 3, 0xFF]) + cc + b"\xff"  # cc_data
+    if codec == "mpeg2video":
+        first_slice, unit = picture.find(b"\x00\x00\x01\x01"), b"\x00\x00\x01\xb2" + user_data
+    else:
+        first_slice = min(i for i in (picture.find(b"\x00\x00\x01" + bytes([t])) for t in (0x65, 0x41, 0x01, 0x21))
+                          if i >= 0)  # IDR, P or B
+        t35 = b"\xb5\x00\x31" + user_data  # ITU-T T.35: USA, ATSC
+        unit = b"\x00\x00\x01\x06" + bytes([4, len(t35)]) + t35 + b"\x80"  # SEI: registered user data
+    return picture[:first_slice] + unit + picture[first_slice:]
+
+
+def _captioned_clip(path, codec: str, frames: int = 20) -> None:
+    """MPEG-TS whose pictures carry CEA-608 closed captions, two characters a frame; an I picture every 5."""
     with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=25, options={"bframes": "2", "g": "5"})  # an I picture every 5
+        v = out.add_stream(codec, rate=25, options={"g": "5", "bf": "2"})
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         for i in range(frames + 1):
             f = None
@@ -226,13 +239,8 @@ def _captioned_clip(path, frames: int = 20) -> None:
                 f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (40 + 9 * i, 90, 140), np.uint8), format="rgb24")
                 f.pts = i
             for packet in v.encode(f):
-                data = bytes(packet)
-                nal = min(data.find(b"\x00\x00\x01" + bytes([t])) for t in (0x65, 0x41, 0x01, 0x21, 0x61)
-                          if data.find(b"\x00\x00\x01" + bytes([t])) >= 0)  # the first slice (IDR, P or B)
-                cc = bytes([0x41, 0xFF, 0xFC, 0x80 | (0x41 + packet.pts % 26), 0x80 | (0x61 + packet.pts % 26), 0xFF])
-                user_data = b"\xb5\x00\x31GA94\x03" + cc  # ITU-T T.35 USA, ATSC, cc_data
-                sei = b"\x00\x00\x01\x06" + bytes([4, len(user_data)]) + user_data + b"\x80"
-                captioned = av.Packet(data[:nal] + sei + data[nal:])
+                cc = bytes([0xFC, 0x80 | (0x41 + packet.pts % 26), 0x80 | (0x61 + packet.pts % 26)])  # field 1
+                captioned = av.Packet(_with_captions(bytes(packet), codec, cc))
                 captioned.pts, captioned.dts, captioned.time_base = packet.pts, packet.dts, packet.time_base
                 captioned.stream = v
                 out.mux(captioned)
@@ -244,21 +252,21 @@ def _captions(path) -> dict[float, bytes]:
                 for f in c.decode(video=0)}
 
 
-@pytest.mark.parametrize("suffix", [".ts", ".mp4"])
-def test_closed_captions_in_the_video_stream_are_kept(tmp_path, suffix):
+@pytest.mark.parametrize("codec, suffix", [("libx264", ".ts"), ("libx264", ".mp4"), ("mpeg2video", ".mp4")])
+def test_closed_captions_in_the_video_stream_are_kept(tmp_path, codec, suffix):
     """Captions that ride in the H.264 pictures (broadcast recordings) reach the output's pictures: the
     decoded frame, side data and all, is what the encoder gets, with new chroma. The encoder still
     picks its own frame types: the input's I/P/B pattern is not forced on it (all-intra input such as
     DV would otherwise come out all-intra, several times larger)."""
     src, dst = tmp_path / "broadcast.ts", tmp_path / f"out{suffix}"
-    _captioned_clip(src)
+    _captioned_clip(src, codec)
     before = _captions(src)
     assert len(before) == 20 and all(len(cc) == 3 for cc in before.values())  # the clip is what we meant
     colorize_video(src, dst, model="tiny-random", progress=False)
     assert _captions(dst) == before
     with av.open(str(src)) as a, av.open(str(dst)) as b:
-        keys = [sum(p.is_keyframe for p in c.demux(video=0)) for c in (a, b)]
-    assert keys == [4, 1]  # x264's own choice: one I picture for 20 frames of one scene
+        keys_in, keys_out = (sum(p.is_keyframe for p in c.demux(video=0)) for c in (a, b))
+    assert keys_in >= 4 and keys_out == 1  # x264's own choice: one I picture for 20 frames of one scene
 
 
 def test_sample_aspect_ratio_is_kept(clip, tmp_path):
