@@ -94,6 +94,19 @@ def test_chroma_planes_whole_batch_path_matches_cpu_chunks():
         assert torch.equal(whole, chunked)
 
 
+def test_422_chroma_uses_pairs_of_luma():
+    """4:2:2 chroma samples go with pairs of Y' in a row: a picture whose pairs are equal gets the codes
+    that 4:4:4 gives the half-width picture."""
+    rng = np.random.default_rng(4)
+    half = torch.from_numpy(rng.integers(64, 940, (2, 1, 24, 20)))
+    ab = torch.from_numpy(rng.uniform(-50, 50, (2, 2, 12, 10))).float()
+    fmt422 = planes.PlaneFormat("yuv422p10le", 10, False, "bt709")
+    fmt444 = planes.PlaneFormat("yuv444p10le", 10, False, "bt709")
+    sums = planes.chroma_luma(half.repeat_interleave(2, dim=-1), fmt422)
+    assert sums.shape == (2, 1, 24, 20) and torch.equal(sums.int(), 2 * half)
+    assert torch.equal(planes.chroma_planes(sums, ab, fmt422), planes.chroma_planes(half, ab, fmt444))
+
+
 def test_tabulated_curves_follow_the_exact_ones_in_darks_and_lights():
     """The bit-pattern tables against the exact float64 curves, over every decade from 1e-7 to 1 (dark
     tones are where a table of even steps falls apart). sRGB: within 8e-5, 0.02 of an 8-bit code and

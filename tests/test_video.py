@@ -12,6 +12,7 @@ from conftest import decode_planes, packets
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
+from vidcolor.errors import UsageError
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.pipeline import default_batch_size
 
@@ -286,6 +287,37 @@ def test_full_range_and_10_bit_luma_is_exact(clip, tmp_path, pix_fmt):
     out = decode_planes(dst)
     assert out[0].format.name == pix_fmt
     assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+
+
+def test_prores_master_stays_422_10_bit_and_gets_color(clip, tmp_path):
+    """A ProRes 4:2:2 10-bit master colorized back into ProRes: ProRes takes no 4:2:0, so the planes are
+    written at 4:2:2 (the film's own format, no warning). Luminance survives ProRes's small loss."""
+    src = clip("master.mov", codec="prores_ks", pix_fmt="yuv422p10le", width=128, height=96, audio=("pcm_s16le",))
+    dst = tmp_path / "out.mov"
+    report = colorize_video(src, dst, model="tiny-random", encode=EncodeOptions(codec="prores_ks"), progress=False)
+    assert report.warnings == []
+    out = decode_planes(dst)
+    assert [f.format.name for f in out] == ["yuv422p10le"] * 12
+    for y_in, y_out in zip(luma_planes(src), luma_planes(dst), strict=True):
+        assert np.abs(y_in.astype(int) - y_out).mean() < 4  # of 1023: ProRes re-encoding (measured 2.5)
+    cbcr = np.stack([np.frombuffer(f.planes[1], np.uint16).reshape(96, -1)[:, :64] for f in out])
+    assert np.abs(cbcr.astype(int) - 512).mean() > 1  # not gray
+    assert packets(src) == packets(dst)
+
+
+def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
+    """8-bit 4:2:0 into ProRes becomes 10-bit 4:2:2, said in a warning; a codec that takes no Y'CbCr
+    at all is refused by name before any output exists."""
+    src = clip("in.mp4", audio=())
+    report = colorize_video(src, tmp_path / "out.mov", model="tiny-random", encode=EncodeOptions(codec="prores_ks"),
+                            progress=False)
+    assert report.warnings == ["video stored as yuv422p10le: prores_ks cannot take yuv420p; luminance rescaled "
+                               "from 8 to 10 bits, no longer bit-identical"]
+    assert decode_planes(tmp_path / "out.mov")[0].format.name == "yuv422p10le"
+    with pytest.raises(UsageError, match="'png'.*none of the Y'CbCr formats"):
+        colorize_video(src, tmp_path / "out.mkv", model="tiny-random", encode=EncodeOptions(codec="png"),
+                       progress=False)
+    assert not (tmp_path / "out.mkv").exists()
 
 
 def test_pillarbox_borders_stay_neutral(tmp_path):

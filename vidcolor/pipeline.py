@@ -23,7 +23,7 @@ from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, D
 from .errors import InputError, UsageError
 from .image import reference_features, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode
-from .media.encode import EncodeOptions, Writer
+from .media.encode import EncodeOptions, Writer, encoder_formats
 from .media.planes import (
     PlaneFormat,
     block_gray,
@@ -171,7 +171,7 @@ class FrameStage:
         size = work_size(*y.shape[-2:], self.colorizer.work_side)
         if y.shape[-2] % 2 == 0 and y.shape[-1] % 2 == 0 and 2 * size[0] <= y.shape[-2]:
             # 2x2 block means (480p and above): the area resize below reads a quarter of the pixels
-            gray = block_gray(sums if sums.shape[-1] < y.shape[-1] else block_sums(y), self.fmt)
+            gray = block_gray(sums if self.fmt.taps == 4 else block_sums(y), self.fmt)
         else:
             gray = luma_to_gray(y, self.fmt)
         gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
@@ -214,6 +214,21 @@ class FrameStage:
                                cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)))
             for p, _ in chunk:
                 p.drop_pixels()
+
+
+def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport) -> PlaneFormat:
+    """The planes' format for this film and encoder; a warning when the encoder cannot take the natural
+    one (ProRes takes no 4:2:0, MPEG-4 part 2 only 8-bit 4:2:0)."""
+    natural = plane_format(frame)
+    try:
+        fmt = plane_format(frame, encoder_formats(codec))
+    except ValueError as ex:
+        raise UsageError(f"video codec {codec!r}: {ex}") from None
+    if fmt.pix_fmt not in (natural.pix_fmt, frame.format.name):  # the film's own format is no news
+        rescaled = (f"; luminance rescaled from {natural.bits} to {fmt.bits} bits, no longer bit-identical"
+                    if fmt.bits != natural.bits else "")
+        report.warnings.append(f"video stored as {fmt.pix_fmt}: {codec} cannot take {natural.pix_fmt}{rescaled}")
+    return fmt
 
 
 def _is_timecode_track(stream: av.stream.Stream) -> bool:
@@ -297,7 +312,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
                         if "fmt" not in state:
-                            state["fmt"], state["rotation"] = plane_format(item), item.rotation
+                            state["fmt"], state["rotation"] = _stored_format(item, encode.codec, report), item.rotation
                             state["size"] = (item.width, item.height)
                         if (item.width, item.height) != state["size"]:  # the encoder cannot change size
                             item = item.reformat(*state["size"])

@@ -44,6 +44,16 @@ class EncodeOptions:
     preset: str = "veryfast"  # the encoder shares the CPU with the model: see README, Throughput
 
 
+def encoder_formats(codec: str) -> set[str] | None:
+    """The pixel formats a video encoder takes; None when FFmpeg lists none or does not know the codec
+    (the Writer names that error)."""
+    try:
+        formats = av.codec.Codec(codec, "w").video_formats
+    except (av.FFmpegError, ValueError):
+        return None
+    return {f.name for f in formats} if formats else None
+
+
 # AVFieldOrder of interlaced video: top field first (TT, TB) or bottom field first (BB, BT)
 _TOP_FIRST, _BOTTOM_FIRST = {2, 4}, {3, 5}
 _INTERLACED = _TOP_FIRST | _BOTTOM_FIRST

@@ -7,6 +7,7 @@ converted to 4:2:0 of the same depth and range.
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -20,6 +21,10 @@ from ..color import cbcr_rows, gray_to_lightness, lab_to_linear_with, linear_to_
 
 # Pixel formats written as they come: 4:2:0 and 4:4:4, 8 and 10 bits, limited and full range.
 KEPT_FORMATS = {"yuv420p": 8, "yuvj420p": 8, "yuv420p10le": 10, "yuv444p": 8, "yuvj444p": 8, "yuv444p10le": 10}
+# And 4:2:2, for encoders that take no 4:2:0 (ProRes). Other input is not kept at 4:2:2: the chroma we
+# write is smooth (upsampled from the network's picture), and 4:2:0 plays everywhere.
+WRITTEN_FORMATS = KEPT_FORMATS | {"yuv422p": 8, "yuvj422p": 8, "yuv422p10le": 10}
+_CHROMA_SHARE = {"420": 0.25, "422": 0.5, "444": 1.0}  # chroma samples per luma sample
 # AVColorSpace codes -> matrix names in color.YCBCR_COEFFS
 _MATRIX_OF_COLORSPACE = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
 _COLOR_RANGE_JPEG = 2  # AVCOL_RANGE_JPEG: full range
@@ -27,7 +32,7 @@ _COLOR_RANGE_JPEG = 2  # AVCOL_RANGE_JPEG: full range
 
 @dataclass(frozen=True)
 class PlaneFormat:
-    pix_fmt: str  # the output's pixel format, one of KEPT_FORMATS
+    pix_fmt: str  # the output's pixel format, one of WRITTEN_FORMATS
     bits: int
     full_range: bool
     matrix: str  # Y'CbCr matrix used to turn RGB into Cb/Cr
@@ -36,23 +41,56 @@ class PlaneFormat:
     def dtype(self) -> type:
         return np.uint16 if self.bits > 8 else np.uint8
 
+    @property
+    def taps(self) -> int:
+        """Luma samples per chroma sample: 4 (4:2:0), 2 (4:2:2) or 1 (4:4:4)."""
+        return round(1 / _CHROMA_SHARE[_layout(self.pix_fmt)])
 
-def plane_format(frame: av.VideoFrame) -> PlaneFormat:
+
+def _layout(pix_fmt: str) -> str:
+    return next(layout for layout in _CHROMA_SHARE if layout in pix_fmt)
+
+
+def _fits(pix_fmt: str, width: int, height: int) -> bool:
+    """Subsampled chroma needs even sides (4:2:0 H.264 cannot have odd sizes)."""
+    layout = _layout(pix_fmt)
+    return layout == "444" or not (width & 1 or (layout == "420" and height & 1))
+
+
+def plane_format(frame: av.VideoFrame, accepted: Collection[str] | None = None) -> PlaneFormat:
     """The Y'CbCr format we write for frames like this one, and how its values map to light.
 
     4:2:0 and 4:4:4 input keep their layout; anything else becomes 4:2:0 of the same depth and
-    range, or 4:4:4 when a side is odd (4:2:0 H.264 cannot have odd sizes)."""
+    range, or 4:4:4 when a side is odd. `accepted`: the encoder's pixel formats; when the natural
+    choice is not among them, the nearest one is (never less depth or chroma when avoidable).
+    ValueError when the encoder takes none of WRITTEN_FORMATS."""
     name = frame.format.name
     bits = 10 if max(c.bits for c in frame.format.components) > 8 else 8
     full = name.startswith("yuvj") or frame.color_range == _COLOR_RANGE_JPEG
-    if name in KEPT_FORMATS and not (name.startswith(("yuv420", "yuvj420")) and (frame.width | frame.height) & 1):
+    if name in KEPT_FORMATS and _fits(name, frame.width, frame.height):
         pix_fmt = name
     else:
         layout = "444" if (frame.width | frame.height) & 1 or "444" in name else "420"
         pix_fmt = f"yuv{layout}p10le" if bits > 8 else f"yuv{'j' if full else ''}{layout}p"
+    if accepted is not None and pix_fmt not in accepted:
+        fitting = [f for f in WRITTEN_FORMATS if f in accepted and _fits(f, frame.width, frame.height)]
+        pix_fmt = _nearest(pix_fmt, fitting)
+    # swscale reads yuvj formats as full range and writes the others as limited
+    full = pix_fmt.startswith("yuvj") or (full and not name.startswith("yuvj"))
     # Untagged video: HD follows BT.709, SD follows BT.601 (what players assume).
     matrix = _MATRIX_OF_COLORSPACE.get(frame.colorspace, "bt709" if frame.height >= 720 else "bt601")
-    return PlaneFormat(pix_fmt, KEPT_FORMATS[pix_fmt], full, matrix)
+    return PlaneFormat(pix_fmt, WRITTEN_FORMATS[pix_fmt], full, matrix)
+
+
+def _nearest(wanted: str, candidates: list[str]) -> str:
+    """Among `candidates`, the format closest to `wanted`: no less depth, then no less chroma, if any
+    candidate allows; then the nearest chroma share, depth and range."""
+    if not candidates:
+        raise ValueError(f"it takes none of the Y'CbCr formats vidcolor writes ({', '.join(WRITTEN_FORMATS)})")
+    bits, share = WRITTEN_FORMATS[wanted], _CHROMA_SHARE[_layout(wanted)]
+    return min(candidates, key=lambda c: (WRITTEN_FORMATS[c] < bits, _CHROMA_SHARE[_layout(c)] < share,
+                                          abs(_CHROMA_SHARE[_layout(c)] - share), abs(WRITTEN_FORMATS[c] - bits),
+                                          c.startswith("yuvj") != wanted.startswith("yuvj")))
 
 
 def to_plane_format(frame: av.VideoFrame, fmt: PlaneFormat) -> av.VideoFrame:
@@ -110,7 +148,7 @@ def block_sums(y: torch.Tensor) -> torch.Tensor:
 
 
 class LumaTables(NamedTuple):
-    """For every sum of `taps` Y' codes (1 pixel or a 2x2 block): values that would otherwise cost a
+    """For every sum of `taps` Y' codes (1 pixel, a pair or a 2x2 block): values that would otherwise cost a
     curve per pixel (a lookup costs a tenth of the two curves)."""
 
     gray: torch.Tensor  # gamma-encoded gray of the mean code, in [0, 1]
@@ -139,18 +177,20 @@ def block_gray(sums: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
 
 
 def chroma_luma(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
-    """(B, 1, H, W) integer Y' codes -> the luma that goes with each chroma sample: the sum of its
-    2x2 block (4:2:0; plane_format sees to even sides) or the code itself (4:4:4), as small integers."""
-    return y if "444" in fmt.pix_fmt else block_sums(y)
+    """(B, 1, H, W) integer Y' codes -> the luma that goes with each chroma sample: the sum of its 2x2
+    block (4:2:0) or of its pair in a row (4:2:2; plane_format sees to even sides), or the code itself
+    (4:4:4), as small integers."""
+    if fmt.taps == 4:
+        return block_sums(y)
+    return y if fmt.taps == 1 else y[..., 0::2].to(torch.int16).add_(y[..., 1::2])
 
 
 def chroma_planes(sums: torch.Tensor, ab: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
     """(B, 1, ch, cw) chroma_luma of the frames and (B, 2, h, w) a*b* -> (B, 2, ch, cw) integer Cb, Cr
     codes at chroma size."""
-    taps = 1 if "444" in fmt.pix_fmt else 4
     sums = sums.int()  # index_select's index type
     ab_c = F.interpolate(ab, size=sums.shape[-2:], mode="bilinear", align_corners=False)
-    tables = luma_tables(fmt, taps, sums.device)
+    tables = luma_tables(fmt, fmt.taps, sums.device)
     codes = torch.empty_like(ab_c)
     if sums.device.type == "cpu":
         rows = max(1, CPU_CHUNK_PIXELS // sums.shape[-1])
