@@ -12,7 +12,7 @@ from conftest import decode_planes, packets
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
-from vidcolor.errors import UsageError
+from vidcolor.errors import OutputError, UsageError
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.pipeline import default_batch_size
 
@@ -307,7 +307,7 @@ def test_prores_master_stays_422_10_bit_and_gets_color(clip, tmp_path):
 
 def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     """8-bit 4:2:0 into ProRes becomes 10-bit 4:2:2, said in a warning; a codec that takes no Y'CbCr
-    at all is refused by name before any output exists."""
+    at all is refused by name, and one that refuses to open (DNxHD at 96x64) too; no output is left."""
     src = clip("in.mp4", audio=())
     report = colorize_video(src, tmp_path / "out.mov", model="tiny-random", encode=EncodeOptions(codec="prores_ks"),
                             progress=False)
@@ -318,6 +318,10 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
         colorize_video(src, tmp_path / "out.mkv", model="tiny-random", encode=EncodeOptions(codec="png"),
                        progress=False)
     assert not (tmp_path / "out.mkv").exists()
+    with pytest.raises(OutputError, match="dnxhd encoder refused this video"):  # DNxHD: broadcast sizes only
+        colorize_video(src, tmp_path / "out2.mov", model="tiny-random", encode=EncodeOptions(codec="dnxhd"),
+                       progress=False)
+    assert not (tmp_path / "out2.mov").exists()
 
 
 def test_pillarbox_borders_stay_neutral(tmp_path):

@@ -219,7 +219,15 @@ class Writer:
             frame.pts = 0 if self.last_pts is None else self.last_pts + 1
             self.bumped_pts += 1
         self.last_pts = frame.pts
-        self._mux(self.video.encode(frame))
+        try:
+            packets = self.video.encode(frame)
+        except av.FFmpegError as ex:
+            if self.frames:
+                raise
+            # FFmpeg opens the encoder on the first frame: some refuse sizes, rates or profiles (DNxHD, MPEG-2)
+            raise OutputError(f"{self.path}: the {self.opts.codec} encoder refused this video ({frame.width}x"
+                              f"{frame.height} {frame.format.name}): {ex}") from ex
+        self._mux(packets)
         self.frames += 1
 
     def packet(self, packet: av.Packet) -> None:
