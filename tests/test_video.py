@@ -362,6 +362,18 @@ def test_cli_refuses_existing_output_and_input_as_output(clip, tmp_path, capsys)
     assert len(decode_planes(dst)) == 12
 
 
+@pytest.mark.parametrize("codec, lossless", [("libx265", True), ("libsvtav1", False)])
+def test_other_encoders_run_quietly(clip, tmp_path, capfd, codec, lossless):
+    """x265 and SVT-AV1 print banners of their own on stderr; `-q` means nothing but errors. x265's
+    lossless mode (crf 0) still gives the Y plane back exactly."""
+    src, dst = clip("film.mp4", audio=()), tmp_path / "out.mkv"
+    args = [str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--codec", codec] + (["--crf", "0"] * lossless)
+    assert run(args) == 0
+    assert capfd.readouterr().err == ""
+    if lossless:
+        assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+
+
 def test_failure_mid_run_leaves_no_partial_file(clip, tmp_path, monkeypatch):
     from vidcolor import pipeline
 

@@ -10,6 +10,7 @@ goes on the output's video stream (mov and mp4 write a timecode track from it), 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -65,8 +66,8 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
     if codec in ("libx264", "libx265"):
         # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth
         quality = {"qp": "0"} if opts.crf == 0 else {"crf": str(opts.crf)}
-        if opts.crf == 0 and codec == "libx265":
-            quality["x265-params"] = "lossless=1"
+        if codec == "libx265":  # x265 prints a dozen lines of its own on every run; errors only
+            quality["x265-params"] = "log-level=error" + (":lossless=1" if opts.crf == 0 else "")
         if codec == "libx264" and field_order in _INTERLACED:
             quality |= {"flags": "+ilme+ildct", "x264-params": "tff=1" if field_order in _TOP_FIRST else "bff=1"}
         return quality | {"preset": opts.preset}
@@ -136,6 +137,8 @@ class Writer:
 
     def _open_streams(self, frame: av.VideoFrame, rotation: int) -> None:
         src_video = self.source.streams.video[0]
+        if self.opts.codec == "libsvtav1":
+            os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1's own banner, read at its start: errors only
         try:
             field_order = src_video.codec_context.field_order
             v = self.out.add_stream(self.opts.codec, rate=self.rate or Fraction(25),
