@@ -229,15 +229,16 @@ def _with_captions(picture: bytes, codec: str, cc: bytes) -> bytes:
     return picture[:first_slice] + unit + picture[first_slice:]
 
 
-def _captioned_clip(path, codec: str, frames: int = 20) -> None:
+def _captioned_clip(path, codec: str, pix_fmt: str, frames: int = 20) -> None:
     """MPEG-TS whose pictures carry CEA-608 closed captions, two characters a frame; an I picture every 5."""
     with av.open(str(path), "w") as out:
         v = out.add_stream(codec, rate=25, options={"g": "5", "bf": "2"})
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.width, v.height, v.pix_fmt = 64, 48, pix_fmt
         for i in range(frames + 1):
             f = None
             if i < frames:
                 f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (40 + 9 * i, 90, 140), np.uint8), format="rgb24")
+                f = f.reformat(format=pix_fmt)
                 f.pts = i
             for packet in v.encode(f):
                 cc = bytes([0xFC, 0x80 | (0x41 + packet.pts % 26), 0x80 | (0x61 + packet.pts % 26)])  # field 1
@@ -253,14 +254,16 @@ def _captions(path) -> dict[float, bytes]:
                 for f in c.decode(video=0)}
 
 
-@pytest.mark.parametrize("codec, suffix", [("libx264", ".ts"), ("libx264", ".mp4"), ("mpeg2video", ".mp4")])
-def test_closed_captions_in_the_video_stream_are_kept(tmp_path, codec, suffix):
+@pytest.mark.parametrize("codec, pix_fmt, suffix", [("libx264", "yuv420p", ".ts"), ("libx264", "yuv420p", ".mp4"),
+                                                    ("mpeg2video", "yuv422p", ".mp4")])
+def test_closed_captions_in_the_video_stream_are_kept(tmp_path, codec, pix_fmt, suffix):
     """Captions that ride in the H.264 pictures (broadcast recordings) reach the output's pictures: the
     decoded frame, side data and all, is what the encoder gets, with new chroma. The encoder still
     picks its own frame types: the input's I/P/B pattern is not forced on it (all-intra input such as
-    DV would otherwise come out all-intra, several times larger)."""
+    DV would otherwise come out all-intra, several times larger). MPEG-2 4:2:2 (XDCAM-like) is converted
+    to 4:2:0 on the way, and the captions go with the converted frame."""
     src, dst = tmp_path / "broadcast.ts", tmp_path / f"out{suffix}"
-    _captioned_clip(src, codec)
+    _captioned_clip(src, codec, pix_fmt)
     before = _captions(src)
     assert len(before) == 20 and all(len(cc) == 3 for cc in before.values())  # the clip is what we meant
     colorize_video(src, dst, model="tiny-random", progress=False)
