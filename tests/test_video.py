@@ -120,6 +120,26 @@ def test_audio_mp4_cannot_hold_is_transcoded_with_warning(clip, tmp_path, caplog
         assert abs(b.duration / av.time_base - 12 / 25) < 0.1
 
 
+def test_mpeg_ts_takes_aac_as_it_is(clip, tmp_path):
+    """MPEG-TS lists only MP2 as its codec, yet takes AAC: the AAC of an mp4 goes into a .ts packet for
+    packet, with no warning (the muxer puts a 7-byte ADTS header before each)."""
+    src, dst = clip("film.mp4"), tmp_path / "out.ts"
+    report = colorize_video(src, dst, model="tiny-random", progress=False)
+    assert report.warnings == []
+    with av.open(str(dst)) as c:
+        assert [s.codec_context.name for s in c.streams] == ["h264", "aac"]
+    assert [p[7:] for p in packets(dst)[0]] == packets(src)[0]
+
+
+def test_mpeg2_video_counts_time_in_frames(clip, tmp_path):
+    """MPEG-2 (DVD authoring) refuses a time base other than one frame: frames are retimed to it, one out
+    for one in, 1/25 s apart."""
+    src, dst = clip("film.mp4", audio=()), tmp_path / "dvd.mpg"
+    colorize_video(src, dst, model="tiny-random", encode=EncodeOptions(codec="mpeg2video"), progress=False)
+    times = [float(f.pts * f.time_base) for f in decode_planes(dst)]
+    assert len(times) == 12 and np.allclose(np.diff(times), 1 / 25)
+
+
 def test_no_audio(clip, tmp_path):
     src = clip("silent.mp4", audio=())
     dst = tmp_path / "out.mp4"

@@ -9,6 +9,7 @@ goes on the output's video stream (mov and mp4 write a timecode track from it), 
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
     return {}
 
 
+_ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time in frames (no variable rate)
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
 # SRT into mp4/mov, and 3GPP timed text back into mkv (FFmpeg names its SRT decoder "srt")
 _TEXT_SUBTITLES = {"srt": "mov_text", "subrip": "mov_text", "mov_text": "subrip"}
@@ -107,6 +109,19 @@ def _format_for(path: Path) -> str | None:
     if names:
         return suffix if suffix in names else names[0]
     raise OutputError(f"{path}: unknown output format {path.suffix!r} (use .mp4, .mkv, .mov, ...)")
+
+
+def _muxer_takes(fmt: str, stream: av.stream.Stream) -> bool:
+    """Whether the `fmt` muxer writes a header with a copy of `stream`. Asked for the codecs a container
+    does not list: FFmpeg lists only the defaults of formats without a codec table, and MPEG-TS, for
+    one, takes AAC, AC-3 and more than its default MP2."""
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as probe:
+            probe.add_stream_from_template(stream)
+            probe.start_encoding()
+    except (av.FFmpegError, ValueError):
+        return False
+    return True
 
 
 class Writer:
@@ -149,6 +164,8 @@ class Writer:
         if field_order in _INTERLACED:
             v.codec_context.field_order = field_order  # the container's flag: players deinterlace
         v.time_base = frame.time_base or src_video.time_base
+        if self.opts.codec in _ONE_FRAME_TIME_BASE and self.rate:
+            v.time_base = 1 / Fraction(self.rate)  # frames are rescaled to it in frame()
         v.codec_context.time_base = v.time_base
         if src_video.sample_aspect_ratio:
             v.codec_context.sample_aspect_ratio = src_video.sample_aspect_ratio
@@ -169,7 +186,7 @@ class Writer:
             if name in _NEEDS_HEADER and not s.codec_context.extradata_size:
                 log.warning("%s stream #%d (%s) dropped: its codec header is damaged", s.type, s.index, name)
                 continue
-            if name in supported:
+            if name in supported or _muxer_takes(fmt, s):
                 o = self.out.add_stream_from_template(s)
                 self.mapping[s.index] = o
             elif name in _TEXT_SUBTITLES and _TEXT_SUBTITLES[name] in supported:
@@ -217,6 +234,8 @@ class Writer:
             self.pending.clear()
         if self.offset_s and frame.pts is not None:
             frame.pts -= round(self.offset_s / frame.time_base)
+        if frame.pts is not None and frame.time_base != self.video.time_base:
+            frame.pts, frame.time_base = round(frame.pts * frame.time_base / self.video.time_base), self.video.time_base
         if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
             # Encoders need strictly increasing pts; broken files repeat or omit them.
             frame.pts = 0 if self.last_pts is None else self.last_pts + 1
