@@ -246,7 +246,7 @@ class Writer:
         except av.FFmpegError as ex:
             if self.frames:
                 raise
-            # FFmpeg opens the encoder on the first frame: some refuse sizes, rates or profiles (DNxHD, MPEG-2)
+            # FFmpeg opens the encoder on the first frame: some refuse sizes or rates (DNxHD: broadcast sizes only)
             raise OutputError(f"{self.path}: the {self.opts.codec} encoder refused this video ({frame.width}x"
                               f"{frame.height} {frame.format.name}): {ex}") from ex
         self._mux(packets)
