@@ -234,7 +234,7 @@ class Writer:
             self.pending.clear()
         if self.offset_s and frame.pts is not None:
             frame.pts -= round(self.offset_s / frame.time_base)
-        if frame.pts is not None and frame.time_base != self.video.time_base:
+        if frame.pts is not None and frame.time_base and frame.time_base != self.video.time_base:
             frame.pts, frame.time_base = round(frame.pts * frame.time_base / self.video.time_base), self.video.time_base
         if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
             # Encoders need strictly increasing pts; broken files repeat or omit them.

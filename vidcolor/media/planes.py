@@ -143,8 +143,12 @@ CPU_CHUNK_PIXELS = 1 << 17  # converted at a time on CPU: the temporaries stay i
 def block_sums(y: torch.Tensor) -> torch.Tensor:
     """(..., H, W) integer codes, even sides -> (..., H/2, W/2) int16 sums of the 2x2 blocks.
     Summed as integers: 4x cheaper on CPU than avg_pool2d of floats."""
-    rows = y[..., 0::2, :].to(torch.int16).add_(y[..., 1::2, :])  # 4 x 1023 fits; half the rows converted
-    return rows[..., 0::2] + rows[..., 1::2]
+    return _pair_sums(y[..., 0::2, :].to(torch.int16).add_(y[..., 1::2, :]))  # half the rows converted
+
+
+def _pair_sums(x: torch.Tensor) -> torch.Tensor:
+    """(..., W) integer codes or sums, even W -> (..., W/2) int16 sums of neighbours in a row (4 x 1023 fits)."""
+    return x[..., 0::2].to(torch.int16) + x[..., 1::2]
 
 
 class LumaTables(NamedTuple):
@@ -182,7 +186,7 @@ def chroma_luma(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
     (4:4:4), as small integers."""
     if fmt.taps == 4:
         return block_sums(y)
-    return y if fmt.taps == 1 else y[..., 0::2].to(torch.int16).add_(y[..., 1::2])
+    return y if fmt.taps == 1 else _pair_sums(y)
 
 
 def chroma_planes(sums: torch.Tensor, ab: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
