@@ -23,7 +23,7 @@ def luma_planes(path) -> list[np.ndarray]:
     out = []
     for f in decode_planes(path):
         p = f.planes[0]
-        dtype = np.uint16 if "10" in f.format.name else np.uint8
+        dtype = np.uint16 if f.format.components[0].bits > 8 else np.uint8
         a = np.frombuffer(p, dtype).reshape(-1, p.line_size // np.dtype(dtype).itemsize)[: f.height, : f.width]
         out.append(a.copy())
     return out
@@ -310,6 +310,27 @@ def test_full_range_and_10_bit_luma_is_exact(clip, tmp_path, pix_fmt):
     out = decode_planes(dst)
     assert out[0].format.name == pix_fmt
     assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+
+
+def test_gray_scans_keep_their_luminance(clip, tmp_path):
+    """Gray video (FFV1 film scans) is full range: 8-bit gray is written as full-range 4:2:0 with every
+    code kept (limited range squeezed 0-255 into 16-235); 16-bit becomes 10-bit full range, with a warning."""
+    src = clip("scan.mkv", codec="ffv1", pix_fmt="gray", audio=())
+    dst = tmp_path / "out.mkv"
+    report = colorize_video(src, dst, model="tiny-random", encode=LOSSLESS, progress=False)
+    assert report.warnings == []
+    out = decode_planes(dst)
+    assert out[0].format.name == "yuvj420p"
+    assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+    assert np.abs(out[0].to_ndarray(format="yuvj444p")[1:].astype(int) - 128).mean() > 1  # not gray
+
+    src16 = clip("scan16.mkv", codec="ffv1", pix_fmt="gray16le", audio=())
+    report = colorize_video(src16, dst, model="tiny-random", encode=LOSSLESS, progress=False, overwrite=True)
+    assert report.warnings == ["video stored as yuv420p10le: vidcolor writes at most 10 bits; luminance rescaled "
+                               "from 16 bits, no longer bit-identical"]
+    assert decode_planes(dst)[0].color_range == 2
+    for y_in, y_out in zip(luma_planes(src16), luma_planes(dst), strict=True):
+        assert np.abs(y_in / 65535 * 1023 - y_out).max() <= 1
 
 
 def test_prores_master_stays_422_10_bit_and_gets_color(clip, tmp_path):

@@ -25,6 +25,7 @@ from .image import reference_features, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode
 from .media.encode import EncodeOptions, Writer, encoder_formats
 from .media.planes import (
+    WRITTEN_FORMATS,
     PlaneFormat,
     block_gray,
     block_sums,
@@ -228,6 +229,9 @@ def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport) -> Pla
         rescaled = (f"; luminance rescaled from {natural.bits} to {fmt.bits} bits, no longer bit-identical"
                     if fmt.bits != natural.bits else "")
         report.warnings.append(f"video stored as {fmt.pix_fmt}: {codec} cannot take {natural.pix_fmt}{rescaled}")
+    elif (depth := max(c.bits for c in frame.format.components)) > fmt.bits:  # 12- and 16-bit scans
+        report.warnings.append(f"video stored as {fmt.pix_fmt}: vidcolor writes at most {max(WRITTEN_FORMATS.values())}"
+                               f" bits; luminance rescaled from {depth} bits, no longer bit-identical")
     return fmt
 
 

@@ -66,7 +66,8 @@ def plane_format(frame: av.VideoFrame, accepted: Collection[str] | None = None) 
     ValueError when the encoder takes none of WRITTEN_FORMATS."""
     name = frame.format.name
     bits = 10 if max(c.bits for c in frame.format.components) > 8 else 8
-    full = name.startswith("yuvj") or frame.color_range == _COLOR_RANGE_JPEG
+    # swscale reads gray as full range whatever its tag (scans: FFV1, PNG, TIFF, DPX)
+    full = name.startswith(("yuvj", "gray")) or frame.color_range == _COLOR_RANGE_JPEG
     if name in KEPT_FORMATS and _fits(name, frame.width, frame.height):
         pix_fmt = name
     else:
@@ -75,7 +76,7 @@ def plane_format(frame: av.VideoFrame, accepted: Collection[str] | None = None) 
     if accepted is not None and pix_fmt not in accepted:
         fitting = [f for f in WRITTEN_FORMATS if f in accepted and _fits(f, frame.width, frame.height)]
         pix_fmt = _nearest(pix_fmt, fitting)
-    # swscale reads yuvj formats as full range and writes the others as limited
+    # swscale turns a yuvj input into limited range when the format has no "j"
     full = pix_fmt.startswith("yuvj") or (full and not name.startswith("yuvj"))
     # Untagged video: HD follows BT.709, SD follows BT.601 (what players assume).
     matrix = _MATRIX_OF_COLORSPACE.get(frame.colorspace, "bt709" if frame.height >= 720 else "bt601")
@@ -96,7 +97,8 @@ def _nearest(wanted: str, candidates: list[str]) -> str:
 def to_plane_format(frame: av.VideoFrame, fmt: PlaneFormat) -> av.VideoFrame:
     if frame.format.name == fmt.pix_fmt:
         return frame
-    out = frame.reformat(format=fmt.pix_fmt)
+    # full-range planes in a format without a "j" variant (10 bits) must be asked for
+    out = frame.reformat(format=fmt.pix_fmt, dst_color_range=_COLOR_RANGE_JPEG if fmt.full_range else None)
     out.pts, out.time_base = frame.pts, frame.time_base
     return out
 
