@@ -22,8 +22,17 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 
 SATURATION = typer.Option(1.0, min=0.0, max=3.0, help="Scale the colors (1: as the weights file calibrates them; "
                           "1.2: more vivid; 0.8: quieter).")
+FRAME_RATE = typer.Option(None, "--frame-rate", help="Rate of an image sequence (scans/reel_%06d.dpx) "
+                          "[default: 24]; 18, 24000/1001 and 23.976 work too.")
 PRECISION = typer.Option("auto", help="auto: bf16 on GPUs and on CPUs with bf16 instructions (AMX, AVX512-BF16), "
                          "else float32; or float32.")
+
+
+def _beside(input: Path, tag: str, suffix: str) -> Path:
+    """A default output next to the input: film.mkv -> film_color.mkv, reel_%06d.dpx -> reel_color.mp4."""
+    from .media.sequence import base_name, is_sequence
+
+    return input.with_name(f"{base_name(input) if is_sequence(input) else input.stem}_{tag}{suffix}")
 
 
 def _print_json(obj: dict) -> None:
@@ -32,7 +41,8 @@ def _print_json(obj: dict) -> None:
 
 @app.command(epilog=EXIT_HELP)
 def colorize(
-    input: str = typer.Argument(..., help="Video (anything FFmpeg reads) or photo."),
+    input: str = typer.Argument(..., help="Video (anything FFmpeg reads), image sequence (scans/reel_%06d.dpx) "
+                                "or photo."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Output file [default: INPUT_color.EXT]."),
     model: str = typer.Option(DEFAULT_MODEL, help="Model name or path to a .safetensors file."),
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
@@ -57,17 +67,19 @@ def colorize(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    frame_rate: str | None = FRAME_RATE,
 ) -> None:
-    """Colorize a video or a photo (the default command)."""
+    """Colorize a video, an image sequence or a photo (the default command)."""
     input = Path(input)  # checked by the library, which names the problem (typer's check would exit 2)
     from .colorizer import Colorizer
     from .image import IMAGE_SUFFIXES, colorize_image
     from .media.encode import EncodeOptions
+    from .media.sequence import is_sequence
     from .pipeline import colorize_video
 
-    if output is None:
-        output = input.with_name(f"{input.stem}_color{input.suffix if input.suffix else '.mp4'}")
-    if input.suffix.lower() in IMAGE_SUFFIXES:
+    sequence = is_sequence(input)
+    output = output or _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
+    if input.suffix.lower() in IMAGE_SUFFIXES and not sequence:
         report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
                                 overwrite=overwrite, reference=reference)
     else:
@@ -76,7 +88,7 @@ def colorize(
                                 overwrite=overwrite, progress=not quiet, shot_detect=shot_detect,
                                 smooth_seconds=smooth_seconds, start=start, end=end,
                                 duration=duration, side_by_side=side_by_side, reference=reference,
-                                saturation=saturation, precision=precision).to_dict()
+                                saturation=saturation, precision=precision, frame_rate=frame_rate).to_dict()
     if json_out:
         _print_json(report)
     elif not quiet:
@@ -85,35 +97,37 @@ def colorize(
 
 @app.command()
 def preview(
-    input: Path = typer.Argument(..., help="Video file."),
+    input: Path = typer.Argument(..., help="Video file or image sequence."),
     output: Path | None = typer.Option(None, "-o", "--output", help="PNG sheet [default: INPUT_preview.png]."),
     at: list[str] | None = typer.Option(None, "--at", help="A time to show (repeat); hh:mm:ss.ms, s or f<n>."),
     count: int = typer.Option(6, min=1, max=100, help="Frames spread over the film, when no --at is given."),
     model: str = typer.Option(DEFAULT_MODEL), device: str = typer.Option("auto"),
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
-    saturation: float = SATURATION, precision: str = PRECISION,
+    saturation: float = SATURATION, precision: str = PRECISION, frame_rate: str | None = FRAME_RATE,
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
     from .colorizer import Colorizer
     from .preview import make_preview
 
-    output = output or input.with_name(f"{input.stem}_preview.png")
+    output = output or _beside(input, "preview", ".png")
     report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
-                          overwrite)
+                          overwrite, frame_rate)
     typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
 
 
 @app.command()
 def shots(
-    input: Path = typer.Argument(..., help="Video file."),
+    input: Path = typer.Argument(..., help="Video file or image sequence."),
     json_out: bool = typer.Option(False, "--json", help="JSON list on stdout."),
     csv_out: bool = typer.Option(False, "--csv", help="CSV on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    frame_rate: str | None = FRAME_RATE,
 ) -> None:
     """List the shots of a video (hard cuts and fades), frames 0-based in decode order."""
     from .shots import detect_shots
 
-    found = [s.to_dict() for s in detect_shots(input, progress=not quiet and not (json_out or csv_out))]
+    progress = not quiet and not (json_out or csv_out)
+    found = [s.to_dict() for s in detect_shots(input, progress=progress, frame_rate=frame_rate)]
     if json_out:
         sys.stdout.write(json.dumps(found) + "\n")
     elif csv_out:

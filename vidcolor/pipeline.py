@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -269,7 +270,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                    smooth_seconds: float = DEFAULT_SMOOTH_SECONDS, start: str | float | None = None,
                    end: str | float | None = None, duration: str | float | None = None,
                    side_by_side: bool = False, reference: str | Path | None = None,
-                   saturation: float = 1.0, precision: str = "auto") -> VideoReport:
+                   saturation: float = 1.0, precision: str = "auto",
+                   frame_rate: str | float | Fraction | None = None) -> VideoReport:
     """Colorize a video file into `dst`, keeping luminance, timing, audio, subtitles and metadata.
 
     With `shot_detect`, each frame's global vector is averaged over +-`smooth_seconds` within
@@ -278,11 +280,12 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     the output starts at 0 with that range's sound. `side_by_side` writes the input and the result
     next to each other; `reference` takes the mood (global features) of that color photo, or, for a
     .csv of `shot index,photo` lines, of one photo per listed shot. `saturation` scales the
-    predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer)."""
+    predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer). `src` may be an
+    image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default 24)."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()
-    container = open_input(src)
+    container = open_input(src, frame_rate)
     try:
         check_output(src, dst, overwrite)  # before the model loads: a refused output should fail fast
         info = video_info(container)

@@ -29,10 +29,12 @@ def _frame_at(container, seconds: float) -> tuple[np.ndarray, float] | None:
 
 
 def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, count: int = 6,
-                 colorizer: Colorizer | None = None, overwrite: bool = False) -> dict:
-    """Write a PNG contact sheet: one row per time, gray | color, labelled with the frame's time."""
+                 colorizer: Colorizer | None = None, overwrite: bool = False,
+                 frame_rate: str | float | None = None) -> dict:
+    """Write a PNG contact sheet: one row per time, gray | color, labelled with the frame's time
+    (`frame_rate`: an image sequence's rate)."""
     src, dst = Path(src), Path(dst)
-    container = open_input(src)
+    container = open_input(src, frame_rate)
     rows = []
     try:
         info = video_info(container)

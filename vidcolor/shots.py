@@ -125,14 +125,15 @@ def shots_from_decisions(starts: list[tuple[int, str]], times: list[float], end_
     return shots
 
 
-def detect_shots(src: str | Path, progress: bool = False) -> list[Shot]:
-    """The shots of a video file, from one decoding pass (luma only, scaled by swscale)."""
+def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | float | None = None) -> list[Shot]:
+    """The shots of a video file or image sequence (`frame_rate`: its rate), from one decoding pass (luma
+    only, scaled by swscale)."""
     from tqdm import tqdm
 
     from .media.decode import DecodeStats, demux_decode
     from .media.probe import open_input, video_info
 
-    container = open_input(Path(src))
+    container = open_input(Path(src), frame_rate)
     detector, decisions, times = ShotDetector(), [], []
     frame_duration = 0.0
     try:

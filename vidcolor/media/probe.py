@@ -8,7 +8,8 @@ from pathlib import Path
 
 import av
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
+from .sequence import DEFAULT_RATE, demuxer_options, find_frames, is_sequence, parse_rate
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
                   ".wmv", ".flv", ".ogv", ".3gp", ".dv", ".mxf"}
@@ -34,11 +35,20 @@ def check_readable(path: Path) -> None:
         raise InputError(f"{path}: empty file")
 
 
-def open_input(path: Path) -> av.container.InputContainer:
-    """Open a media file for reading, or raise InputError with the reason."""
-    check_readable(path)
+def open_input(path: Path, frame_rate: str | float | Fraction | None = None) -> av.container.InputContainer:
+    """Open a media file or an image sequence (`frame_rate`: its rate, default 24) for reading, or raise
+    InputError with the reason."""
+    if is_sequence(path):
+        sequence = find_frames(path)
+        rate = parse_rate(frame_rate) if frame_rate is not None else DEFAULT_RATE
+        fmt, options = "image2", demuxer_options(sequence, rate)
+    elif frame_rate is not None:
+        raise UsageError("a frame rate is given to image sequences only: a video keeps its own timing")
+    else:
+        check_readable(path)
+        fmt, options = None, None
     try:
-        container = av.open(str(path), mode="r", metadata_errors="replace")
+        container = av.open(str(path), mode="r", format=fmt, options=options, metadata_errors="replace")
     except av.FFmpegError as ex:
         reason = ex.strerror or str(ex)
         hint = "; the file may be incomplete or damaged" if path.suffix.lower() in VIDEO_SUFFIXES else ""

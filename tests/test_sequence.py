@@ -1,0 +1,92 @@
+"""Image sequences (film scans) read as films: numbering, frame rate, gaps, ranges, the CLI."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from conftest import decode_planes, gray_rgb, photo
+from PIL import Image
+
+from vidcolor import colorize_video
+from vidcolor.cli import run
+from vidcolor.errors import InputError, UsageError
+from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.sequence import parse_rate
+
+FIRST = 86400  # scans are often numbered by timecode: 01:00:00:00 at 24 fps
+
+
+@pytest.fixture
+def scans(tmp_path):
+    """14 gray PNG frames reel_086400.png ... reel_086413.png: a pan over a photo, then a cut to another."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    pans = [gray_rgb(photo(name, 96 + 7, 64))[..., 0] for name in ("astronaut", "coffee")]
+    frames = [np.ascontiguousarray(pans[i // 7][:, i % 7: i % 7 + 96]) for i in range(14)]
+    for i, gray in enumerate(frames):
+        Image.fromarray(gray).save(folder / f"reel_{FIRST + i:06d}.png")
+    return folder / "reel_%06d.png", frames
+
+
+def test_image_sequence_becomes_a_film_at_its_frame_rate(scans, tmp_path):
+    pattern, frames = scans
+    dst = tmp_path / "reel.mov"  # exact time base (mkv rounds to ms)
+    report = colorize_video(pattern, dst, model="tiny-random", encode=EncodeOptions(crf=0), frame_rate="18",
+                            progress=False)
+    assert (report.frames_in, report.frames_out, report.warnings) == (14, 14, [])
+    out = decode_planes(dst)
+    assert [f.pts * f.time_base for f in out] == [Fraction(i, 18) for i in range(14)]
+    for f, gray in zip(out, frames, strict=True):
+        assert f.format.name == "yuvj420p"  # gray PNGs are full range: every code kept
+        assert np.array_equal(f.to_ndarray()[:64], gray)
+    chroma = np.stack([f.to_ndarray(format="yuvj444p")[1:] for f in out]).astype(int)
+    assert np.abs(chroma - 128).mean() > 1  # colored
+
+
+def test_a_range_of_a_sequence_counts_frames_from_its_first_file(scans, tmp_path):
+    pattern, frames = scans
+    dst = tmp_path / "part.mov"
+    colorize_video(pattern, dst, model="tiny-random", encode=EncodeOptions(crf=0), start="f3", end="f9",
+                   progress=False)
+    out = decode_planes(dst)
+    assert [f.pts * f.time_base for f in out] == [Fraction(i, 24) for i in range(6)]  # 24 fps by default
+    assert all(np.array_equal(f.to_ndarray()[:64], gray) for f, gray in zip(out, frames[3:9], strict=True))
+
+
+def test_a_missing_frame_is_named_and_nothing_is_written(scans, tmp_path):
+    pattern, _ = scans
+    (pattern.parent / f"reel_{FIRST + 5:06d}.png").unlink()
+    dst = tmp_path / "reel.mp4"
+    with pytest.raises(InputError, match=f"1 missing between reel_{FIRST:06d}.png and reel_{FIRST + 13:06d}.png "
+                                         f"\\(reel_{FIRST + 5:06d}.png\\)"):
+        colorize_video(pattern, dst, model="tiny-random", progress=False)
+    assert not dst.exists()
+    with pytest.raises(InputError, match="no file in .* matches"):
+        colorize_video(pattern.with_name("other_%04d.png"), dst, model="tiny-random", progress=False)
+
+
+def test_cli_names_the_output_after_the_sequence_and_keeps_frame_rates_for_sequences(scans, clip):
+    pattern, _ = scans
+    assert run([str(pattern), "--model", "tiny-random", "-q", "--frame-rate", "23.976"]) == 0
+    with av.open(str(pattern.parent / "reel_color.mp4")) as c:
+        assert c.streams.video[0].average_rate == Fraction(24000, 1001)
+        assert c.streams.video[0].frames == 14
+    assert run(["shots", str(pattern), "--json", "--frame-rate", "12"]) == 0
+    film = clip("film.mp4", audio=())
+    assert run([str(film), "-o", str(film.with_name("x.mp4")), "--frame-rate", "24", "--model", "tiny-random"]) == 2
+    assert not film.with_name("x.mp4").exists()
+
+
+@pytest.mark.parametrize("text, rate", [("24", Fraction(24)), ("18", Fraction(18)), ("23.976", Fraction(24000, 1001)),
+                                        ("29.97", Fraction(30000, 1001)), ("24000/1001", Fraction(24000, 1001)),
+                                        ("12.5", Fraction(25, 2))])
+def test_frame_rates_are_exact(text, rate):
+    assert parse_rate(text) == rate
+
+
+@pytest.mark.parametrize("text", ["fast", "0", "-24", "1/0"])
+def test_bad_frame_rates_are_usage_errors(text):
+    with pytest.raises(UsageError, match="frame rate"):
+        parse_rate(text)

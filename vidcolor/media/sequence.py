@@ -1,0 +1,83 @@
+"""Image sequences (film scans: DPX, TIFF, PNG or JPEG frames) opened as one video.
+
+A printf pattern names the frames: `scans/reel1_%06d.dpx`. FFmpeg's image2 demuxer reads them, but it
+looks for the first frame among five numbers only, and it stops without a word at the first missing
+file, which would shorten the film. So the frames on disk are listed here first: the sequence starts
+at its lowest number, and a gap is an error that names the missing frames.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+
+DEFAULT_RATE = Fraction(24)  # film; FFmpeg's own default, 25, is PAL television's
+_NUMBER = re.compile(r"%(0\d+)?d")  # %d or %06d, the forms image2 reads
+
+
+@dataclass(frozen=True)
+class ImageSequence:
+    pattern: Path
+    first: int  # number of the first frame on disk
+    count: int
+
+
+def is_sequence(path: Path) -> bool:
+    """A file name with one frame-number pattern that is not itself the name of a file."""
+    return len(_NUMBER.findall(path.name.replace("%%", "\0"))) == 1 and not path.exists()
+
+
+def _around_number(name: str) -> tuple[str, str]:
+    """The literal text before and after the frame number ('%%' is a literal '%')."""
+    head, _, tail = _NUMBER.split(name.replace("%%", "\0"), maxsplit=1)
+    return head.replace("\0", "%"), tail.replace("\0", "%")
+
+
+def base_name(pattern: Path) -> str:
+    """The sequence's name without its frame numbers: 'reel1' for reel1_%06d.dpx (else its folder's name)."""
+    head = _around_number(pattern.name)[0].rstrip("_-. ")
+    return head or pattern.resolve().parent.name or "sequence"
+
+
+def find_frames(pattern: Path) -> ImageSequence:
+    """The frames on disk, or InputError when none matches or numbers are missing between the first and the last."""
+    folder = pattern.parent if str(pattern.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"{pattern}: folder {folder} does not exist")
+    head, tail = _around_number(pattern.name)
+    matcher = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail))
+    numbers = sorted(int(m[1]) for name in os.listdir(folder)
+                     if (m := matcher.fullmatch(name)) and pattern.name % int(m[1]) == name)
+    if not numbers:
+        raise InputError(f"{pattern}: no file in {folder} matches this frame pattern")
+    first, last = numbers[0], numbers[-1]
+    if len(numbers) != last - first + 1:
+        missing = sorted(set(range(first, last + 1)) - set(numbers))
+        shown = ", ".join(pattern.name % n for n in missing[:3]) + (", ..." if len(missing) > 3 else "")
+        raise InputError(f"{pattern}: {len(missing)} missing between {pattern.name % first} and "
+                         f"{pattern.name % last} ({shown}); fill the gaps or renumber the files, "
+                         "or the film would lose its timing")
+    return ImageSequence(pattern, first, len(numbers))
+
+
+def demuxer_options(sequence: ImageSequence, rate: Fraction) -> dict[str, str]:
+    return {"framerate": f"{rate.numerator}/{rate.denominator}", "start_number": str(sequence.first),
+            "pattern_type": "sequence"}
+
+
+def parse_rate(text: str | float | Fraction) -> Fraction:
+    """'24', '18', '24000/1001' or '23.976' (read as 24000/1001, as editors mean it) -> an exact rate."""
+    try:
+        rate = Fraction(str(text)) if not isinstance(text, Fraction) else text
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"frame rate {text!r}: give a number such as 24, 18 or 24000/1001") from None
+    if not 0 < rate <= 1000:
+        raise UsageError(f"frame rate {text!r}: must be above 0 and at most 1000")
+    ntsc = round(rate * Fraction(1001, 1000))
+    if rate.denominator != 1 and abs(rate - Fraction(ntsc * 1000, 1001)) < Fraction(1, 100):
+        return Fraction(ntsc * 1000, 1001)
+    return rate
