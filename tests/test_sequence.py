@@ -1,4 +1,4 @@
-"""Image sequences (film scans) read as films: numbering, frame rate, gaps, ranges, the CLI."""
+"""Image sequences (film scans) read and written as films: numbering, frame rate, gaps, ranges, the CLI."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -11,8 +11,8 @@ from PIL import Image
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
-from vidcolor.errors import InputError, UsageError
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.errors import InputError, OutputError, UsageError
+from vidcolor.media.encode import EncodeOptions, Writer
 from vidcolor.media.sequence import parse_rate
 
 FIRST = 86400  # scans are often numbered by timecode: 01:00:00:00 at 24 fps
@@ -90,3 +90,49 @@ def test_frame_rates_are_exact(text, rate):
 def test_bad_frame_rates_are_usage_errors(text):
     with pytest.raises(UsageError, match="frame rate"):
         parse_rate(text)
+
+
+def test_a_film_becomes_an_image_sequence_numbered_like_its_frames(clip, tmp_path):
+    """RGB TIFFs numbered by source frame (--start f4: from 4), read with the matrix the chroma was made for
+    (their luma is the film's); the sound cannot come along, and says so; no temporary folder is left."""
+    src = clip("film.mp4", width=96, height=64)
+    out = tmp_path / "out"
+    out.mkdir()
+    report = colorize_video(src, out / "f_%04d.tif", model="tiny-random", start="f4", progress=False)
+    assert report.warnings == ["audio stream #1 not written: image files hold pictures only"]
+    assert sorted(p.name for p in out.iterdir()) == [f"f_{i:04d}.tif" for i in range(4, 12)]
+    rgb = np.stack([np.asarray(Image.open(out / f"f_{i:04d}.tif")) for i in range(4, 12)]).astype(float)
+    assert rgb.shape == (8, 64, 96, 3)
+    assert np.abs(np.diff(rgb, axis=-1)).mean() > 1  # colored
+    y_in = np.stack([f.to_ndarray()[:64] for f in decode_planes(src)[4:]]).astype(float)
+    y_out = 16 + 219 / 255 * (rgb @ [0.299, 0.587, 0.114])  # BT.601, limited range: what an SD film uses
+    in_gamut = ((rgb > 0) & (rgb < 255)).all(axis=-1)  # elsewhere RGB clips (the random model's colors)
+    assert in_gamut.mean() > 0.5
+    assert np.abs(y_out - y_in)[in_gamut].max() < 0.6  # rounding only (BT.709's weights: 2.5; swscale's fast path: 2)
+
+
+def test_written_sequences_keep_numbers_and_replace_frames_only_when_asked(scans, tmp_path, monkeypatch):
+    pattern, _ = scans
+    out = tmp_path / "graded"
+    out.mkdir()
+    dst = out / "reel_%06d.dpx"
+    colorize_video(pattern, dst, model="tiny-random", progress=False)
+    assert sorted(p.name for p in out.iterdir()) == [f"reel_{FIRST + i:06d}.dpx" for i in range(14)]
+    with av.open(str(out / f"reel_{FIRST:06d}.dpx")) as c:
+        assert next(c.decode(video=0)).format.name == "rgb24"  # 8-bit scans, 8-bit DPX
+    with pytest.raises(OutputError, match="14 frames of this name already exist"):
+        colorize_video(pattern, dst, model="tiny-random", progress=False)
+    colorize_video(pattern, dst, model="tiny-random", progress=False, overwrite=True, start="f2", end="f5")
+    assert sorted(p.name for p in out.iterdir()) == [f"reel_{FIRST + i:06d}.dpx" for i in range(2, 5)]
+    with pytest.raises(OutputError, match="the output is the input"):
+        colorize_video(pattern, pattern, model="tiny-random", progress=False, overwrite=True)
+    with pytest.raises(OutputError, match="written as .dpx, .tif, .tiff, .png"):
+        colorize_video(pattern, out / "f_%04d.jpg", model="tiny-random", progress=False)
+
+    def broken(self):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(Writer, "close", broken)
+    with pytest.raises(OSError):
+        colorize_video(pattern, tmp_path / "failed_%04d.png", model="tiny-random", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graded", "scans"]  # no frame, no temporary folder

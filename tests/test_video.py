@@ -350,16 +350,23 @@ def test_prores_master_stays_422_10_bit_and_gets_color(clip, tmp_path):
 
 
 def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
-    """8-bit 4:2:0 into ProRes becomes 10-bit 4:2:2, said in a warning; a codec that takes no Y'CbCr
-    at all is refused by name, and one that refuses to open (DNxHD at 96x64) too; no output is left."""
+    """8-bit 4:2:0 into ProRes becomes 10-bit 4:2:2, said in a warning; PNG in mov, which takes RGB only,
+    gets RGB; a codec that takes neither (GIF: palettes) is refused by name, and one that refuses to open
+    (DNxHD at 96x64) too; no output is left."""
     src = clip("in.mp4", audio=())
     report = colorize_video(src, tmp_path / "out.mov", model="tiny-random", encode=EncodeOptions(codec="prores_ks"),
                             progress=False)
     assert report.warnings == ["video stored as yuv422p10le: prores_ks cannot take yuv420p; luminance rescaled "
                                "from 8 to 10 bits, no longer bit-identical"]
     assert decode_planes(tmp_path / "out.mov")[0].format.name == "yuv422p10le"
-    with pytest.raises(UsageError, match="'png'.*none of the Y'CbCr formats"):
-        colorize_video(src, tmp_path / "out.mkv", model="tiny-random", encode=EncodeOptions(codec="png"),
+    report = colorize_video(src, tmp_path / "png.mov", model="tiny-random", encode=EncodeOptions(codec="png"),
+                            progress=False)
+    assert report.warnings == []
+    rgb = [f.to_ndarray() for f in decode_planes(tmp_path / "png.mov")]
+    assert len(rgb) == 12 and rgb[0].dtype == np.uint8
+    assert np.abs(np.diff(np.stack(rgb).astype(int), axis=-1)).mean() > 1  # R, G, B differ: colored
+    with pytest.raises(UsageError, match="'gif'.*none of the formats vidcolor writes"):
+        colorize_video(src, tmp_path / "out.mkv", model="tiny-random", encode=EncodeOptions(codec="gif"),
                        progress=False)
     assert not (tmp_path / "out.mkv").exists()
     with pytest.raises(OutputError, match="dnxhd encoder refused this video"):  # DNxHD: broadcast sizes only

@@ -43,7 +43,8 @@ def _print_json(obj: dict) -> None:
 def colorize(
     input: str = typer.Argument(..., help="Video (anything FFmpeg reads), image sequence (scans/reel_%06d.dpx) "
                                 "or photo."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Output file [default: INPUT_color.EXT]."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Output file, or image sequence "
+                                       "(graded/reel_%06d.dpx, .tif, .png) [default: INPUT_color.EXT]."),
     model: str = typer.Option(DEFAULT_MODEL, help="Model name or path to a .safetensors file."),
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
     batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16; on a CPU "
@@ -51,7 +52,7 @@ def colorize(
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32, help="Short side (px) the network sees."),
     saturation: float = SATURATION,
     precision: str = PRECISION,
-    codec: str = typer.Option("libx264", help="Video encoder."),
+    codec: str = typer.Option("libx264", help="Video encoder (image sequences: from the suffix)."),
     crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless)."),
     preset: str = typer.Option("veryfast", help="Encoder speed preset (slow: smaller files, slower)."),
     shot_detect: bool = typer.Option(True, "--shot-detect/--no-shot-detect",

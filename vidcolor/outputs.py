@@ -1,18 +1,21 @@
 """Safe output files: written beside the target under a temporary name, renamed when complete.
 
 Any failure or Ctrl-C removes the temporary file, so no partial output is ever left, and the
-input can never be the output.
+input can never be the output. An image sequence is written into a temporary folder beside its
+frames, which are moved into place when all are written.
 """
 from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError
+from .media.sequence import base_name, frame_files, is_sequence
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # the disk (or a quota or size limit) is full
 
@@ -38,12 +41,29 @@ def check_output(src: Path, dst: Path, overwrite: bool) -> None:
         raise OutputError(f"{dst}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{dst}: folder {parent} is not writable")
+    if is_sequence(dst):
+        _check_frames(src, dst, overwrite)
+
+
+def _check_frames(src: Path, dst: Path, overwrite: bool) -> None:
+    """A written sequence replaces existing frames of its name only with `overwrite`, and never the input's."""
+    existing = frame_files(dst).values()
+    inputs = {p.resolve() for p in frame_files(src).values()} if is_sequence(src) else {src.resolve()}
+    if any(p.resolve() in inputs for p in existing):
+        raise OutputError(f"{dst}: the output would replace the input's frames; choose another name or folder")
+    if existing and not overwrite:
+        raise OutputError(f"{dst}: {len(existing)} frames of this name already exist (use --overwrite to "
+                          "replace them)")
 
 
 @contextmanager
 def atomic_output(src: Path, dst: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside dst (same suffix); rename it to dst only if the body succeeds."""
     check_output(src, dst, overwrite)
+    if is_sequence(dst):
+        with _atomic_frames(dst) as tmp:
+            yield tmp
+        return
     fd, name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f".part{dst.suffix}", dir=dst.parent or ".")
     os.close(fd)
     tmp = Path(name)
@@ -60,3 +80,24 @@ def atomic_output(src: Path, dst: Path, overwrite: bool = False) -> Iterator[Pat
         raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _atomic_frames(dst: Path) -> Iterator[Path]:
+    """Yield the pattern inside a temporary folder beside dst; when the body succeeds, move its frames into
+    dst's folder, after removing older frames of that name (an older, longer sequence would leave a tail)."""
+    # no '%' in the folder's name: image2 would read it as the frame number
+    folder = Path(tempfile.mkdtemp(prefix=f".{base_name(dst)}.", suffix=".part", dir=dst.parent or "."))
+    try:
+        yield folder / dst.name
+        for old in frame_files(dst).values():
+            old.unlink()
+        for new in frame_files(folder / dst.name).values():
+            os.replace(new, dst.parent / new.name)
+    except OSError as ex:
+        full = disk_full(ex, dst)
+        if full is not None:
+            raise full from ex
+        raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from .image import reference_features, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode
 from .media.encode import EncodeOptions, Writer, encoder_formats
 from .media.planes import (
+    RGB_FORMATS,
     WRITTEN_FORMATS,
     PlaneFormat,
     block_gray,
@@ -37,9 +38,12 @@ from .media.planes import (
     luma,
     luma_to_gray,
     plane_format,
+    rgb_format,
     to_plane_format,
+    to_rgb,
 )
 from .media.probe import VideoInfo, open_input, video_info
+from .media.sequence import find_frames, image_codec, is_sequence
 from .outputs import atomic_output, check_output
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
@@ -218,22 +222,60 @@ class FrameStage:
                 p.drop_pixels()
 
 
-def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport) -> PlaneFormat:
-    """The planes' format for this film and encoder; a warning when the encoder cannot take the natural
-    one (ProRes takes no 4:2:0, MPEG-4 part 2 only 8-bit 4:2:0)."""
+def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport,
+                   image_files: bool) -> tuple[PlaneFormat, str | None]:
+    """The planes' format for this film and encoder, and the RGB format they become for encoders without
+    Y'CbCr and for `image_files` (few programs read Y'CbCr TIFFs); a warning when the encoder cannot take
+    the natural format (ProRes takes no 4:2:0, MPEG-4 part 2 only 8-bit 4:2:0) or the depth."""
     natural = plane_format(frame)
-    try:
-        fmt = plane_format(frame, encoder_formats(codec))
-    except ValueError as ex:
-        raise UsageError(f"video codec {codec!r}: {ex}") from None
-    if fmt.pix_fmt not in (natural.pix_fmt, frame.format.name):  # the film's own format is no news
-        rescaled = (f"; luminance rescaled from {natural.bits} to {fmt.bits} bits, no longer bit-identical"
-                    if fmt.bits != natural.bits else "")
-        report.warnings.append(f"video stored as {fmt.pix_fmt}: {codec} cannot take {natural.pix_fmt}{rescaled}")
-    elif (depth := max(c.bits for c in frame.format.components)) > fmt.bits:  # 12- and 16-bit scans
-        report.warnings.append(f"video stored as {fmt.pix_fmt}: vidcolor writes at most {max(WRITTEN_FORMATS.values())}"
+    accepted = encoder_formats(codec)
+    rgb = rgb_format(accepted, natural.bits) if accepted else None
+    if rgb and (image_files or not accepted & WRITTEN_FORMATS.keys()):
+        fmt, stored, bits = natural, rgb, 8 if rgb in RGB_FORMATS[8] else 10
+    else:
+        try:
+            fmt = plane_format(frame, accepted)
+        except ValueError:
+            written = [*WRITTEN_FORMATS, *RGB_FORMATS[8], *RGB_FORMATS[10]]
+            raise UsageError(f"video codec {codec!r}: it takes none of the formats vidcolor writes "
+                             f"({', '.join(written)})") from None
+        rgb, stored, bits = None, fmt.pix_fmt, fmt.bits
+    if bits != natural.bits or (rgb is None and stored not in (natural.pix_fmt, frame.format.name)):
+        reason = f"{codec} cannot take {natural.pix_fmt}" if rgb is None else f"{codec} takes no other RGB"
+        rescaled = (f"; luminance rescaled from {natural.bits} to {bits} bits, no longer bit-identical"
+                    if bits != natural.bits else "")  # the film's own format is no news
+        report.warnings.append(f"video stored as {stored}: {reason}{rescaled}")
+    elif (depth := max(c.bits for c in frame.format.components)) > bits:  # 12- and 16-bit scans
+        report.warnings.append(f"video stored as {stored}: vidcolor writes at most {max(WRITTEN_FORMATS.values())}"
                                f" bits; luminance rescaled from {depth} bits, no longer bit-identical")
-    return fmt
+    return fmt, rgb
+
+
+def _side_streams(container: av.container.InputContainer, report: VideoReport,
+                  image_files: bool) -> list[av.stream.Stream]:
+    """The audio and subtitle streams to copy or transcode; a warning for each stream left out."""
+    side = []
+    for s in container.streams:
+        if s.type in ("audio", "subtitle"):
+            if image_files:
+                report.warnings.append(f"{s.type} stream #{s.index} not written: image files hold pictures only")
+            elif s.codec_context is None:
+                report.warnings.append(f"{s.type} stream #{s.index} dropped: unknown codec or damaged header")
+            else:
+                side.append(s)
+        elif s.index != container.streams.video[0].index and not _is_timecode_track(s):
+            report.warnings.append(f"{s.type} stream #{s.index} dropped: only the first video stream, audio, "
+                                   "subtitles and the timecode are kept")
+    return side
+
+
+def _numbering(src: Path, info: VideoInfo, span: TimeRange | None) -> dict[str, str]:
+    """Written frames are numbered as the frames they come from: a sequence's own numbers, else from 0
+    (the numbers of --start f<n> and of the shot list)."""
+    first = find_frames(src).first if is_sequence(src) else 0
+    if span is not None and info.rate:
+        first += round(span.start * info.rate)
+    return {"start_number": str(first)}
 
 
 def _is_timecode_track(stream: av.stream.Stream) -> bool:
@@ -288,6 +330,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     container = open_input(src, frame_rate)
     try:
         check_output(src, dst, overwrite)  # before the model loads: a refused output should fail fast
+        image_files = is_sequence(dst)
+        if image_files:
+            encode = replace(encode, codec=image_codec(dst))
         info = video_info(container)
         span = _time_range(info, start, end, duration)
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
@@ -299,27 +344,20 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         elif reference is not None:
             fixed_g = reference_features(colorizer, Path(reference))
         batch_size = batch_size or default_batch_size(colorizer.device, info.width, info.height)
-        side = []
-        for s in container.streams:
-            if s.type in ("audio", "subtitle"):
-                if s.codec_context is None:
-                    report.warnings.append(f"{s.type} stream #{s.index} dropped: unknown codec or damaged header")
-                else:
-                    side.append(s)
-            elif s.index != container.streams.video[0].index and not _is_timecode_track(s):
-                report.warnings.append(f"{s.type} stream #{s.index} dropped: only the first video stream, audio, "
-                                       "subtitles and the timecode are kept")
+        side = _side_streams(container, report, image_files)
         stats = DecodeStats()
         with (atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted,
               slice_workers(colorizer.device) as split):
-            writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None, label=dst)
+            writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None, label=dst,
+                            options=_numbering(src, info, span) if image_files else None)
             state: dict = {}
 
             def decoded():
                 for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
                         if "fmt" not in state:
-                            state["fmt"], state["rotation"] = _stored_format(item, encode.codec, report), item.rotation
+                            state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files)
+                            state["rotation"] = item.rotation
                             state["size"] = (item.width, item.height)
                         if (item.width, item.height) != state["size"]:  # the encoder cannot change size
                             item = item.reformat(*state["size"])
@@ -330,7 +368,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 i = 0
                 for item in batch.items:
                     if isinstance(item, av.VideoFrame):
-                        writer.frame(compose_frame(item, batch.cbcr[i], state["fmt"]), state["rotation"])
+                        frame = compose_frame(item, batch.cbcr[i], state["fmt"])
+                        if state["rgb"]:
+                            frame = to_rgb(frame, state["fmt"], state["rgb"])
+                        writer.frame(frame, state["rotation"])
                         i += 1
                     else:
                         writer.packet(item)

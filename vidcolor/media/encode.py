@@ -21,6 +21,7 @@ import av
 from ..errors import OutputError
 from ..outputs import disk_full
 from ..timecode import shift_smpte, timecode_tag
+from .sequence import is_sequence
 
 log = logging.getLogger("vidcolor")
 
@@ -98,6 +99,8 @@ def _rewrap_text(packet: av.Packet, out: av.stream.Stream, to_mov_text: bool) ->
 
 def _format_for(path: Path) -> str | None:
     """The muxer FFmpeg would pick for this file name (the temporary name hides the real one)."""
+    if is_sequence(path):
+        return "image2"
     suffix = path.suffix.lower().lstrip(".")
     names = []
     for name in sorted(av.formats_available):
@@ -128,14 +131,16 @@ class Writer:
     """Owns the output container. Call `frame()` and `packet()` in file order, then `close()`."""
 
     def __init__(self, path: Path, source: av.container.InputContainer, side_streams: list[av.stream.Stream],
-                 opts: EncodeOptions, rate: Fraction | None, rebase: bool = False, label: Path | None = None) -> None:
+                 opts: EncodeOptions, rate: Fraction | None, rebase: bool = False, label: Path | None = None,
+                 options: dict[str, str] | None = None) -> None:
         """`rebase`: shift every stream so that the first video frame is at time 0 (for ranges).
-        `label`: the path to name in messages (`path` is a temporary file beside it)."""
+        `label`: the path to name in messages (`path` is a temporary file beside it). `options`: the
+        muxer's (an image sequence's first number)."""
         self.source, self.opts, self.rate = source, opts, rate
         self.path = label or path
         self.side_streams = side_streams
         try:
-            self.out = av.open(str(path), mode="w", format=_format_for(self.path))
+            self.out = av.open(str(path), mode="w", format=_format_for(self.path), options=options)
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{path}: cannot write this kind of file ({ex})") from ex
         self.video: av.video.stream.VideoStream | None = None

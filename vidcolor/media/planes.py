@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from av.video.frame import PictureType
+from av.video.reformatter import Interpolation
 
 from ..color import cbcr_rows, gray_to_lightness, lab_to_linear_with, linear_to_srgb, srgb_to_linear, tabulated
 
@@ -27,7 +28,11 @@ WRITTEN_FORMATS = KEPT_FORMATS | {"yuv422p": 8, "yuvj422p": 8, "yuv422p10le": 10
 _CHROMA_SHARE = {"420": 0.25, "422": 0.5, "444": 1.0}  # chroma samples per luma sample
 # AVColorSpace codes -> matrix names in color.YCBCR_COEFFS
 _MATRIX_OF_COLORSPACE = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
-_COLOR_RANGE_JPEG = 2  # AVCOL_RANGE_JPEG: full range
+_COLOR_RANGE_JPEG, _COLOR_RANGE_MPEG = 2, 1  # AVCOL_RANGE_*: full and limited range
+# RGB formats for encoders and image files without Y'CbCr, by the planes' depth, in order of preference
+RGB_FORMATS = {8: ("rgb24", "bgr24", "gbrp"), 10: ("gbrp10le", "rgb48le", "rgb48be", "gbrp12le", "gbrp16le")}
+_SWS_MATRIX = {"bt709": "itu709", "bt601": "itu601", "bt2020": "bt2020"}  # swscale's names
+_SWS_ACCURATE = Interpolation.BICUBIC | Interpolation.FULL_CHR_H_INT | Interpolation.ACCURATE_RND
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def _nearest(wanted: str, candidates: list[str]) -> str:
     """Among `candidates`, the format closest to `wanted`: no less depth, then no less chroma, if any
     candidate allows; then the nearest chroma share, depth and range."""
     if not candidates:
-        raise ValueError(f"it takes none of the Y'CbCr formats vidcolor writes ({', '.join(WRITTEN_FORMATS)})")
+        raise ValueError("none of the candidates")
     bits, share = WRITTEN_FORMATS[wanted], _CHROMA_SHARE[_layout(wanted)]
     return min(candidates, key=lambda c: (WRITTEN_FORMATS[c] < bits, _CHROMA_SHARE[_layout(c)] < share,
                                           abs(_CHROMA_SHARE[_layout(c)] - share), abs(WRITTEN_FORMATS[c] - bits),
@@ -100,6 +105,25 @@ def to_plane_format(frame: av.VideoFrame, fmt: PlaneFormat) -> av.VideoFrame:
     # full-range planes in a format without a "j" variant (10 bits) must be asked for
     out = frame.reformat(format=fmt.pix_fmt, dst_color_range=_COLOR_RANGE_JPEG if fmt.full_range else None)
     out.pts, out.time_base = frame.pts, frame.time_base
+    return out
+
+
+def rgb_format(accepted: Collection[str], bits: int) -> str | None:
+    """The RGB format to hand an encoder that takes these pixel formats: the planes' depth if it can,
+    else the other; None when it takes none of RGB_FORMATS."""
+    other = 18 - bits  # 8 <-> 10
+    return next((f for f in RGB_FORMATS[bits] + RGB_FORMATS[other] if f in accepted), None)
+
+
+def to_rgb(frame: av.VideoFrame, fmt: PlaneFormat, pix_fmt: str) -> av.VideoFrame:
+    """Colored planes -> RGB, read with the matrix and range their chroma was computed for (swscale would
+    take untagged HD for BT.601), with accurate rounding: its fast path is off by a code on average."""
+    out = frame.reformat(format=pix_fmt, src_colorspace=_SWS_MATRIX[fmt.matrix],
+                         src_color_range=_COLOR_RANGE_JPEG if fmt.full_range else _COLOR_RANGE_MPEG,
+                         dst_color_range=_COLOR_RANGE_JPEG, interpolation=_SWS_ACCURATE)
+    out.pts = frame.pts
+    if frame.time_base is not None:
+        out.time_base = frame.time_base
     return out
 
 

@@ -1,9 +1,10 @@
-"""Image sequences (film scans: DPX, TIFF, PNG or JPEG frames) opened as one video.
+"""Image sequences (film scans: DPX, TIFF, PNG or JPEG frames), read and written as films.
 
 A printf pattern names the frames: `scans/reel1_%06d.dpx`. FFmpeg's image2 demuxer reads them, but it
 looks for the first frame among five numbers only, and it stops without a word at the first missing
 file, which would shorten the film. So the frames on disk are listed here first: the sequence starts
-at its lowest number, and a gap is an error that names the missing frames.
+at its lowest number, and a gap is an error that names the missing frames. Written sequences are RGB
+files (IMAGE_CODECS), numbered like the frames they come from.
 """
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import InputError, UsageError
+from ..errors import InputError, OutputError, UsageError
 
 DEFAULT_RATE = Fraction(24)  # film; FFmpeg's own default, 25, is PAL television's
+IMAGE_CODECS = {".dpx": "dpx", ".tif": "tiff", ".tiff": "tiff", ".png": "png"}  # what sequences are written as
 _NUMBER = re.compile(r"%(0\d+)?d")  # %d or %06d, the forms image2 reads
 
 
@@ -43,15 +45,21 @@ def base_name(pattern: Path) -> str:
     return head or pattern.resolve().parent.name or "sequence"
 
 
+def frame_files(pattern: Path) -> dict[int, Path]:
+    """The files on disk that the pattern names, by frame number."""
+    folder = pattern.parent if str(pattern.parent) else Path(".")
+    head, tail = _around_number(pattern.name)
+    matcher = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail))
+    return {int(m[1]): folder / name for name in os.listdir(folder)
+            if (m := matcher.fullmatch(name)) and pattern.name % int(m[1]) == name}
+
+
 def find_frames(pattern: Path) -> ImageSequence:
     """The frames on disk, or InputError when none matches or numbers are missing between the first and the last."""
     folder = pattern.parent if str(pattern.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{pattern}: folder {folder} does not exist")
-    head, tail = _around_number(pattern.name)
-    matcher = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail))
-    numbers = sorted(int(m[1]) for name in os.listdir(folder)
-                     if (m := matcher.fullmatch(name)) and pattern.name % int(m[1]) == name)
+    numbers = sorted(frame_files(pattern))
     if not numbers:
         raise InputError(f"{pattern}: no file in {folder} matches this frame pattern")
     first, last = numbers[0], numbers[-1]
@@ -62,6 +70,14 @@ def find_frames(pattern: Path) -> ImageSequence:
                          f"{pattern.name % last} ({shown}); fill the gaps or renumber the files, "
                          "or the film would lose its timing")
     return ImageSequence(pattern, first, len(numbers))
+
+
+def image_codec(pattern: Path) -> str:
+    """The encoder of a written sequence, from its suffix."""
+    try:
+        return IMAGE_CODECS[pattern.suffix.lower()]
+    except KeyError:
+        raise OutputError(f"{pattern}: image sequences are written as {', '.join(IMAGE_CODECS)} files") from None
 
 
 def demuxer_options(sequence: ImageSequence, rate: Fraction) -> dict[str, str]:
