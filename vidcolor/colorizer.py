@@ -29,7 +29,7 @@ def pick_device(name: str = "auto") -> torch.device:
 def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
     """The dtype the network runs in, None for float32. bf16 (fp16 on old GPUs) on CUDA, and on CPUs
     with bf16 instructions (AMX or AVX512-BF16; 2.9x faster on the 2-core Xeon this was measured on,
-    the same val PSNR: README, Throughput). Other CPUs emulate bf16, slower than float32."""
+    the same val PSNR: docs/throughput.md). Other CPUs emulate bf16, slower than float32."""
     if precision == "float32":
         return None
     if precision != "auto":
@@ -55,7 +55,7 @@ class Colorizer:
                  work_side: int | None = DEFAULT_WORK_SIDE, saturation: float = 1.0,
                  precision: str = "auto") -> None:
         """`saturation` scales the predicted a*b* on top of the gain the weights file carries (1: as
-        shipped): how vivid a film should look is the restorer's call (README, Which levers pay).
+        shipped): how vivid a film should look is the restorer's call (docs/quality.md, Which levers pay).
         `precision`: "auto" (see autocast_dtype) or "float32"."""
         self.device = pick_device(device)
         self.saturation = saturation

@@ -83,7 +83,7 @@ class ChromaFilter:
     moving ones keep their own. Streaming: the state is one frame; it resets at every shot boundary.
     The gate of a batch can be computed anywhere (slice workers); only the blend runs frame by frame."""
 
-    # Set on bench/temporal.py in session 6 (README, Shots and flicker): from 0.8 / 0.04, flicker excess
+    # Set on bench/temporal.py in session 6 (docs/temporal.md): from 0.8 / 0.04, flicker excess
     # per shot 0.113 -> 0.040 with PSNR +0.03 dB, and no PSNR lost on a piece sliding 24 px per frame.
     MAX_BLEND = 0.9  # share of the previous color kept where nothing moved (~10-frame memory)
     GATE = 0.10  # normalized L* change at which the blend has fallen to 1/e of MAX_BLEND

@@ -3,7 +3,7 @@
 torch's CPU threads meet at a barrier after every operation and spin while they wait. In the film
 pipeline the decoder and the encoder need cores too: perf showed torch's second thread spending
 about 40% of its samples spinning in libgomp, cycles the encoder lacked. Slices of a batch in their own
-threads, each running torch on one thread, meet once per batch and never spin (README, Throughput).
+threads, each running torch on one thread, meet once per batch and never spin (docs/throughput.md).
 """
 from __future__ import annotations
 

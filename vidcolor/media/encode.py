@@ -44,7 +44,7 @@ def _source_timecode(source: av.container.InputContainer) -> str | None:
 class EncodeOptions:
     codec: str = "libx264"
     crf: int = 18  # visually lossless for x264/x265
-    preset: str = "veryfast"  # the encoder shares the CPU with the model: see README, Throughput
+    preset: str = "veryfast"  # the encoder shares the CPU with the model: see docs/throughput.md
 
 
 def encoder_formats(codec: str) -> set[str] | None:

@@ -107,7 +107,7 @@ def ab_weights(images: torch.Tensor, lam: float, sample: int = 4000) -> torch.Te
 def colorfulness_gap(rgb: torch.Tensor, L: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
     """Per photo, how much less colorful the prediction is than the truth (0 where it is not), on
     [0, 1] RGB: MSE pulls uncertain pixels to gray, and this hinge makes each photo pay for colour it
-    lacks. Measured: it lands on, not above, the curve that --saturation draws (README, "Which levers pay")."""
+    lacks. Measured: it lands on, not above, the curve that --saturation draws (docs/quality.md, "Which levers pay")."""
     shown = lab_to_rgb(torch.cat((L * 100, pred * AB_SCALE), 1))
     return (hasler_colorfulness(rgb, eps=1e-6) - hasler_colorfulness(shown, eps=1e-6)).clamp(min=0)
 
