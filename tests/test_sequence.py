@@ -94,12 +94,14 @@ def test_bad_frame_rates_are_usage_errors(text):
 
 def test_a_film_becomes_an_image_sequence_numbered_like_its_frames(clip, tmp_path):
     """RGB TIFFs numbered by source frame (--start f4: from 4), read with the matrix the chroma was made for
-    (their luma is the film's); the sound cannot come along, and says so; no temporary folder is left."""
-    src = clip("film.mp4", width=96, height=64)
+    (their luma is the film's); the sound and the pixel aspect cannot come along, and warnings say so; no
+    temporary folder is left."""
+    src = clip("film.mp4", width=96, height=64, sar=Fraction(4, 3))
     out = tmp_path / "out"
     out.mkdir()
     report = colorize_video(src, out / "f_%04d.tif", model="tiny-random", start="f4", progress=False)
-    assert report.warnings == ["audio stream #1 not written: image files hold pictures only"]
+    assert report.warnings == ["audio stream #1 not written: image files hold pictures only",
+                               "image files keep no pixel aspect (4:3): frames written as stored"]
     assert sorted(p.name for p in out.iterdir()) == [f"f_{i:04d}.tif" for i in range(4, 12)]
     rgb = np.stack([np.asarray(Image.open(out / f"f_{i:04d}.tif")) for i in range(4, 12)]).astype(float)
     assert rgb.shape == (8, 64, 96, 3)

@@ -269,6 +269,14 @@ def _side_streams(container: av.container.InputContainer, report: VideoReport,
     return side
 
 
+def _unkept_in_images(rotation: int, stream: av.video.stream.VideoStream) -> list[str]:
+    """Image files hold no rotation or pixel aspect: pictures are written as stored, and the warning says so."""
+    sar = stream.sample_aspect_ratio
+    lost = ([f"rotation ({rotation} degrees)"] if rotation else []) + (
+        [f"pixel aspect ({sar.numerator}:{sar.denominator})"] if sar and sar != 1 else [])
+    return [f"image files keep no {' or '.join(lost)}: frames written as stored"] if lost else []
+
+
 def _numbering(src: Path, info: VideoInfo, span: TimeRange | None) -> dict[str, str]:
     """Written frames are numbered as the frames they come from: a sequence's own numbers, else from 0
     (the numbers of --start f<n> and of the shot list)."""
@@ -359,6 +367,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                             state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files)
                             state["rotation"] = item.rotation
                             state["size"] = (item.width, item.height)
+                            if image_files:
+                                report.warnings += _unkept_in_images(item.rotation, container.streams.video[0])
                         if (item.width, item.height) != state["size"]:  # the encoder cannot change size
                             item = item.reformat(*state["size"])
                         item = to_plane_format(item, state["fmt"])
