@@ -138,3 +138,15 @@ def test_written_sequences_keep_numbers_and_replace_frames_only_when_asked(scans
     with pytest.raises(OSError):
         colorize_video(pattern, tmp_path / "failed_%04d.png", model="tiny-random", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["graded", "scans"]  # no frame, no temporary folder
+
+
+def test_an_unreadable_scan_leaves_its_number_out_of_the_written_sequence(scans, tmp_path):
+    """Frames are numbered by time, not counted: the frames after a damaged one keep their numbers."""
+    pattern, _ = scans
+    damaged = pattern.parent / f"reel_{FIRST + 6:06d}.png"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    out = tmp_path / "out"
+    out.mkdir()
+    report = colorize_video(pattern, out / "c_%06d.png", model="tiny-random", progress=False)
+    assert report.warnings == ["1 damaged video packets were skipped"]
+    assert sorted(p.name for p in out.iterdir()) == [f"c_{FIRST + i:06d}.png" for i in range(14) if i != 6]

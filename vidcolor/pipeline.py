@@ -277,13 +277,13 @@ def _unkept_in_images(rotation: int, stream: av.video.stream.VideoStream) -> lis
     return [f"image files keep no {' or '.join(lost)}: frames written as stored"] if lost else []
 
 
-def _numbering(src: Path, info: VideoInfo, span: TimeRange | None) -> dict[str, str]:
+def _first_number(src: Path, info: VideoInfo, span: TimeRange | None) -> int:
     """Written frames are numbered as the frames they come from: a sequence's own numbers, else from 0
     (the numbers of --start f<n> and of the shot list)."""
     first = find_frames(src).first if is_sequence(src) else 0
     if span is not None and info.rate:
         first += round(span.start * info.rate)
-    return {"start_number": str(first)}
+    return first
 
 
 def _is_timecode_track(stream: av.stream.Stream) -> bool:
@@ -356,8 +356,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         stats = DecodeStats()
         with (atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted,
               slice_workers(colorizer.device) as split):
-            writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None, label=dst,
-                            options=_numbering(src, info, span) if image_files else None)
+            writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None or image_files,
+                            label=dst, first_number=_first_number(src, info, span) if image_files else None)
             state: dict = {}
 
             def decoded():

@@ -132,13 +132,16 @@ class Writer:
 
     def __init__(self, path: Path, source: av.container.InputContainer, side_streams: list[av.stream.Stream],
                  opts: EncodeOptions, rate: Fraction | None, rebase: bool = False, label: Path | None = None,
-                 options: dict[str, str] | None = None) -> None:
+                 first_number: int | None = None) -> None:
         """`rebase`: shift every stream so that the first video frame is at time 0 (for ranges).
-        `label`: the path to name in messages (`path` is a temporary file beside it). `options`: the
-        muxer's (an image sequence's first number)."""
+        `label`: the path to name in messages (`path` is a temporary file beside it). `first_number`: for
+        an image sequence, the first frame's number; the others are numbered by their time, so a frame
+        that could not be decoded leaves its number out instead of shifting all that follow."""
         self.source, self.opts, self.rate = source, opts, rate
         self.path = label or path
         self.side_streams = side_streams
+        self.first_number = first_number
+        options = {"frame_pts": "1"} if first_number is not None else None  # file names from pts
         try:
             self.out = av.open(str(path), mode="w", format=_format_for(self.path), options=options)
         except (av.FFmpegError, ValueError) as ex:
@@ -169,7 +172,7 @@ class Writer:
         if field_order in _INTERLACED:
             v.codec_context.field_order = field_order  # the container's flag: players deinterlace
         v.time_base = frame.time_base or src_video.time_base
-        if self.opts.codec in _ONE_FRAME_TIME_BASE and self.rate:
+        if (self.opts.codec in _ONE_FRAME_TIME_BASE or self.first_number is not None) and self.rate:
             v.time_base = 1 / Fraction(self.rate)  # frames are rescaled to it in frame()
         v.codec_context.time_base = v.time_base
         if src_video.sample_aspect_ratio:
@@ -241,6 +244,8 @@ class Writer:
             frame.pts -= round(self.offset_s / frame.time_base)
         if frame.pts is not None and frame.time_base and frame.time_base != self.video.time_base:
             frame.pts, frame.time_base = round(frame.pts * frame.time_base / self.video.time_base), self.video.time_base
+        if self.first_number is not None and frame.pts is not None:
+            frame.pts += self.first_number
         if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
             # Encoders need strictly increasing pts; broken files repeat or omit them.
             frame.pts = 0 if self.last_pts is None else self.last_pts + 1
