@@ -43,7 +43,7 @@ from .media.planes import (
     to_rgb,
 )
 from .media.probe import VideoInfo, open_input, video_info
-from .media.sequence import find_frames, image_codec, is_sequence
+from .media.sequence import first_frame, image_codec, is_sequence
 from .outputs import atomic_output, check_output
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
@@ -280,7 +280,7 @@ def _unkept_in_images(rotation: int, stream: av.video.stream.VideoStream) -> lis
 def _first_number(src: Path, info: VideoInfo, span: TimeRange | None) -> int:
     """Written frames are numbered as the frames they come from: a sequence's own numbers, else from 0
     (the numbers of --start f<n> and of the shot list)."""
-    first = find_frames(src).first if is_sequence(src) else 0
+    first = first_frame(src) if is_sequence(src) else 0
     if span is not None and info.rate:
         first += round(span.start * info.rate)
     return first

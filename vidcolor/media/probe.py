@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError, UsageError
-from .sequence import DEFAULT_RATE, demuxer_options, find_frames, is_sequence, parse_rate
+from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, parse_rate
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
                   ".wmv", ".flv", ".ogv", ".3gp", ".dv", ".mxf"}
@@ -39,9 +39,8 @@ def open_input(path: Path, frame_rate: str | float | Fraction | None = None) -> 
     """Open a media file or an image sequence (`frame_rate`: its rate, default 24) for reading, or raise
     InputError with the reason."""
     if is_sequence(path):
-        sequence = find_frames(path)
         rate = parse_rate(frame_rate) if frame_rate is not None else DEFAULT_RATE
-        fmt, options = "image2", demuxer_options(sequence, rate)
+        fmt, options = "image2", demuxer_options(first_frame(path), rate)
     elif frame_rate is not None:
         raise UsageError("a frame rate is given to image sequences only: a video keeps its own timing")
     else:

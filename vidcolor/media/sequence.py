@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,13 +18,6 @@ from ..errors import InputError, OutputError, UsageError
 DEFAULT_RATE = Fraction(24)  # film; FFmpeg's own default, 25, is PAL television's
 IMAGE_CODECS = {".dpx": "dpx", ".tif": "tiff", ".tiff": "tiff", ".png": "png"}  # what sequences are written as
 _NUMBER = re.compile(r"%(0\d+)?d")  # %d or %06d, the forms image2 reads
-
-
-@dataclass(frozen=True)
-class ImageSequence:
-    pattern: Path
-    first: int  # number of the first frame on disk
-    count: int
 
 
 def is_sequence(path: Path) -> bool:
@@ -54,8 +46,9 @@ def frame_files(pattern: Path) -> dict[int, Path]:
             if (m := matcher.fullmatch(name)) and pattern.name % int(m[1]) == name}
 
 
-def find_frames(pattern: Path) -> ImageSequence:
-    """The frames on disk, or InputError when none matches or numbers are missing between the first and the last."""
+def first_frame(pattern: Path) -> int:
+    """The number of the first frame on disk; InputError when none matches or numbers are missing between the
+    first and the last."""
     folder = pattern.parent if str(pattern.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{pattern}: folder {folder} does not exist")
@@ -69,7 +62,7 @@ def find_frames(pattern: Path) -> ImageSequence:
         raise InputError(f"{pattern}: {len(missing)} missing between {pattern.name % first} and "
                          f"{pattern.name % last} ({shown}); fill the gaps or renumber the files, "
                          "or the film would lose its timing")
-    return ImageSequence(pattern, first, len(numbers))
+    return first
 
 
 def image_codec(pattern: Path) -> str:
@@ -80,8 +73,8 @@ def image_codec(pattern: Path) -> str:
         raise OutputError(f"{pattern}: image sequences are written as {', '.join(IMAGE_CODECS)} files") from None
 
 
-def demuxer_options(sequence: ImageSequence, rate: Fraction) -> dict[str, str]:
-    return {"framerate": f"{rate.numerator}/{rate.denominator}", "start_number": str(sequence.first),
+def demuxer_options(first: int, rate: Fraction) -> dict[str, str]:
+    return {"framerate": f"{rate.numerator}/{rate.denominator}", "start_number": str(first),
             "pattern_type": "sequence"}
 
 
