@@ -71,13 +71,9 @@ def atomic_output(src: Path, dst: Path, overwrite: bool = False) -> Iterator[Pat
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the output gets the usual permissions
     try:
-        yield tmp
-        os.replace(tmp, dst)
-    except OSError as ex:
-        full = disk_full(ex, dst)
-        if full is not None:
-            raise full from ex
-        raise
+        with _disk_full_named(dst):
+            yield tmp
+            os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -89,15 +85,23 @@ def _atomic_frames(dst: Path) -> Iterator[Path]:
     # no '%' in the folder's name: image2 would read it as the frame number
     folder = Path(tempfile.mkdtemp(prefix=f".{base_name(dst)}.", suffix=".part", dir=dst.parent or "."))
     try:
-        yield folder / dst.name
-        for old in frame_files(dst).values():
-            old.unlink()
-        for new in frame_files(folder / dst.name).values():
-            os.replace(new, dst.parent / new.name)
+        with _disk_full_named(dst):
+            yield folder / dst.name
+            for old in frame_files(dst).values():
+                old.unlink()
+            for new in frame_files(folder / dst.name).values():
+                os.replace(new, dst.parent / new.name)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _disk_full_named(dst: Path) -> Iterator[None]:
+    """A full disk raises the OutputError that names dst; other errors pass unchanged."""
+    try:
+        yield
     except OSError as ex:
         full = disk_full(ex, dst)
         if full is not None:
             raise full from ex
         raise
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
