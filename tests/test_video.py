@@ -157,6 +157,17 @@ def test_variable_frame_rate_keeps_every_pts(clip, tmp_path):
     assert [int(f.pts * f.time_base * 1000) for f in decode_planes(dst)] == pts
 
 
+@pytest.mark.parametrize("src_name, dst_name", [("film.mp4", "out.mkv"), ("film.mkv", "out.mov")])
+def test_timestamps_survive_a_change_of_time_base(clip, tmp_path, src_name, dst_name):
+    """mp4 counts in 1/12800 s and mkv in ms; the muxer sets its time base when it writes its header, after
+    the encoder has taken its first frames. Every frame keeps its time (to the container's precision)."""
+    src, dst = clip(src_name, frames=60, audio=()), tmp_path / dst_name
+    report = colorize_video(src, dst, model="tiny-random", progress=False)
+    assert report.warnings == []
+    ms = [[round(1000 * f.pts * f.time_base) for f in decode_planes(p)] for p in (src, dst)]
+    assert ms[0] == ms[1] == [40 * i for i in range(60)]
+
+
 def test_rotation_metadata_is_kept(clip, tmp_path):
     src = clip("rot.mp4", rotation=90, audio=())
     dst = tmp_path / "out.mp4"

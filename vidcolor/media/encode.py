@@ -242,8 +242,10 @@ class Writer:
             self.pending.clear()
         if self.offset_s and frame.pts is not None:
             frame.pts -= round(self.offset_s / frame.time_base)
-        if frame.pts is not None and frame.time_base and frame.time_base != self.video.time_base:
-            frame.pts, frame.time_base = round(frame.pts * frame.time_base / self.video.time_base), self.video.time_base
+        # in the encoder's time base: the stream's changes when the muxer writes its header (mkv: 1 ms)
+        coded = self.video.codec_context.time_base
+        if frame.pts is not None and frame.time_base and frame.time_base != coded:
+            frame.pts, frame.time_base = round(frame.pts * frame.time_base / coded), coded
         if self.first_number is not None and frame.pts is not None:
             frame.pts += self.first_number
         if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
