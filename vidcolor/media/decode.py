@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 
@@ -68,12 +69,43 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
         yield item
 
 
+class _FrameTimes:
+    """Presentation times where the file has none usable. AVI stores frames in decode order without their
+    presentation times, so with B-frames each decoded frame carries another's; the decode-order time of the
+    packet that completed it, less the decoder's delay, is its own. Raw streams (.h264) carry none at all:
+    each frame comes one frame period (at the stream's rate) after the one before."""
+
+    def __init__(self, video: av.video.stream.VideoStream, decode_order: bool) -> None:
+        self.period = 1 / (Fraction(video.average_rate or video.guessed_rate or 25) * video.time_base)
+        self.decode_order = decode_order
+        self.start = video.start_time or 0
+        self.first_dts: int | None = None  # of the first video packet
+        self.delay: int | None = None
+        self.last: int | None = None
+
+    def packet(self, packet: av.Packet) -> None:
+        if self.first_dts is None:
+            self.first_dts = packet.dts
+
+    def __call__(self, frames: list[av.VideoFrame]) -> list[av.VideoFrame]:
+        for frame in frames:
+            if self.decode_order:  # the decoder's last frames (flushed) have no packet time
+                if self.delay is None and frame.dts is not None and self.first_dts is not None:
+                    self.delay = frame.dts - self.first_dts
+                frame.pts = None if frame.dts is None or self.delay is None else frame.dts - self.delay
+            if frame.pts is None:
+                frame.pts = self.start if self.last is None else round(self.last + self.period)
+            self.last = frame.pts
+        return frames
+
+
 def _demux_decode(container: av.container.InputContainer, side_streams: list[av.stream.Stream],
                   stats: DecodeStats) -> Iterator[av.VideoFrame | av.Packet]:
     video = container.streams.video[0]
     if not video.codec_context.is_open:
         video.thread_type = "AUTO"  # frame + slice threads: decoding must keep up with the GPU
         video.thread_count = DECODER_THREADS
+    timed = _FrameTimes(video, decode_order=container.format.name == "avi")
     flushed = False
     try:
         for packet in container.demux(video, *side_streams):
@@ -82,8 +114,9 @@ def _demux_decode(container: av.container.InputContainer, side_streams: list[av.
                     yield packet
                 continue
             flushed = packet.size == 0  # demux ends with an empty packet: it flushes the decoder
+            timed.packet(packet)
             try:
-                yield from video.decode(packet)
+                yield from timed(video.decode(packet))
             except av.InvalidDataError as ex:
                 stats.corrupt_packets += 1
                 if stats.corrupt_packets > MAX_CORRUPT_PACKETS:
@@ -95,6 +128,6 @@ def _demux_decode(container: av.container.InputContainer, side_streams: list[av.
                     container.name, stats.read_error)
     if not flushed:  # reading stopped early: frames still held by the decoder (B-frames, threads)
         try:
-            yield from video.decode(None)
+            yield from timed(video.decode(None))
         except av.FFmpegError:
             pass

@@ -78,6 +78,8 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
     return {}
 
 
+# AVI stores no presentation times: with B-frames, readers would have to guess each frame's
+_NO_REORDER = {"avi": {"bf": "0"}}
 _ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time in frames (no variable rate)
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
 # SRT into mp4/mov, and 3GPP timed text back into mkv (FFmpeg names its SRT decoder "srt")
@@ -114,17 +116,41 @@ def _format_for(path: Path) -> str | None:
     raise OutputError(f"{path}: unknown output format {path.suffix!r} (use .mp4, .mkv, .mov, ...)")
 
 
-def _muxer_takes(fmt: str, stream: av.stream.Stream) -> bool:
-    """Whether the `fmt` muxer writes a header with a copy of `stream`. Asked for the codecs a container
-    does not list: FFmpeg lists only the defaults of formats without a codec table, and MPEG-TS, for
-    one, takes AAC, AC-3 and more than its default MP2."""
+# MPEG-TS writes any codec, but players find only those with a stream type; FLAC or PCM would be lost
+_TS_IDENTIFIED = {"mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus", "dvb_subtitle",
+                  "dvb_teletext"}
+
+
+def _muxer_takes(fmt: str, stream: av.stream.Stream, codec: str | None = None) -> bool:
+    """Whether the `fmt` muxer holds a copy of `stream` (or, with `codec`, the stream re-encoded to it) in
+    a form players read. Asked of the muxer itself, which writes a header in memory: FFmpeg's codec lists
+    are short for formats without a codec table (MPEG-TS takes AAC and AC-3, not only MP2) and too long
+    for others (mov lists FLAC and Opus, then refuses them; avi refuses AAC without its header)."""
+    name = codec or stream.codec_context.codec.canonical_name
+    if fmt == "mpegts" and name not in _TS_IDENTIFIED:
+        return False
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as probe:
-            probe.add_stream_from_template(stream)
+            if codec is None:
+                probe.add_stream_from_template(stream)
+            else:
+                probe.add_stream(codec, rate=stream.codec_context.sample_rate).layout = stream.codec_context.layout
             probe.start_encoding()
     except (av.FFmpegError, ValueError):
         return False
     return True
+
+
+def _audio_target(fmt: str, stream: av.audio.stream.AudioStream, default: str) -> str:
+    """The codec for audio the container cannot hold as it is: lossless stays lossless where the container
+    takes a lossless codec (PCM of the source's depth first, as editors expect in mov and avi; ALAC first in
+    mp4, where players know it better), else AAC, else the container's default."""
+    ctx = stream.codec_context
+    candidates: tuple[str, ...] = ("aac",)
+    if ctx.codec.lossless:
+        pcm = "pcm_s24le" if ctx.format.bits > 16 else "pcm_s16le"
+        candidates = (("alac", pcm) if fmt == "mp4" else (pcm, "alac")) + ("flac", "aac")
+    return next((c for c in candidates if _muxer_takes(fmt, stream, c)), default)
 
 
 class Writer:
@@ -165,7 +191,8 @@ class Writer:
         try:
             field_order = src_video.codec_context.field_order
             v = self.out.add_stream(self.opts.codec, rate=self.rate or Fraction(25),
-                                    options=_encoder_options(self.opts.codec, self.opts, field_order))
+                                    options=_encoder_options(self.opts.codec, self.opts, field_order)
+                                    | _NO_REORDER.get(self.out.format.name, {}))
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{self.path}: video codec {self.opts.codec!r} is not available ({ex})") from ex
         v.width, v.height, v.pix_fmt = frame.width, frame.height, frame.format.name
@@ -194,7 +221,7 @@ class Writer:
             if name in _NEEDS_HEADER and not s.codec_context.extradata_size:
                 log.warning("%s stream #%d (%s) dropped: its codec header is damaged", s.type, s.index, name)
                 continue
-            if name in supported or _muxer_takes(fmt, s):
+            if _muxer_takes(fmt, s):
                 o = self.out.add_stream_from_template(s)
                 self.mapping[s.index] = o
             elif name in _TEXT_SUBTITLES and _TEXT_SUBTITLES[name] in supported:
@@ -202,7 +229,7 @@ class Writer:
                 o.time_base = s.time_base
                 self.retext[s.index] = (o, _TEXT_SUBTITLES[name] == "mov_text")
             elif s.type == "audio":
-                target = "aac" if "aac" in supported else self.out.default_audio_codec
+                target = _audio_target(fmt, s, self.out.default_audio_codec)
                 log.warning("audio stream #%d (%s) re-encoded to %s: the %s container cannot hold %s",
                             s.index, name, target, fmt, name)
                 o = self.out.add_stream(target, rate=s.codec_context.sample_rate)

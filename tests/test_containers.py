@@ -1,0 +1,89 @@
+"""Across the containers users bring: every frame at its time, the sound with it, nothing lost unsaid."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import make_clip
+
+from vidcolor import colorize_video
+
+AUDIO = {"mp4": "aac", "mkv": "flac", "mov": "pcm_s16le", "ts": "aac", "avi": "mp3"}
+
+
+def video_times(path: Path) -> list[float]:
+    """Presentation times; for AVI, which stores decode times only, those of the frames' packets."""
+    with av.open(str(path)) as c:
+        avi = c.format.name == "avi"
+        return [float((f.dts if avi else f.pts) * f.time_base) for f in c.decode(video=0)]
+
+
+def first_audio_time(path: Path) -> float:
+    with av.open(str(path)) as c:
+        packet = next(p for p in c.demux(c.streams.audio[0]) if p.size)
+        return float(packet.pts * packet.time_base)
+
+
+@pytest.mark.parametrize("src_ext, dst_ext, audio_out", [
+    ("mp4", "mkv", "aac"), ("mkv", "mp4", "flac"), ("ts", "mov", "aac"), ("mov", "avi", "pcm_s16le"),
+    ("avi", "mp4", "mp3"), ("mp4", "ts", "aac")])
+def test_frames_keep_their_times_and_the_sound_its_sync(tmp_path, src_ext, dst_ext, audio_out):
+    """50 frames, 1/25 s apart: the same 50 come out 1/25 s apart, with the sound where it was. AVI stores
+    no presentation times (its B-frames read back out of order, so the decoder's order is used, and AVI
+    is written without B-frames); containers that refuse negative times shift all streams alike (the
+    AAC encoder's priming in mkv, B-frame delay in MPEG-TS)."""
+    src = make_clip(tmp_path / f"in.{src_ext}", frames=50, audio=(AUDIO[src_ext],))
+    dst = tmp_path / f"out.{dst_ext}"
+    report = colorize_video(src, dst, model="tiny-random", progress=False)
+    assert report.warnings == []
+    times = video_times(dst)
+    assert len(times) == 50
+    assert np.allclose(np.diff(times), 0.04, atol=0.0011)  # mkv counts in ms
+    assert abs(times[0]) < 0.1
+    with av.open(str(dst)) as c:
+        assert [s.codec_context.codec.canonical_name for s in c.streams.audio] == [audio_out]
+    assert abs(first_audio_time(dst) - times[0]) < 0.05  # audio starts with the first frame (AAC priming: 23 ms)
+
+
+def test_a_raw_h264_stream_is_timed_by_its_rate(tmp_path):
+    """An elementary stream (.h264) has no timestamps at all: the frames get one period each at the
+    stream's rate (they all landed within a few ticks of 0 before)."""
+    mp4 = make_clip(tmp_path / "in.mp4", frames=30, audio=())
+    raw = tmp_path / "camera.h264"
+    with av.open(str(mp4)) as c, raw.open("wb") as out:
+        annexb = av.bitstream.BitStreamFilterContext("h264_mp4toannexb", c.streams.video[0])
+        for packet in c.demux(video=0):
+            out.write(b"".join(bytes(p) for p in annexb.filter(packet)))
+    assert all(f.pts is None for f in av.open(str(raw)).decode(video=0))
+    report = colorize_video(raw, tmp_path / "out.mp4", model="tiny-random", progress=False)
+    assert report.warnings == []
+    assert np.allclose(video_times(tmp_path / "out.mp4"), np.arange(30) / 25)
+
+
+def test_audio_a_container_refuses_is_reencoded_losslessly_when_it_was_lossless(tmp_path, caplog):
+    """mov lists FLAC and Opus, then refuses them when writing its header (that was an internal error):
+    FLAC becomes PCM, sample for sample; Opus, lossy, becomes AAC. MPEG-TS writes FLAC or PCM as data no
+    player reads: they become AAC, which it identifies. Each with a warning."""
+    src = make_clip(tmp_path / "archive.mkv", frames=25, audio=("flac", "opus"))
+    dst = tmp_path / "edit.mov"
+    colorize_video(src, dst, model="tiny-random", progress=False)
+    assert "audio stream #1 (flac) re-encoded to pcm_s16le: the mov container cannot hold flac" in caplog.text
+    assert "audio stream #2 (opus) re-encoded to aac" in caplog.text
+
+    def samples(path: Path) -> np.ndarray:
+        with av.open(str(path)) as c:
+            return np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
+
+    with av.open(str(dst)) as c:
+        assert [s.codec_context.codec.canonical_name for s in c.streams.audio] == ["pcm_s16le", "aac"]
+    flac, pcm = samples(src), samples(dst)
+    assert flac.shape == pcm.shape and np.array_equal(flac, pcm)
+
+    src = make_clip(tmp_path / "master.mov", frames=25, audio=("pcm_s16le",))
+    colorize_video(src, tmp_path / "broadcast.ts", model="tiny-random", progress=False)
+    with av.open(str(tmp_path / "broadcast.ts")) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"]
+        assert c.streams.audio[0].codec_context.codec.canonical_name == "aac"
+    assert "(pcm_s16le) re-encoded to aac: the mpegts container cannot hold pcm_s16le" in caplog.text
