@@ -181,7 +181,7 @@ class Writer:
         self.last_pts: int | None = None
         self.bumped_pts = 0
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
-        self.rebase = rebase
+        self.rebase = rebase or self.out.format.name == "avi"  # AVI counts frames from its start: no offset
         self.offset_s = 0.0  # seconds subtracted from every timestamp
 
     def _open_streams(self, frame: av.VideoFrame, rotation: int) -> None:
@@ -295,9 +295,9 @@ class Writer:
         if self.video is None:
             self.pending.append(packet)
             return
-        if self.offset_s and packet.pts is not None:
+        if self.rebase and packet.pts is not None:
             shift = round(self.offset_s / packet.time_base)
-            if packet.pts < shift:  # starts before the range's first frame
+            if packet.pts < shift:  # starts before the first frame (a range's; AAC priming, in AVI)
                 return
             packet.pts -= shift
             if packet.dts is not None:
