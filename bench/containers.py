@@ -74,10 +74,12 @@ def make_source(base: Path, path: Path, codec: str, options: dict, audio: str | 
 
 
 def video_times(path: Path) -> list[float]:
-    """Presentation times; for AVI, which stores decode times only, those of the frames' packets."""
+    """Presentation times (NaN where a frame has none); for AVI, which stores decode times only, those of
+    the frames' packets."""
     with av.open(str(path)) as c:
         avi = c.format.name == "avi"
-        return [float((f.dts if avi else f.pts) * f.time_base) for f in c.decode(video=0)]
+        times = [f.dts if avi else f.pts for f in c.decode(video=0)]
+        return [float(t * c.streams.video[0].time_base) if t is not None else np.nan for t in times]
 
 
 def audio_start(path: Path) -> tuple[str | None, float | None]:
@@ -99,11 +101,12 @@ def run_pair(src: Path, dst: Path, frames: int, has_audio: bool) -> dict:
     times = video_times(dst)
     codec, start = audio_start(dst)
     errors = np.abs(np.array(times) - times[0] - np.arange(len(times)) / RATE) if times else np.array([np.inf])
-    row |= {"frames": [frames, len(times)], "max_time_error_ms": round(1000 * float(errors.max()), 2),
+    error = float(errors.max())  # NaN when a frame has no time
+    row |= {"frames": [frames, len(times)], "max_time_error_ms": round(1000 * error, 2) if error == error else None,
             "first_frame_ms": round(1000 * times[0], 1) if times else None, "audio": codec,
             "audio_start_ms": None if start is None else round(1000 * (start - times[0]), 1),
             "warnings": report.warnings}
-    row["ok"] = (len(times) == frames and row["max_time_error_ms"] <= 1.0
+    row["ok"] = (len(times) == frames and error <= 0.001
                  and (not has_audio or (start is not None and abs(start - times[0]) < 0.05)))
     return row
 
