@@ -87,3 +87,16 @@ def test_audio_a_container_refuses_is_reencoded_losslessly_when_it_was_lossless(
         assert [s.type for s in c.streams] == ["video", "audio"]
         assert c.streams.audio[0].codec_context.codec.canonical_name == "aac"
     assert "(pcm_s16le) re-encoded to aac: the mpegts container cannot hold pcm_s16le" in caplog.text
+
+
+def test_webm_gets_its_own_codecs(tmp_path):
+    """webm holds neither H.264 nor AAC: the default encoder gives way to VP9, and AAC at 44.1 kHz becomes
+    Opus at 48 kHz (Opus takes no other rate; that was an internal error), each said in a warning."""
+    src = make_clip(tmp_path / "in.mp4", frames=25, audio=("aac",))
+    report = colorize_video(src, tmp_path / "out.webm", model="tiny-random", progress=False)
+    assert report.warnings == ["video coded with libvpx-vp9: the .webm container cannot hold libx264"]
+    with av.open(str(tmp_path / "out.webm")) as c:
+        assert [(s.type, s.codec_context.codec.canonical_name) for s in c.streams] == [("video", "vp9"),
+                                                                                       ("audio", "opus")]
+        assert c.streams.audio[0].codec_context.sample_rate == 48000
+        assert len(list(c.decode(video=0))) == 25

@@ -24,7 +24,7 @@ from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, D
 from .errors import InputError, UsageError
 from .image import reference_features, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode
-from .media.encode import EncodeOptions, Writer, encoder_formats
+from .media.encode import EncodeOptions, Writer, encoder_formats, video_codec
 from .media.planes import (
     RGB_FORMATS,
     WRITTEN_FORMATS,
@@ -339,8 +339,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     try:
         check_output(src, dst, overwrite)  # before the model loads: a refused output should fail fast
         image_files = is_sequence(dst)
-        if image_files:
-            encode = replace(encode, codec=image_codec(dst))
+        codec = image_codec(dst) if image_files else video_codec(dst, encode.codec)
+        if codec != encode.codec and not image_files:
+            report.warnings.append(f"video coded with {codec}: the {dst.suffix} container cannot hold {encode.codec}")
+        encode = replace(encode, codec=codec)
         info = video_info(container)
         span = _time_range(info, start, end, duration)
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
