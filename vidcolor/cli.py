@@ -52,7 +52,8 @@ def colorize(
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32, help="Short side (px) the network sees."),
     saturation: float = SATURATION,
     precision: str = PRECISION,
-    codec: str = typer.Option("libx264", help="Video encoder (image sequences: from the suffix)."),
+    codec: str = typer.Option("libx264", help="Video encoder (webm: VP9 unless given; image sequences: from the "
+                              "suffix)."),
     crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless)."),
     preset: str = typer.Option("veryfast", help="Encoder speed preset (slow: smaller files, slower)."),
     shot_detect: bool = typer.Option(True, "--shot-detect/--no-shot-detect",
