@@ -5,7 +5,7 @@
 Sources made from the demo (each a film with sound at 25 fps): mp4 (H.264 + AAC), mkv (FFV1 + FLAC, the
 archivists' format; H.264 + Opus), mov (ProRes + PCM), MPEG-TS (H.264 + AAC), MPEG-PS (MPEG-2 + MP2),
 AVI (MPEG-4 with B-frames + MP3), a raw H.264 stream. Each is colorized (tiny random network: the
-weights play no part here) into .mp4, .mkv, .mov, .ts and .avi. Per pair: frames in and out, the largest
+weights play no part here) into .mp4, .mkv, .mov, .ts, .avi and .webm. Per pair: frames in and out, the largest
 error of a frame's time against i/25 s after the first, the first frame's time, the audio codec and its
 start against the first frame, warnings and errors. A pair is ok when every frame is there within 1 ms of
 its time, the audio starts within 50 ms of the picture (AAC priming: 23 ms) and nothing failed.
@@ -40,7 +40,7 @@ SOURCES = {
     "avi mpeg4+mp3": (".avi", "mpeg4", {"bf": "2"}, "libmp3lame"),
     "h264 raw": (".h264", "libx264", {"preset": "veryfast"}, None),
 }
-OUTPUTS = (".mp4", ".mkv", ".mov", ".ts", ".avi")
+OUTPUTS = (".mp4", ".mkv", ".mov", ".ts", ".avi", ".webm")
 
 
 def make_source(base: Path, path: Path, codec: str, options: dict, audio: str | None) -> Path:

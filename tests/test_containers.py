@@ -91,8 +91,9 @@ def test_audio_a_container_refuses_is_reencoded_losslessly_when_it_was_lossless(
 
 def test_webm_gets_its_own_codecs(tmp_path):
     """webm holds neither H.264 nor AAC: the default encoder gives way to VP9, and AAC at 44.1 kHz becomes
-    Opus at 48 kHz (Opus takes no other rate; that was an internal error), each said in a warning."""
-    src = make_clip(tmp_path / "in.mp4", frames=25, audio=("aac",))
+    Opus at 48 kHz (Opus takes no other rate; that was an internal error), each said in a warning. The
+    re-encoded sound starts with the picture, as in the MPEG-TS source (it started 80 ms early)."""
+    src = make_clip(tmp_path / "in.ts", frames=25, audio=("aac",))
     report = colorize_video(src, tmp_path / "out.webm", model="tiny-random", progress=False)
     assert report.warnings == ["video coded with libvpx-vp9: the .webm container cannot hold libx264"]
     with av.open(str(tmp_path / "out.webm")) as c:
@@ -100,3 +101,5 @@ def test_webm_gets_its_own_codecs(tmp_path):
                                                                                        ("audio", "opus")]
         assert c.streams.audio[0].codec_context.sample_rate == 48000
         assert len(list(c.decode(video=0))) == 25
+    assert video_times(tmp_path / "out.webm")[0] > 0.05  # the source's B-frame delay: sound must follow it
+    assert abs(first_audio_time(tmp_path / "out.webm") - video_times(tmp_path / "out.webm")[0]) < 0.05

@@ -199,6 +199,7 @@ class Writer:
         self.video: av.video.stream.VideoStream | None = None
         self.mapping: dict[int, av.stream.Stream] = {}  # input stream index -> output stream (copied)
         self.transcode: dict[int, av.stream.Stream] = {}  # input audio index -> output stream (re-encoded)
+        self.samples: dict[int, int] = {}  # re-encoded audio: its next sample's time, in samples
         self.retext: dict[int, tuple[av.stream.Stream, bool]] = {}  # text subtitles -> (stream, to mov_text)
         self.pending: list[av.Packet] = []  # side packets that came before the first frame
         self.frames = 0
@@ -342,10 +343,21 @@ class Writer:
             out = self.transcode[index]
             try:
                 for f in packet.decode():
-                    f.pts = None  # the encoder re-times samples continuously
-                    self._mux(out.encode(f))
+                    self._mux(out.encode(self._timed(index, f)))
             except av.FFmpegError:
                 self.skipped_packets += 1
+
+    def _timed(self, index: int, f: av.AudioFrame) -> av.AudioFrame:
+        """Re-encoded sound starts where the source's did (MPEG-TS: with the picture, not at 0), then runs on
+        continuously: an encoder refuses time going back at a damaged or overlapping packet. AVI places sound
+        by its order, untimed: the encoder's priming, timed before 0, would shift the picture there."""
+        if index not in self.samples:
+            self.samples[index] = round(f.pts * f.time_base * f.sample_rate) if f.pts is not None else 0
+        f.pts, f.time_base = self.samples[index], Fraction(1, f.sample_rate)
+        self.samples[index] += f.samples
+        if self.out.format.name == "avi":
+            f.pts = None
+        return f
 
     def _mux(self, packets) -> None:
         try:
