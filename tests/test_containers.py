@@ -9,6 +9,7 @@ import pytest
 from conftest import make_clip
 
 from vidcolor import colorize_video
+from vidcolor.errors import UsageError
 
 AUDIO = {"mp4": "aac", "mkv": "flac", "mov": "pcm_s16le", "ts": "aac", "avi": "mp3"}
 
@@ -103,3 +104,25 @@ def test_webm_gets_its_own_codecs(tmp_path):
         assert len(list(c.decode(video=0))) == 25
     assert video_times(tmp_path / "out.webm")[0] > 0.05  # the source's B-frame delay: sound must follow it
     assert abs(first_audio_time(tmp_path / "out.webm") - video_times(tmp_path / "out.webm")[0]) < 0.05
+
+
+@pytest.mark.parametrize("name, codec", [("in.ts", "libx264"), ("in.mpg", "mpeg2video"), ("in.h264", "libx264")])
+def test_ranges_start_at_their_frame_in_files_without_an_index(tmp_path, name, codec):
+    """MPEG-TS and MPEG-PS (DVD) have no index: FFmpeg's seek can land after the frame asked for (the range
+    came out short, or empty: 'no video frame'), so the seek goes further back until it lands before.
+    A raw stream cannot seek at all ('cannot seek'): it is read from its start. A range past the end is
+    refused by name (not up front: MPEG-PS headers estimate durations up to 30% short)."""
+    src = make_clip(tmp_path / name, codec=codec, frames=60, audio=(), photos=("astronaut", "coffee", "rocket"))
+    with av.open(str(src)) as c:
+        gray = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    for first, last in ((30, 40), (1, 3), (55, 60)):
+        dst = tmp_path / f"part{first}.mkv"
+        colorize_video(src, dst, model="tiny-random", progress=False, start=f"f{first}", end=f"f{last}")
+        with av.open(str(dst)) as c:
+            out = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+        assert len(out) == last - first
+        nearest = [int(np.argmin([np.abs(y.astype(int) - g).mean() for g in gray])) for y in out]
+        assert nearest == list(range(first, last))
+    with pytest.raises(UsageError, match="no frame in the range from 2.800 s"):  # past the end: said so
+        colorize_video(src, tmp_path / "none.mkv", model="tiny-random", progress=False, start="f70")
+    assert not (tmp_path / "none.mkv").exists()

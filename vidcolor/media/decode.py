@@ -17,6 +17,7 @@ MAX_CORRUPT_PACKETS = 100  # bad video packets skipped (and counted) before we g
 # the decoder's threads compete with x264's for the CPU.
 DECODER_THREADS = 0
 RANGE_TAIL_S = 2.0  # after the range's last frame, how far other streams are read for their last packets
+SEEK_BACK_S = (0.0, 2.0, 10.0, 60.0)  # how far before a range's start to seek; then from the film's start
 _EPS_S = 1e-6
 
 
@@ -51,13 +52,10 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
     video = container.streams.video[0]
     origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
     start, end = origin + span.start, None if span.end is None else origin + span.end
-    if span.start > 0:
-        try:
-            container.seek(int(start / video.time_base), stream=video, backward=True)
-        except av.FFmpegError as ex:
-            raise InputError(f"{container.name}: cannot seek to {span.start:.3f} s ({ex})") from ex
+    items = _decode_from(container, side_streams, stats, start, origin) if span.start > 0 else \
+        _demux_decode(container, side_streams, stats)
     video_done = False
-    for item in _demux_decode(container, side_streams, stats):
+    for item in items:
         t = _time(item)
         if t is not None and t < start - _EPS_S:
             continue
@@ -67,6 +65,36 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
                 return
             continue
         yield item
+
+
+def _decode_from(container: av.container.InputContainer, side_streams: list[av.stream.Stream], stats: DecodeStats,
+                 start: float, origin: float) -> Iterator[av.VideoFrame | av.Packet]:
+    """Decoding that begins at or before `start` seconds. A seek lands on the keyframe before it where the
+    file has an index; MPEG-TS and MPEG-PS (DVD) have none, and FFmpeg's guess can land after it, so the
+    first frame is checked and the seek goes further back, at last to before the film's start. Streams
+    without timestamps (raw .h264) cannot seek: they are read from their start."""
+    video = container.streams.video[0]
+    if video.start_time is None:  # a seek would read through the whole stream, then fail
+        yield from _demux_decode(container, side_streams, stats)
+        return
+    for back in (*SEEK_BACK_S, None):
+        # None: before the film's start (MPEG-TS lands after a keyframe when asked for its own time)
+        target = origin - 10.0 if back is None else start - back
+        try:
+            container.seek(int(target / video.time_base), stream=video, backward=True)
+        except av.FFmpegError as ex:
+            raise InputError(f"{container.name}: cannot seek to {start - origin:.3f} s ({ex})") from ex
+        items = _demux_decode(container, side_streams, stats)
+        held = []
+        for item in items:
+            held.append(item)
+            if isinstance(item, av.VideoFrame):
+                break
+        first = _time(held[-1]) if held and isinstance(held[-1], av.VideoFrame) else None
+        if (first is not None and first <= start + _EPS_S) or back is None:  # first None: landed at the end
+            yield from held
+            yield from items
+            return
 
 
 class _FrameTimes:
