@@ -1,6 +1,6 @@
 """Container pairs: every frame at its time, the sound kept, for the formats users bring.
 
-    python bench/containers.py [--json] [--seconds 2]
+    python bench/containers.py [--json] [--seconds 4]
 
 Sources made from the demo (each a film with sound at 25 fps): mp4 (H.264 + AAC), mkv (FFV1 + FLAC, the
 archivists' format; H.264 + Opus), mov (ProRes + PCM), MPEG-TS (H.264 + AAC), MPEG-PS (MPEG-2 + MP2),
@@ -9,6 +9,8 @@ weights play no part here) into .mp4, .mkv, .mov, .ts, .avi and .webm. Per pair:
 error of a frame's time against i/25 s after the first, the first frame's time, the audio codec and its
 start against the first frame, warnings and errors. A pair is ok when every frame is there within 1 ms of
 its time, the audio starts within 50 ms of the picture (AAC priming: 23 ms) and nothing failed.
+Then ranges of each source (frames 30-59, 49-50, 75-94, 1-2, 90-99) into .mkv: ok when exactly those
+frames come out (each output frame's nearest frame of the decoded source, by luma).
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ SOURCES = {
     "h264 raw": (".h264", "libx264", {"preset": "veryfast"}, None),
 }
 OUTPUTS = (".mp4", ".mkv", ".mov", ".ts", ".avi", ".webm")
+RANGES = ((30, 60), (49, 51), (75, 95), (1, 3), (90, 100))  # frames, end excluded
 
 
 def make_source(base: Path, path: Path, codec: str, options: dict, audio: str | None) -> Path:
@@ -111,13 +114,29 @@ def run_pair(src: Path, dst: Path, frames: int, has_audio: bool) -> dict:
     return row
 
 
+def run_ranges(src: Path, dst: Path, gray: list[np.ndarray]) -> dict:
+    """Each range: the source frames that came out, by nearest luma, against those asked for."""
+    rows = {}
+    for first, end in RANGES:
+        try:
+            colorize_video(src, dst, model="tiny-random", progress=False, overwrite=True,
+                           start=f"f{first}", end=f"f{end}")
+            with av.open(str(dst)) as c:
+                out = [f.to_ndarray(format="gray").astype(int) for f in c.decode(video=0)]
+            got = [int(np.argmin([np.abs(y - g).mean() for g in gray])) for y in out]
+            rows[f"f{first}-f{end}"] = {"ok": got == list(range(first, end)), "frames": [got[0], got[-1], len(got)]}
+        except Exception as ex:  # noqa: BLE001 - the point is to record it
+            rows[f"f{first}-f{end}"] = {"ok": False, "error": f"{type(ex).__name__}: {ex}"}
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     logging.getLogger("vidcolor").setLevel(logging.ERROR)  # warnings are in the rows
-    result: dict = {"pairs": {}}
+    result: dict = {"pairs": {}, "ranges": {}}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         base = make_clip(tmp / "base.mp4", 320, 240, args.seconds)
@@ -130,9 +149,16 @@ def main() -> None:
                 if not args.json:
                     print(f"{name:>16} -> {out:<5} {'ok ' if row['ok'] else 'BAD'} {json.dumps(row)}")
                 (tmp / f"out{out}").unlink(missing_ok=True)
+            with av.open(str(src)) as c:  # the source's own pictures: the output's luma is theirs
+                gray = [f.to_ndarray(format="gray").astype(int) for f in c.decode(video=0)]
+            result["ranges"][name] = run_ranges(src, tmp / "range.mkv", gray)
+            if not args.json:
+                print(f"{name:>16} ranges {json.dumps(result['ranges'][name])}")
     rows = result["pairs"].values()
+    ranges = [r for per_source in result["ranges"].values() for r in per_source.values()]
     result["summary"] = {"pairs": len(rows), "ok": sum(r["ok"] for r in rows),
-                         "errors": sum("error" in r for r in rows)}
+                         "errors": sum("error" in r for r in rows),
+                         "ranges": len(ranges), "ranges_ok": sum(r["ok"] for r in ranges)}
     print(json.dumps(result) if args.json else json.dumps(result["summary"]))
 
 
