@@ -1,6 +1,7 @@
 """Across the containers users bring: every frame at its time, the sound with it, nothing lost unsaid."""
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -126,3 +127,13 @@ def test_ranges_start_at_their_frame_in_files_without_an_index(tmp_path, name, c
     with pytest.raises(UsageError, match="no frame in the range from 2.800 s"):  # past the end: said so
         colorize_video(src, tmp_path / "none.mkv", model="tiny-random", progress=False, start="f70")
     assert not (tmp_path / "none.mkv").exists()
+
+
+def test_srt_subtitles_go_into_webm_as_webvtt(tmp_path):
+    """webm takes no SRT (they were dropped): the same text goes in as WebVTT, at the same time."""
+    src = make_clip(tmp_path / "in.mkv", frames=20, audio=(), subtitles=True)
+    colorize_video(src, tmp_path / "out.webm", model="tiny-random", progress=False)
+    with av.open(str(tmp_path / "out.webm")) as c:
+        assert [s.codec_context.name for s in c.streams.subtitles] == ["webvtt"]
+        cues = [(bytes(p), p.pts * p.time_base) for p in c.demux(c.streams.subtitles[0]) if p.size]
+    assert cues == [(b"Hello from the subtitles", Fraction(40, 1000))]

@@ -84,17 +84,19 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
 _NO_REORDER = {"avi": {"bf": "0"}}
 _ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time in frames (no variable rate)
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
-# SRT into mp4/mov, and 3GPP timed text back into mkv (FFmpeg names its SRT decoder "srt")
-_TEXT_SUBTITLES = {"srt": "mov_text", "subrip": "mov_text", "mov_text": "subrip"}
+# Plain-text subtitles change wrapping only: SRT into mp4/mov as 3GPP timed text, into webm as WebVTT, and
+# back (FFmpeg names its SRT decoder "srt")
+_TEXT_SUBTITLES = {"srt", "subrip", "mov_text", "webvtt"}
+_TEXT_TARGETS = ("subrip", "mov_text", "webvtt")  # in order of preference
 
 
-def _rewrap_text(packet: av.Packet, out: av.stream.Stream, to_mov_text: bool) -> av.Packet:
-    """SRT packets hold UTF-8 text; mov_text packets hold a 16-bit big-endian length, then the text."""
+def _rewrap_text(packet: av.Packet, out: av.stream.Stream, from_mov_text: bool, to_mov_text: bool) -> av.Packet:
+    """SRT and WebVTT packets hold UTF-8 text; mov_text packets a 16-bit big-endian length, then the text."""
     data = bytes(packet)
+    if from_mov_text:
+        data = data[2:2 + int.from_bytes(data[:2], "big")]
     if to_mov_text:
         data = len(data).to_bytes(2, "big") + data
-    else:
-        data = data[2:2 + int.from_bytes(data[:2], "big")]
     new = av.Packet(data)
     new.stream, new.time_base = out, packet.time_base
     new.pts, new.dts, new.duration = packet.pts, packet.dts, packet.duration
@@ -200,7 +202,7 @@ class Writer:
         self.mapping: dict[int, av.stream.Stream] = {}  # input stream index -> output stream (copied)
         self.transcode: dict[int, av.stream.Stream] = {}  # input audio index -> output stream (re-encoded)
         self.samples: dict[int, int] = {}  # re-encoded audio: its next sample's time, in samples
-        self.retext: dict[int, tuple[av.stream.Stream, bool]] = {}  # text subtitles -> (stream, to mov_text)
+        self.retext: dict[int, tuple[av.stream.Stream, bool, bool]] = {}  # text subtitles: stream, from/to mov_text
         self.pending: list[av.Packet] = []  # side packets that came before the first frame
         self.frames = 0
         self.last_pts: int | None = None
@@ -249,10 +251,10 @@ class Writer:
             if _muxer_takes(fmt, s):
                 o = self.out.add_stream_from_template(s)
                 self.mapping[s.index] = o
-            elif name in _TEXT_SUBTITLES and _TEXT_SUBTITLES[name] in supported:
-                o = self.out.add_mux_stream(_TEXT_SUBTITLES[name])  # plain-text subtitles change wrapping only
+            elif name in _TEXT_SUBTITLES and (text := next((t for t in _TEXT_TARGETS if t in supported), None)):
+                o = self.out.add_mux_stream(text)
                 o.time_base = s.time_base
-                self.retext[s.index] = (o, _TEXT_SUBTITLES[name] == "mov_text")
+                self.retext[s.index] = (o, name == "mov_text", text == "mov_text")
             elif s.type == "audio":
                 target = _audio_target(fmt, s, self.out.default_audio_codec)
                 log.warning("audio stream #%d (%s) re-encoded to %s: the %s container cannot hold %s",
