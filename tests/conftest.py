@@ -28,13 +28,18 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
               photos: tuple[str, ...] = ("astronaut",), gray: bool = True, pix_fmt: str = "yuv420p",
               codec: str = "libx264", audio: tuple[str, ...] = ("aac",), subtitles: bool = False,
               pts: list[int] | None = None, time_base: Fraction | None = None, rotation: int = 0,
-              color_range: int | None = None, metadata: dict | None = None, sar: Fraction | None = None) -> Path:
+              color_range: int | None = None, metadata: dict | None = None, sar: Fraction | None = None,
+              chapters: list[tuple[int, int, str]] | None = None) -> Path:
     """Write a clip: a slow pan over each photo in turn (one shot per photo), sine tones as audio.
 
-    `pts` gives explicit frame timestamps in `time_base` (variable frame rate)."""
+    `pts` gives explicit frame timestamps in `time_base` (variable frame rate); `chapters`, (start ms,
+    end ms, title) each."""
     out = av.open(str(path), "w")
     if metadata:
         out.metadata.update(metadata)
+    if chapters:
+        out.set_chapters([{"id": i + 1, "start": a, "end": b, "time_base": Fraction(1, 1000), "metadata": {"title": t}}
+                          for i, (a, b, t) in enumerate(chapters)])
     v = out.add_stream(codec, rate=rate)
     v.width, v.height, v.pix_fmt = width, height, pix_fmt
     if time_base is not None:

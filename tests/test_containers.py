@@ -137,3 +137,23 @@ def test_srt_subtitles_go_into_webm_as_webvtt(tmp_path):
         assert [s.codec_context.name for s in c.streams.subtitles] == ["webvtt"]
         cues = [(bytes(p), p.pts * p.time_base) for p in c.demux(c.streams.subtitles[0]) if p.size]
     assert cues == [(b"Hello from the subtitles", Fraction(40, 1000))]
+
+
+def chapter_list(path: Path) -> list[tuple[int, int, str]]:
+    with av.open(str(path)) as c:
+        return [(round(1000 * ch["start"] * ch["time_base"]), round(1000 * ch["end"] * ch["time_base"]),
+                 ch["metadata"]["title"]) for ch in c.chapters()]
+
+
+def test_chapters_are_kept_and_a_range_keeps_its_own_part_of_them(tmp_path):
+    """A range 1.5 s into the film, 1 s long: the chapters it overlaps, from its start (they came out as
+    in the whole film, pointing past the end of the output)."""
+    chapters = [(0, 2000, "Opening"), (2000, 4000, "Street")]
+    src = make_clip(tmp_path / "in.mkv", frames=100, audio=("aac",), chapters=chapters)
+    for ext in (".mp4", ".mov", ".mkv"):
+        colorize_video(src, tmp_path / f"out{ext}", model="tiny-random", progress=False)
+        assert chapter_list(tmp_path / f"out{ext}") == chapters
+    colorize_video(src, tmp_path / "part.mp4", model="tiny-random", progress=False, start=1.5, duration=1)
+    assert chapter_list(tmp_path / "part.mp4") == [(0, 500, "Opening"), (500, 1000, "Street")]
+    colorize_video(src, tmp_path / "tail.mkv", model="tiny-random", progress=False, start=2.5)
+    assert chapter_list(tmp_path / "tail.mkv") == [(0, 1500, "Street")]

@@ -277,6 +277,24 @@ def _unkept_in_images(rotation: int, stream: av.video.stream.VideoStream) -> lis
     return [f"image files keep no {' or '.join(lost)}: frames written as stored"] if lost else []
 
 
+def _chapters(container: av.container.InputContainer, span: TimeRange | None) -> list[dict]:
+    """The film's chapters; for a range, those it overlaps, moved to its start and cut at its end."""
+    chapters = container.chapters()
+    if span is None:
+        return chapters
+    video = container.streams.video[0]
+    start = span.start + (float(video.start_time * video.time_base) if video.start_time is not None else 0.0)
+    length = None if span.end is None else span.end - span.start
+    kept = []
+    for chapter in chapters:
+        tb = chapter["time_base"]
+        a, b = float(chapter["start"] * tb) - start, float(chapter["end"] * tb) - start
+        if b > 0 and (length is None or a < length):
+            end = b if length is None else min(b, length)
+            kept.append(chapter | {"start": round(max(a, 0.0) / tb), "end": round(end / tb)})
+    return kept
+
+
 def _first_number(src: Path, info: VideoInfo, span: TimeRange | None) -> int:
     """Written frames are numbered as the frames they come from: a sequence's own numbers, else from 0
     (the numbers of --start f<n> and of the shot list)."""
@@ -360,7 +378,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         with (atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted,
               slice_workers(colorizer.device) as split):
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None or image_files,
-                            label=dst, first_number=_first_number(src, info, span) if image_files else None)
+                            label=dst, first_number=_first_number(src, info, span) if image_files else None,
+                            chapters=_chapters(container, span))
             state: dict = {}
 
             def decoded():

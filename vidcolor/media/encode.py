@@ -184,15 +184,17 @@ class Writer:
 
     def __init__(self, path: Path, source: av.container.InputContainer, side_streams: list[av.stream.Stream],
                  opts: EncodeOptions, rate: Fraction | None, rebase: bool = False, label: Path | None = None,
-                 first_number: int | None = None) -> None:
+                 first_number: int | None = None, chapters: list[dict] | None = None) -> None:
         """`rebase`: shift every stream so that the first video frame is at time 0 (for ranges).
         `label`: the path to name in messages (`path` is a temporary file beside it). `first_number`: for
         an image sequence, the first frame's number; the others are numbered by their time, so a frame
-        that could not be decoded leaves its number out instead of shifting all that follow."""
+        that could not be decoded leaves its number out instead of shifting all that follow. `chapters`: as
+        PyAV's `chapters()` gives them; the source's when None."""
         self.source, self.opts, self.rate = source, opts, rate
         self.path = label or path
         self.side_streams = side_streams
         self.first_number = first_number
+        self.chapters = source.chapters() if chapters is None else chapters
         options = {"frame_pts": "1"} if first_number is not None else None  # file names from pts
         try:
             self.out = av.open(str(path), mode="w", format=_format_for(self.path), options=options)
@@ -270,9 +272,8 @@ class Writer:
         self.out.metadata.update(_tags(self.source.metadata))
         if timecode and timecode_tag(self.source.metadata):
             self.out.metadata["timecode"] = timecode
-        chapters = self.source.chapters()
-        if chapters:
-            self.out.set_chapters(chapters)
+        if self.chapters:
+            self.out.set_chapters(self.chapters)
 
     def _timecode(self, src_video: av.video.stream.VideoStream) -> str | None:
         """The source's timecode, moved to the output's first frame when a range starts later."""
