@@ -386,6 +386,16 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     assert not (tmp_path / "out2.mov").exists()
 
 
+def test_an_odd_sized_film_into_a_4_2_0_only_encoder_is_refused_by_its_reason(clip, tmp_path):
+    """MPEG-4 part 2 takes 4:2:0 only, which needs even sides: said so (it was 'takes none of the formats')."""
+    src = clip("odd.mkv", width=97, height=61, pix_fmt="yuv444p", audio=())
+    with pytest.raises(UsageError, match="'mpeg4' takes subsampled chroma only, which needs even sides; this "
+                                         "film is 97x61"):
+        colorize_video(src, tmp_path / "out.avi", model="tiny-random", encode=EncodeOptions(codec="mpeg4"),
+                       progress=False)
+    assert not (tmp_path / "out.avi").exists()
+
+
 def test_pillarbox_borders_stay_neutral(tmp_path):
     from conftest import make_clip
 

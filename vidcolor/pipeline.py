@@ -236,6 +236,10 @@ def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport,
         try:
             fmt = plane_format(frame, accepted)
         except ValueError:
+            if accepted and accepted & WRITTEN_FORMATS.keys():  # 4:2:0 or 4:2:2 only, and an odd side
+                raise UsageError(f"video codec {codec!r} takes subsampled chroma only, which needs even sides; "
+                                 f"this film is {frame.width}x{frame.height} (libx264, ffv1 and prores_ks take "
+                                 "it as it is)") from None
             written = [*WRITTEN_FORMATS, *RGB_FORMATS[8], *RGB_FORMATS[10]]
             raise UsageError(f"video codec {codec!r}: it takes none of the formats vidcolor writes "
                              f"({', '.join(written)})") from None
