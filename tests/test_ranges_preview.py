@@ -64,6 +64,16 @@ def test_range_errors(long_clip, tmp_path, capsys):
     assert not dst.exists()
 
 
+def test_a_subtitle_on_screen_at_a_range_start_is_kept(clip, tmp_path):
+    """The cue from 40 to 240 ms is still on screen when a range starts at 0.1 s (first frame 0.12 s): it
+    shows from the range's start to its own end (it was cut); one that ended before is not there."""
+    src = clip("subs.mkv", frames=50, audio=(), subtitles=True)
+    for start, cues in ((0.1, [(b"Hello from the subtitles", 0, 120)]), (0.3, [])):
+        colorize_video(src, tmp_path / "part.mkv", model="tiny-random", progress=False, start=start, overwrite=True)
+        with av.open(str(tmp_path / "part.mkv")) as c:
+            assert [(bytes(p), p.pts, p.duration) for p in c.demux(c.streams.subtitles[0]) if p.size] == cues
+
+
 def test_preview_sheet(long_clip, tmp_path, capsys):
     sheet = tmp_path / "sheet.png"
     assert run(["preview", str(long_clip), "-o", str(sheet), "--count", "3", "--model", "tiny-random"]) == 0

@@ -326,7 +326,11 @@ class Writer:
         if self.rebase and packet.pts is not None:
             shift = round(self.offset_s / packet.time_base)
             if packet.pts < shift:  # starts before the first frame (a range's; AAC priming, in AVI)
-                return
+                lasting = packet.stream.type == "subtitle" and packet.duration and packet.pts + packet.duration > shift
+                if not lasting:
+                    return
+                packet.duration -= shift - packet.pts  # a subtitle still on screen: from the range's start
+                packet.dts = packet.pts = shift
             packet.pts -= shift
             if packet.dts is not None:
                 packet.dts -= shift
