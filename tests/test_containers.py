@@ -157,3 +157,18 @@ def test_chapters_are_kept_and_a_range_keeps_its_own_part_of_them(tmp_path):
     assert chapter_list(tmp_path / "part.mp4") == [(0, 500, "Opening"), (500, 1000, "Street")]
     colorize_video(src, tmp_path / "tail.mkv", model="tiny-random", progress=False, start=2.5)
     assert chapter_list(tmp_path / "tail.mkv") == [(0, 1500, "Street")]
+
+
+def test_shot_times_are_the_times_ranges_take(tmp_path):
+    """MPEG-TS films start at a non-zero time: the shot list counted from it, so a shot's start_time given
+    to --start missed the cut by that much. Both now count from the film's first frame."""
+    from vidcolor.shots import detect_shots
+
+    src = make_clip(tmp_path / "in.ts", frames=60, audio=(), photos=("astronaut", "rocket"))
+    shots = detect_shots(src)
+    assert [(s.start_frame, s.start_time) for s in shots] == [(0, 0.0), (30, 1.2)]
+    colorize_video(src, tmp_path / "shot2.mkv", model="tiny-random", progress=False, start=shots[1].start_time)
+    with av.open(str(src)) as a, av.open(str(tmp_path / "shot2.mkv")) as b:
+        cut = [f.to_ndarray(format="gray") for f in a.decode(video=0)][30]
+        first = next(b.decode(video=0)).to_ndarray(format="gray")
+    assert np.abs(first.astype(int) - cut).mean() < 2

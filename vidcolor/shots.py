@@ -139,10 +139,13 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
     try:
         info = video_info(container)
         height = max(1, round(info.height * SMALL_WIDTH / info.width))
+        video = container.streams.video[0]
+        origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
         with tqdm(total=info.frames, unit="frame", disable=not progress) as bar:
             for frame in demux_decode(container, [], DecodeStats()):
                 small = frame.reformat(width=SMALL_WIDTH, height=height, format="gray").to_ndarray()
-                t = float(frame.time) if frame.time is not None else len(times) / float(info.rate or 25)
+                # from the film's start, as --start counts (MPEG-TS films start at 1.4 s or so)
+                t = float(frame.time) - origin if frame.time is not None else len(times) / float(info.rate or 25)
                 frame_duration = t - times[-1] if times else frame_duration
                 times.append(t)
                 decisions += detector.push(small.astype(np.float32) / 255)
