@@ -4,11 +4,12 @@
 
 Sources made from the demo (each a film with sound at 25 fps): mp4 (H.264 + AAC), mkv (FFV1 + FLAC, the
 archivists' format; H.264 + Opus), mov (ProRes + PCM), MPEG-TS (H.264 + AAC), MPEG-PS (MPEG-2 + MP2),
-AVI (MPEG-4 with B-frames + MP3), a raw H.264 stream. Each is colorized (tiny random network: the
-weights play no part here) into .mp4, .mkv, .mov, .ts, .avi and .webm. Per pair: frames in and out, the largest
-error of a frame's time against i/25 s after the first, the first frame's time, the audio codec and its
-start against the first frame, warnings and errors. A pair is ok when every frame is there within 1 ms of
-its time, the audio starts within 50 ms of the picture (AAC priming: 23 ms) and nothing failed.
+AVI (MPEG-4 with B-frames + MP3), a raw H.264 stream, a gray PNG sequence (scans, no sound). Each is
+colorized (tiny random network: the weights play no part here) into .mp4, .mkv, .mov, .ts, .avi and
+.webm. Per pair: frames in and out, the largest error of a frame's time against i/25 s after the first,
+the first frame's time, the audio codec and its start against the first frame, warnings and errors. A
+pair is ok when every frame is there within 1 ms of its time, the audio starts within 50 ms of the
+picture (AAC priming: 23 ms) and nothing failed.
 Then ranges of each source (frames 30-59, 49-50, 75-94, 1-2, 90-99) into .mkv: ok when exactly those
 frames come out (each output frame's nearest frame of the decoded source, by luma).
 """
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clips import make_clip  # noqa: E402
 
 from vidcolor import colorize_video  # noqa: E402
+from vidcolor.media.sequence import is_sequence  # noqa: E402
 
 RATE = 25
 # name: (suffix, video codec, its options, audio codec or None)
@@ -41,7 +43,9 @@ SOURCES = {
     "mpg mpeg2+mp2": (".mpg", "mpeg2video", {"bf": "2"}, "mp2"),
     "avi mpeg4+mp3": (".avi", "mpeg4", {"bf": "2"}, "libmp3lame"),
     "h264 raw": (".h264", "libx264", {"preset": "veryfast"}, None),
+    "png sequence gray": ("_%04d.png", "png", {}, None),  # film scans: read at --frame-rate 25
 }
+PIX_FMT = {"prores_ks": "yuv422p10le", "png": "gray"}  # else yuv420p
 OUTPUTS = (".mp4", ".mkv", ".mov", ".ts", ".avi", ".webm")
 RANGES = ((30, 60), (49, 51), (75, 95), (1, 3), (90, 100))  # frames, end excluded
 
@@ -56,7 +60,7 @@ def make_source(base: Path, path: Path, codec: str, options: dict, audio: str | 
     with av.open(str(path), "w") as out:
         v = out.add_stream(codec, rate=RATE, options=options)
         v.width, v.height = pictures[0].width, pictures[0].height
-        v.pix_fmt = "yuv422p10le" if codec == "prores_ks" else "yuv420p"
+        v.pix_fmt = PIX_FMT.get(codec, "yuv420p")
         a = None
         if audio is not None:
             a = out.add_stream(audio, rate=48000 if audio == "libopus" else 44100)
@@ -95,10 +99,15 @@ def audio_start(path: Path) -> tuple[str | None, float | None]:
         return stream.codec_context.codec.canonical_name, start
 
 
+def _rate(src: Path) -> str | None:
+    """An image sequence is read at the rate it was written at; a film keeps its own."""
+    return str(RATE) if is_sequence(src) else None
+
+
 def run_pair(src: Path, dst: Path, frames: int, has_audio: bool) -> dict:
     row: dict = {}
     try:
-        report = colorize_video(src, dst, model="tiny-random", progress=False)
+        report = colorize_video(src, dst, model="tiny-random", progress=False, frame_rate=_rate(src))
     except Exception as ex:  # noqa: BLE001 - the point is to record it
         return {"ok": False, "error": f"{type(ex).__name__}: {ex}"}
     times = video_times(dst)
@@ -120,7 +129,7 @@ def run_ranges(src: Path, dst: Path, gray: list[np.ndarray]) -> dict:
     for first, end in RANGES:
         try:
             colorize_video(src, dst, model="tiny-random", progress=False, overwrite=True,
-                           start=f"f{first}", end=f"f{end}")
+                           start=f"f{first}", end=f"f{end}", frame_rate=_rate(src))
             with av.open(str(dst)) as c:
                 out = [f.to_ndarray(format="gray").astype(int) for f in c.decode(video=0)]
             got = [int(np.argmin([np.abs(y - g).mean() for g in gray])) for y in out]

@@ -43,6 +43,8 @@ def test_image_sequence_becomes_a_film_at_its_frame_rate(scans, tmp_path):
         assert np.array_equal(f.to_ndarray()[:64], gray)
     chroma = np.stack([f.to_ndarray(format="yuvj444p")[1:] for f in out]).astype(int)
     assert np.abs(chroma - 128).mean() > 1  # colored
+    with av.open(str(dst)) as c:  # PNG pictures are tagged RGB: so was the film, which told players to read
+        assert c.streams.video[0].codec_context.colorspace == 6  # Y'CbCr as G, B and R. BT.601 (SD) now
 
 
 def test_a_range_of_a_sequence_counts_frames_from_its_first_file(scans, tmp_path):
