@@ -28,7 +28,6 @@ WRITTEN_FORMATS = KEPT_FORMATS | {"yuv422p": 8, "yuvj422p": 8, "yuv422p10le": 10
 _CHROMA_SHARE = {"420": 0.25, "422": 0.5, "444": 1.0}  # chroma samples per luma sample
 # AVColorSpace codes -> matrix names in color.YCBCR_COEFFS
 _MATRIX_OF_COLORSPACE = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
-_COLORSPACE_OF_MATRIX = {"bt709": 1, "bt601": 6, "bt2020": 9}
 _COLORSPACE_RGB = 0  # AVCOL_SPC_RGB: the tag of RGB and gray pictures (PNG, TIFF, DPX)
 _COLOR_RANGE_JPEG, _COLOR_RANGE_MPEG = 2, 1  # AVCOL_RANGE_*: full and limited range
 # RGB formats for encoders and image files without Y'CbCr, by the planes' depth, in order of preference
@@ -110,9 +109,7 @@ def to_plane_format(frame: av.VideoFrame, fmt: PlaneFormat) -> av.VideoFrame:
     # full-range planes in a format without a "j" variant (10 bits) must be asked for
     out = frame.reformat(format=fmt.pix_fmt, dst_colorspace=_SWS_MATRIX[fmt.matrix] if rgb else None,
                          dst_color_range=_COLOR_RANGE_JPEG if fmt.full_range else None)
-    out.pts, out.time_base = frame.pts, frame.time_base
-    if rgb:
-        out.colorspace = _COLORSPACE_OF_MATRIX[fmt.matrix]
+    out.pts, out.time_base = frame.pts, frame.time_base  # swscale tags the matrix it was given
     return out
 
 
