@@ -9,7 +9,8 @@ colorized (tiny random network: the weights play no part here) into .mp4, .mkv, 
 .webm. Per pair: frames in and out, the largest error of a frame's time against i/25 s after the first,
 the first frame's time, the audio codec and its start against the first frame, warnings and errors. A
 pair is ok when every frame is there within 1 ms of its time, the audio starts within 50 ms of the
-picture (AAC priming: 23 ms) and nothing failed.
+picture (AAC priming: 23 ms), the video is not tagged RGB (players would read Y'CbCr as G, B and R)
+and nothing failed.
 Then ranges of each source (frames 30-59, 49-50, 75-94, 1-2, 90-99) into .mkv: ok when exactly those
 frames come out (each output frame's nearest frame of the decoded source, by luma).
 """
@@ -30,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clips import make_clip  # noqa: E402
 
 from vidcolor import colorize_video  # noqa: E402
-from vidcolor.media.sequence import is_sequence  # noqa: E402
 
 RATE = 25
 # name: (suffix, video codec, its options, audio codec or None)
@@ -89,6 +89,13 @@ def video_times(path: Path) -> list[float]:
         return [float(t * c.streams.video[0].time_base) if t is not None else np.nan for t in times]
 
 
+def rgb_tagged(path: Path) -> bool:
+    """Y'CbCr video tagged with the RGB matrix: players would read it as G, B and R."""
+    with av.open(str(path)) as c:
+        ctx = c.streams.video[0].codec_context
+        return ctx.colorspace == 0 and not ctx.pix_fmt.startswith(("rgb", "bgr", "gbr"))
+
+
 def audio_start(path: Path) -> tuple[str | None, float | None]:
     with av.open(str(path)) as c:
         if not c.streams.audio:
@@ -99,15 +106,16 @@ def audio_start(path: Path) -> tuple[str | None, float | None]:
         return stream.codec_context.codec.canonical_name, start
 
 
-def _rate(src: Path) -> str | None:
-    """An image sequence is read at the rate it was written at; a film keeps its own."""
-    return str(RATE) if is_sequence(src) else None
+def _rate(src: Path) -> dict:
+    """An image sequence is read at the rate it was written at; a film keeps its own. (No argument for
+    films: older code, run through PYTHONPATH to compare, has none.)"""
+    return {"frame_rate": str(RATE)} if "%" in src.name else {}
 
 
 def run_pair(src: Path, dst: Path, frames: int, has_audio: bool) -> dict:
     row: dict = {}
     try:
-        report = colorize_video(src, dst, model="tiny-random", progress=False, frame_rate=_rate(src))
+        report = colorize_video(src, dst, model="tiny-random", progress=False, **_rate(src))
     except Exception as ex:  # noqa: BLE001 - the point is to record it
         return {"ok": False, "error": f"{type(ex).__name__}: {ex}"}
     times = video_times(dst)
@@ -117,8 +125,8 @@ def run_pair(src: Path, dst: Path, frames: int, has_audio: bool) -> dict:
     row |= {"frames": [frames, len(times)], "max_time_error_ms": round(1000 * error, 2) if error == error else None,
             "first_frame_ms": round(1000 * times[0], 1) if times else None, "audio": codec,
             "audio_start_ms": None if start is None else round(1000 * (start - times[0]), 1),
-            "warnings": report.warnings}
-    row["ok"] = (len(times) == frames and error <= 0.001
+            "warnings": report.warnings, "rgb_tagged": rgb_tagged(dst)}
+    row["ok"] = (len(times) == frames and error <= 0.001 and not row["rgb_tagged"]
                  and (not has_audio or (start is not None and abs(start - times[0]) < 0.05)))
     return row
 
@@ -129,7 +137,7 @@ def run_ranges(src: Path, dst: Path, gray: list[np.ndarray]) -> dict:
     for first, end in RANGES:
         try:
             colorize_video(src, dst, model="tiny-random", progress=False, overwrite=True,
-                           start=f"f{first}", end=f"f{end}", frame_rate=_rate(src))
+                           start=f"f{first}", end=f"f{end}", **_rate(src))
             with av.open(str(dst)) as c:
                 out = [f.to_ndarray(format="gray").astype(int) for f in c.decode(video=0)]
             got = [int(np.argmin([np.abs(y - g).mean() for g in gray])) for y in out]
