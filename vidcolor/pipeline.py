@@ -354,7 +354,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     next to each other; `reference` takes the mood (global features) of that color photo, or, for a
     .csv of `shot index,photo` lines, of one photo per listed shot. `saturation` scales the
     predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer). `src` may be an
-    image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default 24)."""
+    image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default 24); so may `dst` (RGB DPX,
+    TIFF or PNG files, numbered like the frames they come from)."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()
