@@ -144,7 +144,7 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
         with tqdm(total=info.frames, unit="frame", disable=not progress) as bar:
             for frame in demux_decode(container, [], DecodeStats()):
                 small = frame.reformat(width=SMALL_WIDTH, height=height, format="gray").to_ndarray()
-                # from the film's start, as --start counts (MPEG-TS films start at 1.4 s or so)
+                # from the film's start, as --start counts (MPEG-TS and MPEG-PS films rarely start at 0)
                 t = float(frame.time) - origin if frame.time is not None else len(times) / float(info.rate or 25)
                 frame_duration = t - times[-1] if times else frame_duration
                 times.append(t)
