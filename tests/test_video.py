@@ -386,6 +386,15 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     assert not (tmp_path / "out2.mov").exists()
 
 
+def test_mjpeg_gets_full_range_planes(clip, tmp_path):
+    """MJPEG lists limited-range 4:2:0, then refuses it (it was an OutputError): the planes go full range."""
+    src = clip("in.mp4", audio=())
+    report = colorize_video(src, tmp_path / "out.avi", model="tiny-random", encode=EncodeOptions(codec="mjpeg"),
+                            progress=False)
+    assert report.warnings == ["video stored as yuvj420p: mjpeg cannot take yuv420p"]
+    assert [f.format.name for f in decode_planes(tmp_path / "out.avi")] == ["yuvj420p"] * 12
+
+
 def test_an_odd_sized_film_into_a_4_2_0_only_encoder_is_refused_by_its_reason(clip, tmp_path):
     """MPEG-4 part 2 takes 4:2:0 only, which needs even sides: said so (it was 'takes none of the formats')."""
     src = clip("odd.mkv", width=97, height=61, pix_fmt="yuv444p", audio=())

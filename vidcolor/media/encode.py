@@ -54,7 +54,10 @@ def encoder_formats(codec: str) -> set[str] | None:
         formats = av.codec.Codec(codec, "w").video_formats
     except (av.FFmpegError, ValueError):
         return None
-    return {f.name for f in formats} if formats else None
+    names = {f.name for f in formats} if formats else None
+    if codec == "mjpeg" and names:  # lists limited range too, then refuses it unless told to break the standard
+        names = {n for n in names if n.startswith("yuvj")}
+    return names
 
 
 # AVFieldOrder of interlaced video: top field first (TT, TB) or bottom field first (BB, BT)
