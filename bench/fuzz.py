@@ -2,8 +2,9 @@
 
     python bench/fuzz.py [--runs 200] [--seed 0] [--timeout 60] [--json]
 
-Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4 and
-mkv clips with sound. Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a
+Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
+MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order); every third run colorizes a
+range, which seeks. Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a
 one-line 'vidcolor: error:' message), internal_error (exit 1), traceback, hang (timeout),
 partial_output (a failure that left the output or a temporary file), input_changed.
 """
@@ -72,11 +73,13 @@ def main() -> None:
     bad_examples = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        seeds = [make_clip(tmp / "seed.mp4", frames=30, audio=("aac",)).read_bytes(),
-                 make_clip(tmp / "seed.mkv", frames=30, audio=("flac",), subtitles=True).read_bytes()]
+        seeds = [(".mp4", make_clip(tmp / "seed.mp4", frames=30, audio=("aac",))),
+                 (".mkv", make_clip(tmp / "seed.mkv", frames=30, audio=("flac",), subtitles=True)),
+                 (".ts", make_clip(tmp / "seed.ts", frames=30, audio=("aac",))),
+                 (".avi", make_clip(tmp / "seed.avi", frames=30, audio=("mp3",)))]
         for i in range(args.runs):
-            suffix = (".mp4", ".mkv")[i % 2]
-            data, kind = corrupt(seeds[i % 2], rng)
+            suffix, seed = seeds[i % len(seeds)]
+            data, kind = corrupt(seed.read_bytes(), rng)
             src = tmp / f"in{suffix}"
             src.write_bytes(data)
             out_dir = tmp / "out"
@@ -85,7 +88,8 @@ def main() -> None:
                 f.unlink()
             dst = out_dir / f"out{suffix}"
             before = hashlib.sha256(data).hexdigest()
-            cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), "--model", "tiny-random", "-q"]
+            cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), "--model", "tiny-random", "-q",
+                   *(["--start", "f5", "--duration", "0.4"] if i % 3 == 2 else [])]
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
                                       env={**os.environ, "PYTHONWARNINGS": "ignore"})

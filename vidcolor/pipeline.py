@@ -450,10 +450,11 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 bar.close()
             if report.frames_in == 0:
                 writer.abort()
-                if span is not None:
+                if span is not None and (info.duration is None or span.start >= info.duration):
                     raise UsageError(f"no frame in the range from {span.start:.3f} s: the film ends before it "
                                      f"(its header says {info.duration or 0:.3f} s)")
-                raise InputError(f"{src}: no video frame could be decoded")
+                raise InputError(f"{src}: no video frame could be decoded"  # a damaged file
+                                 + (f" from {span.start:.3f} s on" if span is not None else ""))
             writer.close()
             interrupted()  # pressed during the encoder's flush: still no output
             report.frames_out = writer.frames
