@@ -5,7 +5,8 @@
 Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
 MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order); every third run colorizes a
 range, which seeks. Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a
-one-line 'vidcolor: error:' message), internal_error (exit 1), traceback, hang (timeout),
+one-line 'vidcolor: error:' message; exit 2 too for a range, which may start past a truncated film's
+end), internal_error (any other exit), traceback, hang (timeout),
 partial_output (a failure that left the output or a temporary file), input_changed.
 """
 from __future__ import annotations
@@ -42,7 +43,8 @@ def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return bytes(b), str(kind)
 
 
-def classify(code: int | None, err: str, src: Path, before: str, out_dir: Path, dst: Path) -> str:
+def classify(code: int | None, err: str, src: Path, before: str, out_dir: Path, dst: Path, ranged: bool) -> str:
+    """`ranged`: the run asked for a range, which may start past a truncated film's end (exit 2, usage)."""
     if hashlib.sha256(src.read_bytes()).hexdigest() != before:
         return "input_changed"
     if code is None:
@@ -54,7 +56,8 @@ def classify(code: int | None, err: str, src: Path, before: str, out_dir: Path, 
         return "partial_output"
     if code == 0:
         return "ok" if dst.exists() else "partial_output"
-    if code in (3, 4) and err.strip().startswith("vidcolor: error:") and err.strip().count("\n") == 0:
+    clean_codes = (2, 3, 4) if ranged else (3, 4)
+    if code in clean_codes and err.strip().startswith("vidcolor: error:") and err.strip().count("\n") == 0:
         return "clean_error"
     return "internal_error"
 
@@ -88,8 +91,9 @@ def main() -> None:
                 f.unlink()
             dst = out_dir / f"out{suffix}"
             before = hashlib.sha256(data).hexdigest()
+            ranged = i % 3 == 2
             cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), "--model", "tiny-random", "-q",
-                   *(["--start", "f5", "--duration", "0.4"] if i % 3 == 2 else [])]
+                   *(["--start", "f5", "--duration", "0.4"] if ranged else [])]
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
                                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
@@ -97,7 +101,7 @@ def main() -> None:
             except subprocess.TimeoutExpired as ex:
                 code, err = None, ex.stderr.decode() if isinstance(ex.stderr, bytes) else (ex.stderr or "")
             err = "\n".join(line for line in err.splitlines() if not line.startswith("vidcolor: warning:"))
-            outcome = classify(code, err, src, before, out_dir, dst)
+            outcome = classify(code, err, src, before, out_dir, dst, ranged)
             counts[outcome] += 1
             by_kind[kind][outcome] += 1
             if outcome not in ("ok", "clean_error") and args.keep is not None:
