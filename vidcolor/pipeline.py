@@ -23,7 +23,7 @@ from .colorizer import Colorizer, work_size
 from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE, MAX_BATCH_SIZE
 from .errors import InputError, UsageError
 from .image import reference_features, shot_references
-from .media.decode import DecodeStats, TimeRange, demux_decode
+from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
 from .media.encode import EncodeOptions, Writer, encoder_formats, video_codec
 from .media.planes import (
     RGB_FORMATS,
@@ -286,8 +286,7 @@ def _chapters(container: av.container.InputContainer, span: TimeRange | None) ->
     chapters = container.chapters()
     if span is None:
         return chapters
-    video = container.streams.video[0]
-    start = span.start + (float(video.start_time * video.time_base) if video.start_time is not None else 0.0)
+    start = span.start + film_start(container.streams.video[0])
     length = None if span.end is None else span.end - span.start
     kept = []
     for chapter in chapters:

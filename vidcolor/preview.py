@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 from .colorizer import Colorizer
 from .errors import InputError
 from .image import colorize_array
-from .media.decode import DecodeStats, TimeRange, demux_decode
+from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
 from .media.probe import open_input, video_info
 from .outputs import atomic_output
 from .timecode import format_clock, to_seconds
@@ -22,8 +22,8 @@ def _frame_at(container, seconds: float) -> tuple[np.ndarray, float] | None:
     """(H, W, 3) float gray RGB of the first frame at or after `seconds`, and its time."""
     for frame in demux_decode(container, [], DecodeStats(), TimeRange(seconds, None)):
         gray = frame.to_ndarray(format="gray").astype(np.float32) / 255
-        origin = container.streams.video[0].start_time or 0
-        t = float((frame.pts - origin) * frame.time_base) if frame.pts is not None else seconds
+        t = float(frame.pts * frame.time_base) - film_start(container.streams.video[0]) if frame.pts is not None \
+            else seconds
         return np.repeat(gray[..., None], 3, axis=2), t
     return None
 

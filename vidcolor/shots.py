@@ -130,7 +130,7 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
     only, scaled by swscale)."""
     from tqdm import tqdm
 
-    from .media.decode import DecodeStats, demux_decode
+    from .media.decode import DecodeStats, demux_decode, film_start
     from .media.probe import open_input, video_info
 
     container = open_input(Path(src), frame_rate)
@@ -139,12 +139,11 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
     try:
         info = video_info(container)
         height = max(1, round(info.height * SMALL_WIDTH / info.width))
-        video = container.streams.video[0]
-        origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+        origin = film_start(container.streams.video[0])
         with tqdm(total=info.frames, unit="frame", disable=not progress) as bar:
             for frame in demux_decode(container, [], DecodeStats()):
                 small = frame.reformat(width=SMALL_WIDTH, height=height, format="gray").to_ndarray()
-                # from the film's start, as --start counts (MPEG-TS and MPEG-PS films rarely start at 0)
+                # from the film's start, as --start counts
                 t = float(frame.time) - origin if frame.time is not None else len(times) / float(info.rate or 25)
                 frame_duration = t - times[-1] if times else frame_duration
                 times.append(t)

@@ -35,6 +35,12 @@ class DecodeStats:
         self.read_error: str | None = None
 
 
+def film_start(video: av.video.stream.VideoStream) -> float:
+    """Seconds of the video stream's first timestamp: ranges, chapters and shot times count from it
+    (MPEG-TS and MPEG-PS films rarely start at 0)."""
+    return float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+
+
 def _time(item: av.VideoFrame | av.Packet) -> float | None:
     pts = item.pts
     return None if pts is None or item.time_base is None else float(pts * item.time_base)
@@ -50,7 +56,7 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
         yield from _demux_decode(container, side_streams, stats)
         return
     video = container.streams.video[0]
-    origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+    origin = film_start(video)
     start, end = origin + span.start, None if span.end is None else origin + span.end
     items = _decode_from(container, side_streams, stats, start, origin) if span.start > 0 else \
         _demux_decode(container, side_streams, stats)

@@ -21,6 +21,7 @@ import av
 from ..errors import OutputError
 from ..outputs import disk_full
 from ..timecode import shift_smpte, timecode_tag
+from .decode import film_start
 from .sequence import is_sequence
 
 log = logging.getLogger("vidcolor")
@@ -192,12 +193,12 @@ class Writer:
         `label`: the path to name in messages (`path` is a temporary file beside it). `first_number`: for
         an image sequence, the first frame's number; the others are numbered by their time, so a frame
         that could not be decoded leaves its number out instead of shifting all that follow. `chapters`: as
-        PyAV's `chapters()` gives them; the source's when None."""
+        PyAV's `chapters()` gives them (the pipeline's, cut to a range)."""
         self.source, self.opts, self.rate = source, opts, rate
         self.path = label or path
         self.side_streams = side_streams
         self.first_number = first_number
-        self.chapters = source.chapters() if chapters is None else chapters
+        self.chapters = chapters or []
         options = {"frame_pts": "1"} if first_number is not None else None  # file names from pts
         try:
             self.out = av.open(str(path), mode="w", format=_format_for(self.path), options=options)
@@ -283,9 +284,8 @@ class Writer:
         timecode = _source_timecode(self.source)
         if timecode is None or not self.rebase:
             return timecode
-        start = float(src_video.start_time * src_video.time_base) if src_video.start_time is not None else 0.0
         try:  # without a frame rate, shift_smpte refuses too
-            return shift_smpte(timecode, round((self.offset_s - start) * (self.rate or 0)), self.rate)
+            return shift_smpte(timecode, round((self.offset_s - film_start(src_video)) * (self.rate or 0)), self.rate)
         except ValueError as ex:
             log.warning("timecode %r dropped: it cannot be moved to the range's start (%s)", timecode, ex)
             return None
