@@ -6,7 +6,8 @@ pipeline under settings that change how its three threads share the CPU and the 
 decode: PyAV decode alone; encode_gray / encode_color: the encoder alone on frames decoded (and,
 for color, colorized) beforehand; transcode: both, as bench/throughput.py; model: the model stage
 alone. end_to_end[setting]: vidcolor on the clip, with Python's GIL switch interval (5 ms default),
-torch's CPU threads and the decoder's threads (FFmpeg's choice by default) as named; end_to_end[no_network]:
+torch's CPU threads, the decoder's threads (FFmpeg's choice by default), the frames per batch or the
+batches the queues between the threads hold (2 by default) as named; end_to_end[no_network]:
 the pipeline with the network's outputs replaced by zeros (gray pictures), everything else at full cost
 (analysis, shots, chroma planes, compose, the codecs): how close to transcode the pipeline itself can
 come. If the stages overlapped perfectly, end-to-end would run at the slowest stage's speed.
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clips import RATE, make_clip
 from throughput import encode_all, model_fps, transcode_fps
 
-from vidcolor import colorize_video
+from vidcolor import colorize_video, pipeline
 from vidcolor.colorizer import Colorizer
 from vidcolor.media import decode
 from vidcolor.media.encode import EncodeOptions
@@ -82,17 +83,21 @@ def main() -> None:
         result["encode_gray"] = encode_fps(gray, Path(tmp) / "gray.mp4", opts)
         result["transcode"] = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
         result["model"] = model_fps(clip, colorizer, batch, frames=min(100, len(gray)), shot_detect=True)
-        settings = {"default": (0.005, threads, 0), "switch_0.5ms": (0.0005, threads, 0),
-                    "torch_1_thread": (0.005, 1, 0), "decoder_1_thread": (0.005, threads, 1),
-                    "decoder_2_threads": (0.005, threads, 2), "decoder_4_threads": (0.005, threads, 4),
-                    "default_again": (0.005, threads, 0)}
-        for name, (interval, n, decoder_threads) in settings.items():
-            sys.setswitchinterval(interval)
-            torch.set_num_threads(n)
-            decode.DECODER_THREADS = decoder_threads
-            report = colorize_video(clip, Path(tmp) / f"{name}.mp4", colorizer=colorizer, batch_size=batch,
+        base = {"switch": 0.005, "torch_threads": threads, "decoder_threads": 0, "batch": batch, "queued": 2}
+        settings = {"default": {}, "switch_0.5ms": {"switch": 0.0005}, "torch_1_thread": {"torch_threads": 1},
+                    "decoder_1_thread": {"decoder_threads": 1}, "decoder_2_threads": {"decoder_threads": 2},
+                    "decoder_4_threads": {"decoder_threads": 4}, "batch_8": {"batch": 8}, "batch_32": {"batch": 32},
+                    "queues_4_batches": {"queued": 4}, "default_again": {}}
+        for name, change in settings.items():
+            s = base | change
+            sys.setswitchinterval(s["switch"])
+            torch.set_num_threads(s["torch_threads"])
+            decode.DECODER_THREADS = s["decoder_threads"]
+            pipeline.DECODE_AHEAD_BATCHES = pipeline.ENCODE_BEHIND_BATCHES = s["queued"]
+            report = colorize_video(clip, Path(tmp) / f"{name}.mp4", colorizer=colorizer, batch_size=s["batch"],
                                     encode=opts, progress=False)
             result[f"end_to_end[{name}]"] = report.fps
+        pipeline.DECODE_AHEAD_BATCHES = pipeline.ENCODE_BEHIND_BATCHES = base["queued"]
         sys.setswitchinterval(0.005)
         torch.set_num_threads(threads)
         decode.DECODER_THREADS = 0

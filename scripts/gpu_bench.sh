@@ -1,34 +1,53 @@
 #!/usr/bin/env bash
-# The pipeline's GPU figures (issue 3) in one device call of about 5 minutes.
+# The pipeline's GPU figures (issue 3) in one device call of about 6 minutes.
 #
-# Here, once (the wheel is git-ignored; PyAV is missing on the GPU machine, the abi3 wheel fits its Python 3.12):
+# Here, once (the wheels are git-ignored; PyAV is missing on the GPU machine, the abi3 wheel fits its
+# Python 3.12; py-spy profiles the threads):
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-#       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d .whl av==18.1.0
+#       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux1_x86_64 \
+#       -d .whl av==18.1.0 py-spy==0.4.3
 # Then:
-#   run(command="bash scripts/gpu_bench.sh", carry=[".whl"], timeout_s=540)
-# $OUT gets throughput.jsonl (1080p and 480p: end-to-end, model-only and plain-transcode fps, same
-# libx264 settings), overlap.jsonl (bench/overlap.py), memory.json (peak RSS, 10 s vs 100 s clip) and
-# cpu.jsonl (--device cpu with and without the slice workers). SECONDS_PER_CLIP shortens a dry run.
-set -euo pipefail
+#   run(command="bash scripts/gpu_bench.sh", carry=[".whl"], timeout_s=480)
+# $OUT gets pytest.txt (the whole test suite, which runs on CUDA there: device auto), throughput.jsonl
+# (1080p and 480p twice, alternating: end-to-end, model-only and plain-transcode fps, same libx264
+# settings), overlap.jsonl (bench/overlap.py), threads_1080p.txt (py-spy's collapsed stacks of one
+# throughput run, per thread, idle included), memory.json (peak RSS, 10 s vs 100 s clip) and cpu.jsonl
+# (--device cpu with and without the slice workers). Each step has its own time limit and a failing step
+# does not stop the others. SECONDS_PER_CLIP shortens a dry run.
+set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
+S=${SECONDS_PER_CLIP:-12}
 if ! python3 -c "import av" 2>/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/av-*.whl
-    export PYTHONPATH=/tmp/site
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site PATH=/tmp/site/bin:$PATH
 fi
 export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD PYTHONUNBUFFERED=1
+step() {  # step SECONDS command...: a time limit, and a failure reported, not fatal
+    local limit=$1 t0=$SECONDS
+    shift
+    echo "== $* (limit ${limit}s)" >&2
+    timeout "$limit" "$@" || echo "!! exit $?: $*" >&2
+    echo "== took $((SECONDS - t0)) s" >&2
+}
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no GPU: CPU figures"
 python3 -c "import torch, av; print('torch', torch.__version__, 'av', av.__version__, 'cpus', __import__('os').cpu_count())"
 model=weights/fusion-small.safetensors  # a path: the package is not installed there
-for height in 1080 480; do
-    python3 bench/throughput.py --height "$height" --seconds "${SECONDS_PER_CLIP:-20}" --model "$model" --json \
+step 150 python3 -m pytest -q -p no:cacheprovider tests > "$OUT/pytest.txt" 2>&1
+tail -15 "$OUT/pytest.txt"
+for height in 1080 480 1080 480; do
+    step 90 python3 bench/throughput.py --height "$height" --seconds "$S" --model "$model" --json \
         | tee -a "$OUT/throughput.jsonl"
 done
-for height in 1080 480; do  # where the time goes: the stages alone, and the pipeline under other thread settings
-    python3 bench/overlap.py --height "$height" --seconds "${SECONDS_PER_CLIP:-20}" --model "$model" --json \
+for height in 1080 480; do  # where the time goes: the stages alone, and the pipeline under other settings
+    step 120 python3 bench/overlap.py --height "$height" --seconds "$S" --model "$model" --json \
         | tee -a "$OUT/overlap.jsonl"
 done
-python3 bench/memory.py --height 480 --model "$model" --json | tee "$OUT/memory.json"
+if command -v py-spy >/dev/null; then  # what each Python thread does (or waits for) in a 1080p run
+    step 60 py-spy record --nonblocking --threads --idle --rate 50 --format raw -o "$OUT/threads_1080p.txt" -- \
+        python3 bench/throughput.py --height 1080 --seconds "$S" --model "$model" --json
+fi
+step 90 python3 bench/memory.py --height 480 --model "$model" --json | tee "$OUT/memory.json"
 for mode in "" --whole-batches; do  # the 16-core CPU alone: slice workers (1 frame each) vs torch's own threads
-    python3 bench/throughput.py --device cpu --height 480 --seconds 4 --model "$model" --json $mode \
+    step 45 python3 bench/throughput.py --device cpu --height 480 --seconds 4 --model "$model" --json $mode \
         | tee -a "$OUT/cpu.jsonl"
 done
