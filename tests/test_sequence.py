@@ -12,6 +12,7 @@ from PIL import Image
 from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.errors import InputError, OutputError, UsageError
+from vidcolor.media import decode
 from vidcolor.media.encode import EncodeOptions, Writer
 from vidcolor.media.sequence import parse_rate
 
@@ -142,8 +143,12 @@ def test_written_sequences_keep_numbers_and_replace_frames_only_when_asked(scans
     assert sorted(p.name for p in tmp_path.iterdir()) == ["graded", "scans"]  # no frame, no temporary folder
 
 
-def test_an_unreadable_scan_leaves_its_number_out_of_the_written_sequence(scans, tmp_path):
-    """Frames are numbered by time, not counted: the frames after a damaged one keep their numbers."""
+@pytest.mark.parametrize("decoder_threads", [0, 17])
+def test_an_unreadable_scan_leaves_its_number_out_of_the_written_sequence(scans, tmp_path, monkeypatch,
+                                                                          decoder_threads):
+    """Frames are numbered by time, not counted: the frames after a damaged one keep their numbers.
+    17 threads (a 16-core machine's): the damaged scan is still in the decoder when the file ends."""
+    monkeypatch.setattr(decode, "DECODER_THREADS", decoder_threads)
     pattern, _ = scans
     damaged = pattern.parent / f"reel_{FIRST + 6:06d}.png"
     damaged.write_bytes(damaged.read_bytes()[:100])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,6 +18,7 @@ MAX_CORRUPT_PACKETS = 100  # bad video packets skipped (and counted) before we g
 # the decoder's threads compete with x264's for the CPU.
 DECODER_THREADS = 0
 RANGE_TAIL_S = 2.0  # after the range's last frame, how far other streams are read for their last packets
+MAX_HELD_PACKETS = 256  # intra packets kept for a decoder's drain: far more than its threads hold
 SEEK_BACK_S = (0.0, 2.0, 10.0, 60.0)  # how far before a range's start to seek; then from the film's start
 _EPS_S = 1e-6
 
@@ -146,6 +148,7 @@ def _demux_decode(container: av.container.InputContainer, side_streams: list[av.
         video.thread_type = "AUTO"  # frame + slice threads: decoding must keep up with the GPU
         video.thread_count = DECODER_THREADS
     timed = _FrameTimes(video, decode_order=container.format.name == "avi")
+    held = _IntraPackets()
     flushed = False
     try:
         for packet in container.demux(video, *side_streams):
@@ -155,19 +158,71 @@ def _demux_decode(container: av.container.InputContainer, side_streams: list[av.
                 continue
             flushed = packet.size == 0  # demux ends with an empty packet: it flushes the decoder
             timed.packet(packet)
+            held.sent(packet)
             try:
-                yield from timed(video.decode(packet))
+                frames = video.decode(packet)
             except av.InvalidDataError as ex:
-                stats.corrupt_packets += 1
-                if stats.corrupt_packets > MAX_CORRUPT_PACKETS:
-                    raise InputError(f"{container.name}: more than {MAX_CORRUPT_PACKETS} corrupt video packets; "
-                                     "the file is too damaged") from ex
+                held.answered(1)
+                _count_corrupt(container, stats, ex)
+                continue
+            held.answered(len(frames))
+            yield from timed(frames)
     except av.FFmpegError as ex:  # a truncated or damaged tail: keep what decoded, as ffmpeg does
         stats.read_error = ex.strerror or str(ex)
         log.warning("%s: stopped reading at a damaged part of the file (%s); the frames before it are kept",
                     container.name, stats.read_error)
     if not flushed:  # reading stopped early: frames still held by the decoder (B-frames, threads)
         try:
-            yield from timed(video.decode(None))
+            frames = video.decode(None)
+            held.answered(len(frames))
+            yield from timed(frames)
         except av.FFmpegError:
             pass
+    if held.packets:  # the drain stopped at a damaged packet: the ones after it are decoded again, alone
+        yield from timed(list(_decode_alone(container, held.packets, stats)))
+
+
+def _count_corrupt(container: av.container.InputContainer, stats: DecodeStats, ex: av.InvalidDataError) -> None:
+    stats.corrupt_packets += 1
+    if stats.corrupt_packets > MAX_CORRUPT_PACKETS:
+        raise InputError(f"{container.name}: more than {MAX_CORRUPT_PACKETS} corrupt video packets; "
+                         "the file is too damaged") from ex
+
+
+class _IntraPackets:
+    """The packets sent to the decoder that gave no frame yet, while every packet is a keyframe (scans,
+    ProRes, DPX, MJPEG: one packet, one frame, in order). FFmpeg's frame threads hold one each; when a
+    damaged one is among them at the end of the file, the drain stops there without an error and the
+    frames after it are lost (17 threads: 6 of 14 scans came out). Intra packets decode alone, so the
+    ones left can be decoded again."""
+
+    def __init__(self) -> None:
+        self.packets: deque[av.Packet] | None = deque()
+
+    def sent(self, packet: av.Packet) -> None:
+        if self.packets is not None and packet.size:
+            if packet.is_keyframe and len(self.packets) < MAX_HELD_PACKETS:
+                self.packets.append(packet)
+            else:  # inter-coded (a packet alone may not decode), or packets that give no frame: nothing is held
+                self.packets = None
+
+    def answered(self, frames: int) -> None:
+        for _ in range(min(frames, len(self.packets or ()))):
+            self.packets.popleft()
+
+
+def _decode_alone(container: av.container.InputContainer, packets: deque[av.Packet],
+                  stats: DecodeStats) -> Iterator[av.VideoFrame]:
+    """Intra-coded packets on a fresh decoder without frame threads: a damaged one is reported and skipped."""
+    codec = container.streams.video[0].codec_context
+    decoder = av.CodecContext.create(codec.name, "r")
+    decoder.extradata = codec.extradata
+    for packet in packets:
+        try:
+            yield from decoder.decode(packet)
+        except av.InvalidDataError as ex:
+            _count_corrupt(container, stats, ex)
+    try:
+        yield from decoder.decode(None)
+    except av.FFmpegError:
+        pass
