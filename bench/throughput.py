@@ -30,6 +30,7 @@ from clips import make_clip
 
 from vidcolor import colorize_video, pipeline
 from vidcolor.colorizer import Colorizer
+from vidcolor.media import decode
 from vidcolor.media.encode import EncodeOptions, _encoder_options
 from vidcolor.media.planes import plane_format
 from vidcolor.pipeline import FrameStage, default_batch_size
@@ -92,10 +93,13 @@ def main() -> None:
     p.add_argument("--precision", default="auto", help="auto or float32 (see Colorizer)")
     p.add_argument("--preset", default=EncodeOptions.preset)
     p.add_argument("--no-shot-detect", dest="shot_detect", action="store_false")
+    p.add_argument("--decoder-threads", type=int, default=decode.DECODER_THREADS,
+                   help="the pipeline's decoder threads (0: FFmpeg's choice, one per core and one more)")
     p.add_argument("--whole-batches", action="store_true",
                    help="CPU: run batches whole on torch's threads, without the slice workers, to compare")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    decode.DECODER_THREADS = args.decoder_threads
     if args.whole_batches:
         global slice_workers
         slice_workers = pipeline.slice_workers = lambda device: contextlib.nullcontext(whole)
@@ -115,7 +119,8 @@ def main() -> None:
         "device": str(colorizer.device), "dtype": str(colorizer.dtype or torch.float32).removeprefix("torch."),
         "torch_threads": torch.get_num_threads(),
         "size": f"{width}x{args.height}", "frames": report.frames_out, "batch_size": batch,
-        "preset": args.preset, "shot_detect": args.shot_detect, "whole_batches": args.whole_batches,
+        "preset": args.preset, "decoder_threads": args.decoder_threads, "shot_detect": args.shot_detect,
+        "whole_batches": args.whole_batches,
         "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2), "transcode_fps": round(transcode, 2),
         "shared_cores_fps": round(1 / (1 / model + 1 / transcode), 2),
         "end_to_end_over_shared_cores": round(report.fps * (1 / model + 1 / transcode), 3),
