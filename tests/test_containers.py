@@ -11,6 +11,7 @@ from conftest import make_clip
 
 from vidcolor import colorize_video
 from vidcolor.errors import UsageError
+from vidcolor.media.encode import EncodeOptions
 
 AUDIO = {"mp4": "aac", "mkv": "flac", "mov": "pcm_s16le", "ts": "aac", "avi": "mp3"}
 
@@ -172,3 +173,67 @@ def test_shot_times_are_the_times_ranges_take(tmp_path):
         cut = [f.to_ndarray(format="gray") for f in a.decode(video=0)][30]
         first = next(b.decode(video=0)).to_ndarray(format="gray")
     assert np.abs(first.astype(int) - cut).mean() < 2
+
+
+def test_file_names_that_are_not_the_muxer_users_mean(tmp_path, caplog):
+    """.m4v is Apple's MP4 (FFmpeg's m4v muxer holds a bare MPEG-4 stream and no sound: an internal error);
+    .y4m holds pictures only (the sound is left out with a warning, also an internal error before); .mxf
+    takes 48 kHz sound only (44.1 kHz AAC becomes 48 kHz PCM; 48 kHz PCM is copied as it is); .ogv holds
+    no H.264, so its own encoder (VP8 here) takes over. Every frame comes out of each."""
+    src = make_clip(tmp_path / "in.mp4", frames=25, audio=("aac",))
+    colorize_video(src, tmp_path / "out.m4v", model="tiny-random", progress=False)
+    with av.open(str(tmp_path / "out.m4v")) as c, av.open(str(src)) as s:
+        assert c.format.name.startswith("mov,mp4")
+        assert [bytes(p) for p in c.demux(audio=0) if p.size] == [bytes(p) for p in s.demux(audio=0) if p.size]
+    report = colorize_video(src, tmp_path / "out.y4m", model="tiny-random", progress=False)
+    assert "audio stream #1 (aac) dropped: the yuv4mpegpipe container cannot hold it" in caplog.text
+    assert report.frames_out == 25 and len(av.open(str(tmp_path / "out.y4m")).streams.audio) == 0
+    colorize_video(src, tmp_path / "out.mxf", model="tiny-random", progress=False)
+    with av.open(str(tmp_path / "out.mxf")) as c:
+        assert [(s.codec_context.name, s.codec_context.sample_rate) for s in c.streams.audio] == [("pcm_s16le", 48000)]
+        assert len(list(c.decode(video=0))) == 25
+    pcm48 = tmp_path / "master.mov"
+    with av.open(str(pcm48), "w") as out:  # a picture and 48 kHz PCM, as broadcast masters have
+        v, a = out.add_stream("libx264", rate=25), out.add_stream("pcm_s24le", rate=48000)
+        v.width, v.height, v.pix_fmt, a.layout = 64, 48, "yuv420p", "stereo"
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(v.encode(frame.reformat(format="yuv420p")))
+            sound = av.AudioFrame.from_ndarray(np.full((1, 2 * 1920), i << 16, np.int32), format="s32", layout="stereo")
+            sound.sample_rate, sound.pts = 48000, i * 1920
+            out.mux(a.encode(sound))
+        out.mux(v.encode(None))
+        out.mux(a.encode(None))
+    caplog.clear()
+    colorize_video(pcm48, tmp_path / "copied.mxf", model="tiny-random", progress=False)
+    assert "re-encoded" not in caplog.text
+    with av.open(str(tmp_path / "copied.mxf")) as c, av.open(str(pcm48)) as s:
+        assert b"".join(bytes(p) for p in c.demux(audio=0)) == b"".join(bytes(p) for p in s.demux(audio=0))
+    report = colorize_video(src, tmp_path / "out.ogv", model="tiny-random", progress=False)
+    assert report.warnings == ["video coded with libvpx: the .ogv container cannot hold libx264"]
+    with av.open(str(tmp_path / "out.ogv")) as c:
+        assert c.streams.video[0].codec_context.name == "vp8" and len(list(c.decode(video=0))) == 25
+
+
+@pytest.mark.parametrize("codec, ext", [("mpeg4", "avi"), ("mpeg2video", "mpg"), ("mjpeg", "mov")])
+def test_crf_sets_the_quantizer_of_mpeg_and_mjpeg_encoders(tmp_path, codec, ext):
+    """FFmpeg's MPEG-1/2/4 and MJPEG encoders took no quality at all and coded everything at 200 kb/s (a
+    1080p film came out blocky); --crf now fixes their quantizer: the default gives near-lossless luma,
+    a higher crf a smaller file."""
+    src = make_clip(tmp_path / "in.mp4", width=320, height=240, frames=25, photos=("astronaut", "coffee"),
+                    audio=())
+    sizes = {}
+    for crf in (18, 30):
+        dst = tmp_path / f"crf{crf}.{ext}"
+        colorize_video(src, dst, model="tiny-random", progress=False, encode=EncodeOptions(codec, crf))
+        sizes[crf] = dst.stat().st_size
+    assert sizes[18] > 1.5 * sizes[30]
+    if codec == "mjpeg":  # full range: its luma codes are the source's rescaled, not comparable code for code
+        return
+
+    def luma(path: Path) -> np.ndarray:
+        with av.open(str(path)) as c:
+            return np.stack([f.to_ndarray()[:240] for f in c.decode(video=0)]).astype(float)
+
+    assert 10 * np.log10(255 ** 2 / np.mean((luma(src) - luma(tmp_path / f"crf18.{ext}")) ** 2)) > 42

@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -81,9 +83,22 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
         return {"crf": str(opts.crf), "b": "0", "row-mt": "1", "cpu-used": "4"}
     if codec in ("libaom-av1", "libsvtav1"):
         return {"crf": str(opts.crf)}
+    if codec in _QSCALE_CODECS:  # without a quality they code at 200 kb/s, whatever the size
+        q = str(qscale(opts.crf))  # their fixed quantizer comes from each frame's quality, which PyAV leaves
+        return {"flags": "+qscale", "qmin": q, "qmax": q}  # at 0: the bounds pin it instead
     return {}
 
 
+def qscale(crf: int) -> int:
+    """The fixed quantizer (1 best, 31 worst) that FFmpeg's MPEG-1/2/4 and MJPEG encoders get for `crf`:
+    18, x264's visually lossless, is their 2, the quantizer commonly used for masters; 4 crf steps per step."""
+    return max(1, min(31, round(2 + (crf - 18) / 4)))
+
+
+_QSCALE_CODECS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "mjpeg", "h263", "h263p", "flv",
+                  "wmv1", "wmv2"}
+_MUXER_RATES = {"mxf": (48000,)}  # the MXF muxer refuses other rates ("only 48khz is implemented")
+_VIDEO_FIRST = {"mxf"}  # muxers that refuse a header without a video stream first
 # AVI stores no presentation times: with B-frames, readers would have to guess each frame's
 _NO_REORDER = {"avi": {"bf": "0"}}
 _ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time in frames (no variable rate)
@@ -107,11 +122,17 @@ def _rewrap_text(packet: av.Packet, out: av.stream.Stream, from_mov_text: bool, 
     return new
 
 
+# Apple's .m4v files are MP4 (video and sound); FFmpeg's m4v muxer writes a bare MPEG-4 part 2 video stream
+_MUXER_FOR_SUFFIX = {"m4v": "mp4"}
+
+
 def _format_for(path: Path) -> str | None:
     """The muxer FFmpeg would pick for this file name (the temporary name hides the real one)."""
     if is_sequence(path):
         return "image2"
     suffix = path.suffix.lower().lstrip(".")
+    if suffix in _MUXER_FOR_SUFFIX:
+        return _MUXER_FOR_SUFFIX[suffix]
     names = []
     for name in sorted(av.formats_available):
         try:
@@ -138,11 +159,13 @@ def _muxer_takes(fmt: str, stream: av.stream.Stream, codec: str | None = None) -
     if fmt == "mpegts" and name not in _TS_IDENTIFIED:
         return False
     try:
-        with av.open(io.BytesIO(), "w", format=fmt) as probe:
+        with _in_memory(fmt) as probe:
+            if fmt in _VIDEO_FIRST:
+                _add_probe_video(probe, probe.default_video_codec)
             if codec is None:
                 probe.add_stream_from_template(stream)
             else:
-                rate = _sample_rate(codec, stream.codec_context.sample_rate)
+                rate = _sample_rate(codec, stream.codec_context.sample_rate, fmt)
                 probe.add_stream(codec, rate=rate).layout = stream.codec_context.layout
             probe.start_encoding()
     except (av.FFmpegError, ValueError):
@@ -150,9 +173,27 @@ def _muxer_takes(fmt: str, stream: av.stream.Stream, codec: str | None = None) -
     return True
 
 
-def _sample_rate(codec: str, rate: int) -> int:
-    """`rate` if the encoder takes it, else the nearest rate above it that it takes (Opus: 48 kHz only)."""
-    rates = av.codec.Codec(codec, "w").audio_rates
+@contextmanager
+def _in_memory(fmt: str) -> Iterator[av.container.OutputContainer]:
+    """A muxer that writes to memory, to ask it what it takes: an error while it writes its header is the
+    answer. Its trailer is not: MXF refuses to close without frames."""
+    probe = av.open(io.BytesIO(), "w", format=fmt)
+    try:
+        yield probe
+    finally:
+        with suppress(av.FFmpegError):
+            probe.close()
+
+
+def _add_probe_video(probe: av.container.OutputContainer, codec: str) -> None:
+    v = probe.add_stream(codec, rate=25)
+    v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
+
+
+def _sample_rate(codec: str, rate: int, fmt: str | None = None) -> int:
+    """`rate` if the encoder and the `fmt` muxer take it, else the nearest rate above it that they take
+    (Opus: 48 kHz only; MXF: 48 kHz only)."""
+    rates = _MUXER_RATES.get(fmt) or av.codec.Codec(codec, "w").audio_rates
     if not rates or rate in rates:
         return rate
     return min((r for r in rates if r >= rate), default=max(rates))
@@ -160,15 +201,24 @@ def _sample_rate(codec: str, rate: int) -> int:
 
 def video_codec(path: Path, codec: str) -> str:
     """`codec`, unless it is the default, H.264, and the container cannot hold it: then the container's own
-    encoder (VP9 for webm)."""
+    encoder (VP9 for webm). Asked of the muxer, which writes a header in memory: Ogg takes an H.264 stream,
+    then refuses it at its header."""
     if codec != EncodeOptions.codec:
         return codec
-    with av.open(io.BytesIO(), "w", format=_format_for(path)) as probe:
-        try:
-            probe.add_stream(codec)
-        except ValueError:
-            return av.codec.Codec(probe.default_video_codec, "w").name
-    return codec
+    fmt = _format_for(path)
+    try:
+        with _in_memory(fmt) as probe:
+            own = probe.default_video_codec
+            _add_probe_video(probe, codec)
+            probe.start_encoding()
+        return codec
+    except (av.FFmpegError, ValueError):
+        pass
+    try:
+        return av.codec.Codec(own, "w").name
+    except (av.FFmpegError, ValueError):
+        raise OutputError(f"{path}: the {fmt} container holds {own} video, and this FFmpeg build has no {own} "
+                          "encoder (write .mkv, .mp4, .mov or .webm)") from None
 
 
 def _audio_target(fmt: str, stream: av.audio.stream.AudioStream, default: str) -> str:
@@ -261,11 +311,11 @@ class Writer:
                 o = self.out.add_mux_stream(text)
                 o.time_base = s.time_base
                 self.retext[s.index] = (o, name == "mov_text", text == "mov_text")
-            elif s.type == "audio":
+            elif s.type == "audio" and self.out.default_audio_codec not in (None, "none"):
                 target = _audio_target(fmt, s, self.out.default_audio_codec)
                 log.warning("audio stream #%d (%s) re-encoded to %s: the %s container cannot hold %s",
                             s.index, name, target, fmt, name)
-                o = self.out.add_stream(target, rate=_sample_rate(target, s.codec_context.sample_rate))
+                o = self.out.add_stream(target, rate=_sample_rate(target, s.codec_context.sample_rate, fmt))
                 o.layout = s.codec_context.layout
                 self.transcode[s.index] = o
             else:
