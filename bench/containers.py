@@ -5,9 +5,10 @@
 Sources made from the demo (each a film with sound at 25 fps): mp4 (H.264 + AAC), mkv (FFV1 + FLAC, the
 archivists' format; H.264 + Opus), mov (ProRes + PCM), MPEG-TS (H.264 + AAC), MPEG-PS (MPEG-2 + MP2),
 AVI (MPEG-4 with B-frames + MP3), a raw H.264 stream, a gray PNG sequence (scans, no sound). Each is
-colorized (tiny random network: the weights play no part here) into .mp4, .mkv, .mov, .ts, .avi and
-.webm. Per pair: frames in and out, the largest error of a frame's time against i/25 s after the first,
-the first frame's time, the audio codec and its start against the first frame, warnings and errors. A
+colorized (tiny random network: the weights play no part here) into .mp4, .mkv, .mov, .ts, .avi,
+.webm, .m4v, .mpg, .mxf, .ogv, .flv and .nut. Per pair: frames in and out, the largest error of a
+frame's time against i/25 s after the first, the first frame's time, the audio codec and its start
+against the first frame, warnings and errors. A
 pair is ok when every frame is there within 1 ms of its time, the audio starts within 50 ms of the
 picture (AAC priming: 23 ms), the video is not tagged RGB (players would read Y'CbCr as G, B and R)
 and nothing failed.
@@ -46,7 +47,7 @@ SOURCES = {
     "png sequence gray": ("_%04d.png", "png", {}, None),  # film scans: read at --frame-rate 25
 }
 PIX_FMT = {"prores_ks": "yuv422p10le", "png": "gray"}  # else yuv420p
-OUTPUTS = (".mp4", ".mkv", ".mov", ".ts", ".avi", ".webm")
+OUTPUTS = (".mp4", ".mkv", ".mov", ".ts", ".avi", ".webm", ".m4v", ".mpg", ".mxf", ".ogv", ".flv", ".nut")
 RANGES = ((30, 60), (49, 51), (75, 95), (1, 3), (90, 100))  # frames, end excluded
 
 

@@ -237,3 +237,19 @@ def test_crf_sets_the_quantizer_of_mpeg_and_mjpeg_encoders(tmp_path, codec, ext)
             return np.stack([f.to_ndarray()[:240] for f in c.decode(video=0)]).astype(float)
 
     assert 10 * np.log10(255 ** 2 / np.mean((luma(src) - luma(tmp_path / f"crf18.{ext}")) ** 2)) > 42
+
+
+def test_options_an_encoder_ignores_are_named(tmp_path):
+    """--crf means nothing to FFV1 (lossless), --preset nothing to VP9: a warning says so, where the
+    option vanished before; the encoders that take them stay silent."""
+    src = make_clip(tmp_path / "in.mp4", frames=5, audio=())
+    report = colorize_video(src, tmp_path / "a.mkv", model="tiny-random", progress=False,
+                            encode=EncodeOptions("ffv1", crf=30))
+    assert report.warnings == ["--crf has no effect on the ffv1 encoder"]
+    report = colorize_video(src, tmp_path / "b.webm", model="tiny-random", progress=False,
+                            encode=EncodeOptions(crf=30, preset="slow"))
+    assert "--preset has no effect on the libvpx-vp9 encoder" in report.warnings
+    assert not any("--crf" in w for w in report.warnings)
+    report = colorize_video(src, tmp_path / "c.mp4", model="tiny-random", progress=False,
+                            encode=EncodeOptions(crf=30, preset="slow"))
+    assert report.warnings == []

@@ -24,7 +24,7 @@ from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, D
 from .errors import InputError, UsageError
 from .image import reference_features, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
-from .media.encode import EncodeOptions, Writer, encoder_formats, video_codec
+from .media.encode import EncodeOptions, Writer, encoder_formats, unused_options, video_codec
 from .media.planes import (
     RGB_FORMATS,
     WRITTEN_FORMATS,
@@ -366,6 +366,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         if codec != encode.codec and not image_files:
             report.warnings.append(f"video coded with {codec}: the {dst.suffix} container cannot hold {encode.codec}")
         encode = replace(encode, codec=codec)
+        report.warnings += unused_options(codec, encode)
         info = video_info(container)
         span = _time_range(info, start, end, duration)
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)

@@ -89,12 +89,23 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
     return {}
 
 
+def unused_options(codec: str, opts: EncodeOptions) -> list[str]:
+    """Warnings for the options set away from their defaults that `codec` takes no notice of (lossless and
+    profile-driven encoders: FFV1, ProRes, DNxHD, image files): said rather than silently dropped."""
+    unused = [name for name, changed, codecs in (
+        ("--crf", opts.crf != EncodeOptions.crf, _CRF_CODECS | _QSCALE_CODECS),
+        ("--preset", opts.preset != EncodeOptions.preset, _PRESET_CODECS)) if changed and codec not in codecs]
+    return [f"{name} has no effect on the {codec} encoder" for name in unused]
+
+
 def qscale(crf: int) -> int:
     """The fixed quantizer (1 best, 31 worst) that FFmpeg's MPEG-1/2/4 and MJPEG encoders get for `crf`:
     18, x264's visually lossless, is their 2, the quantizer commonly used for masters; 4 crf steps per step."""
     return max(1, min(31, round(2 + (crf - 18) / 4)))
 
 
+_CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
+_PRESET_CODECS = {"libx264", "libx265"}
 _QSCALE_CODECS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "mjpeg", "h263", "h263p", "flv",
                   "wmv1", "wmv2"}
 _MUXER_RATES = {"mxf": (48000,)}  # the MXF muxer refuses other rates ("only 48khz is implemented")
