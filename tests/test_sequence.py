@@ -1,7 +1,9 @@
 """Image sequences (film scans) read and written as films: numbering, frame rate, gaps, ranges, the CLI."""
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -157,3 +159,48 @@ def test_an_unreadable_scan_leaves_its_number_out_of_the_written_sequence(scans,
     report = colorize_video(pattern, out / "c_%06d.png", model="tiny-random", progress=False)
     assert report.warnings == ["1 damaged video packets were skipped"]
     assert sorted(p.name for p in out.iterdir()) == [f"c_{FIRST + i:06d}.png" for i in range(14) if i != 6]
+
+
+def scanner_dpx(folder: Path, frames: int, film_rate: float, timecode: int, big_endian: bool) -> Path:
+    """DPX files as a film scanner writes them: FFmpeg's frames with SMPTE 268M's film and television
+    headers added (FFmpeg writes neither): the original's frame rate and each frame's BCD timecode."""
+    folder.mkdir()
+    with av.open(str(folder / "ffmpeg_%04d.dpx"), "w") as out:
+        v = out.add_stream("dpx", rate=24)
+        v.width, v.height, v.pix_fmt = 96, 64, "rgb48be" if big_endian else "rgb24"
+        for i in range(frames):
+            rgb = gray_rgb(photo("astronaut", 96 + frames, 64))[:, i:i + 96]
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format=v.pix_fmt)
+            frame.pts = i
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    for i, path in enumerate(sorted(folder.glob("ffmpeg_*.dpx"))):
+        data = path.read_bytes()
+        order = ">" if data[:4] == b"SDPX" else "<"
+        offset = struct.unpack(order + "I", data[4:8])[0]
+        head = bytearray(data[:offset] + b"\xff" * (2048 - offset))
+        head[4:8], head[16:20] = struct.pack(order + "I", 2048), struct.pack(order + "I", 2048 + len(data) - offset)
+        head[1724:1728] = struct.pack(order + "f", film_rate)
+        frames_in = int(f"{timecode & 0xFF:x}") + i  # the frames field, in BCD
+        head[1920:1924] = struct.pack(order + "I", timecode & ~0xFF | int(str(frames_in), 16))
+        (folder / f"scan_{1000 + i:06d}.dpx").write_bytes(bytes(head) + data[offset:])
+        path.unlink()
+    return folder / "scan_%06d.dpx"
+
+
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_dpx_scans_keep_their_rate_and_timecode(tmp_path, big_endian):
+    """A scanner's 18 fps silent film plays at 18 fps, not 24, and the colorized film starts at the first
+    scan's timecode (01:02:03:04), also for a range (4 frames later: 01:02:03:08)."""
+    pattern = scanner_dpx(tmp_path / "scans", 10, 18.0, 0x01020304, big_endian)
+    report = colorize_video(pattern, tmp_path / "c.mov", model="tiny-random", progress=False)
+    assert report.frames_out == 10
+    with av.open(str(tmp_path / "c.mov")) as c:
+        assert c.streams.video[0].average_rate == 18
+        assert c.streams.video[0].metadata.get("timecode") == "01:02:03:04"
+    colorize_video(pattern, tmp_path / "r.mov", model="tiny-random", progress=False, start="f4")
+    with av.open(str(tmp_path / "r.mov")) as c:
+        assert c.streams.video[0].metadata.get("timecode") == "01:02:03:08"
+    colorize_video(pattern, tmp_path / "at24.mov", model="tiny-random", progress=False, frame_rate="24")
+    with av.open(str(tmp_path / "at24.mov")) as c:  # --frame-rate still decides
+        assert c.streams.video[0].average_rate == 24

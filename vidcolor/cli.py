@@ -23,7 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 SATURATION = typer.Option(1.0, min=0.0, max=3.0, help="Scale the colors (1: as the weights file calibrates them; "
                           "1.2: more vivid; 0.8: quieter).")
 FRAME_RATE = typer.Option(None, "--frame-rate", help="Rate of an image sequence (scans/reel_%06d.dpx) "
-                          "[default: 24]; 18, 24000/1001 and 23.976 work too.")
+                          "[default: the DPX header's, else 24]; 18, 24000/1001 and 23.976 work too.")
 PRECISION = typer.Option("auto", help="auto: bf16 on GPUs and on CPUs with bf16 instructions (AMX, AVX512-BF16), "
                          "else float32; or float32.")
 

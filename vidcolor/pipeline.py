@@ -353,8 +353,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     next to each other; `reference` takes the mood (global features) of that color photo, or, for a
     .csv of `shot index,photo` lines, of one photo per listed shot. `saturation` scales the
     predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer). `src` may be an
-    image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default 24); so may `dst` (RGB DPX,
-    TIFF or PNG files, numbered like the frames they come from)."""
+    image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default: the DPX header's, else 24);
+    so may `dst` (RGB DPX, TIFF or PNG files, numbered like the frames they come from)."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()
@@ -362,9 +362,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     try:
         check_output(src, dst, overwrite)  # before the model loads: a refused output should fail fast
         image_files = is_sequence(dst)
-        codec = image_codec(dst) if image_files else video_codec(dst, encode.codec)
-        if codec != encode.codec and not image_files:
-            report.warnings.append(f"video coded with {codec}: the {dst.suffix} container cannot hold {encode.codec}")
+        codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
+        if why:
+            report.warnings.append(f"video coded with {codec}: {why}")
         encode = replace(encode, codec=codec)
         report.warnings += unused_options(codec, encode)
         info = video_info(container)

@@ -24,7 +24,7 @@ from ..errors import OutputError
 from ..outputs import disk_full
 from ..timecode import shift_smpte, timecode_tag
 from .decode import film_start
-from .sequence import is_sequence
+from .sequence import first_file, is_sequence, scan_header
 
 log = logging.getLogger("vidcolor")
 
@@ -37,7 +37,9 @@ def _tags(metadata: dict) -> dict:
 
 def _source_timecode(source: av.container.InputContainer) -> str | None:
     """The film's SMPTE timecode: a tag of the video stream (mov, mkv), of a timecode track, or of the
-    container (mxf)."""
+    container (mxf); for DPX scans, the first frame's header."""
+    if source.format.name == "image2":
+        return scan_header(first_file(Path(source.name))).timecode
     data = [s.metadata for s in source.streams if s.type == "data"]
     tags = (timecode_tag(m) for m in (source.streams.video[0].metadata, *data, source.metadata))
     return next((t for t in tags if t is not None), None)
@@ -113,6 +115,9 @@ _VIDEO_FIRST = {"mxf"}  # muxers that refuse a header without a video stream fir
 # AVI stores no presentation times: with B-frames, readers would have to guess each frame's
 _NO_REORDER = {"avi": {"bf": "0"}}
 _ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time in frames (no variable rate)
+_FRAME_COUNTING_MUXERS = {"ogg", "ogv"}  # Ogg counts VP8 time in frames: in other units the first frame reads back late
+# H.264 that these hold but read back without frame times (MPEG-PS: most frames; MXF: in decode order)
+_OWN_VIDEO = {"mpeg": "mpeg2video", "vob": "mpeg2video", "dvd": "mpeg2video", "mxf": "mpeg2video"}
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
 # Plain-text subtitles change wrapping only: SRT into mp4/mov as 3GPP timed text, into webm as WebVTT, and
 # back (FFmpeg names its SRT decoder "srt")
@@ -210,23 +215,26 @@ def _sample_rate(codec: str, rate: int, fmt: str | None = None) -> int:
     return min((r for r in rates if r >= rate), default=max(rates))
 
 
-def video_codec(path: Path, codec: str) -> str:
-    """`codec`, unless it is the default, H.264, and the container cannot hold it: then the container's own
-    encoder (VP9 for webm). Asked of the muxer, which writes a header in memory: Ogg takes an H.264 stream,
-    then refuses it at its header."""
+def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
+    """`codec` and None, unless it is the default, H.264, and the container cannot hold it or holds it badly:
+    then the container's own encoder (VP9 for webm, MPEG-2 for MPEG-PS and MXF) and the reason. Whether it
+    holds H.264 is asked of the muxer, which writes a header in memory: Ogg takes an H.264 stream, then
+    refuses it at its header."""
     if codec != EncodeOptions.codec:
-        return codec
+        return codec, None
     fmt = _format_for(path)
+    if fmt in _OWN_VIDEO:
+        return _OWN_VIDEO[fmt], f"H.264 in {path.suffix} files reads back without its frames' times"
     try:
         with _in_memory(fmt) as probe:
             own = probe.default_video_codec
             _add_probe_video(probe, codec)
             probe.start_encoding()
-        return codec
+        return codec, None
     except (av.FFmpegError, ValueError):
         pass
     try:
-        return av.codec.Codec(own, "w").name
+        return av.codec.Codec(own, "w").name, f"the {path.suffix} container cannot hold {codec}"
     except (av.FFmpegError, ValueError):
         raise OutputError(f"{path}: the {fmt} container holds {own} video, and this FFmpeg build has no {own} "
                           "encoder (write .mkv, .mp4, .mov or .webm)") from None
@@ -293,7 +301,8 @@ class Writer:
         if field_order in _INTERLACED:
             v.codec_context.field_order = field_order  # the container's flag: players deinterlace
         v.time_base = frame.time_base or src_video.time_base
-        if (self.opts.codec in _ONE_FRAME_TIME_BASE or self.first_number is not None) and self.rate:
+        if (self.opts.codec in _ONE_FRAME_TIME_BASE or self.first_number is not None
+                or self.out.format.name in _FRAME_COUNTING_MUXERS) and self.rate:
             v.time_base = 1 / Fraction(self.rate)  # frames are rescaled to it in frame()
         v.codec_context.time_base = v.time_base
         if src_video.sample_aspect_ratio:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import struct
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from ..errors import InputError, OutputError, UsageError
 DEFAULT_RATE = Fraction(24)  # film; FFmpeg's own default, 25, is PAL television's
 IMAGE_CODECS = {".dpx": "dpx", ".tif": "tiff", ".tiff": "tiff", ".png": "png"}  # what sequences are written as
 _NUMBER = re.compile(r"%(0\d+)?d")  # %d or %06d, the forms image2 reads
+_DPX_FILM_RATE, _DPX_TIMECODE, _DPX_TV_RATE = 1724, 1920, 1940  # byte offsets of SMPTE 268M header fields
 
 
 def is_sequence(path: Path) -> bool:
@@ -63,6 +66,45 @@ def first_frame(pattern: Path) -> int:
                          f"{pattern.name % last} ({shown}); fill the gaps or renumber the files, "
                          "or the film would lose its timing")
     return first
+
+
+@dataclass(frozen=True)
+class ScanHeader:
+    """What a scanner wrote in a DPX file's header, where it wrote it (SMPTE 268M)."""
+
+    rate: Fraction | None = None  # the original film's frame rate, else the television rate
+    timecode: str | None = None  # of this frame, 'HH:MM:SS:FF'
+
+
+def scan_header(path: Path) -> ScanHeader:
+    """The frame rate and SMPTE timecode in a DPX file's film and television headers (FFmpeg reads neither
+    for an image sequence): scans of an 18 fps silent film play at 18, and the colorized frames carry the
+    timecode the edit conforms to. Fields the scanner left undefined (all ones, zero, or out of range) are
+    None; so is everything for other files."""
+    if path.suffix.lower() != ".dpx":
+        return ScanHeader()
+    with path.open("rb") as f:
+        head = f.read(_DPX_TV_RATE + 4)
+    order = {b"SDPX": ">", b"XPDS": "<"}.get(head[:4])
+    if order is None or len(head) < _DPX_TV_RATE + 4 or struct.unpack(order + "I", head[4:8])[0] < len(head):
+        return ScanHeader()  # not DPX, or a header without the film and television parts
+    rates = [struct.unpack(order + "f", head[at:at + 4])[0] for at in (_DPX_FILM_RATE, _DPX_TV_RATE)]
+    rate = next((parse_rate(f"{r:.3f}") for r in rates if 1 <= r <= 300), None)  # NaN (all ones) fails too
+    return ScanHeader(rate, _bcd_timecode(struct.unpack(order + "I", head[_DPX_TIMECODE:_DPX_TIMECODE + 4])[0]))
+
+
+def _bcd_timecode(value: int) -> str | None:
+    """'HH:MM:SS:FF' from SMPTE 12M's binary-coded decimal, one byte per field; None when undefined."""
+    fields = [(value >> shift) & 0xFF for shift in (24, 16, 8, 0)]
+    digits = [(b >> 4, b & 0xF) for b in fields]
+    if value in (0, 0xFFFFFFFF) or any(d > 9 for pair in digits for d in pair):
+        return None
+    hh, mm, ss, ff = (10 * tens + ones for tens, ones in digits)
+    return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}" if hh < 24 and mm < 60 and ss < 60 else None
+
+
+def first_file(pattern: Path) -> Path:
+    return pattern.parent / (pattern.name % first_frame(pattern))
 
 
 def image_codec(pattern: Path) -> str:
