@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -115,6 +116,9 @@ _VIDEO_FIRST = {"mxf"}  # muxers that refuse a header without a video stream fir
 # AVI stores no presentation times: with B-frames, readers would have to guess each frame's
 _NO_REORDER = {"avi": {"bf": "0"}}
 _ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time in frames (no variable rate)
+# Start every stream at 0, as these read back: AVI counts frames from its start, Ogg sound (FLAC, Vorbis)
+# counts samples from it
+_FROM_ZERO = {"avi", "ogg", "ogv"}
 _FRAME_COUNTING_MUXERS = {"ogg", "ogv"}  # Ogg counts VP8 time in frames: in other units the first frame reads back late
 # H.264 that these hold but read back without frame times (MPEG-PS: most frames; MXF: in decode order)
 _OWN_VIDEO = {"mpeg": "mpeg2video", "vob": "mpeg2video", "dvd": "mpeg2video", "mxf": "mpeg2video"}
@@ -283,7 +287,7 @@ class Writer:
         self.last_pts: int | None = None
         self.bumped_pts = 0
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
-        self.rebase = rebase or self.out.format.name == "avi"  # AVI counts frames from its start: no offset
+        self.rebase = rebase or self.out.format.name in _FROM_ZERO
         self.offset_s = 0.0  # seconds subtracted from every timestamp
 
     def _open_streams(self, frame: av.VideoFrame, rotation: int) -> None:
@@ -373,7 +377,8 @@ class Writer:
         # in the encoder's time base: the stream's changes when the muxer writes its header (mkv: 1 ms)
         coded = self.video.codec_context.time_base
         if frame.pts is not None and frame.time_base and frame.time_base != coded:
-            frame.pts, frame.time_base = round(frame.pts * frame.time_base / coded), coded
+            # halves up, not to even: frames half a tick off (MPEG-PS starts) would meet pairwise
+            frame.pts, frame.time_base = math.floor(frame.pts * frame.time_base / coded + Fraction(1, 2)), coded
         if self.first_number is not None and frame.pts is not None:
             frame.pts += self.first_number
         if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
