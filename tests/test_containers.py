@@ -10,7 +10,7 @@ import pytest
 from conftest import make_clip
 
 from vidcolor import colorize_video
-from vidcolor.errors import UsageError
+from vidcolor.errors import OutputError, UsageError
 from vidcolor.media.encode import EncodeOptions
 
 AUDIO = {"mp4": "aac", "mkv": "flac", "mov": "pcm_s16le", "ts": "aac", "avi": "mp3"}
@@ -258,3 +258,19 @@ def test_options_an_encoder_ignores_are_named(tmp_path):
     report = colorize_video(src, tmp_path / "c.mp4", model="tiny-random", progress=False,
                             encode=EncodeOptions(crf=30, preset="slow"))
     assert report.warnings == []
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("film.m3u8", "hls writes a playlist and many segment files"), ("film.mpd", "dash writes a playlist"),
+    ("film.mp3", "the mp3 container holds sound only"), ("film.wav", "the wav container holds sound only"),
+    ("film.png", r"holds one picture; for every frame name a sequence \(film_%06d.png\)"),
+    ("film.jpg", r"name a sequence \(film_%06d.png\)")])
+def test_outputs_that_cannot_hold_a_film_are_refused_before_anything_is_written(tmp_path, name, reason):
+    """HLS and DASH left hidden segment files named after the temporary file, and a playlist pointing at
+    them; .mp3 took every frame as a cover picture; .png and .jpg were internal errors."""
+    src = make_clip(tmp_path / "in.mp4", frames=5, audio=("aac",))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(OutputError, match=reason):
+        colorize_video(src, out / name, model="tiny-random", progress=False)
+    assert list(out.iterdir()) == []

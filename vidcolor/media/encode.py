@@ -25,7 +25,7 @@ from ..errors import OutputError
 from ..outputs import disk_full
 from ..timecode import shift_smpte, timecode_tag
 from .decode import film_start
-from .sequence import first_file, is_sequence, scan_header
+from .sequence import IMAGE_CODECS, first_file, is_sequence, scan_header
 
 log = logging.getLogger("vidcolor")
 
@@ -121,6 +121,7 @@ _ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time 
 _FROM_ZERO = {"avi", "ogg", "ogv"}
 _FRAME_COUNTING_MUXERS = {"ogg", "ogv"}  # Ogg counts VP8 time in frames: in other units the first frame reads back late
 # H.264 that these hold but read back without frame times (MPEG-PS: most frames; MXF: in decode order)
+_NO_FILM_VIDEO = {None, "none", "png"}  # sound containers' own video: nothing, or a cover picture (mp3, flac)
 _OWN_VIDEO = {"mpeg": "mpeg2video", "vob": "mpeg2video", "dvd": "mpeg2video", "mxf": "mpeg2video"}
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
 # Plain-text subtitles change wrapping only: SRT into mp4/mov as 3GPP timed text, into webm as WebVTT, and
@@ -144,6 +145,9 @@ def _rewrap_text(packet: av.Packet, out: av.stream.Stream, from_mov_text: bool, 
 
 # Apple's .m4v files are MP4 (video and sound); FFmpeg's m4v muxer writes a bare MPEG-4 part 2 video stream
 _MUXER_FOR_SUFFIX = {"m4v": "mp4"}
+_MANY_FILES = {"hls", "dash", "segment", "stream_segment", "ssegment", "smoothstreaming", "webm_chunk",
+               "webm_dash_manifest", "tee", "fifo"}
+_ONE_PICTURE = {"image2", "apng", "gif", "webp"}  # a single file name: one image (sequences are patterns)
 
 
 def _format_for(path: Path) -> str | None:
@@ -160,9 +164,17 @@ def _format_for(path: Path) -> str | None:
                 names.append(name)
         except ValueError:  # a demuxer only
             continue
-    if names:
-        return suffix if suffix in names else names[0]
-    raise OutputError(f"{path}: unknown output format {path.suffix!r} (use .mp4, .mkv, .mov, ...)")
+    if not names:
+        raise OutputError(f"{path}: unknown output format {path.suffix!r} (use .mp4, .mkv, .mov, ...)")
+    fmt = suffix if suffix in names else names[0]
+    if fmt in _MANY_FILES:  # they would write their segments under the temporary name, and leave them
+        raise OutputError(f"{path}: {fmt} writes a playlist and many segment files; write one film (.mp4, "
+                          ".mkv) and package it for streaming afterwards")
+    if fmt in _ONE_PICTURE:
+        raise OutputError(f"{path}: an image file holds one picture; for every frame name a sequence "
+                          f"({path.stem}_%06d{path.suffix if path.suffix.lower() in IMAGE_CODECS else '.png'}), "
+                          "for a contact sheet use `vidcolor preview`")
+    return fmt
 
 
 # MPEG-TS writes any codec, but players find only those with a stream type; FLAC or PCM would be lost
@@ -237,6 +249,8 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
         return codec, None
     except (av.FFmpegError, ValueError):
         pass
+    if own in _NO_FILM_VIDEO:
+        raise OutputError(f"{path}: the {fmt} container holds sound only (write .mkv, .mp4, .mov or .webm)")
     try:
         return av.codec.Codec(own, "w").name, f"the {path.suffix} container cannot hold {codec}"
     except (av.FFmpegError, ValueError):
