@@ -85,6 +85,23 @@ def test_preview_sheet(long_clip, tmp_path, capsys):
     assert "00:00:00.400, 00:00:02.520" in capsys.readouterr().err
 
 
+def test_preview_of_a_raw_stream_spreads_its_frames_as_for_any_film(long_clip, tmp_path, capsys):
+    """A raw .h264 stream announces no duration and cannot seek: the sheet showed its first frame only.
+    Counted packet by packet and read once, it gets the frames a .mp4 of the same pictures gets."""
+    raw = tmp_path / "camera.h264"
+    with av.open(str(long_clip)) as c, raw.open("wb") as out:
+        annexb = av.bitstream.BitStreamFilterContext("h264_mp4toannexb", c.streams.video[0])
+        for packet in c.demux(video=0):
+            out.write(b"".join(bytes(p) for p in annexb.filter(packet)))
+    sheets = []
+    for src in (long_clip, raw):
+        sheets.append(tmp_path / f"{src.suffix[1:]}.png")
+        assert run(["preview", str(src), "-o", str(sheets[-1]), "--count", "3", "--model", "tiny-random"]) == 0
+    mp4_times, raw_times = [line.split(" (")[1] for line in capsys.readouterr().err.splitlines() if "wrote" in line]
+    assert mp4_times == raw_times and raw_times.count(",") == 2 and not raw_times.startswith("00:00:00.000")
+    assert np.array_equal(np.asarray(Image.open(sheets[0])), np.asarray(Image.open(sheets[1])))
+
+
 def test_side_by_side(long_clip, tmp_path):
     dst = tmp_path / "sbs.mkv"
     colorize_video(long_clip, dst, model="tiny-random", progress=False, side_by_side=True, duration="0.4",

@@ -10,7 +10,7 @@ from .colorizer import Colorizer
 from .errors import InputError
 from .image import colorize_array
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
-from .media.probe import open_input, video_info
+from .media.probe import VideoInfo, open_input, video_info
 from .outputs import atomic_output
 from .timecode import format_clock, to_seconds
 
@@ -18,14 +18,43 @@ TILE_WIDTH = 320  # px of each picture in the sheet
 LABEL_HEIGHT = 18  # px
 
 
-def _frame_at(container, seconds: float) -> tuple[np.ndarray, float] | None:
-    """(H, W, 3) float gray RGB of the first frame at or after `seconds`, and its time."""
-    for frame in demux_decode(container, [], DecodeStats(), TimeRange(seconds, None)):
-        gray = frame.to_ndarray(format="gray").astype(np.float32) / 255
-        t = float(frame.pts * frame.time_base) - film_start(container.streams.video[0]) if frame.pts is not None \
-            else seconds
-        return np.repeat(gray[..., None], 3, axis=2), t
-    return None
+def _frames_at(container, times: list[float]) -> list[tuple[np.ndarray, float] | None]:
+    """(H, W, 3) float gray RGB of the first frame at or after each of `times` (seconds), and its time; None
+    past the end. A seek finds each where the file has timestamps; a stream without them (raw .h264) cannot
+    seek, so it is read once, in time order."""
+    origin = film_start(container.streams.video[0])
+    if container.streams.video[0].start_time is not None:
+        firsts = (next(demux_decode(container, [], DecodeStats(), TimeRange(t, None)), None) for t in times)
+        return [None if f is None else (_gray(f), _seconds(f, origin, t)) for f, t in zip(firsts, times)]
+    found, pending = {}, sorted(set(times))
+    for frame in demux_decode(container, [], DecodeStats()):
+        while pending and _seconds(frame, origin, 0.0) >= pending[0] - 1e-6:
+            found[pending.pop(0)] = _gray(frame), _seconds(frame, origin, 0.0)
+        if not pending:
+            break
+    return [found.get(t) for t in times]
+
+
+def _gray(frame) -> np.ndarray:
+    gray = frame.to_ndarray(format="gray").astype(np.float32) / 255
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def _seconds(frame, origin: float, default: float) -> float:
+    return float(frame.pts * frame.time_base) - origin if frame.pts is not None else default
+
+
+def _duration(src: Path, frame_rate: str | float | None, info: VideoInfo) -> float | None:
+    """Seconds of the film. Streams that announce none (raw .h264) are counted packet by packet at their
+    rate: one pass over the file without decoding (the sheet showed their first frame only)."""
+    if info.duration or not info.rate:
+        return info.duration
+    container = open_input(src, frame_rate)
+    try:
+        packets = sum(1 for packet in container.demux(video=0) if packet.size)
+    finally:
+        container.close()
+    return float(packets / info.rate) if packets else None
 
 
 def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, count: int = 6,
@@ -38,15 +67,15 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     rows = []
     try:
         info = video_info(container)
+        duration = _duration(src, frame_rate, info)
         if at:
             times = [to_seconds(t, info.rate) for t in at]
-        elif info.duration:
-            times = [info.duration * (k + 0.5) / count for k in range(count)]
+        elif duration:
+            times = [duration * (k + 0.5) / count for k in range(count)]
         else:
             times = [0.0]
         colorizer = colorizer or Colorizer()
-        for t in times:
-            found = _frame_at(container, t)
+        for t, found in zip(times, _frames_at(container, times)):
             if found is None:
                 raise InputError(f"{src}: no frame at or after {format_clock(t)}")
             gray, t_frame = found
