@@ -338,7 +338,7 @@ class Writer:
         supported = self.out.supported_codecs
         fmt = self.out.format.name
         for s in self.side_streams:
-            name = s.codec_context.name
+            name = s.codec_context.codec.canonical_name  # mp3, not its decoder mp3float
             if name in _NEEDS_HEADER and not s.codec_context.extradata_size:
                 log.warning("%s stream #%d (%s) dropped: its codec header is damaged", s.type, s.index, name)
                 continue
