@@ -21,7 +21,7 @@ from pathlib import Path
 
 import av
 
-from ..errors import OutputError
+from ..errors import OutputError, UsageError
 from ..outputs import disk_full
 from ..timecode import shift_smpte, timecode_tag
 from .decode import film_start
@@ -82,8 +82,10 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
         if codec == "libx264" and field_order in _INTERLACED:
             quality |= {"flags": "+ilme+ildct", "x264-params": "tff=1" if field_order in _TOP_FIRST else "bff=1"}
         return quality | {"preset": opts.preset}
-    if codec == "libvpx-vp9":  # speed 4, rows in parallel: 2x libvpx's default speed for 5% more bytes (480p)
-        return {"crf": str(opts.crf), "b": "0", "row-mt": "1", "cpu-used": "4"}
+    if codec == "libvpx-vp9":  # rows in parallel
+        if opts.preset not in _VPX_SPEED:
+            raise UsageError(f"unknown --preset {opts.preset!r}: use one of {', '.join(_VPX_SPEED)}")
+        return {"crf": str(opts.crf), "b": "0", "row-mt": "1", "cpu-used": str(_VPX_SPEED[opts.preset])}
     if codec in ("libaom-av1", "libsvtav1"):
         return {"crf": str(opts.crf)}
     if codec in _QSCALE_CODECS:  # without a quality they code at 200 kb/s, whatever the size
@@ -108,7 +110,11 @@ def qscale(crf: int) -> int:
 
 
 _CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
-_PRESET_CODECS = {"libx264", "libx265"}
+_PRESET_CODECS = {"libx264", "libx265", "libvpx-vp9"}
+# x264's preset names as libvpx speeds (cpu-used, 0 slowest): veryfast, the default, is speed 4, 2x libvpx's
+# default speed for 5% more bytes (480p); medium is libvpx's default
+_VPX_SPEED = {"ultrafast": 8, "superfast": 6, "veryfast": 4, "faster": 3, "fast": 2, "medium": 1, "slow": 1,
+              "slower": 0, "veryslow": 0, "placebo": 0}
 _QSCALE_CODECS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "mjpeg", "h263", "h263p", "flv",
                   "wmv1", "wmv2"}
 _MUXER_RATES = {"mxf": (48000,)}  # the MXF muxer refuses other rates ("only 48khz is implemented")
