@@ -131,7 +131,7 @@ _NO_FILM_VIDEO = {None, "none", "png"}  # sound containers' own video: nothing, 
 _OWN_VIDEO = {"mpeg": "mpeg2video", "vob": "mpeg2video", "dvd": "mpeg2video", "mxf": "mpeg2video"}
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
 # Plain-text subtitles change wrapping only: SRT into mp4/mov as 3GPP timed text, into webm as WebVTT, and
-# back (FFmpeg names its SRT decoder "srt")
+# back (subrip is FFmpeg's SRT codec; srt its older one)
 _TEXT_SUBTITLES = {"srt", "subrip", "mov_text", "webvtt"}
 _TEXT_TARGETS = ("subrip", "mov_text", "webvtt")  # in order of preference
 
