@@ -67,10 +67,9 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     rows = []
     try:
         info = video_info(container)
-        duration = _duration(src, frame_rate, info)
         if at:
             times = [to_seconds(t, info.rate) for t in at]
-        elif duration:
+        elif duration := _duration(src, frame_rate, info):
             times = [duration * (k + 0.5) / count for k in range(count)]
         else:
             times = [0.0]
