@@ -10,6 +10,7 @@ import pytest
 from conftest import make_clip
 
 from vidcolor import colorize_video
+from vidcolor.cli import run
 from vidcolor.errors import OutputError, UsageError
 from vidcolor.media.encode import EncodeOptions
 
@@ -50,7 +51,7 @@ def test_frames_keep_their_times_and_the_sound_its_sync(tmp_path, src_ext, dst_e
     assert abs(first_audio_time(dst) - times[0]) < 0.05  # audio starts with the first frame (AAC priming: 23 ms)
 
 
-def test_a_raw_h264_stream_is_timed_by_its_rate(tmp_path):
+def test_a_raw_h264_stream_is_timed_by_its_rate(tmp_path, capsys):
     """An elementary stream (.h264) has no timestamps at all: the frames get one period each at the
     stream's rate (they all landed within a few ticks of 0 before)."""
     mp4 = make_clip(tmp_path / "in.mp4", frames=30, audio=())
@@ -63,6 +64,9 @@ def test_a_raw_h264_stream_is_timed_by_its_rate(tmp_path):
     report = colorize_video(raw, tmp_path / "out.mp4", model="tiny-random", progress=False)
     assert report.warnings == []
     assert np.allclose(video_times(tmp_path / "out.mp4"), np.arange(30) / 25)
+    # it announces no length: the progress bar counts its packets first, so it has an end (and an ETA)
+    assert run([str(raw), "-o", str(tmp_path / "bar.mp4"), "--model", "tiny-random"]) == 0
+    assert "30/30" in capsys.readouterr().err
 
 
 def test_audio_a_container_refuses_is_reencoded_losslessly_when_it_was_lossless(tmp_path, caplog):

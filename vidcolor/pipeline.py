@@ -42,7 +42,7 @@ from .media.planes import (
     to_plane_format,
     to_rgb,
 )
-from .media.probe import VideoInfo, open_input, video_info
+from .media.probe import VideoInfo, counted, open_input, video_info
 from .media.sequence import first_frame, image_codec, is_sequence
 from .outputs import atomic_output, check_output
 from .shots import SMALL_WIDTH, ShotDetector
@@ -415,6 +415,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
 
             compose_frame = compose_side_by_side if side_by_side else compose
             sink = Consumer(write, ENCODE_BEHIND_BATCHES, name="encode")
+            if progress:
+                info = counted(src, frame_rate, info)
             total = info.frames if span is None else _range_frames(info, span)
             bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
                        desc=src.name[:30])

@@ -10,7 +10,7 @@ from .colorizer import Colorizer
 from .errors import InputError
 from .image import colorize_array
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
-from .media.probe import VideoInfo, open_input, video_info
+from .media.probe import counted, open_input, video_info
 from .outputs import atomic_output
 from .timecode import format_clock, to_seconds
 
@@ -44,19 +44,6 @@ def _seconds(frame, origin: float, default: float) -> float:
     return float(frame.pts * frame.time_base) - origin if frame.pts is not None else default
 
 
-def _duration(src: Path, frame_rate: str | float | None, info: VideoInfo) -> float | None:
-    """Seconds of the film. Streams that announce none (raw .h264) are counted packet by packet at their
-    rate: one pass over the file without decoding (the sheet showed their first frame only)."""
-    if info.duration or not info.rate:
-        return info.duration
-    container = open_input(src, frame_rate)
-    try:
-        packets = sum(1 for packet in container.demux(video=0) if packet.size)
-    finally:
-        container.close()
-    return float(packets / info.rate) if packets else None
-
-
 def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, count: int = 6,
                  colorizer: Colorizer | None = None, overwrite: bool = False,
                  frame_rate: str | float | None = None) -> dict:
@@ -69,7 +56,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         info = video_info(container)
         if at:
             times = [to_seconds(t, info.rate) for t in at]
-        elif duration := _duration(src, frame_rate, info):
+        elif duration := counted(src, frame_rate, info).duration:
             times = [duration * (k + 0.5) / count for k in range(count)]
         else:
             times = [0.0]

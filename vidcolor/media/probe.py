@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -75,3 +75,19 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
     if frames is None and duration and rate:
         frames = round(duration * rate)
     return VideoInfo(ctx.width, ctx.height, frames, duration, Fraction(rate) if rate else None)
+
+
+def counted(path: Path, frame_rate: str | float | Fraction | None, info: VideoInfo) -> VideoInfo:
+    """`info`, with the length of a stream that announces none (raw .h264) counted packet by packet at its
+    rate: one pass over the file without decoding, for a progress bar with an end and previews spread over
+    the whole film."""
+    if info.duration or info.frames or not info.rate:
+        return info
+    container = open_input(path, frame_rate)
+    try:
+        packets = sum(1 for packet in container.demux(video=0) if packet.size)
+    except av.FFmpegError:  # damaged: decoding will say so; the length stays unknown
+        return info
+    finally:
+        container.close()
+    return replace(info, frames=packets, duration=float(packets / info.rate)) if packets else info
