@@ -279,17 +279,18 @@ def test_outputs_that_cannot_hold_a_film_are_refused_before_anything_is_written(
     assert list(out.iterdir()) == []
 
 
-def test_presets_reach_vp9(tmp_path):
-    """x264's preset names set libvpx's speed (they were ignored): slower presets make smaller files at the
-    same crf; a name neither knows is a usage error."""
+@pytest.mark.parametrize("codec, ext", [("libx264", "webm"), ("libsvtav1", "mkv")])  # webm: VP9 for the default
+def test_presets_reach_vp9_and_av1(tmp_path, codec, ext):
+    """x264's preset names set libvpx's speed and SVT-AV1's preset (they were ignored): slower presets make
+    smaller files at the same crf; a name neither knows is a usage error."""
     src = make_clip(tmp_path / "in.mp4", width=160, height=96, frames=12, photos=("astronaut", "coffee"), audio=())
     sizes = {}
     for preset in ("ultrafast", "slow"):
-        report = colorize_video(src, tmp_path / f"{preset}.webm", model="tiny-random", progress=False,
-                                encode=EncodeOptions(preset=preset))
+        report = colorize_video(src, tmp_path / f"{preset}.{ext}", model="tiny-random", progress=False,
+                                encode=EncodeOptions(codec, preset=preset))
         assert not any("--preset" in w for w in report.warnings)
-        sizes[preset] = (tmp_path / f"{preset}.webm").stat().st_size
+        sizes[preset] = (tmp_path / f"{preset}.{ext}").stat().st_size
     assert sizes["slow"] < sizes["ultrafast"]
     with pytest.raises(UsageError, match="unknown --preset 'fastest'"):
-        colorize_video(src, tmp_path / "x.webm", model="tiny-random", progress=False,
-                       encode=EncodeOptions(preset="fastest"))
+        colorize_video(src, tmp_path / f"x.{ext}", model="tiny-random", progress=False,
+                       encode=EncodeOptions(codec, preset="fastest"))

@@ -83,15 +83,22 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
             quality |= {"flags": "+ilme+ildct", "x264-params": "tff=1" if field_order in _TOP_FIRST else "bff=1"}
         return quality | {"preset": opts.preset}
     if codec == "libvpx-vp9":  # rows in parallel
-        if opts.preset not in _VPX_SPEED:
-            raise UsageError(f"unknown --preset {opts.preset!r}: use one of {', '.join(_VPX_SPEED)}")
-        return {"crf": str(opts.crf), "b": "0", "row-mt": "1", "cpu-used": str(_VPX_SPEED[opts.preset])}
-    if codec in ("libaom-av1", "libsvtav1"):
+        return {"crf": str(opts.crf), "b": "0", "row-mt": "1", "cpu-used": _speed(_VPX_SPEED, opts.preset)}
+    if codec == "libsvtav1":
+        return {"crf": str(opts.crf), "preset": _speed(_SVT_PRESET, opts.preset)}
+    if codec == "libaom-av1":
         return {"crf": str(opts.crf)}
     if codec in _QSCALE_CODECS:  # without a quality they code at 200 kb/s, whatever the size
         q = str(qscale(opts.crf))  # their fixed quantizer comes from each frame's quality, which PyAV leaves
         return {"flags": "+qscale", "qmin": q, "qmax": q}  # at 0: the bounds pin it instead
     return {}
+
+
+def _speed(speeds: dict[str, int], preset: str) -> str:
+    """An encoder's own speed setting for one of x264's preset names."""
+    if preset not in speeds:
+        raise UsageError(f"unknown --preset {preset!r}: use one of {', '.join(speeds)}")
+    return str(speeds[preset])
 
 
 def unused_options(codec: str, opts: EncodeOptions) -> list[str]:
@@ -110,11 +117,14 @@ def qscale(crf: int) -> int:
 
 
 _CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
-_PRESET_CODECS = {"libx264", "libx265", "libvpx-vp9"}
+_PRESET_CODECS = {"libx264", "libx265", "libvpx-vp9", "libsvtav1"}
 # x264's preset names as libvpx speeds (cpu-used, 0 slowest): veryfast, the default, is speed 4, 2x libvpx's
 # default speed for 5% more bytes (480p); medium is libvpx's default
 _VPX_SPEED = {"ultrafast": 8, "superfast": 6, "veryfast": 4, "faster": 3, "fast": 2, "medium": 1, "slow": 1,
               "slower": 0, "veryslow": 0, "placebo": 0}
+# and as SVT-AV1 presets (13 fastest): veryfast is SVT's own default, 8, as before
+_SVT_PRESET = {"ultrafast": 12, "superfast": 10, "veryfast": 8, "faster": 7, "fast": 6, "medium": 5, "slow": 4,
+               "slower": 3, "veryslow": 2, "placebo": 1}
 _QSCALE_CODECS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "mjpeg", "h263", "h263p", "flv",
                   "wmv1", "wmv2"}
 _MUXER_RATES = {"mxf": (48000,)}  # the MXF muxer refuses other rates ("only 48khz is implemented")
