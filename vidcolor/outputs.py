@@ -64,7 +64,7 @@ def atomic_output(src: Path, dst: Path, overwrite: bool = False) -> Iterator[Pat
         with _atomic_frames(dst) as tmp:
             yield tmp
         return
-    fd, name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f".part{dst.suffix}", dir=dst.parent or ".")
+    fd, name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f".part{dst.suffix}", dir=dst.parent)
     os.close(fd)
     tmp = Path(name)
     umask = os.umask(0)
@@ -83,7 +83,7 @@ def _atomic_frames(dst: Path) -> Iterator[Path]:
     """Yield the pattern inside a temporary folder beside dst; when the body succeeds, move its frames into
     dst's folder, after removing older frames of that name (an older, longer sequence would leave a tail)."""
     # no '%' in the folder's name: image2 would read it as the frame number
-    folder = Path(tempfile.mkdtemp(prefix=f".{base_name(dst)}.", suffix=".part", dir=dst.parent or "."))
+    folder = Path(tempfile.mkdtemp(prefix=f".{base_name(dst)}.", suffix=".part", dir=dst.parent))
     try:
         with _disk_full_named(dst):
             yield folder / dst.name

@@ -41,7 +41,7 @@ def _gray(frame) -> np.ndarray:
 
 
 def _seconds(frame, origin: float, default: float) -> float:
-    return float(frame.pts * frame.time_base) - origin if frame.pts is not None else default
+    return frame.time - origin if frame.time is not None else default
 
 
 def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, count: int = 6,

@@ -65,7 +65,7 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
     video_done = False
     for item in items:
         t = _time(item)
-        if t is not None and t < start - _EPS_S and not _still_shown(item, start):
+        if t is not None and t < start - _EPS_S and not still_shown(item, start):
             continue
         if end is not None and t is not None and t >= end - _EPS_S:
             video_done = video_done or isinstance(item, av.VideoFrame)
@@ -75,7 +75,7 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
         yield item
 
 
-def _still_shown(item: av.VideoFrame | av.Packet, at: float) -> bool:
+def still_shown(item: av.VideoFrame | av.Packet, at: float) -> bool:
     """A subtitle that began earlier and is still on screen at `at` seconds."""
     return (isinstance(item, av.Packet) and item.stream.type == "subtitle" and bool(item.duration)
             and float((item.pts + item.duration) * item.time_base) > at + _EPS_S)

@@ -24,8 +24,8 @@ import av
 from ..errors import OutputError, UsageError
 from ..outputs import disk_full
 from ..timecode import shift_smpte, timecode_tag
-from .decode import film_start
-from .sequence import IMAGE_CODECS, first_file, is_sequence, scan_header
+from .decode import film_start, still_shown
+from .sequence import IMAGE_CODECS, first_frame, is_sequence, numbered, scan_header
 
 log = logging.getLogger("vidcolor")
 
@@ -40,7 +40,8 @@ def _source_timecode(source: av.container.InputContainer) -> str | None:
     """The film's SMPTE timecode: a tag of the video stream (mov, mkv), of a timecode track, or of the
     container (mxf); for DPX scans, the first frame's header."""
     if source.format.name == "image2":
-        return scan_header(first_file(Path(source.name))).timecode
+        pattern = Path(source.name)
+        return scan_header(numbered(pattern, first_frame(pattern))).timecode
     data = [s.metadata for s in source.streams if s.type == "data"]
     tags = (timecode_tag(m) for m in (source.streams.video[0].metadata, *data, source.metadata))
     return next((t for t in tags if t is not None), None)
@@ -136,8 +137,8 @@ _ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time 
 # counts samples from it
 _FROM_ZERO = {"avi", "ogg", "ogv"}
 _FRAME_COUNTING_MUXERS = {"ogg", "ogv"}  # Ogg counts VP8 time in frames: in other units the first frame reads back late
-# H.264 that these hold but read back without frame times (MPEG-PS: most frames; MXF: in decode order)
 _NO_FILM_VIDEO = {None, "none", "png"}  # sound containers' own video: nothing, or a cover picture (mp3, flac)
+# H.264 that these hold but read back without frame times (MPEG-PS: most frames; MXF: in decode order)
 _OWN_VIDEO = {"mpeg": "mpeg2video", "vob": "mpeg2video", "dvd": "mpeg2video", "mxf": "mpeg2video"}
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
 # Plain-text subtitles change wrapping only: SRT into mp4/mov as 3GPP timed text, into webm as WebVTT, and
@@ -434,8 +435,7 @@ class Writer:
         if self.rebase and packet.pts is not None:
             shift = round(self.offset_s / packet.time_base)
             if packet.pts < shift:  # starts before the first frame (a range's; AAC priming, in AVI)
-                lasting = packet.stream.type == "subtitle" and packet.duration and packet.pts + packet.duration > shift
-                if not lasting:
+                if not still_shown(packet, self.offset_s):
                     return
                 packet.duration -= shift - packet.pts  # a subtitle still on screen: from the range's start
                 packet.dts = packet.pts = shift

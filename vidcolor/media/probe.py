@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError, UsageError
-from .sequence import DEFAULT_RATE, demuxer_options, first_file, first_frame, is_sequence, parse_rate, scan_header
+from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
                   ".wmv", ".flv", ".ogv", ".3gp", ".dv", ".mxf"}
@@ -39,8 +39,10 @@ def open_input(path: Path, frame_rate: str | float | Fraction | None = None) -> 
     """Open a media file or an image sequence (`frame_rate`: its rate, default 24) for reading, or raise
     InputError with the reason."""
     if is_sequence(path):
-        rate = parse_rate(frame_rate) if frame_rate is not None else scan_header(first_file(path)).rate or DEFAULT_RATE
-        fmt, options = "image2", demuxer_options(first_frame(path), rate)
+        first = first_frame(path)
+        rate = parse_rate(frame_rate) if frame_rate is not None else \
+            scan_header(numbered(path, first)).rate or DEFAULT_RATE
+        fmt, options = "image2", demuxer_options(first, rate)
     elif frame_rate is not None:
         raise UsageError("a frame rate is given to image sequences only: a video keeps its own timing")
     else:

@@ -42,7 +42,7 @@ def base_name(pattern: Path) -> str:
 
 def frame_files(pattern: Path) -> dict[int, Path]:
     """The files on disk that the pattern names, by frame number."""
-    folder = pattern.parent if str(pattern.parent) else Path(".")
+    folder = pattern.parent
     head, tail = _around_number(pattern.name)
     matcher = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail))
     return {int(m[1]): folder / name for name in os.listdir(folder)
@@ -52,7 +52,7 @@ def frame_files(pattern: Path) -> dict[int, Path]:
 def first_frame(pattern: Path) -> int:
     """The number of the first frame on disk; InputError when none matches or numbers are missing between the
     first and the last."""
-    folder = pattern.parent if str(pattern.parent) else Path(".")
+    folder = pattern.parent
     if not folder.is_dir():
         raise InputError(f"{pattern}: folder {folder} does not exist")
     numbers = sorted(frame_files(pattern))
@@ -103,8 +103,9 @@ def _bcd_timecode(value: int) -> str | None:
     return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}" if hh < 24 and mm < 60 and ss < 60 else None
 
 
-def first_file(pattern: Path) -> Path:
-    return pattern.parent / (pattern.name % first_frame(pattern))
+def numbered(pattern: Path, number: int) -> Path:
+    """The file of frame `number`."""
+    return pattern.with_name(pattern.name % number)
 
 
 def image_codec(pattern: Path) -> str:
