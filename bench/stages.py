@@ -4,8 +4,9 @@
 
 Runs FrameStage on frames decoded beforehand, twice (the first warms up), with its steps timed:
 luma (Y' planes to a tensor), _look (analysis: block sums, gray, L*, shot picture; includes
-global_features), ab (the network's colorization), codes (chroma planes) and the chroma filter's
-serial blend (chroma_blend); the gates run inside _paint, outside these. ms per frame; "total" is the whole stage.
+global_features), ab (the network's colorization), codes (chroma planes), the chroma filter's gates with
+the camera's motion (chroma_gate) and its serial blend (chroma_blend). ms per frame; "total" is the whole
+stage.
 """
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def main() -> None:
     for name in ("ab", "global_features"):
         timed(colorizer, name, spent)
     timed(ChromaFilter, "__call__", spent)
+    timed(ChromaFilter, "gate", spent)
 
     def run() -> float:
         stage = FrameStage(colorizer, plane_format(frames[0]), args.batch_size, 25, True, lambda batch: None)
@@ -78,9 +80,9 @@ def main() -> None:
     spent.clear()
     total = run()
     ms = {"total": total, **dict(spent.most_common())}
+    names = {"__call__": "chroma_blend", "gate": "chroma_gate"}
     result = {"size": f"{width}x{args.height}", "frames": len(frames), "batch_size": args.batch_size,
-              "ms_per_frame": {{"__call__": "chroma_blend"}.get(k, k.strip("_")): round(1000 * v / len(frames), 2)
-                               for k, v in ms.items()}}
+              "ms_per_frame": {names.get(k, k.strip("_")): round(1000 * v / len(frames), 2) for k, v in ms.items()}}
     print(json.dumps(result) if args.json else "\n".join(f"{k:16s} {v}" for k, v in result["ms_per_frame"].items()))
 
 

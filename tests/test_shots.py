@@ -14,6 +14,7 @@ from vidcolor.cli import run
 from vidcolor.color import rgb_to_lab
 from vidcolor.colorizer import Colorizer
 from vidcolor.media.encode import EncodeOptions
+from vidcolor.motion import camera_motion
 from vidcolor.shots import MIN_SHOT_FRAMES, SMALL_WIDTH, ShotDetector
 from vidcolor.smoothing import ChromaFilter, Pending, ShotSmoother
 
@@ -129,7 +130,7 @@ def test_chroma_filter_steadies_still_regions_follows_motion_and_resets_at_cuts(
     noisy = [torch.randn(1, 2, 32, 32) * 5 + 20 for _ in range(20)]
 
     def run(shots: list[int], L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-        return f(shots, ab, ChromaFilter.gate(L, f.predecessors(L)))
+        return f(shots, ab, *ChromaFilter.gate(L, f.predecessors(L)))
 
     flickering = torch.cat([L * (1 + 0.05 * (k % 2)) for k in range(len(noisy))])  # exposure flicker only
     out = torch.cat([run([0] * 5, flickering[i:i + 5], torch.cat(noisy[i:i + 5])) for i in range(0, 20, 5)])
@@ -141,8 +142,54 @@ def test_chroma_filter_steadies_still_regions_follows_motion_and_resets_at_cuts(
     assert torch.equal(run([1], L, fresh), fresh)  # a new shot starts from its own colors
     # batches of any size give the same colors as frame by frame
     one = ChromaFilter()
-    single = torch.cat([one([0], x, ChromaFilter.gate(y, one.predecessors(y)))
+    single = torch.cat([one([0], x, *ChromaFilter.gate(y, one.predecessors(y)))
                         for x, y in zip(torch.cat(noisy)[:, None], flickering[:, None])])
     f = ChromaFilter()
     assert torch.allclose(torch.cat([run([0] * 7, flickering[i:i + 7], torch.cat(noisy[i:i + 7]))
                                      for i in range(0, 20, 7)]), single, atol=1e-5)
+
+
+def panned(name: str, shifts: list[float], width: int = 228, height: int = 128, zoom: float = 1.0) -> torch.Tensor:
+    """(n, 3, height, width) RGB in [0, 1]: a photo seen through a window that moves right by `shifts`
+    output px (sub-pixel, resampled like a camera would see it) and shrinks by `zoom` per frame."""
+    from PIL import Image
+
+    big = Image.fromarray(photo(name, 2 * width, 2 * height))
+    out, w, h = [], 1.5 * width, 1.5 * height
+    cx, cy = 40 + w / 2, 60 + h / 2
+    for k, dx in enumerate([0.0, *shifts]):
+        if k:
+            cx += dx * w / width
+            w, h = w * zoom, h * zoom
+        box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+        out.append(np.asarray(big.resize((width, height), Image.BICUBIC, box=box)))
+    return torch.tensor(np.stack(out)).permute(0, 3, 1, 2).float() / 255
+
+
+def test_camera_motion_finds_subpixel_pans_big_pans_and_zooms():
+    for shift, zoom in ((0.4, 1.0), (-0.7, 1.0), (6.0, 1.0), (0.5, 0.99)):
+        L = rgb_to_lab(panned("astronaut", [shift], zoom=zoom))[:, :1] / 100
+        theta = camera_motion(L[1:], L[:1])[0]
+        # frame 1's pixel u was at u + shift in frame 0 (normalized units: 2 / width per px) ...
+        assert abs(theta[0, 2].item() * 228 / 2 - shift) < 0.1, (shift, theta)
+        # ... and frame 1 shows 1% less, so its map to frame 0 scales by `zoom`
+        assert abs(theta[0, 0].item() - zoom) < 0.003 and abs(theta[1, 1].item() - zoom) < 0.003, (zoom, theta)
+    still = rgb_to_lab(panned("astronaut", [0.0]))[:, :1] / 100
+    assert torch.allclose(camera_motion(still[1:], still[:1]), torch.eye(2, 3)[None], atol=1e-3)
+    dark = torch.zeros(2, 1, 64, 96)  # nothing to fit: no motion
+    assert torch.equal(camera_motion(dark[1:], dark[:1]), torch.eye(2, 3)[None])
+
+
+def test_chroma_filter_moves_colors_with_the_camera():
+    """A pan: the network's colors follow the picture but jitter from frame to frame. The filter must
+    steady them without leaving them behind: closer to the clean colors than the jittery ones are."""
+    torch.manual_seed(0)
+    lab = rgb_to_lab(panned("coffee", [1.5] * 24))
+    L, clean = lab[:, :1] / 100, lab[:, 1:]
+    noisy = clean + 4 * torch.randn(len(clean), 2, 1, 1) + torch.randn_like(clean)  # drifts, mostly
+    f = ChromaFilter()
+    out = torch.cat([f([0] * 5, noisy[i:i + 5], *ChromaFilter.gate(L[i:i + 5], f.predecessors(L[i:i + 5])))
+                     for i in range(0, len(L), 5)])
+    inner = (slice(5, None), slice(None), slice(8, -8), slice(8, -8))  # after the filter's first frames
+    error = lambda x: (x - clean)[inner].abs().mean().item()  # noqa: E731
+    assert error(out) < 0.5 * error(noisy)

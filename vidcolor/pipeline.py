@@ -188,10 +188,10 @@ class FrameStage:
         h = max(1, round(gray.shape[-2] * SMALL_WIDTH / gray.shape[-1]))
         return L, g, F.interpolate(gray, size=(h, SMALL_WIDTH), mode="area")[:, 0].float(), sums
 
-    def _paint(self, L: torch.Tensor, g: torch.Tensor, before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """a*b* of frames from L*/100 and global vectors, and the chroma filter's gates (`before`: the
-        frames before them): both per frame, so the slice workers run them."""
-        return self.colorizer.ab(L, g), ChromaFilter.gate(L, before)
+    def _paint(self, L: torch.Tensor, g: torch.Tensor, before: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """a*b* of frames from L*/100 and global vectors, and the chroma filter's gates and camera motions
+        (`before`: the frames before them): all per frame, so the slice workers run them."""
+        return self.colorizer.ab(L, g), *ChromaFilter.gate(L, before)
 
     def _codes(self, sums: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         """(B, 1, ch, cw) chroma_luma and (B, 2, h, w) a*b* -> (B, 2, ch, cw) Cb/Cr codes in the narrowest
@@ -213,8 +213,8 @@ class FrameStage:
             if self.chroma_filter is None:
                 ab = self.split(self.colorizer.ab, L, vectors)
             else:
-                ab, blend = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
-                ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend)
+                ab, blend, motion = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
+                ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend, motion)
             cbcr = self.split(self._codes, torch.cat([p.luma for p, _ in chunk]), ab)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
                                cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .motion import camera_motion, exposure_free, warp
+
 
 @dataclass
 class Pending:
@@ -76,16 +78,19 @@ class ShotSmoother:
 
 class ChromaFilter:
     """Motion-gated recursive filter of a*b* within a shot: where the picture did not change, the
-    color may not either.
+    color may not either; where the camera moved, the colors move with it.
 
-    The gate compares exposure-normalized L* of consecutive frames (old film breathes in brightness),
-    blurred over a few pixels: static regions take up to MAX_BLEND of the previous filtered color,
-    moving ones keep their own. Streaming: the state is one frame; it resets at every shot boundary.
-    The gate of a batch can be computed anywhere (slice workers); only the blend runs frame by frame."""
+    The gate compares exposure-normalized L* of a frame (old film breathes in brightness) with the
+    frame before it, both as it was and moved by the camera's motion (motion.camera_motion), blurred
+    over a few pixels; each pixel takes the better match. Regions that match take up to MAX_BLEND of
+    the previous color (moved or not), the others (objects moving on their own, new content) keep
+    their own. Streaming: the state is one frame; it resets at every shot boundary. The gates and
+    motions of a batch can be computed anywhere (slice workers); only the blend runs frame by frame."""
 
-    # Set on bench/temporal.py in session 6 (docs/temporal.md): from 0.8 / 0.04, flicker excess
-    # per shot 0.113 -> 0.040 with PSNR +0.03 dB, and no PSNR lost on a piece sliding 24 px per frame.
-    MAX_BLEND = 0.9  # share of the previous color kept where nothing moved (~10-frame memory)
+    # Session 12, bench/temporal.py per shot (docs/temporal.md): 0.9 without the camera's motion (sessions
+    # 6-11): flicker excess 0.0397, PSNR 26.410 dB; 0.97 without: 0.0293, 26.442; 0.95 with: 0.0288,
+    # 26.396; 0.97 with: 0.0260, 26.399, and colors that move with a pan cost the encoder less.
+    MAX_BLEND = 0.97  # share of the previous color kept where nothing moved (~30-frame memory)
     GATE = 0.10  # normalized L* change at which the blend has fallen to 1/e of MAX_BLEND
     BLUR = 5  # px at working size
 
@@ -102,22 +107,27 @@ class ChromaFilter:
         return torch.cat((first, L[:-1]))
 
     @classmethod
-    def gate(cls, L: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+    def gate(cls, L: torch.Tensor, before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 1, h, w) L*/100 of frames and of the frames before them -> the share of the previous
-        filtered color each pixel keeps."""
-        def normalized(x: torch.Tensor) -> torch.Tensor:
-            return x / x.mean(dim=(-3, -2, -1), keepdim=True).clamp(min=1e-3)
+        filtered color each pixel keeps, signed: positive where the previous colors are to be moved by
+        the camera's motion, negative where they stay (B, 1, h, w); and that motion (B, 2, 3).
 
-        change = F.avg_pool2d((normalized(L) - normalized(before)).abs(), cls.BLUR, 1, cls.BLUR // 2,
-                              count_include_pad=False)
-        return torch.exp(change.mul_(-1 / cls.GATE)).mul_(cls.MAX_BLEND)
+        Each pixel takes the predecessor that matches it better, moved or not: featureless regions (a
+        hazy sky) match both and stay, so the camera's motion steers only what it explains."""
+        theta = camera_motion(L, before)
+        now = exposure_free(L)
+        still, moved = (F.avg_pool2d((now - exposure_free(x)).abs(), cls.BLUR, 1, cls.BLUR // 2,
+                                     count_include_pad=False) for x in (before, warp(before, theta)))
+        keep = torch.exp(torch.minimum(still, moved).mul_(-1 / cls.GATE)).mul_(cls.MAX_BLEND)
+        return torch.where(moved < still, keep, -keep), theta
 
-    def __call__(self, shots: list[int], ab: torch.Tensor, blend: torch.Tensor) -> torch.Tensor:
-        """Shot indices, (B, 2, h, w) a*b* and (B, 1, h, w) gates of the next frames -> filtered a*b*."""
+    def __call__(self, shots: list[int], ab: torch.Tensor, blend: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """Shot indices, (B, 2, h, w) a*b*, and the gates and motions of the next frames -> filtered a*b*."""
         out = []
-        for shot, own, keep in zip(shots, ab, blend):
+        for shot, own, keep, motion in zip(shots, ab, blend, theta):
             if shot == self.shot and self.ab is not None:
-                own = torch.lerp(own, self.ab, keep)
+                previous = torch.where(keep > 0, warp(self.ab[None], motion[None])[0], self.ab)
+                own = torch.lerp(own, previous, keep.abs())
             self.shot, self.ab = shot, own
             out.append(own)
         return torch.stack(out)

@@ -1,0 +1,96 @@
+"""The camera's motion between consecutive frames, as one affine map per frame pair.
+
+The chroma filter keeps a frame's colors where the picture did not change. When the camera pans,
+zooms, shakes or the film weaves in the gate, every pixel changes, yet the colors should go with the
+picture: the previous colors are moved by this map before they are blended. One global map, not a
+dense flow: it is what camera motion is, its six numbers are fitted to the whole frame (sub-pixel from
+many pixels, cheap), and objects that move on their own disagree with it, so their pixels still open
+the filter's gate as before.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LEVELS = 3  # pyramid levels: the coarsest sees motions of ~8 px at the working size
+ITERATIONS = 2  # Gauss-Newton steps per level
+ROBUST = 0.1  # residual (exposure-normalized L*) at which a pixel's weight halves (Cauchy): moving objects
+# count less. 0.02 stalled on pans of 6 px at the working size; 0.1 finds 10 px in two steps per level and
+# leaves a still background still when 40% of the frame slides by 8 px.
+# Motion beyond this is no camera move between two frames (a flash, a jump cut the detector missed, a
+# featureless frame): the frame is then taken as still.
+MAX_SHIFT, MAX_SCALE = 0.5, 0.2  # half the frame; 20% of zoom or shear
+MIN_SIDE = 16  # px at the working size
+
+
+def identity(batch: int, like: torch.Tensor) -> torch.Tensor:
+    return torch.eye(2, 3, dtype=like.dtype, device=like.device).expand(batch, 2, 3).clone()
+
+
+def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """(B, C, h, w) pictures sampled where (B, 2, 3) maps each output pixel (normalized coordinates);
+    edges repeat."""
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def camera_motion(L: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+    """(B, 1, h, w) L*/100 of frames and of the frames before them -> (B, 2, 3) maps such that
+    warp(before, map) matches L. Fitted at half the working size: the fit averages thousands of
+    pixels, so it stays sub-pixel there, at a quarter of the cost. Pictures too small to fit (a few
+    pixels a side) are taken as still."""
+    if min(L.shape[-2:]) < MIN_SIDE:
+        return identity(len(L), L)
+    pyramid = [(F.avg_pool2d(L, 2), F.avg_pool2d(before, 2))]
+    while len(pyramid) < LEVELS and min(pyramid[-1][0].shape[-2:]) >= 24:
+        pyramid.append(tuple(F.avg_pool2d(x, 2) for x in pyramid[-1]))
+    theta = identity(len(L), L)
+    for level, (cur, prev) in reversed(list(enumerate(pyramid))):
+        theta = _refine(theta, exposure_free(cur), exposure_free(prev), affine=level == 0)
+    shift, linear = theta[..., 2], theta[..., :2] - torch.eye(2, dtype=L.dtype, device=L.device)
+    wild = ~torch.isfinite(theta).all(-1).all(-1) | (shift.abs() > MAX_SHIFT).any(-1) | \
+        (linear.abs() > MAX_SCALE).flatten(1).any(-1)
+    return torch.where(wild[:, None, None], identity(len(L), L), theta)
+
+
+def exposure_free(L: torch.Tensor) -> torch.Tensor:
+    """Old film breathes in brightness: each frame divided by its mean, as the gate sees it."""
+    return L / L.mean(dim=(-3, -2, -1), keepdim=True).clamp(min=1e-3)
+
+
+def _refine(theta: torch.Tensor, cur: torch.Tensor, prev: torch.Tensor, affine: bool) -> torch.Tensor:
+    """Gauss-Newton steps of the map on one pyramid level, with Cauchy weights: its shift only on the
+    coarse levels (six numbers fitted to a few hundred pixels trade shift for zoom), all of it on the
+    finest. The normal equations are built from weighted sums of gradient products times the monomials
+    of (x, y): two small matrix products per step, not six images of Jacobian columns."""
+    h, w = cur.shape[-2:]
+    ys = (torch.arange(1, h - 1, dtype=cur.dtype, device=cur.device) * 2 + 1) / h - 1  # pixel centres,
+    xs = (torch.arange(1, w - 1, dtype=cur.dtype, device=cur.device) * 2 + 1) / w - 1  # normalized
+    y, x = (t.flatten() for t in torch.meshgrid(ys, xs, indexing="ij"))
+    one = torch.ones_like(x)
+    quadratic = torch.stack((x * x, x * y, y * y, x, y, one), 1)  # (N, 6)
+    linear = torch.stack((x, y, one), 1)  # (N, 3)
+    target = cur[:, 0, 1:-1, 1:-1].flatten(1)
+    for _ in range(ITERATIONS):
+        moved = warp(prev, theta)[:, 0]
+        gx = ((moved[:, 1:-1, 2:] - moved[:, 1:-1, :-2]) * (w / 4)).flatten(1)  # d/dx, normalized units
+        gy = ((moved[:, 2:, 1:-1] - moved[:, :-2, 1:-1]) * (h / 4)).flatten(1)
+        r = moved[:, 1:-1, 1:-1].flatten(1) - target
+        weight = 1 / (1 + (r / ROBUST) ** 2)
+        wx, wy = weight * gx, weight * gy
+        m = torch.stack((wx * gx, wx * gy, wy * gy), 1) @ quadratic  # (B, 3, 6)
+        b = (torch.stack((wx * r, wy * r), 1) @ linear).flatten(1)  # (B, 6)
+        if affine:  # the Jacobian row of a pixel is (gx x, gx y, gx, gy x, gy y, gy): J^T W J in 3x3 blocks
+            xx, xy, yy = (_block(m[:, k]) for k in range(3))
+            A = torch.cat((torch.cat((xx, xy), -1), torch.cat((xy, yy), -1)), -2)
+        else:  # (gx, gy)
+            A, b = m[:, [0, 1, 1, 2], 5].view(-1, 2, 2), b[:, [2, 5]]
+        A = A + 1e-6 * torch.eye(len(b[0]), dtype=A.dtype, device=A.device)
+        step = torch.linalg.solve_ex(A, b)[0]  # solve() checks for singularity: a device sync on a GPU
+        theta = theta - (step.view(-1, 2, 3) if affine else F.pad(step[..., None], (2, 0)))
+    return theta
+
+
+def _block(q: torch.Tensor) -> torch.Tensor:
+    """(B, 6) sums of g * (x^2, xy, y^2, x, y, 1) -> (B, 3, 3) sums of g * (x, y, 1)^T (x, y, 1)."""
+    return torch.stack((q[:, [0, 1, 3]], q[:, [1, 2, 4]], q[:, [3, 4, 5]]), 1)
