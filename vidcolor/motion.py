@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-LEVELS = 3  # pyramid levels: the coarsest sees motions of ~8 px at the working size
+LEVELS = 3  # pyramid levels: at half the working size, the coarsest sees motions of ~8 px at the working size
 ITERATIONS = 2  # Gauss-Newton steps per level
 ROBUST = 0.1  # residual (exposure-normalized L*) at which a pixel's weight halves (Cauchy): moving objects
 # count less. 0.02 stalled on pans of 6 px at the working size; 0.1 finds 10 px in two steps per level and
@@ -20,7 +20,7 @@ ROBUST = 0.1  # residual (exposure-normalized L*) at which a pixel's weight halv
 # Motion beyond this is no camera move between two frames (a flash, a jump cut the detector missed, a
 # featureless frame): the frame is then taken as still.
 MAX_SHIFT, MAX_SCALE = 0.5, 0.2  # half the frame; 20% of zoom or shear
-MIN_SIDE = 16  # px at the working size
+MIN_SIDE = 8  # px
 
 
 def identity(batch: int, like: torch.Tensor) -> torch.Tensor:
@@ -36,12 +36,12 @@ def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 
 def camera_motion(L: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
     """(B, 1, h, w) L*/100 of frames and of the frames before them -> (B, 2, 3) maps such that
-    warp(before, map) matches L. Fitted at half the working size: the fit averages thousands of
-    pixels, so it stays sub-pixel there, at a quarter of the cost. Pictures too small to fit (a few
-    pixels a side) are taken as still."""
+    warp(before, map) matches L. The fit averages thousands of pixels, so it stays sub-pixel at half
+    the working size (the chroma filter fits there, at a quarter of the cost). Pictures too small to
+    fit (a few pixels a side) are taken as still."""
     if min(L.shape[-2:]) < MIN_SIDE:
         return identity(len(L), L)
-    pyramid = [(F.avg_pool2d(L, 2), F.avg_pool2d(before, 2))]
+    pyramid = [(L, before)]
     while len(pyramid) < LEVELS and min(pyramid[-1][0].shape[-2:]) >= 24:
         pyramid.append(tuple(F.avg_pool2d(x, 2) for x in pyramid[-1]))
     theta = identity(len(L), L)
