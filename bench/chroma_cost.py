@@ -6,12 +6,16 @@ The plain-transcode baseline of bench/throughput.py re-encodes gray films; the p
 ones, with chroma to code. Here the demo's color truth (samples/demo_truth.mp4) and vidcolor's colors
 for the black-and-white demo are encoded as they are and with their chroma set to neutral, with the
 pipeline's encoder settings (best of 3 each): how much of the gap to the gray baseline is color itself,
-and whether vidcolor's colors cost what true colors cost.
+and whether vidcolor's colors cost what true colors cost. skipped_share: the share of macroblocks x264
+skipped (its first-pass statistics, with the full analysis): a macroblock is skipped only when its
+chroma, too, is predicted from the previous pictures, so colors that do not move with the picture cost
+skips, and every macroblock not skipped costs a full analysis.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -19,12 +23,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.video.frame import PictureType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import encode_all
 
 from vidcolor import colorize_video
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.encode import EncodeOptions, _encoder_options
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -55,6 +60,22 @@ def encode_fps(frames: list[av.VideoFrame], dst: Path) -> tuple[float, int]:
     return len(frames) / best, dst.stat().st_size
 
 
+def skipped_share(frames: list[av.VideoFrame], tmp: Path) -> float:
+    stats = tmp / "x264.log"
+    options = _encoder_options("libx264", EncodeOptions()) | {
+        "x264-params": f"pass=1:slow-firstpass=1:stats={stats}"}
+    with av.open(str(tmp / "stats.mp4"), "w") as out:
+        v = out.add_stream("libx264", rate=25, options=options)
+        v.width, v.height, v.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
+        for f in frames:
+            f.pict_type = PictureType.NONE  # the encoder's own frame types, as in the pipeline
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+        del v  # x264 writes its statistics when the encoder is freed
+    counts = {k: sum(int(n) for n in re.findall(rf" {k}:(\d+)", stats.read_text())) for k in ("imb", "pmb", "smb")}
+    return counts["smb"] / sum(counts.values())
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="fusion-small")
@@ -69,7 +90,8 @@ def main() -> None:
             color_fps, color_bytes = encode_fps(color, Path(tmp) / "color.mp4")
             result[name] = {"gray_fps": round(gray_fps, 1), "color_fps": round(color_fps, 1),
                             "color_over_gray_fps": round(color_fps / gray_fps, 3),
-                            "gray_bytes": gray_bytes, "color_bytes": color_bytes}
+                            "gray_bytes": gray_bytes, "color_bytes": color_bytes,
+                            "skipped_share": round(skipped_share(color, Path(tmp)), 3)}
     print(json.dumps(result) if args.json else "\n".join(f"{k:10s} {v}" for k, v in result.items()))
 
 
