@@ -69,6 +69,24 @@ def test_a_raw_h264_stream_is_timed_by_its_rate(tmp_path, capsys):
     assert "30/30" in capsys.readouterr().err
 
 
+def test_a_damaged_raw_stream_gets_the_same_warnings_with_and_without_the_progress_bar(tmp_path):
+    """The bar counts a raw stream's packets to have an end; that count is ours, not the file's
+    announcement, so it must not add a 'truncated' warning that a --quiet run would not give."""
+    mp4 = make_clip(tmp_path / "in.mp4", frames=60, audio=())
+    with av.open(str(mp4)) as c:
+        annexb = av.bitstream.BitStreamFilterContext("h264_mp4toannexb", c.streams.video[0])
+        packets = [b"".join(bytes(p) for p in annexb.filter(packet)) for packet in c.demux(video=0)]
+    for i in range(10, 50):  # payloads garbled, start codes (0 and 1 bytes) kept
+        packets[i] = packets[i][:8] + bytes(b if b in (0, 1) else (b * 7 + 13) & 0xFF for b in packets[i][8:])
+    raw = tmp_path / "camera.h264"
+    raw.write_bytes(b"".join(packets))
+    quiet, shown = (colorize_video(raw, tmp_path / f"out{bar}.mp4", model="tiny-random", progress=bar)
+                    for bar in (False, True))
+    assert quiet.frames_out == shown.frames_out < 40
+    assert any("damaged video packets were skipped" in w for w in quiet.warnings)
+    assert shown.warnings == quiet.warnings
+
+
 def test_audio_a_container_refuses_is_reencoded_losslessly_when_it_was_lossless(tmp_path, caplog):
     """mov lists FLAC and Opus, then refuses them when writing its header (that was an internal error):
     FLAC becomes PCM, sample for sample; Opus, lossy, becomes AAC. MPEG-TS writes FLAC or PCM as data no

@@ -415,9 +415,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
 
             compose_frame = compose_side_by_side if side_by_side else compose
             sink = Consumer(write, ENCODE_BEHIND_BATCHES, name="encode")
-            if progress:
-                info = counted(src, frame_rate, info)
-            total = info.frames if span is None else _range_frames(info, span)
+            # a raw stream announces no length: its packets are counted for the bar's end (and ETA) only; the
+            # truncation warning below compares with what the file announces, with or without a bar
+            shown = counted(src, frame_rate, info) if progress else info
+            total = shown.frames if span is None else _range_frames(shown, span)
             bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
                        desc=src.name[:30])
 
