@@ -89,7 +89,8 @@ class ChromaFilter:
 
     # Session 12, bench/temporal.py per shot (docs/temporal.md): 0.9 without the camera's motion (sessions
     # 6-11): flicker excess 0.0397, PSNR 26.410 dB; 0.97 without: 0.0293, 26.442; 0.95 with: 0.0288,
-    # 26.396; 0.97 with: 0.0260, 26.399, and colors that move with a pan cost the encoder less.
+    # 26.396; 0.97 with: 0.0260, 26.399; and with the gates at half size (shipped): 0.0239, 26.399. Colors
+    # that move with a pan also let x264 skip more macroblocks (bench/chroma_cost.py: 0.533 -> 0.588).
     MAX_BLEND = 0.97  # share of the previous color kept where nothing moved (~30-frame memory)
     GATE = 0.10  # normalized L* change at which the blend has fallen to 1/e of MAX_BLEND
     BLUR = 3  # px at half the working size
