@@ -188,6 +188,8 @@ def test_timestamps_missing_or_repeated(tmp_path, capsys):
 
 @pytest.mark.parametrize("kw", [
     {"width": 2, "height": 2, "pix_fmt": "yuv444p"},
+    {"width": 64, "height": 1, "pix_fmt": "yuv444p"},
+    {"width": 1, "height": 48, "pix_fmt": "yuv444p"},
     {"width": 1920, "height": 1088, "frames": 3},
     {"width": 4096, "height": 2304, "frames": 2},
     {"width": 97, "height": 61, "pix_fmt": "yuv444p"},
@@ -195,7 +197,7 @@ def test_timestamps_missing_or_repeated(tmp_path, capsys):
     {"pix_fmt": "yuv422p"},
     {"pix_fmt": "yuv420p10le"},
     {"rotation": 270},
-], ids=["tiny-2x2", "1080p", "huge-4k", "odd-97x61", "444", "422", "10-bit", "rotation"])
+], ids=["tiny-2x2", "line-64x1", "column-1x48", "1080p", "huge-4k", "odd-97x61", "444", "422", "10-bit", "rotation"])
 def test_odd_but_valid(tmp_path, capsys, kw):
     kw = {"audio": (), **kw}
     src = make_clip(tmp_path / "odd.mkv", **kw)

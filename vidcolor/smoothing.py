@@ -115,7 +115,8 @@ class ChromaFilter:
 
         Each pixel takes the predecessor that matches it better, moved or not: featureless regions (a
         hazy sky) match both and stay, so the camera's motion steers only what it explains."""
-        now, then = F.avg_pool2d(torch.cat((L, before), 1), 2).unbind(1)  # half size: a quarter of the cost
+        # half size, a quarter of the cost (rounded up: a picture one pixel high stays one pixel high)
+        now, then = F.avg_pool2d(torch.cat((L, before), 1), 2, ceil_mode=True).unbind(1)
         now, then = exposure_free(now[:, None]), exposure_free(then[:, None])
         theta = camera_motion(now, then)
         change = torch.cat([(now - x).abs() for x in (then, warp(then, theta))], 1)
