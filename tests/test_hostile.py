@@ -184,6 +184,50 @@ def test_timestamps_missing_or_repeated(tmp_path, capsys):
     assert code == 0 and len(decode_planes(tmp_path / "out.mkv")) == 6
 
 
+def with_damaged_sound(path: Path, damaged: int) -> Path:
+    """50 frames with AAC sound in mkv, whose audio packet `damaged` is one byte (mkv stores it as given)."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("aac", rate=48000)
+        a.layout = "mono"
+        tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(1920 * 50) / 48000)).astype(np.float32)[None]
+        n = 0
+        for i in range(50):
+            f = av.VideoFrame.from_ndarray(photo("coffee", 64, 48), format="rgb24")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(f))
+            chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, i * 1920:(i + 1) * 1920]),
+                                               format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 48000, i * 1920
+            for packet in a.encode(chunk):
+                if n == damaged:
+                    short = av.Packet(b"\x01")
+                    short.pts, short.dts, short.time_base, short.stream = packet.pts, packet.dts, packet.time_base, a
+                    packet = short
+                out.mux(packet)
+                n += 1
+        out.mux(v.encode(None))
+        out.mux(a.encode(None))
+    return path
+
+
+def test_a_damaged_sound_packet_the_muxer_refuses_later(tmp_path, capsys):
+    """MPEG-TS refuses an AAC frame of one byte, but only when it writes it: the muxer interleaves, so the
+    refusal came while our video was handed over, and the whole run ended in an internal error."""
+    src = with_damaged_sound(tmp_path / "damaged.mkv", damaged=20)
+    code, err = run_case(src, tmp_path / "out.ts", capsys=capsys)
+    assert code == 0, err
+    assert "damaged audio or subtitle packets were left out" in err
+    assert len(decode_planes(tmp_path / "out.ts")) == 50
+
+    def sound(path: Path) -> int:
+        with av.open(str(path)) as c:
+            return sum(1 for p in c.demux(audio=0) if p.size)
+
+    assert sound(src) - 2 <= sound(tmp_path / "out.ts") < sound(src)  # the damaged frame left out
+
+
 # ---- odd but valid videos ------------------------------------------------------------------
 
 @pytest.mark.parametrize("kw", [

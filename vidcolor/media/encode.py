@@ -475,10 +475,19 @@ class Writer:
         return f
 
     def _mux(self, packets) -> None:
-        try:
-            self.out.mux(packets)
-        except OSError as ex:  # PyAV's errors are OSErrors too
-            raise disk_full(ex, self.path) or ex
+        """Packets into the file, one at a time. The muxer interleaves the streams: a packet handed over now
+        may be written during a later call, so a damaged copied packet (a one-byte AAC frame in MPEG-TS)
+        can be refused while our own video is handed over. Our encoders' packets are sound: invalid data
+        is then a copied packet's, left out and counted; the packets queued with it are written later."""
+        for packet in packets:
+            try:
+                self.out.mux(packet)
+            except av.InvalidDataError:
+                if not (self.mapping or self.retext):
+                    raise
+                self.skipped_packets += 1
+            except OSError as ex:  # PyAV's errors are OSErrors too
+                raise disk_full(ex, self.path) or ex
 
     def close(self) -> None:
         """Flush the encoders and write the trailer."""
