@@ -82,16 +82,19 @@ class ChromaFilter:
 
     The gate compares exposure-normalized L* of a frame (old film breathes in brightness) with the
     frame before it, both as it was and moved by the camera's motion (motion.camera_motion), blurred
-    over a few pixels; each pixel takes the better match. Regions that match take up to MAX_BLEND of
-    the previous color (moved or not), the others (objects moving on their own, new content) keep
-    their own. Streaming: the state is one frame; it resets at every shot boundary. The gates and
-    motions of a batch can be computed anywhere (slice workers); only the blend runs frame by frame."""
+    over a few pixels; each pixel takes the moved one where it matches clearly better. Regions that
+    match take up to MAX_BLEND of the previous color (moved or not), the others (objects moving on
+    their own, new content) keep their own. Streaming: the state is one frame; it resets at every shot
+    boundary. The gates and motions of a batch can be computed anywhere (slice workers); only the blend
+    runs frame by frame."""
 
     # Session 12, bench/temporal.py per shot (docs/temporal.md): 0.9 without the camera's motion (sessions
-    # 6-11): flicker excess 0.0397, PSNR 26.410 dB; 0.97 without: 0.0293, 26.442; 0.95 with: 0.0288,
-    # 26.396; 0.97 with: 0.0260, 26.399; and with the gates at half size (shipped): 0.0239, 26.399. Colors
-    # that move with a pan also let x264 skip more macroblocks (bench/chroma_cost.py: 0.533 -> 0.588).
+    # 6-11): flicker excess 0.0397, PSNR 26.410 dB; 0.97 without: 0.0293, 26.442; 0.97 with, the better
+    # match taken: 0.0239, 26.399; moved only where clearly better (0.4 / 0.6): 0.0220 / 0.0214, 26.439 /
+    # 26.429. Colors that move with a pan let x264 skip more macroblocks (bench/chroma_cost.py: 0.533 ->
+    # 0.564 / 0.572; 0.588 when the better match is taken).
     MAX_BLEND = 0.97  # share of the previous color kept where nothing moved (~30-frame memory)
+    MOVED_BETTER = 0.6  # the moved predecessor is taken where its mismatch is under this share of the unmoved one's
     GATE = 0.10  # normalized L* change at which the blend has fallen to 1/e of MAX_BLEND
     BLUR = 3  # px at half the working size
 
@@ -113,8 +116,9 @@ class ChromaFilter:
         filtered color each pixel keeps, signed: positive where the previous colors are to be moved by
         the camera's motion, negative where they stay (B, 1, h, w); and that motion (B, 2, 3).
 
-        Each pixel takes the predecessor that matches it better, moved or not: featureless regions (a
-        hazy sky) match both and stay, so the camera's motion steers only what it explains."""
+        Each pixel takes the moved predecessor only where it matches clearly better (MOVED_BETTER):
+        featureless regions (a hazy sky) match both and stay, so the camera's motion steers only what it
+        explains."""
         # half size, a quarter of the cost (rounded up: a picture one pixel high stays one pixel high)
         now, then = F.avg_pool2d(torch.cat((L, before), 1), 2, ceil_mode=True).unbind(1)
         now, then = exposure_free(now[:, None]), exposure_free(then[:, None])
@@ -123,8 +127,9 @@ class ChromaFilter:
         change = F.avg_pool2d(change, cls.BLUR, 1, cls.BLUR // 2, count_include_pad=False)
         still, moved = F.interpolate(change, size=L.shape[-2:], mode="bilinear", align_corners=False).unbind(1)
         still, moved = still[:, None], moved[:, None]
-        keep = torch.exp(torch.minimum(still, moved).mul_(-1 / cls.GATE)).mul_(cls.MAX_BLEND)
-        return torch.where(moved < still, keep, -keep), theta
+        use = moved < cls.MOVED_BETTER * still
+        keep = torch.exp(torch.where(use, moved, still).mul_(-1 / cls.GATE)).mul_(cls.MAX_BLEND)
+        return torch.where(use, keep, -keep), theta
 
     def __call__(self, shots: list[int], ab: torch.Tensor, blend: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """Shot indices, (B, 2, h, w) a*b*, and the gates and motions of the next frames -> filtered a*b*."""
