@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The pipeline's GPU figures (issue 3) in one device call of about 6 minutes.
+# The pipeline's GPU figures (issue 3) in one device call of about 7 minutes.
 #
 # Here, once (the wheels are git-ignored; PyAV is missing on the GPU machine, the abi3 wheel fits its
 # Python 3.12; py-spy profiles the threads):
@@ -11,7 +11,8 @@
 # $OUT gets pytest.txt (the whole test suite, which runs on CUDA there: device auto), throughput.jsonl
 # (1080p and 480p twice, alternating: end-to-end, model-only and plain-transcode fps, same libx264
 # settings), overlap.jsonl (bench/overlap.py), threads_1080p.txt (py-spy's collapsed stacks of one
-# throughput run, per thread, idle included), memory.json (peak RSS, 10 s vs 100 s clip) and cpu.jsonl
+# throughput run, per thread, idle included), memory.json (peak RSS, 10 s vs 100 s clip), chroma_cost.json
+# (bench/chroma_cost.py) and cpu.jsonl
 # (--device cpu with and without the slice workers). Each step has its own time limit and a failing step
 # does not stop the others. SECONDS_PER_CLIP shortens a dry run.
 set -uo pipefail
@@ -47,6 +48,8 @@ if command -v py-spy >/dev/null; then  # what each Python thread does (or waits 
         python3 bench/throughput.py --height 1080 --seconds "$S" --model "$model" --json
 fi
 step 90 python3 bench/memory.py --height 480 --model "$model" --json | tee "$OUT/memory.json"
+# what our colors cost x264 against the true colors' (skipped macroblocks, fps over gray), on its 16 cores
+step 60 python3 bench/chroma_cost.py --model "$model" --json | tee "$OUT/chroma_cost.json"
 for mode in "" --whole-batches; do  # the 16-core CPU alone: slice workers (1 frame each) vs torch's own threads
     step 45 python3 bench/throughput.py --device cpu --height 480 --seconds 4 --model "$model" --json $mode \
         | tee -a "$OUT/cpu.jsonl"
