@@ -23,13 +23,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-from av.video.frame import PictureType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import encode_all
 
 from vidcolor import colorize_video
-from vidcolor.media.encode import EncodeOptions, _encoder_options
+from vidcolor.media.encode import EncodeOptions
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -61,17 +60,9 @@ def encode_fps(frames: list[av.VideoFrame], dst: Path) -> tuple[float, int]:
 
 
 def skipped_share(frames: list[av.VideoFrame], tmp: Path) -> float:
-    stats = tmp / "x264.log"
-    options = _encoder_options("libx264", EncodeOptions()) | {
-        "x264-params": f"pass=1:slow-firstpass=1:stats={stats}"}
-    with av.open(str(tmp / "stats.mp4"), "w") as out:
-        v = out.add_stream("libx264", rate=25, options=options)
-        v.width, v.height, v.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
-        for f in frames:
-            f.pict_type = PictureType.NONE  # the encoder's own frame types, as in the pipeline
-            out.mux(v.encode(f))
-        out.mux(v.encode(None))
-        del v  # x264 writes its statistics when the encoder is freed
+    stats = tmp / "x264.log"  # written when the encoder is freed, as encode_all returns
+    encode_all(frames, tmp / "stats.mp4", EncodeOptions(), Fraction(25),
+               extra={"x264-params": f"pass=1:slow-firstpass=1:stats={stats}"})
     counts = {k: sum(int(n) for n in re.findall(rf" {k}:(\d+)", stats.read_text())) for k in ("imb", "pmb", "smb")}
     return counts["smb"] / sum(counts.values())
 

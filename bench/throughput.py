@@ -37,11 +37,13 @@ from vidcolor.pipeline import FrameStage, default_batch_size
 from vidcolor.workers import slice_workers, whole
 
 
-def encode_all(frames: Iterable[av.VideoFrame], dst: Path, opts: EncodeOptions, rate: Fraction) -> int:
-    """Encode yuv420p frames into dst with the pipeline's encoder settings; return how many."""
+def encode_all(frames: Iterable[av.VideoFrame], dst: Path, opts: EncodeOptions, rate: Fraction,
+               extra: dict[str, str] | None = None) -> int:
+    """Encode yuv420p frames into dst with the pipeline's encoder settings (plus `extra` options); return
+    how many."""
     n = 0
     with av.open(str(dst), "w") as out:
-        v = out.add_stream(opts.codec, rate=rate, options=_encoder_options(opts.codec, opts))
+        v = out.add_stream(opts.codec, rate=rate, options=_encoder_options(opts.codec, opts) | (extra or {}))
         for f in frames:
             if n == 0:
                 v.width, v.height, v.pix_fmt = f.width, f.height, "yuv420p"

@@ -27,11 +27,20 @@ def identity(batch: int, like: torch.Tensor) -> torch.Tensor:
     return torch.eye(2, 3, dtype=like.dtype, device=like.device).expand(batch, 2, 3).clone()
 
 
+def sources(theta: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
+    """(B, 2, 3) maps -> (B, h, w, 2): where each pixel of pictures of `size` (B, C, h, w) is taken from
+    (normalized coordinates). Built per batch, so that a frame-by-frame loop only samples."""
+    return F.affine_grid(theta, list(size), align_corners=False)
+
+
+def sample(x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """(B, C, h, w) pictures sampled at `sources`; edges repeat."""
+    return F.grid_sample(x, where, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """(B, C, h, w) pictures sampled where (B, 2, 3) maps each output pixel (normalized coordinates);
-    edges repeat."""
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    """(B, C, h, w) pictures moved by (B, 2, 3) maps."""
+    return sample(x, sources(theta, x.shape))
 
 
 def camera_motion(L: torch.Tensor, before: torch.Tensor) -> torch.Tensor:

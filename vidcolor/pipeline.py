@@ -189,7 +189,7 @@ class FrameStage:
         return L, g, F.interpolate(gray, size=(h, SMALL_WIDTH), mode="area")[:, 0].float(), sums
 
     def _paint(self, L: torch.Tensor, g: torch.Tensor, before: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """a*b* of frames from L*/100 and global vectors, and the chroma filter's gates and camera motions
+        """a*b* of frames from L*/100 and global vectors, and the chroma filter's gates and motion sources
         (`before`: the frames before them): all per frame, so the slice workers run them."""
         return self.colorizer.ab(L, g), *ChromaFilter.gate(L, before)
 
@@ -213,8 +213,8 @@ class FrameStage:
             if self.chroma_filter is None:
                 ab = self.split(self.colorizer.ab, L, vectors)
             else:
-                ab, blend, motion = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
-                ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend, motion)
+                ab, blend, where = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
+                ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend, where)
             cbcr = self.split(self._codes, torch.cat([p.luma for p, _ in chunk]), ab)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
                                cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)))

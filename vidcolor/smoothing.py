@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .motion import camera_motion, exposure_free, warp
+from .motion import camera_motion, exposure_free, sample, sources, warp
 
 
 @dataclass
@@ -114,7 +114,8 @@ class ChromaFilter:
     def gate(cls, L: torch.Tensor, before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 1, h, w) L*/100 of frames and of the frames before them -> the share of the previous
         filtered color each pixel keeps, signed: positive where the previous colors are to be moved by
-        the camera's motion, negative where they stay (B, 1, h, w); and that motion (B, 2, 3).
+        the camera's motion, negative where they stay (B, 1, h, w); and where that motion takes each
+        pixel's previous color from (motion.sources, (B, h, w, 2)).
 
         Each pixel takes the moved predecessor only where it matches clearly better (MOVED_BETTER):
         featureless regions (a hazy sky) match both and stay, so the camera's motion steers only what it
@@ -129,14 +130,15 @@ class ChromaFilter:
         still, moved = still[:, None], moved[:, None]
         use = moved < cls.MOVED_BETTER * still
         keep = torch.exp(torch.where(use, moved, still).mul_(-1 / cls.GATE)).mul_(cls.MAX_BLEND)
-        return torch.where(use, keep, -keep), theta
+        return torch.where(use, keep, -keep), sources(theta, (len(L), 2, *L.shape[-2:]))
 
-    def __call__(self, shots: list[int], ab: torch.Tensor, blend: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        """Shot indices, (B, 2, h, w) a*b*, and the gates and motions of the next frames -> filtered a*b*."""
+    def __call__(self, shots: list[int], ab: torch.Tensor, blend: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+        """Shot indices, (B, 2, h, w) a*b*, and the gates and motion sources of the next frames -> filtered
+        a*b*."""
         out = []
-        for shot, own, keep, motion in zip(shots, ab, blend, theta):
+        for shot, own, keep, source in zip(shots, ab, blend, where):
             if shot == self.shot and self.ab is not None:
-                previous = torch.where(keep > 0, warp(self.ab[None], motion[None])[0], self.ab)
+                previous = torch.where(keep > 0, sample(self.ab[None], source[None])[0], self.ab)
                 own = torch.lerp(own, previous, keep.abs())
             self.shot, self.ab = shot, own
             out.append(own)
