@@ -1,6 +1,7 @@
 """Image sequences (film scans) read and written as films: numbering, frame rate, gaps, ranges, the CLI."""
 from __future__ import annotations
 
+import os
 import struct
 from fractions import Fraction
 from pathlib import Path
@@ -58,6 +59,32 @@ def test_a_range_of_a_sequence_counts_frames_from_its_first_file(scans, tmp_path
     out = decode_planes(dst)
     assert [f.pts * f.time_base for f in out] == [Fraction(i, 24) for i in range(6)]  # 24 fps by default
     assert all(np.array_equal(f.to_ndarray()[:64], gray) for f, gray in zip(out, frames[3:9], strict=True))
+
+
+def test_a_sequence_folder_is_listed_once_per_run(scans, tmp_path, monkeypatch):
+    """Scans come 100,000 to a folder: each listing costs half a second, so the first frame's number is found
+    once, by opening the sequence, and kept for the timecode and the written frames' numbers."""
+    pattern, _ = scans
+    listed = []
+    real = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda folder=".": listed.append(Path(folder)) or real(folder))
+    dst = tmp_path / "out" / "c_%06d.png"
+    dst.parent.mkdir()
+    report = colorize_video(pattern, dst, model="tiny-random", progress=False)
+    assert report.frames_out == 14 and (dst.parent / f"c_{FIRST:06d}.png").exists()
+    assert listed.count(pattern.parent) == 1
+
+
+def test_a_single_picture_is_a_one_frame_film(tmp_path):
+    """FFmpeg opens some lone JPEGs (this noise; photos mostly not) with its image-sequence demuxer; they are
+    still not numbered sequences."""
+    src = tmp_path / "one.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(src)
+    with av.open(str(src)) as c:
+        assert c.format.name == "image2"
+    report = colorize_video(src, tmp_path / "one.mp4", model="tiny-random", progress=False)
+    assert (report.frames_in, report.frames_out) == (1, 1)
+    assert len(decode_planes(tmp_path / "one.mp4")) == 1
 
 
 def test_a_missing_frame_is_named_and_nothing_is_written(scans, tmp_path):
@@ -133,6 +160,10 @@ def test_written_sequences_keep_numbers_and_replace_frames_only_when_asked(scans
     assert sorted(p.name for p in out.iterdir()) == [f"reel_{FIRST + i:06d}.dpx" for i in range(2, 5)]
     with pytest.raises(OutputError, match="the output is the input"):
         colorize_video(pattern, pattern, model="tiny-random", progress=False, overwrite=True)
+    (tmp_path / "alias").symlink_to(pattern.parent)  # the same frames under another pattern, through a link
+    with pytest.raises(OutputError, match="would replace the input's frames"):
+        colorize_video(pattern, tmp_path / "alias" / "reel_0%05d.png", model="tiny-random", progress=False,
+                       overwrite=True)
     with pytest.raises(OutputError, match="written as .dpx, .tif, .tiff, .png"):
         colorize_video(pattern, out / "f_%04d.jpg", model="tiny-random", progress=False)
 
@@ -142,7 +173,7 @@ def test_written_sequences_keep_numbers_and_replace_frames_only_when_asked(scans
     monkeypatch.setattr(Writer, "close", broken)
     with pytest.raises(OSError):
         colorize_video(pattern, tmp_path / "failed_%04d.png", model="tiny-random", progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["graded", "scans"]  # no frame, no temporary folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias", "graded", "scans"]  # no frame, no temporary folder
 
 
 @pytest.mark.parametrize("decoder_threads", [0, 17])

@@ -43,7 +43,7 @@ from .media.planes import (
     to_rgb,
 )
 from .media.probe import VideoInfo, counted, open_input, video_info
-from .media.sequence import first_frame, image_codec, is_sequence
+from .media.sequence import image_codec, is_sequence, opened_first
 from .outputs import atomic_output, check_output
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
@@ -298,10 +298,10 @@ def _chapters(container: av.container.InputContainer, span: TimeRange | None) ->
     return kept
 
 
-def _first_number(src: Path, info: VideoInfo, span: TimeRange | None) -> int:
+def _first_number(source: av.container.InputContainer, info: VideoInfo, span: TimeRange | None) -> int:
     """Written frames are numbered as the frames they come from: a sequence's own numbers, else from 0
     (the numbers of --start f<n> and of the shot list)."""
-    first = first_frame(src) if is_sequence(src) else 0
+    first = opened_first(source) or 0
     if span is not None and info.rate:
         first += round(span.start * info.rate)
     return first
@@ -383,7 +383,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         with (atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted,
               slice_workers(colorizer.device) as split):
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None or image_files,
-                            label=dst, first_number=_first_number(src, info, span) if image_files else None,
+                            label=dst, first_number=_first_number(container, info, span) if image_files else None,
                             chapters=_chapters(container, span))
             state: dict = {}
 

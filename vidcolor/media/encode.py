@@ -25,7 +25,7 @@ from ..errors import OutputError, UsageError
 from ..outputs import disk_full
 from ..timecode import shift_smpte, timecode_tag
 from .decode import film_start, still_shown
-from .sequence import IMAGE_CODECS, first_frame, is_sequence, numbered, scan_header
+from .sequence import IMAGE_CODECS, is_sequence, numbered, opened_first, scan_header
 
 log = logging.getLogger("vidcolor")
 
@@ -39,9 +39,8 @@ def _tags(metadata: dict) -> dict:
 def _source_timecode(source: av.container.InputContainer) -> str | None:
     """The film's SMPTE timecode: a tag of the video stream (mov, mkv), of a timecode track, or of the
     container (mxf); for DPX scans, the first frame's header."""
-    if source.format.name == "image2":
-        pattern = Path(source.name)
-        return scan_header(numbered(pattern, first_frame(pattern))).timecode
+    if (first := opened_first(source)) is not None:
+        return scan_header(numbered(Path(source.name), first)).timecode
     data = [s.metadata for s in source.streams if s.type == "data"]
     tags = (timecode_tag(m) for m in (source.streams.video[0].metadata, *data, source.metadata))
     return next((t for t in tags if t is not None), None)

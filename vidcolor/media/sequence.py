@@ -11,11 +11,16 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError, OutputError, UsageError
+
+if TYPE_CHECKING:  # training runs without PyAV
+    import av
 
 DEFAULT_RATE = Fraction(24)  # film; FFmpeg's own default, 25, is PAL television's
 IMAGE_CODECS = {".dpx": "dpx", ".tif": "tiff", ".tiff": "tiff", ".png": "png"}  # what sequences are written as
@@ -43,10 +48,25 @@ def base_name(pattern: Path) -> str:
 def frame_files(pattern: Path) -> dict[int, Path]:
     """The files on disk that the pattern names, by frame number."""
     folder = pattern.parent
+    numbers = map(_number_reader(pattern), names := os.listdir(folder))
+    return {n: folder / name for n, name in zip(numbers, names, strict=True) if n is not None}
+
+
+def is_frame_of(pattern: Path, path: Path) -> bool:
+    """Whether `path` is (or links to) one of the pattern's files, without listing its folder."""
+    path = path.resolve()
+    return path.parent == pattern.parent.resolve() and _number_reader(pattern)(path.name) is not None
+
+
+def _number_reader(pattern: Path) -> Callable[[str], int | None]:
+    """The frame number of a file name that the pattern names, else None."""
     head, tail = _around_number(pattern.name)
     matcher = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail))
-    return {int(m[1]): folder / name for name in os.listdir(folder)
-            if (m := matcher.fullmatch(name)) and pattern.name % int(m[1]) == name}
+
+    def number(name: str) -> int | None:
+        m = matcher.fullmatch(name)
+        return int(m[1]) if m and pattern.name % int(m[1]) == name else None
+    return number
 
 
 def first_frame(pattern: Path) -> int:
@@ -101,6 +121,14 @@ def _bcd_timecode(value: int) -> str | None:
         return None
     hh, mm, ss, ff = (10 * tens + ones for tens, ones in digits)
     return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}" if hh < 24 and mm < 60 and ss < 60 else None
+
+
+def opened_first(container: av.container.InputContainer) -> int | None:
+    """The first frame's number of a sequence that `open_input` opened (None for other inputs): what it
+    listed the folder for, kept in the demuxer's options, so that the folder (100,000 files: half a second)
+    is listed once per run."""
+    number = container.options.get("start_number")
+    return int(number) if number is not None else None
 
 
 def numbered(pattern: Path, number: int) -> Path:
