@@ -127,18 +127,8 @@ _SVT_PRESET = {"ultrafast": 12, "superfast": 10, "veryfast": 8, "faster": 7, "fa
                "slower": 3, "veryslow": 2, "placebo": 1}
 _QSCALE_CODECS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "mjpeg", "h263", "h263p", "flv",
                   "wmv1", "wmv2"}
-_MUXER_RATES = {"mxf": (48000,)}  # the MXF muxer refuses other rates ("only 48khz is implemented")
-_VIDEO_FIRST = {"mxf"}  # muxers that refuse a header without a video stream first
-# AVI stores no presentation times: with B-frames, readers would have to guess each frame's
-_NO_REORDER = {"avi": {"bf": "0"}}
 _ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time in frames (no variable rate)
-# Start every stream at 0, as these read back: AVI counts frames from its start, Ogg sound (FLAC, Vorbis)
-# counts samples from it
-_FROM_ZERO = {"avi", "ogg", "ogv"}
-_FRAME_COUNTING_MUXERS = {"ogg", "ogv"}  # Ogg counts VP8 time in frames: in other units the first frame reads back late
 _NO_FILM_VIDEO = {None, "none", "png"}  # sound containers' own video: nothing, or a cover picture (mp3, flac)
-# H.264 that these hold but read back without frame times (MPEG-PS: most frames; MXF: in decode order)
-_OWN_VIDEO = {"mpeg": "mpeg2video", "vob": "mpeg2video", "dvd": "mpeg2video", "mxf": "mpeg2video"}
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
 # Plain-text subtitles change wrapping only: SRT into mp4/mov as 3GPP timed text, into webm as WebVTT, and
 # back (subrip is FFmpeg's SRT codec; srt its older one)
@@ -193,9 +183,35 @@ def _format_for(path: Path) -> str | None:
     return fmt
 
 
-# MPEG-TS writes any codec, but players find only those with a stream type; FLAC or PCM would be lost
-_TS_IDENTIFIED = {"mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus", "dvb_subtitle",
-                  "dvb_teletext"}
+@dataclass(frozen=True)
+class _Muxer:
+    """What a muxer needs that FFmpeg does not say: each learned from files that read back wrong."""
+
+    own_video: str | None = None  # holds H.264 but reads it back without frame times: code this instead
+    from_zero: bool = False  # streams start at 0, as they read back
+    no_reorder: bool = False  # stores no presentation times: with B-frames readers would guess each frame's
+    counts_frames: bool = False  # video time in frames: in other units the first frame reads back late
+    untimed_sound: bool = False  # places sound by its order: an encoder's priming, timed before 0, shifts the picture
+    rates: tuple[int, ...] = ()  # the only sample rates it takes
+    video_first: bool = False  # refuses a header without a video stream first
+    identified: frozenset[str] | None = None  # the codecs players find in it, where it writes any
+
+
+_OGG = _Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
+_MPEG_PS = _Muxer(own_video="mpeg2video")  # H.264 in MPEG-PS: most frames read back untimed
+_MUXERS = {
+    "avi": _Muxer(from_zero=True, no_reorder=True, untimed_sound=True),  # frames counted from its start
+    "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
+    # H.264 in MXF reads back in decode order; "only 48khz is implemented"
+    "mxf": _Muxer(own_video="mpeg2video", rates=(48000,), video_first=True),
+    # only codecs with an MPEG-TS stream type: FLAC or PCM would be written, and lost to players
+    "mpegts": _Muxer(identified=frozenset({"mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus",
+                                           "dvb_subtitle", "dvb_teletext"})),
+}
+
+
+def _muxer(fmt: str) -> _Muxer:
+    return _MUXERS.get(fmt, _Muxer())
 
 
 def _muxer_takes(fmt: str, stream: av.stream.Stream, codec: str | None = None) -> bool:
@@ -204,11 +220,12 @@ def _muxer_takes(fmt: str, stream: av.stream.Stream, codec: str | None = None) -
     are short for formats without a codec table (MPEG-TS takes AAC and AC-3, not only MP2) and too long
     for others (mov lists FLAC and Opus, then refuses them; avi refuses AAC without its header)."""
     name = codec or stream.codec_context.codec.canonical_name
-    if fmt == "mpegts" and name not in _TS_IDENTIFIED:
+    identified = _muxer(fmt).identified
+    if identified is not None and name not in identified:
         return False
     try:
         with _in_memory(fmt) as probe:
-            if fmt in _VIDEO_FIRST:
+            if _muxer(fmt).video_first:
                 _add_probe_video(probe, probe.default_video_codec)
             if codec is None:
                 probe.add_stream_from_template(stream)
@@ -238,10 +255,10 @@ def _add_probe_video(probe: av.container.OutputContainer, codec: str) -> None:
     v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
 
 
-def _sample_rate(codec: str, rate: int, fmt: str | None = None) -> int:
+def _sample_rate(codec: str, rate: int, fmt: str) -> int:
     """`rate` if the encoder and the `fmt` muxer take it, else the nearest rate above it that they take
     (Opus: 48 kHz only; MXF: 48 kHz only)."""
-    rates = _MUXER_RATES.get(fmt) or av.codec.Codec(codec, "w").audio_rates
+    rates = _muxer(fmt).rates or av.codec.Codec(codec, "w").audio_rates
     if not rates or rate in rates:
         return rate
     return min((r for r in rates if r >= rate), default=max(rates))
@@ -255,8 +272,8 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
     if codec != EncodeOptions.codec:
         return codec, None
     fmt = _format_for(path)
-    if fmt in _OWN_VIDEO:
-        return _OWN_VIDEO[fmt], f"H.264 in {path.suffix} files reads back without its frames' times"
+    if own := _muxer(fmt).own_video:
+        return own, f"H.264 in {path.suffix} files reads back without its frames' times"
     try:
         with _in_memory(fmt) as probe:
             own = probe.default_video_codec
@@ -317,7 +334,8 @@ class Writer:
         self.last_pts: int | None = None
         self.bumped_pts = 0
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
-        self.rebase = rebase or self.out.format.name in _FROM_ZERO
+        self.muxer = _muxer(self.out.format.name)
+        self.rebase = rebase or self.muxer.from_zero
         self.offset_s = 0.0  # seconds subtracted from every timestamp
 
     def _open_streams(self, frame: av.VideoFrame, rotation: int) -> None:
@@ -328,7 +346,7 @@ class Writer:
             field_order = src_video.codec_context.field_order
             v = self.out.add_stream(self.opts.codec, rate=self.rate or Fraction(25),
                                     options=_encoder_options(self.opts.codec, self.opts, field_order)
-                                    | _NO_REORDER.get(self.out.format.name, {}))
+                                    | ({"bf": "0"} if self.muxer.no_reorder else {}))
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{self.path}: video codec {self.opts.codec!r} is not available ({ex})") from ex
         v.width, v.height, v.pix_fmt = frame.width, frame.height, frame.format.name
@@ -336,7 +354,7 @@ class Writer:
             v.codec_context.field_order = field_order  # the container's flag: players deinterlace
         v.time_base = frame.time_base or src_video.time_base
         if (self.opts.codec in _ONE_FRAME_TIME_BASE or self.first_number is not None
-                or self.out.format.name in _FRAME_COUNTING_MUXERS) and self.rate:
+                or self.muxer.counts_frames) and self.rate:
             v.time_base = 1 / Fraction(self.rate)  # frames are rescaled to it in frame()
         v.codec_context.time_base = v.time_base
         if src_video.sample_aspect_ratio:
@@ -463,13 +481,13 @@ class Writer:
 
     def _timed(self, index: int, f: av.AudioFrame) -> av.AudioFrame:
         """Re-encoded sound starts where the source's did (MPEG-TS: with the picture, not at 0), then runs on
-        continuously: an encoder refuses time going back at a damaged or overlapping packet. AVI places sound
-        by its order, untimed: the encoder's priming, timed before 0, would shift the picture there."""
+        continuously: an encoder refuses time going back at a damaged or overlapping packet. Untimed where
+        the muxer places sound by its order (AVI)."""
         if index not in self.samples:
             self.samples[index] = round(f.pts * f.time_base * f.sample_rate) if f.pts is not None else 0
         f.pts, f.time_base = self.samples[index], Fraction(1, f.sample_rate)
         self.samples[index] += f.samples
-        if self.out.format.name == "avi":
+        if self.muxer.untimed_sound:
             f.pts = None
         return f
 
