@@ -21,6 +21,9 @@ import torch
 from conftest import decode_planes, make_clip, photo
 from PIL import Image
 
+from vidcolor import colorize_video
+from vidcolor.errors import InputError
+
 TINY = ["--model", "tiny-random", "-q"]
 
 
@@ -84,6 +87,16 @@ def test_png_renamed_mp4_is_read_as_one_frame(tmp_path, capsys):
     Image.fromarray(photo("coffee", 64, 48)).save(src, format="PNG")
     code, _ = run_case(src, tmp_path / "out.mp4", capsys=capsys)
     assert code == 0 and len(decode_planes(tmp_path / "out.mp4")) == 1
+
+
+def test_animated_webp_as_a_film_is_named_not_called_damaged(tmp_path):
+    """FFmpeg 8 cannot decode animated WebP: the API's error says so, not 'damaged header'."""
+    src = tmp_path / "loop.webp"
+    pictures = [Image.fromarray(np.roll(photo("coffee", 64, 48), 4 * i, 1)) for i in range(4)]
+    pictures[0].save(src, save_all=True, append_images=pictures[1:], duration=80)
+    with pytest.raises(InputError, match="an animated WebP: convert it to a video first"):
+        colorize_video(src, tmp_path / "out.mp4", model="tiny-random", progress=False)
+    assert not (tmp_path / "out.mp4").exists()
 
 
 def test_missing_file(tmp_path, capsys):

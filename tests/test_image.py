@@ -76,3 +76,13 @@ def test_not_an_image(tmp_path, capsys):
     assert run([str(src), "-o", str(tmp_path / "o.png"), "--model", "tiny-random", "-q"]) == 3
     assert "fake.jpg: not a readable image" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_an_animated_picture_says_only_its_first_is_colorized(tmp_path, capsys):
+    """Pillow opens the first of an animated WebP's pictures, FFmpeg none: the output is a still, and says so."""
+    src = tmp_path / "loop.webp"
+    pictures = [Image.fromarray(np.roll(gray_rgb(photo("coffee", 64, 48)), 4 * i, 1)) for i in range(3)]
+    pictures[0].save(src, save_all=True, append_images=pictures[1:], duration=80)
+    assert run([str(src), "-o", str(tmp_path / "still.png"), "--model", "tiny-random", "--json"]) == 0
+    assert "3 pictures in the file: only the first is colorized" in capsys.readouterr().err
+    assert Image.open(tmp_path / "still.png").size == (64, 48)

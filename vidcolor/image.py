@@ -1,6 +1,7 @@
 """Still photos: full-resolution luminance from the input, chroma from the network."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from .color import fit_gamut, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .errors import InputError, OutputError
 from .outputs import atomic_output
+
+log = logging.getLogger("vidcolor")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 
@@ -86,6 +89,12 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     src, dst = Path(src), Path(dst)
     colorizer = colorizer or Colorizer()
     rgb, alpha = read_image(src)
+    warnings = []
+    with Image.open(src) as im:  # read_image has read it: it opens
+        if getattr(im, "n_frames", 1) > 1:  # an animated WebP or PNG, a multi-page TIFF: FFmpeg reads no more
+            warnings.append(f"{im.n_frames} pictures in the file: only the first is colorized")
+    for w in warnings:
+        log.warning("%s: %s", src, w)
     g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
     out = (colorize_array(rgb, colorizer, g) * 255 + 0.5).astype(np.uint8)
     image = Image.fromarray(out)
@@ -96,4 +105,4 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
             image.save(tmp, format=Image.registered_extensions().get(dst.suffix.lower()))
         except (KeyError, ValueError) as ex:
             raise OutputError(f"{dst}: unknown image format {dst.suffix!r}") from ex
-    return {"input": str(src), "output": str(dst), "size": list(rgb.shape[1::-1])}
+    return {"input": str(src), "output": str(dst), "size": list(rgb.shape[1::-1]), "warnings": warnings}

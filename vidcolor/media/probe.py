@@ -66,7 +66,10 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
     if ctx is None:
         raise InputError(f"{container.name}: the video stream's codec is unknown or its header is damaged")
     if not ctx.width or not ctx.height:
-        raise InputError(f"{container.name}: video stream has no picture size (damaged header?)")
+        # FFmpeg 8 reads an animated WebP's frames as one still it cannot decode: no size either
+        hint = "; an animated WebP: convert it to a video first" if ctx.name == "webp" else ""
+        raise InputError(f"{container.name}: its {ctx.name} video has no picture size: a damaged header, or a "
+                         f"kind of {ctx.name} this FFmpeg cannot decode{hint}")
     rate = stream.average_rate or stream.guessed_rate
     duration = None
     if stream.duration is not None:
