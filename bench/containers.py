@@ -2,8 +2,8 @@
 
     python bench/containers.py [--json] [--seconds 4]
 
-Sources made from the demo (each a film with sound at 25 fps): mp4 (H.264 + AAC), mkv (FFV1 + FLAC, the
-archivists' format; H.264 + Opus), mov (ProRes + PCM), MPEG-TS (H.264 + AAC), MPEG-PS (MPEG-2 + MP2),
+Sources made from the demo (each a film with sound at 25 fps): mp4 (H.264 + AAC), mkv (FFV1 + FLAC or
+24-bit PCM, the archivists' formats; H.264 + Opus), mov (ProRes + PCM), MPEG-TS (H.264 + AAC), MPEG-PS (MPEG-2 + MP2),
 AVI (MPEG-4 with B-frames + MP3), a raw H.264 stream, a gray PNG sequence (scans, no sound). Each is
 colorized (tiny random network: the weights play no part here) into .mp4, .mkv, .mov, .ts, .avi,
 .webm, .m4v, .mpg, .mxf, .ogv, .flv and .nut. Per pair: frames in and out, the largest error of a
@@ -38,6 +38,7 @@ RATE = 25
 SOURCES = {
     "mp4 h264+aac": (".mp4", "libx264", {"preset": "veryfast"}, "aac"),
     "mkv ffv1+flac": (".mkv", "ffv1", {}, "flac"),
+    "mkv ffv1+pcm24": (".mkv", "ffv1", {}, "pcm_s24le"),  # Matroska names no PCM channels: '2 channels'
     "mkv h264+opus": (".mkv", "libx264", {"preset": "veryfast"}, "libopus"),
     "mov prores+pcm": (".mov", "prores_ks", {}, "pcm_s16le"),
     "ts h264+aac": (".ts", "libx264", {"preset": "veryfast"}, "aac"),

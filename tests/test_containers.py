@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import make_clip
+from conftest import make_clip, packets
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
@@ -112,6 +112,24 @@ def test_audio_a_container_refuses_is_reencoded_losslessly_when_it_was_lossless(
         assert [s.type for s in c.streams] == ["video", "audio"]
         assert c.streams.audio[0].codec_context.codec.canonical_name == "aac"
     assert "(pcm_s16le) re-encoded to aac: the mpegts container cannot hold pcm_s16le" in caplog.text
+
+
+def test_pcm_from_mkv_names_no_channels_and_still_goes_into_mp4_and_mpeg_ts(tmp_path):
+    """Matroska stores PCM's channel count, not the channels' names ('2 channels'). mp4 refused such a
+    copy at its trailer and the AAC encoder (MPEG-TS) refused to open: both internal errors, for an
+    archival master as common as FFV1 with 24-bit PCM."""
+    src = make_clip(tmp_path / "master.mkv", frames=25, codec="ffv1", audio=("pcm_s24le",))
+    with av.open(str(src)) as c:
+        assert c.streams.audio[0].layout.name == "2 channels"
+    colorize_video(src, tmp_path / "access.mp4", model="tiny-random", progress=False)
+    # copied: the same bytes (mp4's reader cuts PCM into other packets)
+    assert b"".join(packets(tmp_path / "access.mp4")[0]) == b"".join(packets(src)[0])
+    colorize_video(src, tmp_path / "broadcast.ts", model="tiny-random", progress=False)
+    for name, codec in (("access.mp4", "pcm_s24le"), ("broadcast.ts", "aac")):
+        with av.open(str(tmp_path / name)) as c:
+            audio = c.streams.audio[0]
+            assert (audio.codec_context.codec.canonical_name, audio.layout.name) == (codec, "stereo")
+            assert abs(sum(f.samples for f in c.decode(audio=0)) - 44100) < 2048  # one second, within two AAC frames
 
 
 def test_webm_gets_its_own_codecs(tmp_path):

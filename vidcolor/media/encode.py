@@ -228,10 +228,10 @@ def _muxer_takes(fmt: str, stream: av.stream.Stream, codec: str | None = None) -
             if _muxer(fmt).video_first:
                 _add_probe_video(probe, probe.default_video_codec)
             if codec is None:
-                probe.add_stream_from_template(stream)
+                _named_layout(probe.add_stream_from_template(stream), stream)
             else:
                 rate = _sample_rate(codec, stream.codec_context.sample_rate, fmt)
-                probe.add_stream(codec, rate=rate).layout = stream.codec_context.layout
+                probe.add_stream(codec, rate=rate).layout = _layout(stream)
             probe.start_encoding()
     except (av.FFmpegError, ValueError):
         return False
@@ -253,6 +253,23 @@ def _in_memory(fmt: str) -> Iterator[av.container.OutputContainer]:
 def _add_probe_video(probe: av.container.OutputContainer, codec: str) -> None:
     v = probe.add_stream(codec, rate=25)
     v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
+
+
+def _layout(stream: av.audio.stream.AudioStream) -> av.AudioLayout:
+    """The stream's channel layout; where the file names no channels (PCM in mkv reads back as '2
+    channels'), the usual layout of that many: mp4 refuses an unnamed one at its trailer, and the AAC and
+    MP2 encoders refuse to open with one."""
+    layout = stream.codec_context.layout
+    if layout.nb_channels and all(c.name == "NONE" for c in layout.channels):
+        return av.AudioLayout(f"{layout.nb_channels}c")
+    return layout
+
+
+def _named_layout(out: av.stream.Stream, source: av.stream.Stream) -> av.stream.Stream:
+    """`out`, a copy of `source`, with its channels named (_layout); the packets are the same."""
+    if source.type == "audio":
+        out.codec_context.layout = _layout(source)
+    return out
 
 
 def _sample_rate(codec: str, rate: int, fmt: str) -> int:
@@ -377,7 +394,7 @@ class Writer:
                 log.warning("%s stream #%d (%s) dropped: its codec header is damaged", s.type, s.index, name)
                 continue
             if _muxer_takes(fmt, s):
-                o = self.out.add_stream_from_template(s)
+                o = _named_layout(self.out.add_stream_from_template(s), s)
                 self.mapping[s.index] = o
             elif name in _TEXT_SUBTITLES and (text := next((t for t in _TEXT_TARGETS if t in supported), None)):
                 o = self.out.add_mux_stream(text)
@@ -388,7 +405,7 @@ class Writer:
                 log.warning("audio stream #%d (%s) re-encoded to %s: the %s container cannot hold %s",
                             s.index, name, target, fmt, name)
                 o = self.out.add_stream(target, rate=_sample_rate(target, s.codec_context.sample_rate, fmt))
-                o.layout = s.codec_context.layout
+                o.layout = _layout(s)
                 self.transcode[s.index] = o
             else:
                 log.warning("%s stream #%d (%s) dropped: the %s container cannot hold it", s.type, s.index, name, fmt)
