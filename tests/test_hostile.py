@@ -197,6 +197,21 @@ def test_timestamps_missing_or_repeated(tmp_path, capsys):
     assert code == 0 and len(decode_planes(tmp_path / "out.mkv")) == 6
 
 
+def test_a_stream_that_appears_mid_file(tmp_path, capsys):
+    """MPEG-TS can add a stream while it is read: here a sound packet's PID, damaged in the middle of the
+    file, names a stream the header did not list. PyAV's demuxer then failed at its very end (IndexError:
+    an internal error, from bench/fuzz.py --seed 53). Every frame comes out."""
+    src = make_clip(tmp_path / "broadcast.ts", frames=50)
+    data = bytearray(src.read_bytes())
+    # 188-byte packets; those that start a sound PES: the start flag, and PID 257 (0x101)
+    sound = [i for i in range(0, len(data), 188) if data[i + 1] & 0x5F == 0x41 and data[i + 2] == 0x01]
+    at = sound[len(sound) // 2]  # halfway
+    data[at + 2] = 0x05  # PID 261
+    src.write_bytes(data)
+    code, _ = run_case(src, tmp_path / "out.mp4", capsys=capsys)
+    assert code == 0 and len(decode_planes(tmp_path / "out.mp4")) == 50
+
+
 def with_damaged_sound(path: Path, damaged: int) -> Path:
     """50 frames with AAC sound in mkv, whose audio packet `damaged` is one byte (mkv stores it as given)."""
     with av.open(str(path), "w") as out:

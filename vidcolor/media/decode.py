@@ -141,6 +141,19 @@ class _FrameTimes:
         return frames
 
 
+def packets_of(container: av.container.InputContainer, *streams) -> Iterator[av.Packet]:
+    """`container.demux(*streams)`, ending where PyAV's own ending fails. MPEG-TS can add streams mid-file:
+    FFmpeg counts them, PyAV's stream list does not, and its closing loop of empty flush packets indexes
+    past that list (IndexError). Every packet read from the file has come out by then."""
+    demuxed = container.demux(*streams)
+    while True:
+        try:
+            packet = next(demuxed)
+        except (StopIteration, IndexError):
+            return
+        yield packet
+
+
 def _demux_decode(container: av.container.InputContainer, side_streams: list[av.stream.Stream],
                   stats: DecodeStats) -> Iterator[av.VideoFrame | av.Packet]:
     video = container.streams.video[0]
@@ -151,7 +164,7 @@ def _demux_decode(container: av.container.InputContainer, side_streams: list[av.
     held = _IntraPackets()
     flushed = False
     try:
-        for packet in container.demux(video, *side_streams):
+        for packet in packets_of(container, video, *side_streams):
             if packet.stream.index != video.index:
                 if packet.size:  # size-0 packets are demuxer flush markers
                     yield packet

@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError, UsageError
+from .decode import packets_of
 from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
@@ -90,7 +91,7 @@ def counted(path: Path, frame_rate: str | float | Fraction | None, info: VideoIn
         return info
     container = open_input(path, frame_rate)
     try:
-        packets = sum(1 for packet in container.demux(video=0) if packet.size)
+        packets = sum(1 for packet in packets_of(container, container.streams.video[0]) if packet.size)
     except av.FFmpegError:  # damaged: decoding will say so; the length stays unknown
         return info
     finally:
