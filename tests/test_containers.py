@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import make_clip, packets
+from conftest import make_clip, packets, photo
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
@@ -32,12 +32,14 @@ def first_audio_time(path: Path) -> float:
 
 @pytest.mark.parametrize("src_ext, dst_ext, audio_out", [
     ("mp4", "mkv", "aac"), ("mkv", "mp4", "flac"), ("ts", "mov", "aac"), ("mov", "avi", "pcm_s16le"),
-    ("avi", "mp4", "mp3"), ("mp4", "ts", "aac")])
+    ("avi", "mp4", "mp3"), ("mp4", "ts", "aac"), ("mp4", "avi", "aac")])
 def test_frames_keep_their_times_and_the_sound_its_sync(tmp_path, src_ext, dst_ext, audio_out):
     """50 frames, 1/25 s apart: the same 50 come out 1/25 s apart, with the sound where it was. AVI stores
     no presentation times (its B-frames read back out of order, so the decoder's order is used, and AVI
     is written without B-frames); containers that refuse negative times shift all streams alike (the
-    AAC encoder's priming in mkv, B-frame delay in MPEG-TS)."""
+    AAC encoder's priming in mkv, B-frame delay in MPEG-TS). Every container says 25 fps: AVI counts
+    frames, and in the time base of an mp4 source (1/600 once rounded) it counted 600 a second, 24 of
+    them empty for every picture."""
     src = make_clip(tmp_path / f"in.{src_ext}", frames=50, audio=(AUDIO[src_ext],))
     dst = tmp_path / f"out.{dst_ext}"
     report = colorize_video(src, dst, model="tiny-random", progress=False)
@@ -48,7 +50,36 @@ def test_frames_keep_their_times_and_the_sound_its_sync(tmp_path, src_ext, dst_e
     assert abs(times[0]) < 0.1
     with av.open(str(dst)) as c:
         assert [s.codec_context.codec.canonical_name for s in c.streams.audio] == [audio_out]
+        assert c.streams.video[0].average_rate == 25
     assert abs(first_audio_time(dst) - times[0]) < 0.05  # audio starts with the first frame (AAC priming: 23 ms)
+
+
+def test_raw_dv_from_a_camcorder_keeps_its_rate(tmp_path):
+    """Family films come off tape as raw DV. FFmpeg 8 announces a .dv file's 1/60000 time base as its
+    average rate: 60000 fps made mp4 and mov refuse the film at the end (internal errors), warned that
+    20 frames were "about 48000" announced, and told mkv 30000 fps. The film's own rate is used."""
+    src = tmp_path / "tape.dv"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("dvvideo", rate=25)
+        v.width, v.height, v.pix_fmt = 720, 576, "yuv420p"  # PAL DV
+        a = out.add_stream("pcm_s16le", rate=48000)
+        a.layout = "stereo"
+        picture = av.VideoFrame.from_ndarray(photo("astronaut", 720, 576), format="rgb24").reformat(format="yuv420p")
+        for i in range(20):
+            picture.pts = i
+            out.mux(v.encode(picture))
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 1920), np.int16), format="s16", layout="stereo")
+            sound.sample_rate, sound.pts = 48000, 1920 * i
+            out.mux(a.encode(sound))
+        out.mux(v.encode(None))
+    with av.open(str(src)) as c:
+        assert c.streams.video[0].average_rate == 60000  # what FFmpeg says
+    for ext in ("mp4", "mov", "mkv"):
+        report = colorize_video(src, tmp_path / f"film.{ext}", model="tiny-random", progress=False)
+        assert (report.frames_out, report.warnings) == (20, [])
+        with av.open(str(tmp_path / f"film.{ext}")) as c:
+            assert c.streams.video[0].average_rate == 25 and len(c.streams.audio) == 1
+        assert np.allclose(np.diff(video_times(tmp_path / f"film.{ext}")), 0.04, atol=0.0011)
 
 
 def test_a_raw_h264_stream_is_timed_by_its_rate(tmp_path, capsys):

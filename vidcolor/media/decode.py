@@ -21,6 +21,7 @@ RANGE_TAIL_S = 2.0  # after the range's last frame, how far other streams are re
 MAX_HELD_PACKETS = 256  # intra packets kept for a decoder's drain: far more than its threads hold
 SEEK_BACK_S = (0.0, 2.0, 10.0, 60.0)  # how far before a range's start to seek; then from the film's start
 _EPS_S = 1e-6
+MAX_FILM_RATE = 1000  # fps: above it a rate is a time base, not a film's (parse_rate's bound too)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ def film_start(video: av.video.stream.VideoStream) -> float:
     """Seconds of the video stream's first timestamp: ranges, chapters and shot times count from it
     (MPEG-TS and MPEG-PS films rarely start at 0)."""
     return float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+
+
+def frame_rate(video: av.video.stream.VideoStream) -> Fraction | None:
+    """The film's frame rate: the stream's average, which stays right where FFmpeg's base rate counts
+    fields (25i H.264 reads 50), unless it cannot be a film's: FFmpeg 8's DV demuxer announces its 1/60000
+    time base as the average. Then FFmpeg's guess (25 for PAL DV)."""
+    return next((Fraction(r) for r in (video.average_rate, video.guessed_rate) if r and r <= MAX_FILM_RATE), None)
 
 
 def _time(item: av.VideoFrame | av.Packet) -> float | None:
@@ -118,7 +126,7 @@ class _FrameTimes:
     each frame comes one frame period (at the stream's rate) after the one before."""
 
     def __init__(self, video: av.video.stream.VideoStream, decode_order: bool) -> None:
-        self.period = 1 / (Fraction(video.average_rate or video.guessed_rate or 25) * video.time_base)
+        self.period = 1 / ((frame_rate(video) or 25) * video.time_base)
         self.decode_order = decode_order
         self.start = video.start_time or 0
         self.first_dts: int | None = None  # of the first video packet

@@ -200,7 +200,8 @@ class _Muxer:
 _OGG = _Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
 _MPEG_PS = _Muxer(own_video="mpeg2video")  # H.264 in MPEG-PS: most frames read back untimed
 _MUXERS = {
-    "avi": _Muxer(from_zero=True, no_reorder=True, untimed_sound=True),  # frames counted from its start
+    # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
+    "avi": _Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
     # H.264 in MXF reads back in decode order; "only 48khz is implemented"
     "mxf": _Muxer(own_video="mpeg2video", rates=(48000,), video_first=True),

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError, UsageError
-from .decode import packets_of
+from .decode import frame_rate, packets_of
 from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
@@ -71,7 +71,7 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
         hint = "; an animated WebP: convert it to a video first" if ctx.name == "webp" else ""
         raise InputError(f"{container.name}: its {ctx.name} video has no picture size: a damaged header, or a "
                          f"kind of {ctx.name} this FFmpeg cannot decode{hint}")
-    rate = stream.average_rate or stream.guessed_rate
+    rate = frame_rate(stream)
     duration = None
     if stream.duration is not None:
         duration = float(stream.duration * stream.time_base)
@@ -80,7 +80,7 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
     frames = stream.frames or None
     if frames is None and duration and rate:
         frames = round(duration * rate)
-    return VideoInfo(ctx.width, ctx.height, frames, duration, Fraction(rate) if rate else None)
+    return VideoInfo(ctx.width, ctx.height, frames, duration, rate)
 
 
 def counted(path: Path, frame_rate: str | float | Fraction | None, info: VideoInfo) -> VideoInfo:
