@@ -14,10 +14,15 @@
 # throughput run, per thread, idle included), memory.json (peak RSS, 10 s vs 100 s clip), chroma_cost.json
 # (bench/chroma_cost.py) and cpu.jsonl
 # (--device cpu with and without the slice workers). Each step has its own time limit and a failing step
-# does not stop the others. SECONDS_PER_CLIP shortens a dry run.
+# does not stop the others. SECONDS_PER_CLIP shortens a dry run. STEPS picks steps (default: all of
+# "tests throughput overlap threads memory chroma cpu"), ROUNDS the throughput rounds (default 2, each
+# 1080p then 480p), HEIGHTS their sizes: the 480p ratio, near 0.8 with a spread of +-0.04 per run, wants
+#   run(command="STEPS='throughput chroma' HEIGHTS=480 ROUNDS=8 bash scripts/gpu_bench.sh", carry=[".whl"])
 set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
 S=${SECONDS_PER_CLIP:-12}
+STEPS=${STEPS:-tests throughput overlap threads memory chroma cpu}
+want() { [[ " $STEPS " == *" $1 "* ]]; }
 if ! python3 -c "import av" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
     export PYTHONPATH=/tmp/site PATH=/tmp/site/bin:$PATH
@@ -33,24 +38,28 @@ step() {  # step SECONDS command...: a time limit, and a failure reported, not f
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no GPU: CPU figures"
 python3 -c "import torch, av; print('torch', torch.__version__, 'av', av.__version__, 'cpus', __import__('os').cpu_count())"
 model=weights/fusion-small.safetensors  # a path: the package is not installed there
-step 150 python3 -m pytest -q -p no:cacheprovider tests > "$OUT/pytest.txt" 2>&1
-tail -15 "$OUT/pytest.txt"
-for height in 1080 480 1080 480; do
-    step 90 python3 bench/throughput.py --height "$height" --seconds "$S" --model "$model" --json \
-        | tee -a "$OUT/throughput.jsonl"
+if want tests; then
+    step 150 python3 -m pytest -q -p no:cacheprovider tests > "$OUT/pytest.txt" 2>&1
+    tail -15 "$OUT/pytest.txt"
+fi
+for _ in $(seq "${ROUNDS:-2}"); do
+    for height in ${HEIGHTS:-1080 480}; do
+        want throughput && step 90 python3 bench/throughput.py --height "$height" --seconds "$S" --model "$model" \
+            --json | tee -a "$OUT/throughput.jsonl"
+    done
 done
 for height in 1080 480; do  # where the time goes: the stages alone, and the pipeline under other settings
-    step 120 python3 bench/overlap.py --height "$height" --seconds "$S" --model "$model" --json \
+    want overlap && step 120 python3 bench/overlap.py --height "$height" --seconds "$S" --model "$model" --json \
         | tee -a "$OUT/overlap.jsonl"
 done
-if command -v py-spy >/dev/null; then  # what each Python thread does (or waits for) in a 1080p run
+if want threads && command -v py-spy >/dev/null; then  # what each Python thread does (or waits for) in a 1080p run
     step 60 py-spy record --nonblocking --threads --idle --rate 50 --format raw -o "$OUT/threads_1080p.txt" -- \
         python3 bench/throughput.py --height 1080 --seconds "$S" --model "$model" --json
 fi
-step 90 python3 bench/memory.py --height 480 --model "$model" --json | tee "$OUT/memory.json"
+want memory && step 90 python3 bench/memory.py --height 480 --model "$model" --json | tee "$OUT/memory.json"
 # what our colors cost x264 against the true colors' (skipped macroblocks, fps over gray), on its 16 cores
-step 60 python3 bench/chroma_cost.py --model "$model" --json | tee "$OUT/chroma_cost.json"
+want chroma && step 90 python3 bench/chroma_cost.py --model "$model" --json | tee "$OUT/chroma_cost.json"
 for mode in "" --whole-batches; do  # the 16-core CPU alone: slice workers (1 frame each) vs torch's own threads
-    step 45 python3 bench/throughput.py --device cpu --height 480 --seconds 4 --model "$model" --json $mode \
+    want cpu && step 45 python3 bench/throughput.py --device cpu --height 480 --seconds 4 --model "$model" --json $mode \
         | tee -a "$OUT/cpu.jsonl"
 done
