@@ -217,6 +217,27 @@ def chapter_list(path: Path) -> list[tuple[int, int, str]]:
                  ch["metadata"]["title"]) for ch in c.chapters()]
 
 
+def test_attached_files_are_kept_where_the_container_holds_them(tmp_path, caplog):
+    """Matroska masters carry files: the fonts their subtitles are drawn with, scan notes, checksums. They
+    were dropped; mkv keeps them byte for byte, and other outputs say what they leave out."""
+    plain = make_clip(tmp_path / "plain.mkv", frames=10)
+    files = [("Film Font.ttf", "font/ttf", bytes(range(256)) * 4), ("notes.txt", "text/plain", b"reel 3 of 5")]
+    src = tmp_path / "master.mkv"
+    with av.open(str(plain)) as inp, av.open(str(src), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for name, mimetype, data in files:
+            out.add_attachment(name, mimetype, data)
+        for packet in inp.demux():
+            if packet.size:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    colorize_video(src, tmp_path / "colored.mkv", model="tiny-random", progress=False)
+    with av.open(str(tmp_path / "colored.mkv")) as c:
+        assert [(s.name, s.mimetype, s.data) for s in c.streams if s.type == "attachment"] == files
+    colorize_video(src, tmp_path / "colored.mp4", model="tiny-random", progress=False)
+    assert "attachment stream #3 (notes.txt) dropped: the mp4 container cannot hold it" in caplog.text
+
+
 def test_chapters_are_kept_and_a_range_keeps_its_own_part_of_them(tmp_path):
     """A range 1.5 s into the film, 1 s long: the chapters it overlaps, from its start (they came out as
     in the whole film, pointing past the end of the output)."""

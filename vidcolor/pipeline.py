@@ -257,7 +257,8 @@ def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport,
 
 def _side_streams(container: av.container.InputContainer, report: VideoReport,
                   image_files: bool) -> list[av.stream.Stream]:
-    """The audio and subtitle streams to copy or transcode; a warning for each stream left out."""
+    """The audio and subtitle streams to copy or transcode; a warning for each stream left out (attached
+    files: the Writer's, which knows whether the output holds them)."""
     side = []
     for s in container.streams:
         if s.type in ("audio", "subtitle"):
@@ -267,7 +268,7 @@ def _side_streams(container: av.container.InputContainer, report: VideoReport,
                 report.warnings.append(f"{s.type} stream #{s.index} dropped: unknown codec or damaged header")
             else:
                 side.append(s)
-        elif s.index != container.streams.video[0].index and not _is_timecode_track(s):
+        elif s.index != container.streams.video[0].index and not _is_timecode_track(s) and s.type != "attachment":
             report.warnings.append(f"{s.type} stream #{s.index} dropped: only the first video stream, audio, "
                                    "subtitles and the timecode are kept")
     return side

@@ -195,12 +195,15 @@ class _Muxer:
     rates: tuple[int, ...] = ()  # the only sample rates it takes
     video_first: bool = False  # refuses a header without a video stream first
     identified: frozenset[str] | None = None  # the codecs players find in it, where it writes any
+    attachments: bool = False  # holds files (fonts for subtitles, notes, checksums); webm and MPEG-TS take
+    # them without an error, and keep none
 
 
 _OGG = _Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
 _MPEG_PS = _Muxer(own_video="mpeg2video")  # H.264 in MPEG-PS: most frames read back untimed
 _MUXERS = {
     # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
+    "matroska": _Muxer(attachments=True),
     "avi": _Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
     # H.264 in MXF reads back in decode order; "only 48khz is implemented"
@@ -418,6 +421,19 @@ class Writer:
             self.out.metadata["timecode"] = timecode
         if self.chapters:
             self.out.set_chapters(self.chapters)
+        self._attach()
+
+    def _attach(self) -> None:
+        """The source's attached files (fonts its subtitles need, notes, checksums), where the output holds
+        them."""
+        for s in self.source.streams:
+            if s.type != "attachment":
+                continue
+            if self.muxer.attachments and s.name and s.data is not None:
+                self.out.add_attachment(s.name, s.mimetype or "application/octet-stream", s.data)
+            else:
+                log.warning("attachment stream #%d (%s) dropped: the %s container cannot hold it", s.index, s.name,
+                            self.out.format.name)
 
     def _timecode(self, src_video: av.video.stream.VideoStream) -> str | None:
         """The source's timecode, moved to the output's first frame when a range starts later."""
