@@ -1,6 +1,7 @@
 """Across the containers users bring: every frame at its time, the sound with it, nothing lost unsaid."""
 from __future__ import annotations
 
+import io
 from fractions import Fraction
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import av
 import numpy as np
 import pytest
 from conftest import make_clip, packets, photo
+from PIL import Image
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
@@ -235,7 +237,39 @@ def test_attached_files_are_kept_where_the_container_holds_them(tmp_path, caplog
     with av.open(str(tmp_path / "colored.mkv")) as c:
         assert [(s.name, s.mimetype, s.data) for s in c.streams if s.type == "attachment"] == files
     colorize_video(src, tmp_path / "colored.mp4", model="tiny-random", progress=False)
-    assert "attachment stream #3 (notes.txt) dropped: the mp4 container cannot hold it" in caplog.text
+    assert "attached file #3 (notes.txt) dropped: the mp4 container cannot hold it" in caplog.text
+
+
+def test_cover_pictures_are_kept_where_the_container_holds_them(tmp_path, caplog):
+    """A film bought or tagged in a library carries a cover picture: mp4 keeps it as cover art, mkv as an
+    image file (which reads back as the same cover), mov would take it and keep nothing: a warning."""
+    jpeg = io.BytesIO()
+    Image.fromarray(photo("coffee", 64, 48)).save(jpeg, format="JPEG")
+    plain = make_clip(tmp_path / "plain.mp4", frames=10)
+    src = tmp_path / "tagged.mp4"
+    with av.open(str(plain)) as inp, av.open(str(src), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        cover = out.add_stream("mjpeg")
+        cover.width, cover.height, cover.pix_fmt = 64, 48, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.Packet(jpeg.getvalue())
+        picture.stream = cover
+        out.mux(picture)
+        for packet in inp.demux():
+            if packet.size:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+
+    def covers(path: Path) -> list[bytes]:
+        with av.open(str(path)) as c:
+            pictures = [s for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+            return [bytes(p) for p in c.demux(*pictures) if p.size] if pictures else []
+
+    assert covers(src) == [jpeg.getvalue()]
+    for ext in ("mp4", "mkv", "mov"):
+        report = colorize_video(src, tmp_path / f"colored.{ext}", model="tiny-random", progress=False)
+        assert report.frames_out == 10 and covers(tmp_path / f"colored.{ext}") == ([] if ext == "mov" else covers(src))
+    assert "attached file #2 (cover.jpg) dropped: the mov container cannot hold it" in caplog.text
 
 
 def test_chapters_are_kept_and_a_range_keeps_its_own_part_of_them(tmp_path):

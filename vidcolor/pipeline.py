@@ -24,7 +24,7 @@ from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, D
 from .errors import InputError, UsageError
 from .image import reference_features, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
-from .media.encode import EncodeOptions, Writer, encoder_formats, unused_options, video_codec
+from .media.encode import EncodeOptions, Writer, encoder_formats, is_cover, unused_options, video_codec
 from .media.planes import (
     RGB_FORMATS,
     WRITTEN_FORMATS,
@@ -257,11 +257,11 @@ def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport,
 
 def _side_streams(container: av.container.InputContainer, report: VideoReport,
                   image_files: bool) -> list[av.stream.Stream]:
-    """The audio and subtitle streams to copy or transcode; a warning for each stream left out (attached
-    files: the Writer's, which knows whether the output holds them)."""
+    """The audio and subtitle streams to copy or transcode, and cover pictures; a warning for each stream
+    left out (attached files and covers: the Writer's, which knows whether the output holds them)."""
     side = []
     for s in container.streams:
-        if s.type in ("audio", "subtitle"):
+        if s.type in ("audio", "subtitle") or is_cover(s):
             if image_files:
                 report.warnings.append(f"{s.type} stream #{s.index} not written: image files hold pictures only")
             elif s.codec_context is None:

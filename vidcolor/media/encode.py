@@ -197,13 +197,14 @@ class _Muxer:
     identified: frozenset[str] | None = None  # the codecs players find in it, where it writes any
     attachments: bool = False  # holds files (fonts for subtitles, notes, checksums); webm and MPEG-TS take
     # them without an error, and keep none
+    cover_art: bool = False  # holds a cover picture as a stream; mov takes one without an error, and keeps none
 
 
 _OGG = _Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
 _MPEG_PS = _Muxer(own_video="mpeg2video")  # H.264 in MPEG-PS: most frames read back untimed
 _MUXERS = {
     # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
-    "matroska": _Muxer(attachments=True),
+    "matroska": _Muxer(attachments=True), "mp4": _Muxer(cover_art=True),
     "avi": _Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
     # H.264 in MXF reads back in decode order; "only 48khz is implemented"
@@ -324,6 +325,18 @@ def _audio_target(fmt: str, stream: av.audio.stream.AudioStream, default: str) -
     return next((c for c in candidates if _muxer_takes(fmt, stream, c)), default)
 
 
+def is_cover(stream: av.stream.Stream) -> bool:
+    """A cover picture: a video stream of one attached picture (mp4's cover art, Matroska's image files)."""
+    return stream.type == "video" and bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _cover_file(stream: av.stream.Stream) -> tuple[str, str]:
+    """File name and type of a cover: Matroska's own, else from its codec (mp4 covers are JPEG or PNG)."""
+    png = stream.codec_context.name == "png"
+    return (stream.metadata.get("filename") or ("cover.png" if png else "cover.jpg"),
+            stream.metadata.get("mimetype") or ("image/png" if png else "image/jpeg"))
+
+
 class Writer:
     """Owns the output container. Call `frame()` and `packet()` in file order, then `close()`."""
 
@@ -393,6 +406,11 @@ class Writer:
         supported = self.out.supported_codecs
         fmt = self.out.format.name
         for s in self.side_streams:
+            if is_cover(s):  # a file in Matroska (_attach); a stream in mp4, as in the source
+                if self.muxer.cover_art and _muxer_takes(fmt, s):
+                    self.mapping[s.index] = self.out.add_stream_from_template(s)
+                    self.mapping[s.index].disposition = s.disposition
+                continue
             name = s.codec_context.codec.canonical_name  # mp3, not its decoder mp3float
             if name in _NEEDS_HEADER and not s.codec_context.extradata_size:
                 log.warning("%s stream #%d (%s) dropped: its codec header is damaged", s.type, s.index, name)
@@ -424,15 +442,17 @@ class Writer:
         self._attach()
 
     def _attach(self) -> None:
-        """The source's attached files (fonts its subtitles need, notes, checksums), where the output holds
-        them."""
-        for s in self.source.streams:
-            if s.type != "attachment":
-                continue
-            if self.muxer.attachments and s.name and s.data is not None:
-                self.out.add_attachment(s.name, s.mimetype or "application/octet-stream", s.data)
+        """The source's attached files (fonts its subtitles need, notes, checksums) and cover pictures,
+        where the output holds them. A cover is a one-packet video stream whose packet comes before the
+        film's first frame: it is pending now."""
+        files = [(s.index, s.name, s.mimetype, s.data) for s in self.source.streams if s.type == "attachment"]
+        files += [(p.stream.index, *_cover_file(p.stream), bytes(p)) for p in self.pending
+                  if is_cover(p.stream) and p.stream.index not in self.mapping]
+        for index, name, mimetype, data in files:
+            if self.muxer.attachments and name and data is not None:
+                self.out.add_attachment(name, mimetype or "application/octet-stream", data)
             else:
-                log.warning("attachment stream #%d (%s) dropped: the %s container cannot hold it", s.index, s.name,
+                log.warning("attached file #%d (%s) dropped: the %s container cannot hold it", index, name,
                             self.out.format.name)
 
     def _timecode(self, src_video: av.video.stream.VideoStream) -> str | None:
