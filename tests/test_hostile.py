@@ -6,6 +6,7 @@ temporary file left beside the output.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import signal
 import subprocess
@@ -132,6 +133,27 @@ def test_audio_only(tmp_path, capsys):
         add_silence(out, 44100)
     code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
     assert code == 3 and "has no video stream" in err
+
+
+def test_a_sound_file_with_cover_art(tmp_path, capsys):
+    """A song's cover picture is its only video: a one-picture film with the whole sound comes out. mp4
+    refused it at its end (an internal error): the film's stream inherited the cover's attached-picture
+    flag, and mp4 takes only JPEG, PNG or BMP as one."""
+    jpeg = io.BytesIO()
+    Image.fromarray(photo("coffee", 64, 48)).save(jpeg, format="JPEG")
+    src = tmp_path / "song.m4a"
+    with av.open(str(src), "w", format="mp4") as out:
+        cover = out.add_stream("mjpeg")
+        cover.width, cover.height, cover.pix_fmt = 64, 48, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        add_silence(out, 44100)
+        picture = av.Packet(jpeg.getvalue())
+        picture.stream = cover
+        out.mux(picture)
+    code, _ = run_case(src, tmp_path / "out.mp4", capsys=capsys)
+    assert code == 0 and len(decode_planes(tmp_path / "out.mp4")) == 1
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert len(c.streams.audio) == 1 and not c.streams.video[0].disposition & av.stream.Disposition.attached_pic
 
 
 def test_video_stream_without_frames(tmp_path, capsys):

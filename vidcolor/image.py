@@ -90,7 +90,7 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     colorizer = colorizer or Colorizer()
     rgb, alpha = read_image(src)
     warnings = []
-    with Image.open(src) as im:  # read_image has read it: it opens
+    with Image.open(src) as im:  # it opened for read_image
         if getattr(im, "n_frames", 1) > 1:  # an animated WebP or PNG, a multi-page TIFF: FFmpeg reads no more
             warnings.append(f"{im.n_frames} pictures in the file: only the first is colorized")
     for w in warnings:

@@ -260,15 +260,16 @@ def _side_streams(container: av.container.InputContainer, report: VideoReport,
     """The audio and subtitle streams to copy or transcode, and cover pictures; a warning for each stream
     left out (attached files and covers: the Writer's, which knows whether the output holds them)."""
     side = []
+    film = container.streams.video[0].index  # a sound file's cover picture is its only "film"
     for s in container.streams:
-        if s.type in ("audio", "subtitle") or is_cover(s):
+        if s.type in ("audio", "subtitle") or (is_cover(s) and s.index != film):
             if image_files:
                 report.warnings.append(f"{s.type} stream #{s.index} not written: image files hold pictures only")
             elif s.codec_context is None:
                 report.warnings.append(f"{s.type} stream #{s.index} dropped: unknown codec or damaged header")
             else:
                 side.append(s)
-        elif s.index != container.streams.video[0].index and not _is_timecode_track(s) and s.type != "attachment":
+        elif s.index != film and not _is_timecode_track(s) and s.type != "attachment":
             report.warnings.append(f"{s.type} stream #{s.index} dropped: only the first video stream, audio, "
                                    "subtitles and the timecode are kept")
     return side

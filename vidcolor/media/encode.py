@@ -203,8 +203,8 @@ class _Muxer:
 _OGG = _Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
 _MPEG_PS = _Muxer(own_video="mpeg2video")  # H.264 in MPEG-PS: most frames read back untimed
 _MUXERS = {
-    # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
     "matroska": _Muxer(attachments=True), "mp4": _Muxer(cover_art=True),
+    # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
     "avi": _Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
     # H.264 in MXF reads back in decode order; "only 48khz is implemented"
@@ -399,7 +399,9 @@ class Writer:
         timecode = self._timecode(src_video)
         if timecode:
             v.metadata["timecode"] = timecode  # mov and mp4 muxers write it as a timecode track
-        v.disposition = src_video.disposition
+        # not an attached picture, even when the source's "film" was one (a sound file's cover): mp4 takes
+        # only JPEG, PNG or BMP as one, and refused H.264 at its end
+        v.disposition = src_video.disposition & ~av.stream.Disposition.attached_pic
         if rotation:
             v.set_display_rotation(rotation)
         self.video = v
