@@ -156,6 +156,27 @@ def test_a_sound_file_with_cover_art(tmp_path, capsys):
         assert len(c.streams.audio) == 1 and not c.streams.video[0].disposition & av.stream.Disposition.attached_pic
 
 
+def test_a_sound_track_listed_but_never_sent(tmp_path, capsys):
+    """Broadcast recordings list tracks that carry nothing (an unused audio description): FFmpeg reads
+    them with no sample rate and no channels, and every encoder refused to open on one (an internal error
+    into mp4, mkv or MPEG-TS). The track is left out, with a warning; the sound that is there is kept."""
+    src = make_clip(tmp_path / "recording.ts", frames=25)
+    with av.open(str(src)) as inp, av.open(str(tmp_path / "listed.ts"), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        silent = out.add_stream("mp2", rate=48000)
+        silent.layout = "stereo"
+        for packet in inp.demux():
+            if packet.size:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    with av.open(str(tmp_path / "listed.ts")) as c:
+        assert c.streams.audio[1].codec_context.sample_rate == 0  # as FFmpeg reads it
+    code, err = run_case(tmp_path / "listed.ts", tmp_path / "out.mp4", capsys=capsys)
+    assert code == 0 and "audio stream #2 dropped: it carries no sound" in err
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert len(c.streams.audio) == 1 and c.streams.audio[0].codec_context.sample_rate
+
+
 def test_video_stream_without_frames(tmp_path, capsys):
     src = tmp_path / "noframes.mkv"
     with av.open(str(src), "w") as out:

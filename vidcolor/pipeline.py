@@ -267,6 +267,10 @@ def _side_streams(container: av.container.InputContainer, report: VideoReport,
                 report.warnings.append(f"{s.type} stream #{s.index} not written: image files hold pictures only")
             elif s.codec_context is None:
                 report.warnings.append(f"{s.type} stream #{s.index} dropped: unknown codec or damaged header")
+            elif s.type == "audio" and not (s.codec_context.sample_rate and s.codec_context.channels):
+                # an MPEG-TS track listed but never sent (broadcast recordings): no encoder opens on it
+                report.warnings.append(f"audio stream #{s.index} dropped: it carries no sound (no sample rate "
+                                       "or channels)")
             else:
                 side.append(s)
         elif s.index != film and not _is_timecode_track(s) and s.type != "attachment":
