@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import gray_rgb, photo
-from PIL import Image
+from PIL import Image, ImageCms
 
 from vidcolor.cli import run
 from vidcolor.color import rgb_to_lab
@@ -86,3 +86,24 @@ def test_an_animated_picture_says_only_its_first_is_colorized(tmp_path, capsys):
     assert run([str(src), "-o", str(tmp_path / "still.png"), "--model", "tiny-random", "--json"]) == 0
     assert "3 pictures in the file: only the first is colorized" in capsys.readouterr().err
     assert Image.open(tmp_path / "still.png").size == (64, 48)
+
+
+def test_a_photo_keeps_its_date_camera_and_scan_resolution(tmp_path):
+    """Archives catalogue photos by their EXIF (when taken, with what) and scans by their DPI: the colorized
+    copy keeps both. The orientation is applied to the pixels, so it is not kept (it would turn the photo
+    twice); a gray color profile would misread RGB, so it is not kept either."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Leica", 6  # camera make; orientation: turned 90 degrees
+    exif.get_ifd(0x8769)[0x9003] = "1955:06:07 08:09:10"  # when it was taken
+    gray_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()  # not RGB
+    src = tmp_path / "scan.jpg"
+    Image.fromarray(gray_rgb(photo("coffee", 64, 48))).convert("L").save(src, exif=exif.tobytes(), dpi=(600, 600),
+                                                                          icc_profile=gray_profile)
+    for ext in ("jpg", "png", "tif"):
+        dst = tmp_path / f"color.{ext}"
+        assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
+        with Image.open(dst) as out:
+            kept = out.getexif()
+            assert out.size == (48, 64) and 0x0112 not in kept and "icc_profile" not in out.info
+            assert (kept[0x010F], kept.get_ifd(0x8769)[0x9003]) == ("Leica", "1955:06:07 08:09:10")
+            assert np.allclose(out.info["dpi"], 600, atol=0.01)

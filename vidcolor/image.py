@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,24 @@ log = logging.getLogger("vidcolor")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 
 
-def read_image(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Any Pillow mode -> (H, W, 3) float32 sRGB in [0, 1] upright (EXIF applied), and alpha or None."""
+@dataclass
+class Picture:
+    rgb: np.ndarray  # (H, W, 3) float32 sRGB in [0, 1], upright (its EXIF orientation applied)
+    alpha: np.ndarray | None
+    kept: dict  # what a colorized copy keeps of the file (Pillow's save options): EXIF, DPI, an RGB ICC profile
+    count: int  # pictures in the file (animated, multi-page): only the first is read
+
+
+def read_image(path: Path) -> Picture:
+    """Any Pillow mode, in any format Pillow reads. The EXIF (the date a photo was taken, the camera) and
+    the DPI of a scan are kept, without the orientation, which is applied; so is an RGB color profile (a
+    gray one would misread the colorized RGB)."""
     try:
         with Image.open(path) as im:
+            count = getattr(im, "n_frames", 1)
+            icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA") else None
             im = ImageOps.exif_transpose(im)
+            kept = {"exif": im.getexif(), "dpi": im.info.get("dpi"), "icc_profile": icc}
             alpha = np.asarray(im.getchannel("A")) if "A" in im.getbands() else None
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray keeps its precision
                 arr = np.asarray(im, dtype=np.float32)
@@ -35,7 +49,7 @@ def read_image(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise InputError(f"{path}: no such file") from ex
     except (UnidentifiedImageError, OSError, ValueError) as ex:
         raise InputError(f"{path}: not a readable image ({ex})") from ex
-    return rgb, alpha
+    return Picture(rgb, alpha, {k: v for k, v in kept.items() if v}, count)
 
 
 def _lab(rgb: np.ndarray) -> torch.Tensor:
@@ -59,7 +73,7 @@ def colorize_array(rgb: np.ndarray, colorizer: Colorizer, global_vector: torch.T
 
 def reference_features(colorizer: Colorizer, photo: Path) -> torch.Tensor:
     """(D,) global vector of a photo: its mood, to impose on other pictures (style transfer)."""
-    rgb, _ = read_image(photo)
+    rgb = read_image(photo).rgb
     return colorizer.global_features(colorizer.work_lightness(_lab(rgb)[:, :1] / 100))[0]
 
 
@@ -88,21 +102,19 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     `reference`: a color photo whose mood (global features) replaces the input's own."""
     src, dst = Path(src), Path(dst)
     colorizer = colorizer or Colorizer()
-    rgb, alpha = read_image(src)
-    warnings = []
-    with Image.open(src) as im:  # it opened for read_image
-        if getattr(im, "n_frames", 1) > 1:  # an animated WebP or PNG, a multi-page TIFF: FFmpeg reads no more
-            warnings.append(f"{im.n_frames} pictures in the file: only the first is colorized")
+    picture = read_image(src)
+    # an animated WebP or PNG, a multi-page TIFF (FFmpeg reads none of them as a film)
+    warnings = [f"{picture.count} pictures in the file: only the first is colorized"] if picture.count > 1 else []
     for w in warnings:
         log.warning("%s: %s", src, w)
     g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
-    out = (colorize_array(rgb, colorizer, g) * 255 + 0.5).astype(np.uint8)
+    out = (colorize_array(picture.rgb, colorizer, g) * 255 + 0.5).astype(np.uint8)
     image = Image.fromarray(out)
-    if alpha is not None:
-        image.putalpha(Image.fromarray(alpha))
+    if picture.alpha is not None:
+        image.putalpha(Image.fromarray(picture.alpha))
     with atomic_output(src, dst, overwrite) as tmp:
         try:
-            image.save(tmp, format=Image.registered_extensions().get(dst.suffix.lower()))
+            image.save(tmp, format=Image.registered_extensions().get(dst.suffix.lower()), **picture.kept)
         except (KeyError, ValueError) as ex:
             raise OutputError(f"{dst}: unknown image format {dst.suffix!r}") from ex
-    return {"input": str(src), "output": str(dst), "size": list(rgb.shape[1::-1]), "warnings": warnings}
+    return {"input": str(src), "output": str(dst), "size": list(picture.rgb.shape[1::-1]), "warnings": warnings}
