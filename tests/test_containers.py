@@ -416,3 +416,13 @@ def test_presets_reach_vp9_and_av1(tmp_path, codec, ext):
     with pytest.raises(UsageError, match="unknown --preset 'fastest'"):
         colorize_video(src, tmp_path / f"x.{ext}", model="tiny-random", progress=False,
                        encode=EncodeOptions(codec, preset="fastest"))
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov"])
+def test_h265_in_mp4_and_mov_plays_on_apple_devices(tmp_path, ext):
+    """FFmpeg tags H.265 in mp4 and mov 'hev1', which QuickTime, iOS and Final Cut refuse to play; 'hvc1'
+    (parameter sets in the header, where FFmpeg puts them) is what they take."""
+    src = make_clip(tmp_path / "in.mp4", frames=8, audio=())
+    colorize_video(src, tmp_path / f"out.{ext}", model="tiny-random", progress=False, encode=EncodeOptions("libx265"))
+    with av.open(str(tmp_path / f"out.{ext}")) as c:
+        assert c.streams.video[0].codec_tag == "hvc1" and sum(1 for _ in c.decode(video=0)) == 8

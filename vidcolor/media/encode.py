@@ -198,12 +198,14 @@ class _Muxer:
     attachments: bool = False  # holds files (fonts for subtitles, notes, checksums); webm and MPEG-TS take
     # them without an error, and keep none
     cover_art: bool = False  # holds a cover picture as a stream; mov takes one without an error, and keeps none
+    hevc_tag: str | None = None  # H.265's sample entry, where FFmpeg's default (hev1) is one Apple's players refuse
 
 
 _OGG = _Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
 _MPEG_PS = _Muxer(own_video="mpeg2video")  # H.264 in MPEG-PS: most frames read back untimed
 _MUXERS = {
-    "matroska": _Muxer(attachments=True), "mp4": _Muxer(cover_art=True),
+    "matroska": _Muxer(attachments=True),
+    "mp4": _Muxer(cover_art=True, hevc_tag="hvc1"), "mov": _Muxer(hevc_tag="hvc1"),
     # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
     "avi": _Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
@@ -384,6 +386,8 @@ class Writer:
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{self.path}: video codec {self.opts.codec!r} is not available ({ex})") from ex
         v.width, v.height, v.pix_fmt = frame.width, frame.height, frame.format.name
+        if v.codec_context.codec.canonical_name == "hevc" and self.muxer.hevc_tag:
+            v.codec_tag = self.muxer.hevc_tag
         if field_order in _INTERLACED:
             v.codec_context.field_order = field_order  # the container's flag: players deinterlace
         v.time_base = frame.time_base or src_video.time_base
