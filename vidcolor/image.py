@@ -106,7 +106,7 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     src, dst = Path(src), Path(dst)
     colorizer = colorizer or Colorizer()
     picture = read_image(src)
-    # an animated WebP or PNG, a multi-page TIFF (FFmpeg reads none of them as a film)
+    # an animated WebP or PNG, a multi-page TIFF: Pillow reads the first picture
     warnings = [f"{picture.count} pictures in the file: only the first is colorized"] if picture.count > 1 else []
     for w in warnings:
         log.warning("%s: %s", src, w)
