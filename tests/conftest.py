@@ -1,6 +1,7 @@
 """Test media made on the fly with PyAV: gray films with tones as sound, from public-domain photos."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -87,6 +88,19 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
     out.mux(v.encode(None))
     out.close()
     return path
+
+
+def remux(src: Path, dst: Path, add: Callable[[av.container.OutputContainer], object]) -> Path:
+    """`src`'s streams copied packet for packet into `dst`, after `add` has put more into it: a stream that
+    stays empty, attached files, a cover picture."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        add(out)
+        for packet in inp.demux():
+            if packet.size:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    return dst
 
 
 def decode_planes(path: Path) -> list[av.VideoFrame]:

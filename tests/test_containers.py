@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import make_clip, packets, photo
+from conftest import make_clip, packets, photo, remux
 from PIL import Image
 
 from vidcolor import colorize_video
@@ -224,15 +224,12 @@ def test_attached_files_are_kept_where_the_container_holds_them(tmp_path, caplog
     were dropped; mkv keeps them byte for byte, and other outputs say what they leave out."""
     plain = make_clip(tmp_path / "plain.mkv", frames=10)
     files = [("Film Font.ttf", "font/ttf", bytes(range(256)) * 4), ("notes.txt", "text/plain", b"reel 3 of 5")]
-    src = tmp_path / "master.mkv"
-    with av.open(str(plain)) as inp, av.open(str(src), "w") as out:
-        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+
+    def attach(out: av.container.OutputContainer) -> None:
         for name, mimetype, data in files:
             out.add_attachment(name, mimetype, data)
-        for packet in inp.demux():
-            if packet.size:
-                packet.stream = streams[packet.stream.index]
-                out.mux(packet)
+
+    src = remux(plain, tmp_path / "master.mkv", attach)
     colorize_video(src, tmp_path / "colored.mkv", model="tiny-random", progress=False)
     with av.open(str(tmp_path / "colored.mkv")) as c:
         assert [(s.name, s.mimetype, s.data) for s in c.streams if s.type == "attachment"] == files
@@ -245,20 +242,16 @@ def test_cover_pictures_are_kept_where_the_container_holds_them(tmp_path, caplog
     image file (which reads back as the same cover), mov would take it and keep nothing: a warning."""
     jpeg = io.BytesIO()
     Image.fromarray(photo("coffee", 64, 48)).save(jpeg, format="JPEG")
-    plain = make_clip(tmp_path / "plain.mp4", frames=10)
-    src = tmp_path / "tagged.mp4"
-    with av.open(str(plain)) as inp, av.open(str(src), "w") as out:
-        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+
+    def cover_art(out: av.container.OutputContainer) -> None:
         cover = out.add_stream("mjpeg")
         cover.width, cover.height, cover.pix_fmt = 64, 48, "yuvj420p"
         cover.disposition = av.stream.Disposition.attached_pic
         picture = av.Packet(jpeg.getvalue())
         picture.stream = cover
         out.mux(picture)
-        for packet in inp.demux():
-            if packet.size:
-                packet.stream = streams[packet.stream.index]
-                out.mux(packet)
+
+    src = remux(make_clip(tmp_path / "plain.mp4", frames=10), tmp_path / "tagged.mp4", cover_art)
 
     def covers(path: Path) -> list[bytes]:
         with av.open(str(path)) as c:

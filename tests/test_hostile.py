@@ -19,7 +19,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from conftest import decode_planes, make_clip, photo
+from conftest import decode_planes, make_clip, photo, remux
 from PIL import Image
 
 from vidcolor import colorize_video
@@ -160,15 +160,10 @@ def test_a_sound_track_listed_but_never_sent(tmp_path, capsys):
     """Broadcast recordings list tracks that carry nothing (an unused audio description): FFmpeg reads
     them with no sample rate and no channels, and every encoder refused to open on one (an internal error
     into mp4, mkv or MPEG-TS). The track is left out, with a warning; the sound that is there is kept."""
-    src = make_clip(tmp_path / "recording.ts", frames=25)
-    with av.open(str(src)) as inp, av.open(str(tmp_path / "listed.ts"), "w") as out:
-        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
-        silent = out.add_stream("mp2", rate=48000)
-        silent.layout = "stereo"
-        for packet in inp.demux():
-            if packet.size:
-                packet.stream = streams[packet.stream.index]
-                out.mux(packet)
+    def silent_track(out: av.container.OutputContainer) -> None:
+        out.add_stream("mp2", rate=48000).layout = "stereo"
+
+    remux(make_clip(tmp_path / "recording.ts", frames=25), tmp_path / "listed.ts", silent_track)
     with av.open(str(tmp_path / "listed.ts")) as c:
         assert c.streams.audio[1].codec_context.sample_rate == 0  # as FFmpeg reads it
     code, err = run_case(tmp_path / "listed.ts", tmp_path / "out.mp4", capsys=capsys)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError
-from .media.sequence import base_name, frame_files, is_frame_of, is_sequence
+from .media.sequence import base_name, frame_files, frame_test, is_sequence
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # the disk (or a quota or size limit) is full
 
@@ -48,8 +48,9 @@ def check_output(src: Path, dst: Path, overwrite: bool) -> None:
 def _check_frames(src: Path, dst: Path, overwrite: bool) -> None:
     """A written sequence replaces existing frames of its name only with `overwrite`, and never the input's."""
     existing = frame_files(dst).values()
-    source = is_sequence(src)
-    if any(is_frame_of(src, p) if source else p.resolve() == src.resolve() for p in existing):
+    source = src.resolve()
+    is_input = frame_test(src) if is_sequence(src) else (lambda p: p.resolve() == source)
+    if any(map(is_input, existing)):
         raise OutputError(f"{dst}: the output would replace the input's frames; choose another name or folder")
     if existing and not overwrite:
         raise OutputError(f"{dst}: {len(existing)} frames of this name already exist (use --overwrite to "

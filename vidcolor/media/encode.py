@@ -226,13 +226,12 @@ def _muxer_takes(fmt: str, stream: av.stream.Stream, codec: str | None = None) -
     a form players read. Asked of the muxer itself, which writes a header in memory: FFmpeg's codec lists
     are short for formats without a codec table (MPEG-TS takes AAC and AC-3, not only MP2) and too long
     for others (mov lists FLAC and Opus, then refuses them; avi refuses AAC without its header)."""
-    name = codec or stream.codec_context.codec.canonical_name
-    identified = _muxer(fmt).identified
-    if identified is not None and name not in identified:
+    name, muxer = codec or stream.codec_context.codec.canonical_name, _muxer(fmt)
+    if muxer.identified is not None and name not in muxer.identified:
         return False
     try:
         with _in_memory(fmt) as probe:
-            if _muxer(fmt).video_first:
+            if muxer.video_first:
                 _add_probe_video(probe, probe.default_video_codec)
             if codec is None:
                 _named_layout(probe.add_stream_from_template(stream), stream)

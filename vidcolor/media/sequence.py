@@ -52,10 +52,15 @@ def frame_files(pattern: Path) -> dict[int, Path]:
     return {n: folder / name for n, name in zip(numbers, names, strict=True) if n is not None}
 
 
-def is_frame_of(pattern: Path, path: Path) -> bool:
-    """Whether `path` is (or links to) one of the pattern's files, without listing its folder."""
-    path = path.resolve()
-    return path.parent == pattern.parent.resolve() and _number_reader(pattern)(path.name) is not None
+def frame_test(pattern: Path) -> Callable[[Path], bool]:
+    """Whether a path is (or links to) one of the pattern's files, without listing its folder: the folder
+    resolved and the name's pattern compiled once, for the many files it is asked about."""
+    folder, number = pattern.parent.resolve(), _number_reader(pattern)
+
+    def test(path: Path) -> bool:
+        path = path.resolve()
+        return path.parent == folder and number(path.name) is not None
+    return test
 
 
 def _number_reader(pattern: Path) -> Callable[[str], int | None]:
