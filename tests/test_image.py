@@ -1,6 +1,9 @@
 """Still photos: luminance kept at full resolution, odd Pillow modes, alpha and EXIF rotation."""
 from __future__ import annotations
 
+import json
+
+import av
 import numpy as np
 import pytest
 import torch
@@ -59,15 +62,20 @@ def test_odd_modes(tmp_path, mode):
     assert out.mode == ("RGBA" if "A" in mode else "RGB")
 
 
-def test_exif_rotation_is_applied(tmp_path):
-    img = Image.fromarray(gray_rgb(photo("rocket", 80, 40)))
+@pytest.mark.parametrize("source", ["jpg", "tif", "16.tif"])
+def test_exif_rotation_is_applied(tmp_path, source):
+    """Turned upright once, the right way, from an uncompressed gray TIFF too (Pillow 13 reads one turned a
+    quarter garbled when it maps the file)."""
+    gray = Image.fromarray(gray_rgb(photo("rocket", 80, 40))).convert("L")
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise on display
-    src = tmp_path / "rot.jpg"
-    img.save(src, exif=exif)
+    src = tmp_path / f"rot.{source}"
+    (Image.fromarray(np.asarray(gray, np.uint16) * 257) if source == "16.tif" else gray).save(src, exif=exif)
     dst = tmp_path / "out.png"
     assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
-    assert Image.open(dst).size == (40, 80)
+    upright = gray.transpose(Image.Transpose.ROTATE_270)
+    upright.save(tmp_path / "upright.png")
+    assert np.abs(lightness(dst) - lightness(tmp_path / "upright.png")).mean() < 1.0
 
 
 def test_not_an_image(tmp_path, capsys):
@@ -88,15 +96,16 @@ def test_an_animated_picture_says_only_its_first_is_colorized(tmp_path, capsys):
     assert Image.open(tmp_path / "still.png").size == (64, 48)
 
 
-def test_a_photo_keeps_its_date_camera_and_scan_resolution(tmp_path):
+@pytest.mark.parametrize("source", ["jpg", "tif"])
+def test_a_photo_keeps_its_date_camera_and_scan_resolution(tmp_path, source):
     """Archives catalogue photos by their EXIF (when taken, with what) and scans by their DPI: the colorized
-    copy keeps both. The orientation is applied to the pixels, so it is not kept (it would turn the photo
-    twice); a gray color profile would misread RGB, so it is not kept either."""
+    copy keeps both, from a TIFF scan too. The orientation is applied to the pixels, so it is not kept (it
+    would turn the photo twice); a gray color profile would misread RGB, so it is not kept either."""
     exif = Image.Exif()
     exif[0x010F], exif[0x0112] = "Leica", 6  # camera make; orientation: turned 90 degrees
     exif.get_ifd(0x8769)[0x9003] = "1955:06:07 08:09:10"  # when it was taken
     gray_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()  # not RGB
-    src = tmp_path / "scan.jpg"
+    src = tmp_path / f"scan.{source}"
     Image.fromarray(gray_rgb(photo("coffee", 64, 48))).convert("L").save(src, exif=exif.tobytes(), dpi=(600, 600),
                                                                           icc_profile=gray_profile)
     for ext in ("jpg", "png", "tif"):
@@ -119,3 +128,70 @@ def test_lossy_outputs_keep_the_luminance_close(tmp_path, ext):
     assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
     diff = np.abs(lightness(dst) - lightness(src))
     assert np.percentile(diff, 99) < 2.5
+
+
+def write_rgb48(path, pixels: np.ndarray) -> None:
+    """A 16-bit RGB PNG or TIFF written by FFmpeg's encoders (Pillow writes RGB at 8 bits only)."""
+    codec, pix_fmt = ("png", "rgb48be") if str(path).endswith(".png") else ("tiff", "rgb48le")
+    with av.open(str(path), "w", format="image2") as out:
+        stream = out.add_stream(codec, rate=1)
+        stream.width, stream.height, stream.pix_fmt = pixels.shape[1], pixels.shape[0], pix_fmt
+        for packet in [*stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb48le")), *stream.encode()]:
+            out.mux(packet)
+
+
+def read_rgb48(path) -> np.ndarray:
+    with av.open(str(path)) as f:
+        return next(f.decode(video=0)).to_ndarray(format="rgb48le")
+
+
+def lightness16(rgb: np.ndarray) -> np.ndarray:
+    return rgb_to_lab(torch.from_numpy(rgb / 65535).permute(2, 0, 1))[0].numpy()
+
+
+@pytest.mark.parametrize("source", ["tif", "png"])
+def test_a_16_bit_scan_stays_16_bit(tmp_path, source, capsys):
+    """A restorer's scan holds 16 bits per channel, a gradient steps of 1/65535: at 8 bits the colorized
+    copy would band when graded. PNG and TIFF copies keep all 16 (L* to within 0.01); JPEG holds 8."""
+    gray = gray_rgb(photo("coffee", 160, 120))[..., 0] / 255 + np.linspace(0, 1 / 255, 160)  # between 8-bit codes
+    scan = np.repeat((gray.clip(0, 1) * 65535).round().astype(np.uint16)[..., None], 3, axis=2)
+    src = tmp_path / f"scan.{source}"
+    write_rgb48(src, scan)
+    for ext, bits in (("tif", 16), ("png", 16), ("jpg", 8)):
+        dst = tmp_path / f"color.{ext}"
+        assert run([str(src), "-o", str(dst), "--model", "tiny-random", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["bits"] == bits
+        color = read_rgb48(dst)
+        assert color.shape == scan.shape and np.abs(color - color.mean(axis=2, keepdims=True)).mean() > 100
+        diff = np.abs(lightness16(color) - lightness16(scan))
+        assert (np.percentile(diff, 99) < 0.01) == (bits == 16)
+
+
+def test_a_16_bit_scan_is_turned_upright_and_keeps_its_exif(tmp_path):
+    """The 16-bit path reads pixels through FFmpeg, which ignores EXIF orientation: it is applied as for
+    8-bit photos (turned the same way as Pillow turns an 8-bit copy), and the EXIF is kept."""
+    from vidcolor import photo16
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Nikon", 6  # turned 90 degrees
+    exif.get_ifd(0x8769)[0x9003] = "1931:02:03 04:05:06"
+    scan = gray_rgb(photo("rocket", 80, 40)).astype(np.uint16) * 257
+    photo16.write(str(tmp_path / "scan16.tif"), "TIFF", scan, {"exif": exif, "dpi": (1200, 1200)})
+    Image.fromarray((scan >> 8).astype(np.uint8)).save(tmp_path / "scan8.jpg", exif=exif, quality=100)
+    for name in ("scan16.tif", "scan8.jpg"):
+        assert run([str(tmp_path / name), "-o", str(tmp_path / f"{name}.png"), "--model", "tiny-random", "-q"]) == 0
+    with Image.open(tmp_path / "scan16.tif.png") as out:
+        kept = out.getexif()
+        assert out.size == (40, 80) and 0x0112 not in kept and np.allclose(out.info["dpi"], 1200, atol=0.01)
+        assert (kept[0x010F], kept.get_ifd(0x8769)[0x9003]) == ("Nikon", "1931:02:03 04:05:06")
+    upright = lightness16(read_rgb48(tmp_path / "scan16.tif.png"))
+    assert np.abs(upright - lightness16(read_rgb48(tmp_path / "scan8.jpg.png"))).mean() < 1.0
+
+
+def test_transparency_into_a_jpeg_is_dropped_with_a_warning(tmp_path, capsys):
+    src = tmp_path / "cutout.png"
+    Image.fromarray(gray_rgb(photo("coffee", 64, 48))).convert("RGBA").save(src)
+    dst = tmp_path / "color.jpg"
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
+    assert "color.jpg: JPEG holds no transparency, the copy is opaque" in capsys.readouterr().err
+    assert Image.open(dst).mode == "RGB"

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import photo16
 from .color import fit_gamut, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .errors import InputError, OutputError
@@ -26,33 +27,55 @@ LOSSY_QUALITY = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 @dataclass
 class Picture:
     rgb: np.ndarray  # (H, W, 3) float32 sRGB in [0, 1], upright (its EXIF orientation applied)
-    alpha: np.ndarray | None
+    alpha: np.ndarray | None  # (H, W) float32 in [0, 1]
     kept: dict  # what a colorized copy keeps of the file (Pillow's save options): EXIF, DPI, an RGB ICC profile
     count: int  # pictures in the file (animated, multi-page): only the first is read
+    deep: bool  # more than 8 bits per channel: a copy is written at 16 where its format holds them
 
 
 def read_image(path: Path) -> Picture:
-    """Any Pillow mode, in any format Pillow reads. The EXIF (the date a photo was taken, the camera) and
-    the DPI of a scan are kept, without the orientation, which is applied; so is an RGB color profile (a
-    gray one would misread the colorized RGB)."""
+    """Any Pillow mode, in any format Pillow reads, 16-bit channels at their full precision. The EXIF (the
+    date a photo was taken, the camera) and the DPI of a scan are kept, without the orientation, which is
+    applied; so is an RGB color profile (a gray one would misread the colorized RGB)."""
     try:
-        with Image.open(path) as im:
+        # from a file object, not mapped: Pillow 13 maps an uncompressed TIFF at the sides it has already
+        # swapped for a quarter turn, and reads a turned gray scan garbled
+        with open(path, "rb") as file, Image.open(file) as im:
             count = getattr(im, "n_frames", 1)
             icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA") else None
-            im = ImageOps.exif_transpose(im)
-            kept = {"exif": im.getexif(), "dpi": im.info.get("dpi"), "icc_profile": icc}
-            alpha = np.asarray(im.getchannel("A")) if "A" in im.getbands() else None
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray keeps its precision
-                arr = np.asarray(im, dtype=np.float32)
-                arr /= 65535.0 if im.mode != "I" or arr.max() > 255 else 255.0
-                rgb = np.repeat(arr[..., None], 3, axis=2).clip(0, 1)
+            deep, has_alpha = photo16.is_deep(im), "A" in im.getbands()
+            exif = im.getexif()  # the file's: an upright copy of a TIFF has none
+            if deep and not im.mode.startswith("I"):  # channels Pillow narrows to 8 bits: FFmpeg reads them whole
+                pixels = photo16.read(str(path), exif.get(photo16.ORIENTATION, 1), has_alpha).astype(np.float32)
+                pixels /= 65535
             else:
-                rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+                pixels = _pixels(ImageOps.exif_transpose(im), has_alpha)
+            kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": icc}
     except FileNotFoundError as ex:
         raise InputError(f"{path}: no such file") from ex
     except (UnidentifiedImageError, OSError, ValueError) as ex:
         raise InputError(f"{path}: not a readable image ({ex})") from ex
-    return Picture(rgb, alpha, {k: v for k, v in kept.items() if v}, count)
+    alpha = pixels[..., 3] if has_alpha else None
+    return Picture(pixels[..., :3], alpha, {k: v for k, v in kept.items() if v}, count, deep)
+
+
+def _kept_exif(exif: Image.Exif) -> Image.Exif:
+    """The EXIF a colorized copy keeps, apart from the file: a TIFF's EXIF directory is read lazily from it.
+    Without the fields that describe the source's pixels (the copy's own) or its orientation (applied)."""
+    for tag in photo16.PIXEL_TAGS | {photo16.ORIENTATION}:
+        exif.pop(tag, None)
+    kept = Image.Exif()
+    kept.load(exif.tobytes())
+    return kept
+
+
+def _pixels(im: Image.Image, alpha: bool) -> np.ndarray:
+    """(H, W, 3, or 4 with alpha) float32 in [0, 1] of a picture Pillow reads whole."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray
+        gray = np.asarray(im, dtype=np.float32)
+        gray /= 65535.0 if im.mode != "I" or gray.max() > 255 else 255.0
+        return np.repeat(gray[..., None], 3, axis=2).clip(0, 1)
+    return np.asarray(im.convert("RGBA" if alpha else "RGB"), dtype=np.float32) / 255
 
 
 def _lab(rgb: np.ndarray) -> torch.Tensor:
@@ -106,19 +129,29 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     src, dst = Path(src), Path(dst)
     colorizer = colorizer or Colorizer()
     picture = read_image(src)
-    # an animated WebP or PNG, a multi-page TIFF: Pillow reads the first picture
-    warnings = [f"{picture.count} pictures in the file: only the first is colorized"] if picture.count > 1 else []
+    fmt = Image.registered_extensions().get(dst.suffix.lower())
+    bits = 16 if picture.deep and fmt in photo16.FORMATS else 8
+    warnings = []
+    if picture.count > 1:  # an animated WebP or PNG, a multi-page TIFF: Pillow reads the first picture
+        warnings.append(f"{picture.count} pictures in the file: only the first is colorized")
+    if picture.alpha is not None and fmt == "JPEG":
+        warnings.append(f"{dst.name}: JPEG holds no transparency, the copy is opaque")
     for w in warnings:
         log.warning("%s: %s", src, w)
     g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
-    out = (colorize_array(picture.rgb, colorizer, g) * 255 + 0.5).astype(np.uint8)
-    image = Image.fromarray(out)
-    if picture.alpha is not None:
-        image.putalpha(Image.fromarray(picture.alpha))
+    pixels = colorize_array(picture.rgb, colorizer, g).clip(0, 1)
+    if picture.alpha is not None and fmt != "JPEG":
+        pixels = np.dstack((pixels, picture.alpha))
     with atomic_output(src, dst, overwrite) as tmp:
-        try:
-            fmt = Image.registered_extensions().get(dst.suffix.lower())
-            image.save(tmp, format=fmt, **picture.kept, **LOSSY_QUALITY.get(fmt, {}))
-        except (KeyError, ValueError) as ex:
-            raise OutputError(f"{dst}: unknown image format {dst.suffix!r}") from ex
-    return {"input": str(src), "output": str(dst), "size": list(picture.rgb.shape[1::-1]), "warnings": warnings}
+        if bits == 16:
+            photo16.write(tmp, fmt, (pixels * 65535 + 0.5).astype(np.uint16), picture.kept)
+        else:
+            try:
+                image = Image.fromarray((pixels * 255 + 0.5).astype(np.uint8))
+                image.save(tmp, format=fmt, **picture.kept, **LOSSY_QUALITY.get(fmt, {}))
+            except (KeyError, ValueError) as ex:
+                raise OutputError(f"{dst}: unknown image format {dst.suffix!r}") from ex
+            except OSError as ex:  # a format that cannot hold the picture: "cannot write mode RGBA as PPM"
+                raise OutputError(f"{dst}: {ex}") from ex
+    return {"input": str(src), "output": str(dst), "size": list(picture.rgb.shape[1::-1]), "bits": bits,
+            "warnings": warnings}
