@@ -325,6 +325,21 @@ def test_variable_frame_rate_and_late_start(tmp_path, capsys):
     assert [round(float(f.pts * f.time_base) * 1000) for f in decode_planes(tmp_path / "out.mkv")] == pts
 
 
+def test_pauses_in_a_variable_rate_mkv_are_not_truncation(tmp_path, capsys):
+    """mkv states no frame count, so duration x the average rate (which FFmpeg reads off the first frames)
+    announces more frames than a film with pauses holds. Whole, it gets no warning; cut, it still does."""
+    pts = [0, 40, 80, 120, 160, 200, 400, 440, 800, 840, 880, 1200, 1240, 1280, 1320, 1360]
+    frames = [np.roll(photo("rocket", 64, 48), 2 * i, axis=1) for i in range(len(pts))]
+    src = write_frames(tmp_path / "pauses.mkv", frames, pts, Fraction(1, 1000), codec="ffv1")  # frames alike in size
+    code, err = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    assert code == 0 and "truncated" not in err
+    assert len(decode_planes(tmp_path / "out.mkv")) == len(pts)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size * 6 // 10])
+    code, err = run_case(cut, tmp_path / "cut_out.mkv", capsys=capsys)
+    assert code == 0 and "truncated or damaged" in err
+
+
 def test_size_change_mid_stream(tmp_path, capsys):
     src = tmp_path / "resize.mkv"
     with av.open(str(src), "w") as out:

@@ -334,6 +334,14 @@ def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
     return TimeRange(t0, t1)
 
 
+def _reaches_end(info: VideoInfo, last: float | None, span: TimeRange | None) -> bool:
+    """Whether a whole film's frames reach the end its header states, to within two frame periods (the last
+    frame's own and one more). A film whose count is only duration x average rate (mkv and webm state none)
+    reads fewer frames than that where its rate varies (pauses, a held picture), and is still whole."""
+    return (span is None and info.estimated and info.end is not None and last is not None
+            and last >= info.end - 2 / info.rate)
+
+
 def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
     if not info.rate or (span.end is None and info.duration is None):
         return None
@@ -429,6 +437,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                        desc=src.name[:30])
 
             def emit(batch: Rendered) -> None:
+                if batch.frames:  # they come in presentation order
+                    state["last"] = batch.frames[-1].time
                 sink.put(batch)
                 bar.update(len(batch.frames))
                 report.frames_in += len(batch.frames)
@@ -475,7 +485,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     finally:
         container.close()
     expected = info.frames if span is None else _range_frames(info, span)
-    if expected and report.frames_out < EXPECTED_SHARE * expected - 1:
+    short = expected and report.frames_out < EXPECTED_SHARE * expected - 1
+    if short and not _reaches_end(info, state.get("last"), span):
         report.warnings.append(f"read {report.frames_out} frames where the file announces about {expected}: "
                                "it is probably truncated or damaged; everything readable was kept")
     report.corrupt_packets = stats.corrupt_packets

@@ -23,6 +23,8 @@ class VideoInfo:
     frames: int | None  # from the header, or duration x rate; None when neither is known
     duration: float | None  # seconds
     rate: Fraction | None  # average frame rate, a hint only: timing comes from each frame's pts
+    estimated: bool = False  # `frames` is duration x rate: the header states no count (mkv, webm)
+    end: float | None = None  # when the last frame ends by the header, in the frames' own time (seconds)
 
 
 def check_readable(path: Path) -> None:
@@ -72,15 +74,19 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
         raise InputError(f"{container.name}: its {ctx.name} video has no picture size: a damaged header, or a "
                          f"kind of {ctx.name} this FFmpeg cannot decode{hint}")
     rate = frame_rate(stream)
-    duration = None
+    duration, start = None, None
     if stream.duration is not None:
         duration = float(stream.duration * stream.time_base)
+        start = None if stream.start_time is None else float(stream.start_time * stream.time_base)
     elif container.duration is not None:
         duration = container.duration / av.time_base
+        start = None if container.start_time is None else container.start_time / av.time_base
     frames = stream.frames or None
-    if frames is None and duration and rate:
+    estimated = frames is None and bool(duration and rate)
+    if estimated:
         frames = round(duration * rate)
-    return VideoInfo(ctx.width, ctx.height, frames, duration, rate)
+    end = None if start is None or duration is None else start + duration
+    return VideoInfo(ctx.width, ctx.height, frames, duration, rate, estimated, end)
 
 
 def counted(path: Path, frame_rate: str | float | Fraction | None, info: VideoInfo) -> VideoInfo:
