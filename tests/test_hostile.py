@@ -106,9 +106,13 @@ def test_missing_file(tmp_path, capsys):
 
 
 def test_directory(tmp_path, capsys):
+    """A folder is colorized file by file (tests/test_folder.py); one with nothing to colorize, or into a
+    file's name, is refused by name."""
     (tmp_path / "dir.mp4").mkdir()
+    code, err = run_case(tmp_path / "dir.mp4", tmp_path / "out", capsys=capsys)
+    assert code == 3 and "no photos or films in it" in err
     code, err = run_case(tmp_path / "dir.mp4", tmp_path / "out.mp4", capsys=capsys)
-    assert code == 3 and "is a directory" in err
+    assert code == 2 and "names a file, and a folder is colorized into a folder" in err
 
 
 def test_unreadable_file(tmp_path, capsys, monkeypatch):

@@ -15,6 +15,7 @@ __all__ = [
            "VidcolorError",
            "VideoReport",
            "WeightsError",
+           "colorize_folder",
            "colorize_image",
            "colorize_video",
            "load_model",
@@ -28,4 +29,8 @@ def __getattr__(name: str):
         from . import pipeline
 
         return getattr(pipeline, name)
+    if name == "colorize_folder":
+        from .folder import colorize_folder
+
+        return colorize_folder
     raise AttributeError(f"module 'vidcolor' has no attribute {name!r}")

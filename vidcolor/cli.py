@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from .defaults import DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE
-from .errors import EXIT_CODES, VidcolorError
+from .errors import EXIT_CODES, UsageError, VidcolorError
 
 EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
@@ -41,10 +41,11 @@ def _print_json(obj: dict) -> None:
 
 @app.command(epilog=EXIT_HELP)
 def colorize(
-    input: str = typer.Argument(..., help="Video (anything FFmpeg reads), image sequence (scans/reel_%06d.dpx) "
-                                "or photo."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Output file, or image sequence "
-                                       "(graded/reel_%06d.dpx, .tif, .png) [default: INPUT_color.EXT]."),
+    input: str = typer.Argument(..., help="Video (anything FFmpeg reads), image sequence (scans/reel_%06d.dpx), "
+                                "photo, or a folder of photos and videos."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Output file, image sequence "
+                                       "(graded/reel_%06d.dpx, .tif, .png), or folder for a folder "
+                                       "[default: INPUT_color.EXT, INPUT_color/]."),
     model: str = typer.Option(DEFAULT_MODEL, help="Model name or path to a .safetensors file."),
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
     batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16; on a CPU "
@@ -72,7 +73,7 @@ def colorize(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
     frame_rate: str | None = FRAME_RATE,
 ) -> None:
-    """Colorize a video, an image sequence or a photo (the default command)."""
+    """Colorize a video, an image sequence, a photo, or every one in a folder (the default command)."""
     input = Path(input)  # checked by the library, which names the problem (typer's check would exit 2)
     from .colorizer import Colorizer
     from .image import IMAGE_SUFFIXES, colorize_image
@@ -81,6 +82,16 @@ def colorize(
     from .pipeline import colorize_video
 
     sequence = is_sequence(input)
+    if input.is_dir():
+        if frame_rate is not None:
+            raise UsageError("a frame rate is given to image sequences only, not to a folder")
+        _colorize_folder(input, output or input.with_name(f"{input.name}_color"), json_out, quiet,
+                         colorizer=Colorizer(model, device, work_side, saturation, precision),
+                         overwrite=overwrite, progress=not quiet, reference=reference, batch_size=batch_size,
+                         encode=EncodeOptions(codec, crf, preset), shot_detect=shot_detect,
+                         smooth_seconds=smooth_seconds, start=start, end=end, duration=duration,
+                         side_by_side=side_by_side)
+        return
     output = output or _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
     if input.suffix.lower() in IMAGE_SUFFIXES and not sequence:
         report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
@@ -96,6 +107,20 @@ def colorize(
         _print_json(report)
     elif not quiet:
         typer.echo(f"wrote {output}", err=True)
+
+
+def _colorize_folder(input: Path, output: Path, json_out: bool, quiet: bool, **options) -> None:
+    """The folder form of `colorize`: a summary line, and the exit code of the first file that failed."""
+    from .folder import colorize_folder
+
+    report = colorize_folder(input, output, **options)
+    if json_out:
+        _print_json(report)
+    elif not quiet:
+        typer.echo(f"wrote {len(report['colorized'])} files to {output} ({len(report['already_there'])} already "
+                   f"there, {len(report['failed'])} failed)", err=True)
+    if report["failed"]:
+        raise typer.Exit(report["failed"][0]["exit_code"])
 
 
 @app.command()

@@ -53,7 +53,9 @@ def read_image(path: Path) -> Picture:
             kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": icc}
     except FileNotFoundError as ex:
         raise InputError(f"{path}: no such file") from ex
-    except (UnidentifiedImageError, OSError, ValueError) as ex:
+    except UnidentifiedImageError as ex:
+        raise InputError(f"{path}: not a readable image (damaged, or a format Pillow does not know)") from ex
+    except (OSError, ValueError) as ex:
         raise InputError(f"{path}: not a readable image ({ex})") from ex
     alpha = pixels[..., 3] if has_alpha else None
     return Picture(pixels[..., :3], alpha, {k: v for k, v in kept.items() if v}, count, deep)

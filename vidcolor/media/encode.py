@@ -156,7 +156,7 @@ _MANY_FILES = {"hls", "dash", "segment", "stream_segment", "ssegment", "smoothst
 _ONE_PICTURE = {"image2", "apng", "gif", "webp"}  # a single file name: one image (sequences are patterns)
 
 
-def _format_for(path: Path) -> str | None:
+def format_for(path: Path) -> str | None:
     """The muxer FFmpeg would pick for this file name (the temporary name hides the real one)."""
     if is_sequence(path):
         return "image2"
@@ -294,7 +294,7 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
     refuses it at its header."""
     if codec != EncodeOptions.codec:
         return codec, None
-    fmt = _format_for(path)
+    fmt = format_for(path)
     if own := _muxer(fmt).own_video:
         return own, f"H.264 in {path.suffix} files reads back without its frames' times"
     try:
@@ -356,7 +356,7 @@ class Writer:
         self.chapters = chapters or []
         options = {"frame_pts": "1"} if first_number is not None else None  # file names from pts
         try:
-            self.out = av.open(str(path), mode="w", format=_format_for(self.path), options=options)
+            self.out = av.open(str(path), mode="w", format=format_for(self.path), options=options)
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{path}: cannot write this kind of file ({ex})") from ex
         self.video: av.video.stream.VideoStream | None = None

@@ -13,7 +13,8 @@ from .decode import frame_rate, packets_of
 from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
-                  ".wmv", ".flv", ".ogv", ".3gp", ".dv", ".mxf"}
+                  ".m2t", ".wmv", ".asf", ".flv", ".ogv", ".3gp", ".3g2", ".dv", ".mxf", ".vob", ".vro", ".mod",
+                  ".tod", ".divx"}  # .vob, .vro: DVD video and DVD-VR recordings; .mod, .tod: SD camcorders
 
 
 @dataclass(frozen=True)
