@@ -461,6 +461,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     report.shots = 1 + len(stage.boundaries)
                 sink.close()
                 interrupted()
+                if _reaches_end(info, state.get("last"), span):  # a variable rate's estimate was high: the
+                    bar.total = bar.n                              # bar ends full, as the film did
             except BaseException:
                 sink.cancel()
                 writer.abort()
