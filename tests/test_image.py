@@ -7,6 +7,7 @@ import av
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import gray_rgb, photo
 from PIL import Image, ImageCms
 
@@ -195,3 +196,21 @@ def test_transparency_into_a_jpeg_is_dropped_with_a_warning(tmp_path, capsys):
     assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
     assert "color.jpg: JPEG holds no transparency, the copy is opaque" in capsys.readouterr().err
     assert Image.open(dst).mode == "RGB"
+
+
+def test_strip_by_strip_is_the_whole_picture(monkeypatch):
+    """Photos are converted a few rows at a time so that a big scan fits in memory. The rows of a*b* are
+    torch's bilinear upsampling of the whole, and the strips join into the whole picture's result."""
+    from vidcolor import Colorizer, photo16
+    from vidcolor.image import _rows, _widened, colorize_pixels
+
+    pixels = gray_rgb(photo("chelsea", 97, 61))[..., :1]
+    colorizer = Colorizer("tiny-random")
+    at_once = colorize_pixels(pixels, colorizer, bits=16)  # one strip
+    monkeypatch.setattr(photo16, "STRIP_PIXELS", 97 * 7)  # strips of 7 rows, the last one shorter
+    assert len(list(photo16.strips(61, 97))) == 9
+    ab = torch.randn(1, 2, 13, 17, generator=torch.Generator().manual_seed(0)) * 30
+    whole = F.interpolate(ab, size=(61, 97), mode="bilinear", align_corners=False)
+    joined = torch.cat([_rows(_widened(ab, 97), 61, rows) for rows in photo16.strips(61, 97)], dim=2)
+    assert torch.allclose(whole, joined, atol=1e-4)
+    assert np.abs(colorize_pixels(pixels, colorizer, bits=16).astype(int) - at_once).max() <= 1

@@ -26,11 +26,15 @@ LOSSY_QUALITY = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 
 @dataclass
 class Picture:
-    rgb: np.ndarray  # (H, W, 3) float32 sRGB in [0, 1], upright (its EXIF orientation applied)
-    alpha: np.ndarray | None  # (H, W) float32 in [0, 1]
+    pixels: np.ndarray  # (H, W, 1 or 3) uint8 or uint16 sRGB, gray in one channel; upright (EXIF orientation applied)
+    alpha: np.ndarray | None  # (H, W), the pixels' type
     kept: dict  # what a colorized copy keeps of the file (Pillow's save options): EXIF, DPI, an RGB ICC profile
     count: int  # pictures in the file (animated, multi-page): only the first is read
-    deep: bool  # more than 8 bits per channel: a copy is written at 16 where its format holds them
+
+    @property
+    def bits(self) -> int:
+        """8, or 16 for a scan with more than 8 bits per channel: its copy is 16-bit where the format holds it."""
+        return 16 if self.pixels.dtype == np.uint16 else 8
 
 
 def read_image(path: Path) -> Picture:
@@ -43,11 +47,11 @@ def read_image(path: Path) -> Picture:
         with open(path, "rb") as file, Image.open(file) as im:
             count = getattr(im, "n_frames", 1)
             icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA") else None
-            deep, has_alpha = photo16.is_deep(im), "A" in im.getbands()
+            narrowed = photo16.is_deep(im) and not im.mode.startswith("I")  # before a PNG's EXIF loads it
+            has_alpha = "A" in im.getbands()
             exif = im.getexif()  # the file's: an upright copy of a TIFF has none
-            if deep and not im.mode.startswith("I"):  # channels Pillow narrows to 8 bits: FFmpeg reads them whole
-                pixels = photo16.read(str(path), exif.get(photo16.ORIENTATION, 1), has_alpha).astype(np.float32)
-                pixels /= 65535
+            if narrowed:  # 16-bit channels Pillow reads at 8 bits
+                pixels = photo16.read(str(path), exif.get(photo16.ORIENTATION, 1), has_alpha)
             else:
                 pixels = _pixels(ImageOps.exif_transpose(im), has_alpha)
             kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": icc}
@@ -57,8 +61,8 @@ def read_image(path: Path) -> Picture:
         raise InputError(f"{path}: not a readable image (damaged, or a format Pillow does not know)") from ex
     except (OSError, ValueError) as ex:
         raise InputError(f"{path}: not a readable image ({ex})") from ex
-    alpha = pixels[..., 3] if has_alpha else None
-    return Picture(pixels[..., :3], alpha, {k: v for k, v in kept.items() if v}, count, deep)
+    pixels, alpha = (pixels[..., :-1], pixels[..., -1]) if has_alpha else (pixels, None)
+    return Picture(pixels, alpha, {k: v for k, v in kept.items() if v}, count)
 
 
 def _kept_exif(exif: Image.Exif) -> Image.Exif:
@@ -72,37 +76,74 @@ def _kept_exif(exif: Image.Exif) -> Image.Exif:
 
 
 def _pixels(im: Image.Image, alpha: bool) -> np.ndarray:
-    """(H, W, 3, or 4 with alpha) float32 in [0, 1] of a picture Pillow reads whole."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray
-        gray = np.asarray(im, dtype=np.float32)
-        gray /= 65535.0 if im.mode != "I" or gray.max() > 255 else 255.0
-        return np.repeat(gray[..., None], 3, axis=2).clip(0, 1)
-    return np.asarray(im.convert("RGBA" if alpha else "RGB"), dtype=np.float32) / 255
+    """(H, W, channels) uint8 or uint16 of a picture Pillow reads whole, alpha last; gray stays one channel."""
+    if im.mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16)[..., None]  # native byte order
+    if im.mode == "I":  # 32-bit integers: 16-bit gray, or 8-bit codes if none is above 255
+        gray = np.asarray(im)
+        return (gray * 257 if gray.max() <= 255 else gray).clip(0, 65535).astype(np.uint16)[..., None]
+    if im.mode in ("L", "LA"):
+        return np.asarray(im).reshape(im.height, im.width, -1)
+    return np.asarray(im.convert("RGBA" if alpha else "RGB"))
 
 
-def _lab(rgb: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) float sRGB -> (1, 3, H, W) L*a*b*."""
-    return rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None].float())
+def _lightness(pixels: np.ndarray) -> torch.Tensor:
+    """(H, W, 1 or 3) integer sRGB -> (1, 1, H, W) L*, strip by strip."""
+    height, width = pixels.shape[:2]
+    peak = np.iinfo(pixels.dtype).max
+    L = torch.empty(1, 1, height, width)
+    for rows in photo16.strips(height, width):
+        rgb = torch.from_numpy(pixels[rows].astype(np.float32) / peak).permute(2, 0, 1)[None]
+        L[0, 0, rows] = rgb_to_lab(rgb.expand(-1, 3, -1, -1))[0, 0]
+    return L
 
 
-def photo_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-    """(B, 1, H, W) L* and (B, 2, h, w) predicted a*b* -> (B, 3, H, W) sRGB as a photo is written: a*b*
-    upsampled smoothly, and shrunk toward gray where sRGB cannot hold them, so L* stays the input's."""
-    ab = F.interpolate(ab, size=L.shape[-2:], mode="bilinear", align_corners=False)
+def _widened(ab: torch.Tensor, width: int) -> torch.Tensor:
+    """(B, 2, h, w) a*b* upsampled to `width` columns, bilinear: the first half of a separable upsampling
+    whose rows `_rows` makes as they are needed."""
+    return F.interpolate(ab, size=(ab.shape[-2], width), mode="bilinear", align_corners=False)
+
+
+def _rows(wide: torch.Tensor, height: int, rows: slice) -> torch.Tensor:
+    """Rows `rows` of `wide` (B, 2, h, W) upsampled to `height` rows, as torch's bilinear (no corner alignment)."""
+    h = wide.shape[-2]
+    src = ((torch.arange(rows.start, rows.stop) + 0.5) * (h / height) - 0.5).clamp(min=0)
+    top = src.floor().long().clamp(max=h - 1)
+    weight = (src - top).view(1, 1, -1, 1)
+    return wide[:, :, top] * (1 - weight) + wide[:, :, (top + 1).clamp(max=h - 1)] * weight
+
+
+def _fitted_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) L* and (B, 2, H, W) a*b* -> (B, 3, H, W) sRGB, a*b* shrunk toward gray where sRGB
+    cannot hold them, so that L* stays the input's."""
     return lab_to_rgb(fit_gamut(torch.cat((L, ab), dim=1)))
 
 
-def colorize_array(rgb: np.ndarray, colorizer: Colorizer, global_vector: torch.Tensor | None = None) -> np.ndarray:
-    """(H, W, 3) float sRGB in [0, 1] -> (H, W, 3) float sRGB: the input's L*, predicted a*b*."""
-    lab = _lab(rgb)
-    ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100), global_vector).cpu()
-    return photo_rgb(lab[:, :1], ab)[0].permute(1, 2, 0).numpy()
+def photo_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) L* and (B, 2, h, w) predicted a*b* -> (B, 3, H, W) sRGB as a photo is written."""
+    height, width = L.shape[-2:]
+    return _fitted_rgb(L, _rows(_widened(ab, width), height, slice(0, height)))
+
+
+def colorize_pixels(pixels: np.ndarray, colorizer: Colorizer, global_vector: torch.Tensor | None = None,
+                    bits: int = 8) -> np.ndarray:
+    """(H, W, 1 or 3) integer sRGB -> (H, W, 3) sRGB at `bits` (8 or 16): the input's L* at full resolution,
+    a*b* predicted at the working size and upsampled smoothly. Converted strip by strip: a 40-megapixel
+    scan took 4.8 GB as whole-picture tensors."""
+    height, width = pixels.shape[:2]
+    L = _lightness(pixels)
+    wide = _widened(colorizer.ab(colorizer.work_lightness(L / 100), global_vector).cpu(), width)
+    out = np.empty((height, width, 3), np.uint16 if bits > 8 else np.uint8)
+    for rows in photo16.strips(height, width):
+        rgb = _fitted_rgb(L[:, :, rows], _rows(wide, height, rows))[0].permute(1, 2, 0)
+        out[rows] = (rgb * ((1 << bits) - 1) + 0.5).numpy()
+    return out
 
 
 def reference_features(colorizer: Colorizer, photo: Path) -> torch.Tensor:
     """(D,) global vector of a photo: its mood, to impose on other pictures (style transfer)."""
-    rgb = read_image(photo).rgb
-    return colorizer.global_features(colorizer.work_lightness(_lab(rgb)[:, :1] / 100))[0]
+    L = _lightness(read_image(photo).pixels)
+    return colorizer.global_features(colorizer.work_lightness(L / 100))[0]
 
 
 def shot_references(colorizer: Colorizer, table: Path) -> dict[int, torch.Tensor]:
@@ -132,28 +173,29 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     colorizer = colorizer or Colorizer()
     picture = read_image(src)
     fmt = Image.registered_extensions().get(dst.suffix.lower())
-    bits = 16 if picture.deep and fmt in photo16.FORMATS else 8
+    bits = 16 if picture.bits == 16 and fmt in photo16.FORMATS else 8
     warnings = []
     if picture.count > 1:  # an animated WebP or PNG, a multi-page TIFF: Pillow reads the first picture
         warnings.append(f"{picture.count} pictures in the file: only the first is colorized")
-    if picture.alpha is not None and fmt == "JPEG":
+    alpha = picture.alpha if fmt != "JPEG" else None
+    if picture.alpha is not None and alpha is None:
         warnings.append(f"{dst.name}: JPEG holds no transparency, the copy is opaque")
     for w in warnings:
         log.warning("%s: %s", src, w)
     g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
-    pixels = colorize_array(picture.rgb, colorizer, g).clip(0, 1)
-    if picture.alpha is not None and fmt != "JPEG":
-        pixels = np.dstack((pixels, picture.alpha))
+    pixels = colorize_pixels(picture.pixels, colorizer, g, bits)
+    if alpha is not None:  # a 16-bit scan's alpha, into an 8-bit copy: rounded to 8 bits
+        alpha = alpha if alpha.dtype == pixels.dtype else ((alpha.astype(np.uint32) * 255 + 32767) // 65535)
+        pixels = np.dstack((pixels, alpha.astype(pixels.dtype)))
     with atomic_output(src, dst, overwrite) as tmp:
         if bits == 16:
-            photo16.write(tmp, fmt, (pixels * 65535 + 0.5).astype(np.uint16), picture.kept)
+            photo16.write(tmp, fmt, pixels, picture.kept)
         else:
             try:
-                image = Image.fromarray((pixels * 255 + 0.5).astype(np.uint8))
-                image.save(tmp, format=fmt, **picture.kept, **LOSSY_QUALITY.get(fmt, {}))
+                Image.fromarray(pixels).save(tmp, format=fmt, **picture.kept, **LOSSY_QUALITY.get(fmt, {}))
             except (KeyError, ValueError) as ex:
                 raise OutputError(f"{dst}: unknown image format {dst.suffix!r}") from ex
             except OSError as ex:  # a format that cannot hold the picture: "cannot write mode RGBA as PPM"
                 raise OutputError(f"{dst}: {ex}") from ex
-    return {"input": str(src), "output": str(dst), "size": list(picture.rgb.shape[1::-1]), "bits": bits,
+    return {"input": str(src), "output": str(dst), "size": list(picture.pixels.shape[1::-1]), "bits": bits,
             "warnings": warnings}

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image
 
+STRIP_PIXELS = 1 << 21  # pixels converted or compressed at a time: temporaries stay tens of MB on any scan
 FORMATS = {"PNG", "TIFF"}  # Pillow's names for the formats written at 16 bits
 ORIENTATION = 0x0112
 # TIFF fields that describe a file's pixels: a TIFF source's EXIF holds them, a copy must not
 PIXEL_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 280, 281, 284, 317, 320, 322, 323, 324,
               325, 338, 339, 340, 341, 347, 530, 531, 532, 34675}
+
+
+def strips(height: int, width: int) -> Iterator[slice]:
+    """Row ranges of about STRIP_PIXELS pixels each, top to bottom."""
+    step = max(1, STRIP_PIXELS // width)
+    return (slice(top, min(top + step, height)) for top in range(0, height, step))
 
 
 def is_deep(im: Image.Image) -> bool:
@@ -51,11 +59,23 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
+def _deflated(blocks: Iterator[np.ndarray]) -> bytes:
+    packer = zlib.compressobj()
+    return b"".join([*(packer.compress(block.tobytes()) for block in blocks), packer.flush()])
+
+
+def _png_scanlines(pixels: np.ndarray) -> Iterator[np.ndarray]:
+    """Rows with PNG's "Up" filter (each byte minus the one above it), each led by its filter type, 2."""
+    above = None
+    for rows in strips(*pixels.shape[:2]):
+        block = np.ascontiguousarray(pixels[rows], dtype=">u2").reshape(rows.stop - rows.start, -1).view(np.uint8)
+        up = np.diff(block, axis=0, prepend=np.zeros_like(block[:1]) if above is None else above)
+        above = block[-1:]
+        yield np.hstack((np.full((len(up), 1), 2, np.uint8), up))
+
+
 def _png(pixels: np.ndarray, kept: dict) -> bytes:
     h, w, channels = pixels.shape
-    rows = np.ascontiguousarray(pixels, dtype=">u2").reshape(h, -1).view(np.uint8)
-    up = np.diff(rows, axis=0, prepend=np.zeros_like(rows[:1]))  # PNG's "Up" filter: bytes minus those above
-    scanlines = np.hstack((np.full((h, 1), 2, np.uint8), up))  # each row starts with its filter type, 2
     chunks = [_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 6 if channels == 4 else 2, 0, 0, 0))]
     if "icc_profile" in kept:
         chunks.append(_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(kept["icc_profile"])))
@@ -64,8 +84,17 @@ def _png(pixels: np.ndarray, kept: dict) -> bytes:
         chunks.append(_chunk(b"pHYs", struct.pack(">IIB", x, y, 1)))
     if "exif" in kept:
         chunks.append(_chunk(b"eXIf", kept["exif"].tobytes()[6:]))  # without the JPEG marker's "Exif\0\0"
-    chunks += [_chunk(b"IDAT", zlib.compress(scanlines.tobytes())), _chunk(b"IEND", b"")]
+    chunks += [_chunk(b"IDAT", _deflated(_png_scanlines(pixels))), _chunk(b"IEND", b"")]
     return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+def _tiff_samples(pixels: np.ndarray, order: str) -> Iterator[np.ndarray]:
+    """Rows with TIFF's horizontal predictor: each sample minus its left neighbour's."""
+    for rows in strips(*pixels.shape[:2]):
+        block = pixels[rows]
+        samples = block.astype(order + "u2")
+        samples[:, 1:] = np.diff(block, axis=1)
+        yield samples
 
 
 def _tiff(pixels: np.ndarray, kept: dict) -> bytes:
@@ -84,9 +113,6 @@ def _tiff(pixels: np.ndarray, kept: dict) -> bytes:
         ifd[282], ifd[283], ifd[296] = *(float(d) for d in kept["dpi"]), 2
     if "icc_profile" in kept:
         ifd[34675] = kept["icc_profile"]
-    big_endian = ifd.tobytes()[6:8] == b"MM"
-    samples = pixels.astype(">u2" if big_endian else "<u2")
-    samples[:, 1:] = np.diff(pixels, axis=1)  # the predictor: each sample minus its left neighbour's
-    strip = zlib.compress(samples.tobytes())
+    strip = _deflated(_tiff_samples(pixels, ">" if ifd.tobytes()[6:8] == b"MM" else "<"))
     ifd[279] = len(strip)
     return ifd.tobytes()[6:] + strip

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 from .colorizer import Colorizer
 from .errors import InputError
-from .image import colorize_array
+from .image import colorize_pixels
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
 from .media.probe import counted, open_input, video_info
 from .outputs import atomic_output
@@ -19,7 +19,7 @@ LABEL_HEIGHT = 18  # px
 
 
 def _frames_at(container, times: list[float]) -> list[tuple[np.ndarray, float] | None]:
-    """(H, W, 3) float gray RGB of the first frame at or after each of `times` (seconds), and its time; None
+    """(H, W, 3) uint8 gray RGB of the first frame at or after each of `times` (seconds), and its time; None
     past the end. A seek finds each where the file has timestamps; a stream without them (raw .h264) cannot
     seek, so it is read once, in time order."""
     origin = film_start(container.streams.video[0])
@@ -36,8 +36,7 @@ def _frames_at(container, times: list[float]) -> list[tuple[np.ndarray, float] |
 
 
 def _gray(frame) -> np.ndarray:
-    gray = frame.to_ndarray(format="gray").astype(np.float32) / 255
-    return np.repeat(gray[..., None], 3, axis=2)
+    return np.repeat(frame.to_ndarray(format="gray")[..., None], 3, axis=2)
 
 
 def _seconds(frame, origin: float, default: float) -> float:
@@ -65,7 +64,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
             if found is None:
                 raise InputError(f"{src}: no frame at or after {format_clock(t)}")
             gray, t_frame = found
-            color = colorize_array(gray, colorizer)
+            color = colorize_pixels(gray, colorizer)
             rows.append((format_clock(t_frame), gray, color))
     finally:
         container.close()
@@ -76,7 +75,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         y = 4 + r * (h + LABEL_HEIGHT + 4)
         draw.text((4, y + 2), f"{label}   gray | vidcolor", fill="black")
         for c, pic in enumerate((gray, color)):
-            tile = Image.fromarray((pic * 255 + 0.5).astype(np.uint8)).resize((TILE_WIDTH, h), Image.BILINEAR)
+            tile = Image.fromarray(pic).resize((TILE_WIDTH, h), Image.BILINEAR)
             sheet.paste(tile, (4 + c * (TILE_WIDTH + 4), y + LABEL_HEIGHT))
     with atomic_output(src, dst, overwrite) as tmp:
         sheet.save(tmp, format="PNG")
