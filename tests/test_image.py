@@ -214,3 +214,22 @@ def test_strip_by_strip_is_the_whole_picture(monkeypatch):
     joined = torch.cat([_rows(_widened(ab, 97), 61, rows) for rows in photo16.strips(61, 97)], dim=2)
     assert torch.allclose(whole, joined, atol=1e-4)
     assert np.abs(colorize_pixels(pixels, colorizer, bits=16).astype(int) - at_once).max() <= 1
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_gray_profile_is_applied(tmp_path, bits):
+    """A gray scan tagged "Gray Gamma 2.2" looks darker in its shadows than the same codes read as sRGB
+    (code 16: L* 2.0 against 4.7). The colorized copy is sRGB: it must look as light as the scan does."""
+    from vidcolor.icc import gray_profile
+
+    codes = np.tile(np.linspace(0, 1, 128), (32, 1))  # a ramp, black to white
+    src = tmp_path / "scan.tif"
+    peak = 65535 if bits == 16 else 255
+    array = (codes * peak).round().astype(np.uint16 if bits == 16 else np.uint8)
+    Image.fromarray(array).save(src, icc_profile=gray_profile(2.2).tobytes())
+    dst = tmp_path / "color.png"
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--saturation", "0"]) == 0
+    looks = 116 * np.cbrt(np.maximum(codes**2.2, 216 / 24389)) - 16  # L* of gamma 2.2 (linear part below L* 8)
+    looks = np.where(codes**2.2 > 216 / 24389, looks, codes**2.2 * 24389 / 27)
+    shown = lightness16(read_rgb48(dst)) if bits == 16 else lightness(dst)
+    assert np.abs(shown - looks).max() < (0.5 if bits == 8 else 0.2)  # 8-bit rounding; LittleCMS near black

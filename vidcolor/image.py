@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import photo16
+from . import icc, photo16
 from .color import fit_gamut, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .errors import InputError, OutputError
@@ -40,21 +40,21 @@ class Picture:
 def read_image(path: Path) -> Picture:
     """Any Pillow mode, in any format Pillow reads, 16-bit channels at their full precision. The EXIF (the
     date a photo was taken, the camera) and the DPI of a scan are kept, without the orientation, which is
-    applied; so is an RGB color profile (a gray one would misread the colorized RGB)."""
+    applied; so is an RGB color profile. A gray one is applied to the pixels (it cannot describe RGB)."""
     try:
         # from a file object, not mapped: Pillow 13 maps an uncompressed TIFF at the sides it has already
         # swapped for a quarter turn, and reads a turned gray scan garbled
         with open(path, "rb") as file, Image.open(file) as im:
             count = getattr(im, "n_frames", 1)
-            icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA") else None
+            rgb_profile = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA") else None
             narrowed = photo16.is_deep(im) and not im.mode.startswith("I")  # before a PNG's EXIF loads it
             has_alpha = "A" in im.getbands()
             exif = im.getexif()  # the file's: an upright copy of a TIFF has none
             if narrowed:  # 16-bit channels Pillow reads at 8 bits
                 pixels = photo16.read(str(path), exif.get(photo16.ORIENTATION, 1), has_alpha)
             else:
-                pixels = _pixels(ImageOps.exif_transpose(im), has_alpha)
-            kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": icc}
+                pixels = _pixels(icc.to_srgb_gray(ImageOps.exif_transpose(im), im.info.get("icc_profile")), has_alpha)
+            kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": rgb_profile}
     except FileNotFoundError as ex:
         raise InputError(f"{path}: no such file") from ex
     except UnidentifiedImageError as ex:
