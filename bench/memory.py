@@ -25,9 +25,9 @@ print(json.dumps({"frames": r.frames_out, "seconds": r.seconds,
 """
 
 
-def measure(clip: Path, out: Path, model: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(clip), str(out), model], check=True,
-                          capture_output=True, text=True)
+def measure(child: str, *args: str | Path) -> dict:
+    """Run `child` (Python code) in a fresh process on `args`; the JSON of its last line."""
+    done = subprocess.run([sys.executable, "-c", child, *map(str, args)], check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -42,7 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seconds in (10, 100):
             clip = make_clip(Path(tmp) / f"c{seconds}.mp4", width, args.height, seconds)
-            result[f"{seconds}s"] = measure(clip, Path(tmp) / f"o{seconds}.mp4", args.model)
+            result[f"{seconds}s"] = measure(CHILD, clip, Path(tmp) / f"o{seconds}.mp4", args.model)
             clip.unlink()
     result["ratio_100s_over_10s"] = round(result["100s"]["peak_rss_mb"] / result["10s"]["peak_rss_mb"], 3)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from skimage import data as skdata
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from memory import measure
 
 CHILD = """
 import resource, sys, json, time
@@ -40,12 +42,6 @@ def scan(path: Path, megapixels: int, bits: int) -> Path:
     return path
 
 
-def measure(src: Path, dst: Path, model: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(src), str(dst), model], check=True,
-                          capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="10,40", help="megapixels, comma-separated")
@@ -59,7 +55,7 @@ def main() -> None:
             runs = {}
             for mp in sizes:
                 src = scan(Path(tmp) / f"scan{mp}{suffix}", mp, bits)
-                runs[f"{mp}MP"] = measure(src, Path(tmp) / f"color{mp}{suffix}", args.model)
+                runs[f"{mp}MP"] = measure(CHILD, src, Path(tmp) / f"color{mp}{suffix}", args.model)
                 src.unlink()
             small, big = runs[f"{sizes[0]}MP"], runs[f"{sizes[-1]}MP"]
             runs["bytes_per_added_pixel"] = round((big["peak_rss_mb"] - small["peak_rss_mb"]) * 2**20
