@@ -128,8 +128,8 @@ def photo_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
 def colorize_pixels(pixels: np.ndarray, colorizer: Colorizer, global_vector: torch.Tensor | None = None,
                     bits: int = 8) -> np.ndarray:
     """(H, W, 1 or 3) integer sRGB -> (H, W, 3) sRGB at `bits` (8 or 16): the input's L* at full resolution,
-    a*b* predicted at the working size and upsampled smoothly. Converted strip by strip: a 40-megapixel
-    scan took 4.8 GB as whole-picture tensors."""
+    a*b* predicted at the working size and upsampled smoothly. Converted strip by strip: as whole-picture
+    float tensors a scan took about 100 bytes a pixel (bench/photo_memory.py)."""
     height, width = pixels.shape[:2]
     L = _lightness(pixels)
     wide = _widened(colorizer.ab(colorizer.work_lightness(L / 100), global_vector).cpu(), width)

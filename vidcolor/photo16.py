@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 from PIL import Image
 
-STRIP_PIXELS = 1 << 21  # pixels converted or compressed at a time: temporaries stay tens of MB on any scan
+STRIP_PIXELS = 1 << 21  # pixels converted (every photo) or compressed at a time: tens of MB of temporaries
 FORMATS = {"PNG", "TIFF"}  # Pillow's names for the formats written at 16 bits
 ORIENTATION = 0x0112
 # TIFF fields that describe a file's pixels: a TIFF source's EXIF holds them, a copy must not
