@@ -13,8 +13,8 @@ from vidcolor.cli import run
 
 
 def box(tmp_path):
-    """What a family's shared drive holds: photos, a film in a subfolder, a damaged photo, notes, and the
-    hidden metadata files macOS leaves beside each file."""
+    """What a family's shared drive holds: photos, a film in a subfolder, a damaged photo, notes, the
+    hidden metadata files macOS leaves beside each file, and a NAS's thumbnails."""
     root = tmp_path / "box"
     (root / "1950s").mkdir(parents=True)
     Image.fromarray(gray_rgb(photo("coffee", 64, 48))).save(root / "kitchen.jpg")
@@ -26,6 +26,8 @@ def box(tmp_path):
     (root / "damaged.jpg").write_bytes(b"\xff\xd8not really")
     (root / "notes.txt").write_text("grandma's box")
     (root / "._kitchen.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (root / "@eaDir" / "kitchen.jpg").mkdir(parents=True)  # a Synology NAS's thumbnails
+    Image.fromarray(photo("coffee", 32, 24)).save(root / "@eaDir" / "kitchen.jpg" / "SYNOFILE_THUMB_S.jpg")
     return root
 
 

@@ -16,16 +16,18 @@ from .media.probe import VIDEO_SUFFIXES
 from .pipeline import colorize_video
 
 log = logging.getLogger("vidcolor")
+# folders that systems and NAS boxes keep beside the user's files: thumbnails, recycle bins, snapshots
+SYSTEM_FOLDERS = {"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information", "__MACOSX"}
 
 
 def media_files(src: Path, skip: Path) -> list[Path]:
     """Photos and films under `src`, subfolders included, in name order; not those under `skip` (an output
     folder inside the input's), nor hidden ones (macOS leaves a "._name.jpg" of metadata beside each file
-    on a shared drive)."""
+    on a shared drive), nor those in system folders (a Synology NAS keeps JPEG thumbnails in "@eaDir")."""
     skip = skip.resolve()
     return sorted(p for p in src.rglob("*")
                   if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(src).parts)
+                  and not any(part.startswith(".") or part in SYSTEM_FOLDERS for part in p.relative_to(src).parts)
                   and skip not in p.resolve().parents)
 
 
