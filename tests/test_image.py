@@ -47,20 +47,27 @@ def test_saturation_scales_the_colors(tmp_path):
     assert 1.3 * found["1"] < found["1.5"] < 1.7 * found["1"]
 
 
-@pytest.mark.parametrize("mode", ["P", "CMYK", "I;16", "LA", "RGBA", "1"])
+@pytest.mark.parametrize("mode", ["P", "CMYK", "I;16", "F", "LA", "RGBA", "1"])
 def test_odd_modes(tmp_path, mode):
+    """Each mode comes out colored, as light as it went in (floats: 0 to 1, as HDR merges write them)."""
     base = Image.fromarray(photo("astronaut", 64, 48))
     if mode == "I;16":
         img = Image.fromarray(np.asarray(base.convert("L"), np.uint16) * 257)
+    elif mode == "F":
+        img = Image.fromarray(np.asarray(base.convert("L"), np.float32) / 255)
     else:
         img = base.convert(mode)
-    src = tmp_path / ("in.tif" if mode in ("CMYK", "I;16") else "in.png")
+    src = tmp_path / ("in.tif" if mode in ("CMYK", "I;16", "F") else "in.png")
     img.save(src)
     dst = tmp_path / "out.png"
     assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
     out = Image.open(dst)
     assert out.size == (64, 48)
     assert out.mode == ("RGBA" if "A" in mode else "RGB")
+    if mode not in ("CMYK", "1"):  # Pillow's CMYK has no profile to read lightness by; 1 is dithered
+        base.convert("L").save(tmp_path / "gray.png")  # Pillow reads 16-bit and float gray clipped at 255
+        reference = tmp_path / "gray.png" if mode in ("I;16", "F") else src
+        assert np.abs(lightness(dst) - lightness(reference)).mean() < 1.0
 
 
 @pytest.mark.parametrize("source", ["jpg", "tif", "16.tif"])

@@ -47,7 +47,8 @@ def read_image(path: Path) -> Picture:
         with open(path, "rb") as file, Image.open(file) as im:
             count = getattr(im, "n_frames", 1)
             rgb_profile = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA") else None
-            narrowed = photo16.is_deep(im) and not im.mode.startswith("I")  # before a PNG's EXIF loads it
+            # integer and float gray Pillow reads whole; asked before a PNG's EXIF loads the picture
+            narrowed = photo16.is_deep(im) and not im.mode.startswith(("I", "F"))
             has_alpha = "A" in im.getbands()
             exif = im.getexif()  # the file's: an upright copy of a TIFF has none
             if narrowed:  # 16-bit channels Pillow reads at 8 bits
@@ -79,9 +80,10 @@ def _pixels(im: Image.Image, alpha: bool) -> np.ndarray:
     """(H, W, channels) uint8 or uint16 of a picture Pillow reads whole, alpha last; gray stays one channel."""
     if im.mode.startswith("I;16"):
         return np.asarray(im).astype(np.uint16)[..., None]  # native byte order
-    if im.mode == "I":  # 32-bit integers: 16-bit gray, or 8-bit codes if none is above 255
-        gray = np.asarray(im)
-        return (gray * 257 if gray.max() <= 255 else gray).clip(0, 65535).astype(np.uint16)[..., None]
+    if im.mode in ("I", "F"):  # 32-bit integers or floats: 16-bit codes, 8-bit ones if none is above 255,
+        gray = np.asarray(im)  # floats from 0 to 1 (HDR merges, scientific scans) if none is above 1
+        peak = 1 if im.mode == "F" and gray.max() <= 1 else 255 if gray.max() <= 255 else 65535
+        return (gray * (65535 / peak)).round().clip(0, 65535).astype(np.uint16)[..., None]
     if im.mode in ("L", "LA"):
         return np.asarray(im).reshape(im.height, im.width, -1)
     return np.asarray(im.convert("RGBA" if alpha else "RGB"))
