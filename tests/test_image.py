@@ -126,6 +126,22 @@ def test_a_photo_keeps_its_date_camera_and_scan_resolution(tmp_path, source):
             assert np.allclose(out.info["dpi"], 600, atol=0.01)
 
 
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_jpeg_2000_master(tmp_path, bits):
+    """Archives keep still images as JPEG 2000 (lossless): they are photos, and a JPEG 2000 copy keeps the
+    luminance to 8-bit rounding (a 16-bit one, to 16 bits as TIFF)."""
+    gray = np.asarray(Image.fromarray(gray_rgb(photo("coffee", 96, 64))).convert("L"))
+    src = tmp_path / "master.jp2"
+    Image.fromarray(gray.astype(np.uint16) * 257 if bits == 16 else gray).save(src)
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    for ext in ("jp2", "tif"):
+        dst = tmp_path / f"color.{ext}"
+        assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
+        if ext == "tif":
+            assert Image.open(dst).tag_v2[258] == (bits,) * 3
+        assert np.percentile(np.abs(lightness(dst) - lightness(tmp_path / "gray.png")), 99) < 1.0
+
+
 @pytest.mark.parametrize("ext", ["jpg", "webp"])
 def test_lossy_outputs_keep_the_luminance_close(tmp_path, ext):
     """The photo's own L* is the promise: at Pillow's default quality a JPEG moved it by 5 at the 99th

@@ -18,7 +18,8 @@ from .outputs import atomic_output
 
 log = logging.getLogger("vidcolor")
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
+# JPEG 2000: archives' still-image masters (the Library of Congress's, lossless); Pillow writes it lossless
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".j2k", ".jpf", ".jpx"}
 # Lossy outputs at 95: at Pillow's default (75) a JPEG moved the input's L* by 5.2 at the 99th percentile
 # (a 512 px photo), at 95 by 1.7 (WebP 80 / 95: 3.5 / 1.4); PNG 0.2, rounding only
 LOSSY_QUALITY = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
