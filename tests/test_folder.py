@@ -77,3 +77,24 @@ def test_a_folder_into_itself_or_with_nothing_to_colorize(tmp_path, capsys):
     assert "no photos or films in it" in capsys.readouterr().err
     assert run([str(root), "-o", str(root), "--model", "tiny-random", "-q"]) == 4
     assert "the output folder is the input folder" in capsys.readouterr().err
+
+
+def test_a_bug_on_one_file_does_not_stop_the_folder(tmp_path, capsys, monkeypatch):
+    """A batch of hundreds of files goes on past one that hits a bug; the exit code says 1 (internal)."""
+    import vidcolor.folder
+
+    root = tmp_path / "box"
+    root.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(gray_rgb(photo("rocket", 32, 24))).save(root / name)
+    real = vidcolor.folder.colorize_image
+
+    def buggy(src, *args):
+        if src.name == "b.png":
+            raise ZeroDivisionError("division by zero")
+        return real(src, *args)
+
+    monkeypatch.setattr(vidcolor.folder, "colorize_image", buggy)
+    assert run([str(root), "-o", str(tmp_path / "out"), "--model", "tiny-random", "-q"]) == 1
+    assert "b.png: internal error: ZeroDivisionError: division by zero" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "c.png"]

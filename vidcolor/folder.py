@@ -76,9 +76,12 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
             else:
                 done = colorize_video(path, out, colorizer=colorizer, overwrite=overwrite, progress=progress,
                                       reference=reference, **video_options).to_dict()
-        except VidcolorError as ex:  # this file's problem: the others go on
-            log.warning("not colorized: %s", ex if str(ex).startswith(str(path)) else f"{path}: {ex}")
-            report["failed"].append({"input": str(path), "error": str(ex), "exit_code": ex.exit_code})
+        except Exception as ex:  # this file's problem, a bug on it included: the others go on (Ctrl-C stops)
+            known = isinstance(ex, VidcolorError)
+            error = str(ex) if known else (f"internal error: {type(ex).__name__}: {ex} (colorize this file alone "
+                                           "with VIDCOLOR_DEBUG=1 for details)")
+            log.warning("not colorized: %s", error if error.startswith(str(path)) else f"{path}: {error}")
+            report["failed"].append({"input": str(path), "error": error, "exit_code": ex.exit_code if known else 1})
             continue
         report["colorized"].append(done)
     return report
