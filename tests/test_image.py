@@ -124,6 +124,7 @@ def test_a_photo_keeps_its_date_camera_and_scan_resolution(tmp_path, source):
             assert out.size == (48, 64) and 0x0112 not in kept and "icc_profile" not in out.info
             assert (kept[0x010F], kept.get_ifd(0x8769)[0x9003]) == ("Leica", "1955:06:07 08:09:10")
             assert np.allclose(out.info["dpi"], 600, atol=0.01)
+            assert kept[0x000B].startswith("vidcolor ")  # ProcessingSoftware: the copy says it is colorized
 
 
 @pytest.mark.parametrize("bits", [8, 16])

@@ -23,6 +23,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".j
 # Lossy outputs at 95: at Pillow's default (75) a JPEG moved the input's L* by 5.2 at the 99th percentile
 # (a 512 px photo), at 95 by 1.7 (WebP 80 / 95: 3.5 / 1.4); PNG 0.2, rounding only
 LOSSY_QUALITY = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+PROCESSING_SOFTWARE = 0x000B  # EXIF: the software that processed the picture after it was made
 
 
 @dataclass
@@ -187,6 +188,10 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
         log.warning("%s: %s", src, w)
     g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
     pixels = colorize_pixels(picture.pixels, colorizer, g, bits)
+    from . import __version__  # (the package is loaded by now)
+
+    exif = picture.kept.setdefault("exif", Image.Exif())
+    exif[PROCESSING_SOFTWARE] = f"vidcolor {__version__}"  # a colorized copy says so; the scanner's Software stays
     if alpha is not None:  # a 16-bit scan's alpha, into an 8-bit copy: rounded to 8 bits
         alpha = alpha if alpha.dtype == pixels.dtype else ((alpha.astype(np.uint32) * 255 + 32767) // 65535)
         pixels = np.dstack((pixels, alpha.astype(pixels.dtype)))
