@@ -23,7 +23,8 @@ def box(tmp_path):
     # an SD camcorder's MPEG-PS, named .mod: FFmpeg reads it and has no muxer of that name
     tape = make_clip(root / "1950s" / "tape.mpg", frames=12, codec="mpeg2video", audio=("mp2",))
     tape.rename(root / "1950s" / "tape.mod")
-    (root / "damaged.jpg").write_bytes(b"\xff\xd8not really")
+    (root / "1950s" / "torn").mkdir()
+    (root / "1950s" / "torn" / "damaged.jpg").write_bytes(b"\xff\xd8not really")
     (root / "notes.txt").write_text("grandma's box")
     (root / "._kitchen.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
     (root / "@eaDir" / "kitchen.jpg").mkdir(parents=True)  # a Synology NAS's thumbnails
@@ -45,8 +46,9 @@ def test_a_folder_is_colorized_file_by_file(tmp_path, capsys):
     assert code == 3  # the damaged photo's code: the others were still done
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == \
         ["1950s/portrait.png", "1950s/reel.mp4", "1950s/tape.mp4", "kitchen.jpg"]
-    assert [f["input"] for f in report["failed"]] == [str(root / "damaged.jpg")]
-    assert f"not colorized: {root / 'damaged.jpg'}: not a readable image" in captured.err
+    assert [f["input"] for f in report["failed"]] == [str(root / "1950s" / "torn" / "damaged.jpg")]
+    assert f"not colorized: {root / '1950s' / 'torn' / 'damaged.jpg'}: not a readable image" in captured.err
+    assert not (out / "1950s" / "torn").exists()  # no empty folder left for the file that failed
     assert Image.open(out / "1950s" / "portrait.png").size == (48, 64) and chroma(out / "kitchen.jpg") > 0.5
     for name in ("reel.mp4", "tape.mp4"):
         with av.open(str(out / "1950s" / name)) as film:

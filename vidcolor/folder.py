@@ -42,6 +42,22 @@ def _output_for(out: Path) -> Path:
     return out
 
 
+def _failed(path: Path, ex: Exception) -> dict:
+    """A file's failure, logged and as the report lists it: a bug (not a VidcolorError) is exit code 1."""
+    known = isinstance(ex, VidcolorError)
+    error = str(ex) if known else (f"internal error: {type(ex).__name__}: {ex} (colorize this file alone with "
+                                   "VIDCOLOR_DEBUG=1 for details)")
+    log.warning("not colorized: %s", error if error.startswith(str(path)) else f"{path}: {error}")
+    return {"input": str(path), "error": error, "exit_code": ex.exit_code if known else 1}
+
+
+def _prune(folder: Path, top: Path) -> None:
+    """Remove `folder` and its parents below `top` while they are empty: made for a file that failed."""
+    while folder != top and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
 def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | None = None,
                     overwrite: bool = False, progress: bool = True, reference: str | Path | None = None,
                     **video_options) -> dict:
@@ -77,11 +93,8 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
                 done = colorize_video(path, out, colorizer=colorizer, overwrite=overwrite, progress=progress,
                                       reference=reference, **video_options).to_dict()
         except Exception as ex:  # this file's problem, a bug on it included: the others go on (Ctrl-C stops)
-            known = isinstance(ex, VidcolorError)
-            error = str(ex) if known else (f"internal error: {type(ex).__name__}: {ex} (colorize this file alone "
-                                           "with VIDCOLOR_DEBUG=1 for details)")
-            log.warning("not colorized: %s", error if error.startswith(str(path)) else f"{path}: {error}")
-            report["failed"].append({"input": str(path), "error": error, "exit_code": ex.exit_code if known else 1})
+            report["failed"].append(_failed(path, ex))
+            _prune(out.parent, dst)
             continue
         report["colorized"].append(done)
     return report
