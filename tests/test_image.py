@@ -86,6 +86,17 @@ def test_exif_rotation_is_applied(tmp_path, source):
     assert np.abs(lightness(dst) - lightness(tmp_path / "upright.png")).mean() < 1.0
 
 
+def test_big_scans_are_not_decompression_bombs(tmp_path, capsys, monkeypatch):
+    """Pillow refuses pictures over 179 megapixels; large-format negatives are scanned bigger. The limit is
+    raised to 2 gigapixels, and a picture over it is a clean input error, not an internal one."""
+    assert Image.MAX_IMAGE_PIXELS >= 1_000_000_000
+    src = tmp_path / "negative.png"
+    Image.fromarray(gray_rgb(photo("coffee", 64, 48))).save(src)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # as if it were 2 gigapixels against a 1 GP limit
+    assert run([str(src), "-o", str(tmp_path / "o.png"), "--model", "tiny-random", "-q"]) == 3
+    assert "negative.png: too big to colorize whole" in capsys.readouterr().err
+
+
 def test_not_an_image(tmp_path, capsys):
     src = tmp_path / "fake.jpg"
     src.write_text("hello")

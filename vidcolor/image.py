@@ -24,6 +24,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".j
 # (a 512 px photo), at 95 by 1.7 (WebP 80 / 95: 3.5 / 1.4); PNG 0.2, rounding only
 LOSSY_QUALITY = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 PROCESSING_SOFTWARE = 0x000B  # EXIF: the software that processed the picture after it was made
+# Pillow warns above 89 megapixels and refuses 179 as a "decompression bomb"; a large-format negative is
+# scanned at 300 and more, and is converted strip by strip (10-15 bytes a pixel): warn at 1 gigapixel
+Image.MAX_IMAGE_PIXELS = 1_000_000_000
 
 
 @dataclass
@@ -62,6 +65,8 @@ def read_image(path: Path) -> Picture:
         raise InputError(f"{path}: no such file") from ex
     except UnidentifiedImageError as ex:
         raise InputError(f"{path}: not a readable image (damaged, or a format Pillow does not know)") from ex
+    except Image.DecompressionBombError as ex:  # over 2 gigapixels: about 30 GB to colorize
+        raise InputError(f"{path}: too big to colorize whole ({ex})") from ex
     except (OSError, ValueError) as ex:
         raise InputError(f"{path}: not a readable image ({ex})") from ex
     pixels, alpha = (pixels[..., :-1], pixels[..., -1]) if has_alpha else (pixels, None)
