@@ -212,7 +212,7 @@ def test_a_16_bit_scan_is_turned_upright_and_keeps_its_exif(tmp_path):
     exif[0x010F], exif[0x0112] = "Nikon", 6  # turned 90 degrees
     exif.get_ifd(0x8769)[0x9003] = "1931:02:03 04:05:06"
     scan = gray_rgb(photo("rocket", 80, 40)).astype(np.uint16) * 257
-    photo16.write(str(tmp_path / "scan16.tif"), "TIFF", scan, {"exif": exif, "dpi": (1200, 1200)})
+    photo16.write(tmp_path / "scan16.tif", "TIFF", scan, {"exif": exif, "dpi": (1200, 1200)})
     Image.fromarray((scan >> 8).astype(np.uint8)).save(tmp_path / "scan8.jpg", exif=exif, quality=100)
     for name in ("scan16.tif", "scan8.jpg"):
         assert run([str(tmp_path / name), "-o", str(tmp_path / f"{name}.png"), "--model", "tiny-random", "-q"]) == 0

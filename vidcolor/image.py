@@ -186,29 +186,44 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     warnings = []
     if picture.count > 1:  # an animated WebP or PNG, a multi-page TIFF: Pillow reads the first picture
         warnings.append(f"{picture.count} pictures in the file: only the first is colorized")
-    alpha = picture.alpha if fmt != "JPEG" else None
-    if picture.alpha is not None and alpha is None:
+    if picture.alpha is not None and fmt == "JPEG":
         warnings.append(f"{dst.name}: JPEG holds no transparency, the copy is opaque")
     for w in warnings:
         log.warning("%s: %s", src, w)
     g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
     pixels = colorize_pixels(picture.pixels, colorizer, g, bits)
-    from . import __version__  # (the package is loaded by now)
-
-    exif = picture.kept.setdefault("exif", Image.Exif())
-    exif[PROCESSING_SOFTWARE] = f"vidcolor {__version__}"  # a colorized copy says so; the scanner's Software stays
-    if alpha is not None:  # a 16-bit scan's alpha, into an 8-bit copy: rounded to 8 bits
-        alpha = alpha if alpha.dtype == pixels.dtype else ((alpha.astype(np.uint32) * 255 + 32767) // 65535)
-        pixels = np.dstack((pixels, alpha.astype(pixels.dtype)))
+    if picture.alpha is not None and fmt != "JPEG":
+        pixels = np.dstack((pixels, _codes(picture.alpha, pixels.dtype)))
     with atomic_output(src, dst, overwrite) as tmp:
-        if bits == 16:
-            photo16.write(tmp, fmt, pixels, picture.kept)
-        else:
-            try:
-                Image.fromarray(pixels).save(tmp, format=fmt, **picture.kept, **LOSSY_QUALITY.get(fmt, {}))
-            except (KeyError, ValueError) as ex:
-                raise OutputError(f"{dst}: unknown image format {dst.suffix!r}") from ex
-            except OSError as ex:  # a format that cannot hold the picture: "cannot write mode RGBA as PPM"
-                raise OutputError(f"{dst}: {ex}") from ex
+        _write(tmp, dst, fmt, pixels, _marked(picture.kept))
     return {"input": str(src), "output": str(dst), "size": list(picture.pixels.shape[1::-1]), "bits": bits,
             "warnings": warnings}
+
+
+def _codes(alpha: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`alpha` in `dtype`: a 16-bit scan's, into an 8-bit copy, rounded to 8 bits."""
+    return alpha if alpha.dtype == dtype else ((alpha.astype(np.uint32) * 255 + 32767) // 65535).astype(dtype)
+
+
+def _marked(kept: dict) -> dict:
+    """`kept` with the EXIF saying the copy is colorized (ProcessingSoftware; the scanner's Software stays)."""
+    from . import __version__  # here: the package imports this module first
+
+    exif = Image.Exif()
+    if "exif" in kept:
+        exif.load(kept["exif"].tobytes())
+    exif[PROCESSING_SOFTWARE] = f"vidcolor {__version__}"
+    return {**kept, "exif": exif}
+
+
+def _write(tmp: Path, dst: Path, fmt: str | None, pixels: np.ndarray, kept: dict) -> None:
+    """8-bit pixels through Pillow, 16-bit ones as 16-bit PNG or TIFF."""
+    if pixels.dtype == np.uint16:
+        photo16.write(tmp, fmt, pixels, kept)
+        return
+    try:
+        Image.fromarray(pixels).save(tmp, format=fmt, **kept, **LOSSY_QUALITY.get(fmt, {}))
+    except (KeyError, ValueError) as ex:
+        raise OutputError(f"{dst}: unknown image format {dst.suffix!r}") from ex
+    except OSError as ex:  # a format that cannot hold the picture: "cannot write mode RGBA as PPM"
+        raise OutputError(f"{dst}: {ex}") from ex

@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -48,7 +49,7 @@ def read(path: str, orientation: int, alpha: bool) -> np.ndarray:
     return pixels[::-1 if flip_rows else 1, ::-1 if flip_columns else 1]
 
 
-def write(path: str, fmt: str, pixels: np.ndarray, kept: dict) -> None:
+def write(path: Path, fmt: str, pixels: np.ndarray, kept: dict) -> None:
     """(H, W, 3 or 4) uint16 pixels -> a 16-bit `fmt` file ("PNG" or "TIFF"), with `kept` (Pillow's save
     options "exif", "dpi", "icc_profile") in that format's own fields."""
     with open(path, "wb") as f:
