@@ -1,13 +1,15 @@
 """Fuzz: random corruptions of generated clips, each colorized in a fresh process with a timeout.
 
-    python bench/fuzz.py [--runs 200] [--seed 0] [--timeout 60] [--json]
+    python bench/fuzz.py [--runs 200] [--seed 0] [--timeout 60] [--photos] [--json]
 
 Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
 MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order); every third run colorizes a
-range, which seeks. Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a
-one-line 'vidcolor: error:' message; exit 2 too for a range, which may start past a truncated film's
-end), internal_error (any other exit), traceback, hang (timeout),
-partial_output (a failure that left the output or a temporary file), input_changed.
+range, which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and 16-bit gray TIFF
+with a gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha, JPEG 2000).
+Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a one-line 'vidcolor: error:'
+message; exit 2 too for a range, which may start past a truncated film's end), internal_error (any other
+exit), traceback, hang (timeout), partial_output (a failure that left the output or a temporary file),
+input_changed.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import make_clip
+from conftest import gray_rgb, make_clip, photo
+from test_image import write_rgb48
 
 
 def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -41,6 +44,24 @@ def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
         fill = bytes(n) if kind == "zero_range" else rng.integers(0, 256, n, dtype=np.uint8).tobytes()
         b[start:start + n] = fill[: len(b) - start]
     return bytes(b), str(kind)
+
+
+def photo_seeds(tmp: Path) -> list[tuple[str, Path]]:
+    from PIL import Image
+
+    from vidcolor.icc import gray_profile
+
+    gray = gray_rgb(photo("coffee", 120, 90))
+    deep = gray.astype(np.uint16) * 257
+    profile = gray_profile(2.2).tobytes()
+    Image.fromarray(gray).save(tmp / "seed.jpg", exif=Image.Exif().tobytes(), dpi=(300, 300))
+    Image.fromarray(gray[..., 0]).save(tmp / "seed.png", icc_profile=profile)
+    Image.fromarray(deep[..., 0]).save(tmp / "seed.tif", icc_profile=profile)
+    write_rgb48(tmp / "seed48.png", deep)
+    write_rgb48(tmp / "seed48.tif", deep)
+    Image.fromarray(gray).convert("RGBA").save(tmp / "seed.webp")
+    Image.fromarray(gray[..., 0]).save(tmp / "seed.jp2")
+    return [(p.suffix, p) for p in sorted(tmp.glob("seed*"))]
 
 
 def classify(code: int | None, err: str, src: Path, before: str, out_dir: Path, dst: Path, ranged: bool) -> str:
@@ -68,6 +89,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("--keep", type=Path, default=None, help="copy inputs that failed badly into this folder")
+    p.add_argument("--photos", action="store_true", help="corrupt photos instead of clips")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -76,10 +98,11 @@ def main() -> None:
     bad_examples = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        seeds = [(".mp4", make_clip(tmp / "seed.mp4", frames=30, audio=("aac",))),
-                 (".mkv", make_clip(tmp / "seed.mkv", frames=30, audio=("flac",), subtitles=True)),
-                 (".ts", make_clip(tmp / "seed.ts", frames=30, audio=("aac",))),
-                 (".avi", make_clip(tmp / "seed.avi", frames=30, audio=("mp3",)))]
+        seeds = photo_seeds(tmp) if args.photos else [
+            (".mp4", make_clip(tmp / "seed.mp4", frames=30, audio=("aac",))),
+            (".mkv", make_clip(tmp / "seed.mkv", frames=30, audio=("flac",), subtitles=True)),
+            (".ts", make_clip(tmp / "seed.ts", frames=30, audio=("aac",))),
+            (".avi", make_clip(tmp / "seed.avi", frames=30, audio=("mp3",)))]
         for i in range(args.runs):
             suffix, seed = seeds[i % len(seeds)]
             data, kind = corrupt(seed.read_bytes(), rng)
@@ -91,7 +114,7 @@ def main() -> None:
                 f.unlink()
             dst = out_dir / f"out{suffix}"
             before = hashlib.sha256(data).hexdigest()
-            ranged = i % 3 == 2
+            ranged = i % 3 == 2 and not args.photos
             cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), "--model", "tiny-random", "-q",
                    *(["--start", "f5", "--duration", "0.4"] if ranged else [])]
             try:

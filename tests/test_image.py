@@ -233,6 +233,35 @@ def test_transparency_into_a_jpeg_is_dropped_with_a_warning(tmp_path, capsys):
     assert Image.open(dst).mode == "RGB"
 
 
+def test_a_broken_chunk_in_a_16_bit_png(tmp_path, capsys):
+    """Pillow reports some damage as SyntaxError ("broken PNG file"), found by `bench/fuzz.py --photos`: a
+    clean input error, not an internal one."""
+    src = tmp_path / "scan.png"
+    write_rgb48(src, gray_rgb(photo("coffee", 160, 120)).astype(np.uint16) * 257)
+    data = bytearray(src.read_bytes())
+    second = data.index(b"IDAT", data.index(b"IDAT") + 4)  # FFmpeg writes the pixels in several chunks
+    data[second] = 0
+    src.write_bytes(bytes(data))
+    assert run([str(src), "-o", str(tmp_path / "o.png"), "--model", "tiny-random", "-q"]) == 3
+    assert "scan.png: not a readable image (broken PNG file" in capsys.readouterr().err
+
+
+def test_a_damaged_gray_profile_is_left_out(tmp_path):
+    """A gray profile without its tone curve (found by `bench/fuzz.py --photos`) opens, but LittleCMS can
+    make no transform of it: the scan is read as sRGB, as an untagged one is."""
+    from vidcolor.icc import gray_profile
+
+    damaged = gray_profile(2.2).tobytes().replace(b"kTRC", b"kTRD", 1)
+    gray = Image.fromarray(gray_rgb(photo("coffee", 64, 48))).convert("L")
+    gray.save(tmp_path / "scan.png", icc_profile=damaged)
+    gray.save(tmp_path / "plain.png")
+    for name in ("scan", "plain"):
+        assert run([str(tmp_path / f"{name}.png"), "-o", str(tmp_path / f"{name}_color.png"), "--model",
+                    "tiny-random", "-q"]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "scan_color.png")),
+                          np.asarray(Image.open(tmp_path / "plain_color.png")))
+
+
 def test_strip_by_strip_is_the_whole_picture(monkeypatch):
     """Photos are converted a few rows at a time so that a big scan fits in memory. The rows of a*b* are
     torch's bilinear upsampling of the whole, and the strips join into the whole picture's result."""

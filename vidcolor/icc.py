@@ -42,14 +42,14 @@ def to_srgb_gray(im: Image.Image, icc: bytes | None) -> Image.Image:
     `icc`. Unchanged unless `im` is gray (L, LA, 16-bit) and `icc` a gray profile LittleCMS can read."""
     if icc is None or im.mode not in ("L", "LA", "I;16", "I;16B", "I;16L"):
         return im
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    except (ImageCms.PyCMSError, OSError):
-        return im
-    if profile.profile.xcolor_space.strip() != "GRAY":
-        return im
     gray, alpha = (im.getchannel("L"), im.getchannel("A")) if im.mode == "LA" else (im, None)
     if gray.mode.startswith("I;16"):
         gray = gray.convert("I;16")  # LittleCMS takes 16-bit gray in the machine's order
-    gray = ImageCms.profileToProfile(gray, profile, gray_profile(), outputMode=gray.mode)
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if profile.profile.xcolor_space.strip() != "GRAY":
+            return im
+        gray = ImageCms.profileToProfile(gray, profile, gray_profile(), outputMode=gray.mode)
+    except (ImageCms.PyCMSError, OSError):  # damaged: one that opens can still fail to make a transform
+        return im
     return Image.merge("LA", (gray, alpha)) if alpha is not None else gray

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def read_image(path: Path) -> Picture:
         raise InputError(f"{path}: not a readable image (damaged, or a format Pillow does not know)") from ex
     except Image.DecompressionBombError as ex:  # over 2 gigapixels: about 30 GB to colorize
         raise InputError(f"{path}: too big to colorize whole ({ex})") from ex
-    except (OSError, ValueError) as ex:
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as ex:  # Pillow's parsers on damage
         raise InputError(f"{path}: not a readable image ({ex})") from ex
     pixels, alpha = (pixels[..., :-1], pixels[..., -1]) if has_alpha else (pixels, None)
     return Picture(pixels, alpha, {k: v for k, v in kept.items() if v}, count)
