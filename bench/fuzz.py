@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import gray_rgb, make_clip, photo
-from test_image import write_rgb48
+from conftest import gray_rgb, make_clip, photo, write_rgb48
 
 
 def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:

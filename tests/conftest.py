@@ -25,6 +25,22 @@ def gray_rgb(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(y[..., None], 3, axis=2)
 
 
+def write_rgb48(path, pixels: np.ndarray) -> None:
+    """A 16-bit RGB PNG or TIFF written by FFmpeg's encoders (Pillow writes RGB at 8 bits only)."""
+    codec, pix_fmt = ("png", "rgb48be") if str(path).endswith(".png") else ("tiff", "rgb48le")
+    with av.open(str(path), "w", format="image2") as out:
+        stream = out.add_stream(codec, rate=1)
+        stream.width, stream.height, stream.pix_fmt = pixels.shape[1], pixels.shape[0], pix_fmt
+        for packet in [*stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb48le")), *stream.encode()]:
+            out.mux(packet)
+
+
+def read_rgb48(path) -> np.ndarray:
+    """(H, W, 3) uint16 RGB of a picture, as FFmpeg reads it (Pillow reads 16-bit RGB at 8 bits)."""
+    with av.open(str(path)) as f:
+        return next(f.decode(video=0)).to_ndarray(format="rgb48le")
+
+
 def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12, rate: int = 25,
               photos: tuple[str, ...] = ("astronaut",), gray: bool = True, pix_fmt: str = "yuv420p",
               codec: str = "libx264", audio: tuple[str, ...] = ("aac",), subtitles: bool = False,

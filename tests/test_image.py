@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import json
 
-import av
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import gray_rgb, photo
+from conftest import gray_rgb, photo, read_rgb48, write_rgb48
 from PIL import Image, ImageCms
 
 from vidcolor.cli import run
@@ -164,21 +163,6 @@ def test_lossy_outputs_keep_the_luminance_close(tmp_path, ext):
     assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
     diff = np.abs(lightness(dst) - lightness(src))
     assert np.percentile(diff, 99) < 2.5
-
-
-def write_rgb48(path, pixels: np.ndarray) -> None:
-    """A 16-bit RGB PNG or TIFF written by FFmpeg's encoders (Pillow writes RGB at 8 bits only)."""
-    codec, pix_fmt = ("png", "rgb48be") if str(path).endswith(".png") else ("tiff", "rgb48le")
-    with av.open(str(path), "w", format="image2") as out:
-        stream = out.add_stream(codec, rate=1)
-        stream.width, stream.height, stream.pix_fmt = pixels.shape[1], pixels.shape[0], pix_fmt
-        for packet in [*stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb48le")), *stream.encode()]:
-            out.mux(packet)
-
-
-def read_rgb48(path) -> np.ndarray:
-    with av.open(str(path)) as f:
-        return next(f.decode(video=0)).to_ndarray(format="rgb48le")
 
 
 def lightness16(rgb: np.ndarray) -> np.ndarray:

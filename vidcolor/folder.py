@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from .colorizer import Colorizer
 from .errors import InputError, OutputError, UsageError, VidcolorError
-from .image import IMAGE_SUFFIXES, colorize_image
+from .image import IMAGE_SUFFIXES, colorize_image, is_reference_table
 from .media.encode import format_for
 from .media.probe import VIDEO_SUFFIXES
 from .pipeline import colorize_video
@@ -71,7 +71,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
         raise OutputError(f"{dst}: the output folder is the input folder; choose another")
     if dst.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES or (dst.exists() and not dst.is_dir()):
         raise UsageError(f"{dst}: names a file, and a folder is colorized into a folder")
-    if reference is not None and Path(reference).suffix.lower() in (".csv", ".txt"):
+    if reference is not None and is_reference_table(reference):
         raise UsageError("a per-shot reference table belongs to one film; give a folder one color photo")
     files = media_files(src, dst)
     if not files:

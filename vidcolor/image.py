@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import icc, photo16
-from .color import fit_gamut, lab_to_rgb, rgb_to_lab
+from .color import fit_gamut, gray_to_lightness, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .errors import InputError, OutputError
 from .outputs import atomic_output
@@ -90,7 +90,8 @@ def _pixels(im: Image.Image, alpha: bool) -> np.ndarray:
         return np.asarray(im).astype(np.uint16)[..., None]  # native byte order
     if im.mode in ("I", "F"):  # 32-bit integers or floats: 16-bit codes, 8-bit ones if none is above 255,
         gray = np.asarray(im)  # floats from 0 to 1 (HDR merges, scientific scans) if none is above 1
-        peak = 1 if im.mode == "F" and gray.max() <= 1 else 255 if gray.max() <= 255 else 65535
+        top = gray.max()
+        peak = 1 if im.mode == "F" and top <= 1 else 255 if top <= 255 else 65535
         return (gray * (65535 / peak)).round().clip(0, 65535).astype(np.uint16)[..., None]
     if im.mode in ("L", "LA"):
         return np.asarray(im).reshape(im.height, im.width, -1)
@@ -98,13 +99,13 @@ def _pixels(im: Image.Image, alpha: bool) -> np.ndarray:
 
 
 def _lightness(pixels: np.ndarray) -> torch.Tensor:
-    """(H, W, 1 or 3) integer sRGB -> (1, 1, H, W) L*, strip by strip."""
-    height, width = pixels.shape[:2]
+    """(H, W, 1 or 3) integer sRGB -> (1, 1, H, W) L*, strip by strip (gray straight from its level)."""
+    height, width, channels = pixels.shape
     peak = np.iinfo(pixels.dtype).max
     L = torch.empty(1, 1, height, width)
     for rows in photo16.strips(height, width):
-        rgb = torch.from_numpy(pixels[rows].astype(np.float32) / peak).permute(2, 0, 1)[None]
-        L[0, 0, rows] = rgb_to_lab(rgb.expand(-1, 3, -1, -1))[0, 0]
+        rgb = torch.from_numpy(pixels[rows].astype(np.float32) / peak).permute(2, 0, 1)
+        L[0, 0, rows] = gray_to_lightness(rgb[0]) if channels == 1 else rgb_to_lab(rgb)[0]
     return L
 
 
@@ -154,6 +155,11 @@ def reference_features(colorizer: Colorizer, photo: Path) -> torch.Tensor:
     """(D,) global vector of a photo: its mood, to impose on other pictures (style transfer)."""
     L = _lightness(read_image(photo).pixels)
     return colorizer.global_features(colorizer.work_lightness(L / 100))[0]
+
+
+def is_reference_table(reference: str | Path) -> bool:
+    """A .csv (or .txt) of per-shot references, not one photo: shot_references reads it."""
+    return Path(reference).suffix.lower() in (".csv", ".txt")
 
 
 def shot_references(colorizer: Colorizer, table: Path) -> dict[int, torch.Tensor]:

@@ -22,7 +22,7 @@ from .color import gray_to_lightness, tabulated
 from .colorizer import Colorizer, work_size
 from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE, MAX_BATCH_SIZE
 from .errors import InputError, UsageError
-from .image import reference_features, shot_references
+from .image import is_reference_table, reference_features, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
 from .media.encode import EncodeOptions, Writer, encoder_formats, is_cover, unused_options, video_codec
 from .media.planes import (
@@ -385,7 +385,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         span = _time_range(info, start, end, duration)
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
         fixed_g, shot_g = None, None
-        if reference is not None and Path(reference).suffix.lower() in (".csv", ".txt"):
+        if reference is not None and is_reference_table(reference):
             if not shot_detect:
                 raise UsageError("a per-shot reference table needs shot detection (drop --no-shot-detect)")
             shot_g = shot_references(colorizer, Path(reference))
@@ -461,8 +461,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     report.shots = 1 + len(stage.boundaries)
                 sink.close()
                 interrupted()
-                if _reaches_end(info, state.get("last"), span):  # a variable rate's estimate was high: the
-                    bar.total = bar.n                              # bar ends full, as the film did
+                complete = _reaches_end(info, state.get("last"), span)
+                if complete:  # a variable rate's estimate was high: the bar ends full, as the film did
+                    bar.total = bar.n
             except BaseException:
                 sink.cancel()
                 writer.abort()
@@ -487,8 +488,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     finally:
         container.close()
     expected = info.frames if span is None else _range_frames(info, span)
-    short = expected and report.frames_out < EXPECTED_SHARE * expected - 1
-    if short and not _reaches_end(info, state.get("last"), span):
+    if expected and report.frames_out < EXPECTED_SHARE * expected - 1 and not complete:
         report.warnings.append(f"read {report.frames_out} frames where the file announces about {expected}: "
                                "it is probably truncated or damaged; everything readable was kept")
     report.corrupt_packets = stats.corrupt_packets
