@@ -8,12 +8,14 @@ transcode: PyAV decode + encode with the same encoder settings, no model (the I/
 shared_cores_fps: 1 / (1/model_only + 1/transcode), the end-to-end speed when the model and the codecs
 take turns on the same cores (a CPU): overlap can beat it only with cores the model leaves idle;
 end_to_end_over_shared_cores says how close the pipeline comes to it.
+*_cores: CPU seconds (all threads) over wall seconds: how many cores the transcode and the pipeline kept busy.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -54,13 +56,21 @@ def encode_all(frames: Iterable[av.VideoFrame], dst: Path, opts: EncodeOptions, 
     return n
 
 
-def transcode_fps(src: Path, dst: Path, opts: EncodeOptions) -> float:
-    t0 = time.perf_counter()
+def cpu_seconds() -> float:
+    """User + system time of every thread of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def transcode_fps(src: Path, dst: Path, opts: EncodeOptions) -> tuple[float, float]:
+    """Frames per second, and cores kept busy."""
+    t0, c0 = time.perf_counter(), cpu_seconds()
     with av.open(str(src)) as inp:
         vin = inp.streams.video[0]
         vin.thread_type = "AUTO"
         n = encode_all(inp.decode(vin), dst, opts, vin.average_rate)
-    return n / (time.perf_counter() - t0)
+    wall = time.perf_counter() - t0
+    return n / wall, (cpu_seconds() - c0) / wall
 
 
 def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, shot_detect: bool) -> float:
@@ -111,11 +121,13 @@ def main() -> None:
         clip = make_clip(Path(tmp) / "clip.mp4", width, args.height, args.seconds)
         colorizer = Colorizer(args.model, args.device, precision=args.precision)
         batch = args.batch_size or default_batch_size(colorizer.device, width, args.height)
-        transcode = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
+        transcode, transcode_cores = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
         model = model_fps(clip, colorizer, batch, frames=min(100, round(args.seconds * 25)),
                           shot_detect=args.shot_detect)
+        t0, c0 = time.perf_counter(), cpu_seconds()
         report = colorize_video(clip, Path(tmp) / "color.mp4", colorizer=colorizer, batch_size=batch,
                                 encode=opts, progress=False, shot_detect=args.shot_detect)
+        end_to_end_cores = (cpu_seconds() - c0) / (time.perf_counter() - t0)
         output_bytes = (Path(tmp) / "color.mp4").stat().st_size
     result = {
         "device": str(colorizer.device), "dtype": str(colorizer.dtype or torch.float32).removeprefix("torch."),
@@ -128,6 +140,7 @@ def main() -> None:
         "end_to_end_over_shared_cores": round(report.fps * (1 / model + 1 / transcode), 3),
         "end_to_end_over_model_only": round(report.fps / model, 3),
         "end_to_end_over_transcode": round(report.fps / transcode, 3), "output_bytes": output_bytes,
+        "transcode_cores": round(transcode_cores, 2), "end_to_end_cores": round(end_to_end_cores, 2),
     }
     print(json.dumps(result) if args.json else "\n".join(f"{k:28s} {v}" for k, v in result.items()))
 

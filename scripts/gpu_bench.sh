@@ -14,10 +14,11 @@
 # throughput run, per thread, idle included), memory.json (peak RSS, 10 s vs 100 s clip), chroma_cost.json
 # (bench/chroma_cost.py) and cpu.jsonl
 # (--device cpu with and without the slice workers). Each step has its own time limit and a failing step
-# does not stop the others. SECONDS_PER_CLIP shortens a dry run. STEPS picks steps (default: all of
+# does not stop the others. SECONDS_PER_CLIP shortens a dry run; the throughput rounds at 480p take
+# SECONDS_480 (default 40: 1,000 frames; 300 last about a second a stage there). STEPS picks steps (default: all of
 # "tests throughput overlap threads memory chroma cpu"), ROUNDS the throughput rounds (default 2, each
 # 1080p then 480p), HEIGHTS their sizes: the 480p ratio, near 0.8 with a spread of +-0.04 per run, wants
-#   run(command="STEPS='throughput chroma' HEIGHTS=480 ROUNDS=8 bash scripts/gpu_bench.sh", carry=[".whl"])
+#   run(command="STEPS='throughput chroma' HEIGHTS=480 ROUNDS=6 bash scripts/gpu_bench.sh", carry=[".whl"])
 set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
 S=${SECONDS_PER_CLIP:-12}
@@ -44,7 +45,9 @@ if want tests; then
 fi
 for _ in $(seq "${ROUNDS:-2}"); do
     for height in ${HEIGHTS:-1080 480}; do
-        want throughput && step 90 python3 bench/throughput.py --height "$height" --seconds "$S" --model "$model" \
+        seconds=$S
+        [[ $height == 480 ]] && seconds=${SECONDS_480:-40}
+        want throughput && step 90 python3 bench/throughput.py --height "$height" --seconds "$seconds" --model "$model" \
             --json | tee -a "$OUT/throughput.jsonl"
     done
 done
