@@ -13,7 +13,7 @@ end_to_end_over_shared_cores says how close the pipeline comes to it.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import functools
 import json
 import resource
 import sys
@@ -30,13 +30,13 @@ from av.video.frame import PictureType
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clips import make_clip
 
-from vidcolor import colorize_video, pipeline
+from vidcolor import colorize_video, pipeline, workers
 from vidcolor.colorizer import Colorizer
 from vidcolor.media import decode
 from vidcolor.media.encode import EncodeOptions, _encoder_options
 from vidcolor.media.planes import plane_format
 from vidcolor.pipeline import FrameStage, default_batch_size
-from vidcolor.workers import slice_workers, whole
+from vidcolor.workers import slice_workers
 
 
 def encode_all(frames: Iterable[av.VideoFrame], dst: Path, opts: EncodeOptions, rate: Fraction,
@@ -107,14 +107,15 @@ def main() -> None:
     p.add_argument("--no-shot-detect", dest="shot_detect", action="store_false")
     p.add_argument("--decoder-threads", type=int, default=decode.DECODER_THREADS,
                    help="the pipeline's decoder threads (0: FFmpeg's choice, one per core and one more)")
-    p.add_argument("--whole-batches", action="store_true",
-                   help="CPU: run batches whole on torch's threads, without the slice workers, to compare")
+    p.add_argument("--slices", type=int, default=None,
+                   help="CPU: batches in this many slices, the cores shared among them (0: whole batches on "
+                        "torch's threads; default: the pipeline's choice for this many cores)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     decode.DECODER_THREADS = args.decoder_threads
-    if args.whole_batches:
+    if args.slices is not None:
         global slice_workers
-        slice_workers = pipeline.slice_workers = lambda device: contextlib.nullcontext(whole)
+        slice_workers = pipeline.slice_workers = functools.partial(workers.slice_workers, n=args.slices)
     width = round(args.height * 16 / 9 / 2) * 2
     opts = EncodeOptions(preset=args.preset)
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,7 +135,7 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "size": f"{width}x{args.height}", "frames": report.frames_out, "batch_size": batch,
         "preset": args.preset, "decoder_threads": args.decoder_threads, "shot_detect": args.shot_detect,
-        "whole_batches": args.whole_batches,
+        "slices": args.slices,
         "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2), "transcode_fps": round(transcode, 2),
         "shared_cores_fps": round(1 / (1 / model + 1 / transcode), 2),
         "end_to_end_over_shared_cores": round(report.fps * (1 / model + 1 / transcode), 3),

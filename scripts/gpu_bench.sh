@@ -13,7 +13,7 @@
 # settings), overlap.jsonl (bench/overlap.py), threads_1080p.txt (py-spy's collapsed stacks of one
 # throughput run, per thread, idle included), memory.json (peak RSS, 10 s vs 100 s clip), chroma_cost.json
 # (bench/chroma_cost.py) and cpu.jsonl
-# (--device cpu with and without the slice workers). Each step has its own time limit and a failing step
+# (--device cpu on 16, 8 and 4 cores, batches sliced or whole). Each step has its own time limit and a failing step
 # does not stop the others. SECONDS_PER_CLIP shortens a dry run; the throughput rounds at 480p take
 # SECONDS_480 (default 40: 1,000 frames; 300 last about a second a stage there). STEPS picks steps (default: all of
 # "tests throughput overlap threads memory chroma cpu"), ROUNDS the throughput rounds (default 2, each
@@ -62,7 +62,10 @@ fi
 want memory && step 90 python3 bench/memory.py --height 480 --model "$model" --json | tee "$OUT/memory.json"
 # what our colors cost x264 against the true colors' (skipped macroblocks, fps over gray), on its 16 cores
 want chroma && step 90 python3 bench/chroma_cost.py --model "$model" --json | tee "$OUT/chroma_cost.json"
-for mode in "" --whole-batches; do  # the 16-core CPU alone: slice workers (1 frame each) vs torch's own threads
-    want cpu && step 45 python3 bench/throughput.py --device cpu --height 480 --seconds 4 --model "$model" --json $mode \
-        | tee -a "$OUT/cpu.jsonl"
+# the CPU alone, on 16, 8 and 4 of its cores: the model's batches in slices (N, the cores shared among
+# them) or whole on torch's threads (0): where slices stop paying (workers.SLICE_CORES)
+for cores_slices in ${CPU_SWEEP:-16:16 16:4 16:0 8:8 8:4 8:0 4:4 4:0}; do
+    cores=${cores_slices%:*}
+    want cpu && step 45 taskset -c 0-$((cores - 1)) python3 bench/throughput.py --device cpu --height 480 --seconds 4 \
+        --model "$model" --json --slices "${cores_slices#*:}" | tee -a "$OUT/cpu.jsonl"
 done

@@ -1,4 +1,4 @@
-"""The CPU slice workers: same results as the whole batch, one torch thread each, the caller's count restored."""
+"""The CPU slice workers: same results as the whole batch, a share of the cores each, the caller's count restored."""
 from __future__ import annotations
 
 import threading
@@ -42,6 +42,28 @@ def test_slices_join_in_order_with_one_torch_thread_each(two_threads):
     t.start()
     t.join()
     assert counts == [2]  # new threads get the default the caller had
+
+
+def test_many_cores_make_a_few_slices_that_share_them():
+    """Slices hold the GIL between torch calls: on 16 cores, 16 one-frame slices kept 4 of them busy."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(8)
+    try:
+        seen: list[tuple[str, int, int]] = []
+
+        def fn(x: torch.Tensor) -> torch.Tensor:
+            seen.append((threading.current_thread().name, torch.get_num_threads(), len(x)))
+            return x + 1
+
+        x = torch.arange(16.0)
+        with slice_workers(torch.device("cpu")) as split:
+            assert torch.equal(split(fn, x), x + 1)
+            assert torch.get_num_threads() == 1
+        assert sorted(count for _, count, _ in seen) == [2, 2, 2, 2]  # MAX_SLICES slices of 4 frames, 8 cores
+        assert all(name.startswith("model") and size == 4 for name, _, size in seen)
+        assert torch.get_num_threads() == 8
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_whole_batch_off_the_cpu_or_on_one_thread():

@@ -1,9 +1,11 @@
-"""Spread the model's batches over CPU cores as slices, one torch thread per slice.
+"""Spread the model's batches over CPU cores as slices, each in its own thread with its share of the cores.
 
 torch's CPU threads meet at a barrier after every operation and spin while they wait. In the film
 pipeline the decoder and the encoder need cores too: perf showed torch's second thread spending
 about 40% of its samples spinning in libgomp, cycles the encoder lacked. Slices of a batch in their own
-threads, each running torch on one thread, meet once per batch and never spin (docs/throughput.md).
+threads meet once per batch (docs/throughput.md). At most MAX_SLICES of them: a slice's Python steps
+hold the GIL, so 16 one-frame slices on 16 cores kept only 4 busy and ran at half the speed of whole
+batches; 4 slices of 4 threads ran 1.3-1.4x faster than whole batches (session 15).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 import torch
 
 Batch = torch.Tensor | tuple[torch.Tensor, ...]
+MAX_SLICES = 4  # end to end at 480p on 16 cores: 2 slices 111 fps, 4 slices 107-114, 16 slices 40-42
 
 
 def whole(fn: Callable[..., Batch], *batch: torch.Tensor) -> Batch:
@@ -23,18 +26,18 @@ def whole(fn: Callable[..., Batch], *batch: torch.Tensor) -> Batch:
 
 
 class SliceWorkers:
-    """`n` threads, each with one torch thread."""
+    """`n` threads, each with `threads` torch threads."""
 
-    def __init__(self, n: int) -> None:
-        self.n = n
+    def __init__(self, n: int, threads: int = 1) -> None:
+        self.n, self.threads = n, threads
         self.pool = ThreadPoolExecutor(n, thread_name_prefix="model")
         started = threading.Barrier(n)
 
-        def single_threaded() -> None:
-            torch.set_num_threads(1)
+        def take_share() -> None:
+            torch.set_num_threads(threads)
             started.wait()  # all n wait here at once: n different threads ran this
 
-        for future in [self.pool.submit(single_threaded) for _ in range(n)]:
+        for future in [self.pool.submit(take_share) for _ in range(n)]:
             future.result()
 
     def __call__(self, fn: Callable[..., Batch], *batch: torch.Tensor) -> Batch:
@@ -44,7 +47,7 @@ class SliceWorkers:
         ran the chroma conversion 2.5x slower, likely libgomp's throttled spinning: threads > cores)."""
         size = batch[0].shape[0]
         if size < self.n:
-            torch.set_num_threads(self.n)
+            torch.set_num_threads(self.n * self.threads)
             try:
                 return fn(*batch)
             finally:
@@ -58,17 +61,19 @@ class SliceWorkers:
 
 
 @contextmanager
-def slice_workers(device: torch.device) -> Iterator[Callable[..., Batch]]:
-    """A callable (fn, *batch) -> fn(*batch): on a multi-core CPU it runs slices over the cores, and the
-    calling thread's own torch work runs on one thread until the block ends; elsewhere, `whole`."""
-    n = torch.get_num_threads()
+def slice_workers(device: torch.device, n: int | None = None) -> Iterator[Callable[..., Batch]]:
+    """A callable (fn, *batch) -> fn(*batch): on a multi-core CPU it runs slices over the cores (up to
+    MAX_SLICES, the cores shared among them), and the calling thread's own torch work runs on one thread
+    until the block ends; elsewhere, `whole`. `n` (benchmarks): that many slices; 0 for whole batches."""
+    cores = torch.get_num_threads()
+    n = min(cores, MAX_SLICES if n is None else n)
     if device.type != "cpu" or n < 2:
         yield whole
         return
     torch.set_num_threads(1)  # the caller's serial steps leave the other cores to the codecs
-    workers = SliceWorkers(n)
+    workers = SliceWorkers(n, cores // n)
     try:
         yield workers
     finally:
         workers.pool.shutdown()
-        torch.set_num_threads(n)
+        torch.set_num_threads(cores)
