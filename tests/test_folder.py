@@ -76,7 +76,7 @@ def test_a_folder_into_itself_or_with_nothing_to_colorize(tmp_path, capsys):
     root.mkdir()
     (root / "notes.txt").write_text("no pictures")
     assert run([str(root), "-o", str(tmp_path / "out"), "--model", "tiny-random", "-q"]) == 3
-    assert "no photos or films in it" in capsys.readouterr().err
+    assert "no photos, films or film scans in it" in capsys.readouterr().err
     assert run([str(root), "-o", str(root), "--model", "tiny-random", "-q"]) == 4
     assert "the output folder is the input folder" in capsys.readouterr().err
 
@@ -100,3 +100,52 @@ def test_a_bug_on_one_file_does_not_stop_the_folder(tmp_path, capsys, monkeypatc
     assert run([str(root), "-o", str(tmp_path / "out"), "--model", "tiny-random", "-q"]) == 1
     assert "b.png: internal error: ZeroDivisionError: division by zero" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "c.png"]
+
+
+def film_frames(count: int, width: int = 96, height: int = 64) -> list[np.ndarray]:
+    """A slow pan over a photo: consecutive frames alike, as a film's are within a shot."""
+    wide = gray_rgb(photo("astronaut", width + count, height))
+    return [np.ascontiguousarray(wide[:, i:i + width]) for i in range(count)]
+
+
+def test_film_scanned_frame_by_frame_in_a_folder_is_colorized_as_a_film(tmp_path, capsys):
+    """A restorer's folder: a reel scanned to numbered TIFFs, another to DPX (one with a frame missing),
+    beside a family's numbered flatbed scans of one size, which are different pictures and stay photos."""
+    root = tmp_path / "archive"
+    for folder in ("reel1", "reel2", "reel3", "album"):
+        (root / folder).mkdir(parents=True)
+    for i, rgb in enumerate(film_frames(30)):
+        Image.fromarray(rgb).save(root / "reel1" / f"reel1_{1000 + i:06d}.tif")
+    for folder, numbers in (("reel2", range(5)), ("reel3", [1, 2, 4])):  # reel3 lacks frame 3
+        with av.open(str(root / folder / "ffmpeg_%04d.dpx"), "w") as out:
+            v = out.add_stream("dpx", rate=24)
+            v.width, v.height, v.pix_fmt = 96, 64, "rgb24"
+            for i, rgb in enumerate(film_frames(len(numbers))):
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                frame.pts = i
+                out.mux(v.encode(frame))
+            out.mux(v.encode(None))
+        for i, n in enumerate(numbers):  # FFmpeg numbers from 1
+            (root / folder / f"ffmpeg_{i + 1:04d}.dpx").rename(root / folder / f"{folder}_{n:04d}.dpx")
+    names = ["astronaut", "coffee", "rocket", "chelsea"]
+    for i in range(30):  # scan_1.png ... scan_30.png: numbered, one size, each another picture
+        rgb = photo(names[i % 4], 96 + 4 * i, 64)[:, 4 * i:4 * i + 96]
+        Image.fromarray(gray_rgb(np.ascontiguousarray(rgb))).save(root / "album" / f"scan_{i + 1}.png")
+    out = tmp_path / "colored"
+    code = run([str(root), "-o", str(out), "--model", "tiny-random", "--json", "-q"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 3  # reel3's gap: its frames would lose their timing
+    assert [f["input"] for f in report["failed"]] == [str(root / "reel3" / "reel3_%04d.dpx")]
+    assert "1 missing between reel3_0001.dpx and reel3_0004.dpx (reel3_0003.dpx)" in report["failed"][0]["error"]
+    films = {r["input"]: r["frames_out"] for r in report["colorized"] if "frames_out" in r}
+    assert films == {str(root / "reel1" / "reel1_%06d.tif"): 30, str(root / "reel2" / "reel2_%04d.dpx"): 5}
+    assert sorted(p.name for p in (out / "reel1").iterdir()) == [f"reel1_{1000 + i:06d}.tif" for i in range(30)]
+    assert sorted(p.name for p in (out / "reel2").iterdir()) == [f"reel2_{i:04d}.dpx" for i in range(5)]
+    assert sorted(p.name for p in (out / "album").iterdir()) == sorted(f"scan_{i + 1}.png" for i in range(30))
+    assert len(report["colorized"]) == 32 and not (out / "reel3").exists()
+    with Image.open(out / "reel1" / "reel1_001000.tif") as im:
+        assert im.size == (96, 64) and chroma(out / "reel1" / "reel1_001000.tif") > 0.5
+
+    code = run([str(root), "-o", str(out), "--model", "tiny-random", "--json", "-q", "--frame-rate", "18"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["colorized"] == [] and str(out / "reel1" / "reel1_%06d.tif") in report["already_there"]

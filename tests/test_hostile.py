@@ -110,7 +110,7 @@ def test_directory(tmp_path, capsys):
     file's name, is refused by name."""
     (tmp_path / "dir.mp4").mkdir()
     code, err = run_case(tmp_path / "dir.mp4", tmp_path / "out", capsys=capsys)
-    assert code == 3 and "no photos or films in it" in err
+    assert code == 3 and "no photos, films or film scans in it" in err
     code, err = run_case(tmp_path / "dir.mp4", tmp_path / "out.mp4", capsys=capsys)
     assert code == 2 and "names a file, and a folder is colorized into a folder" in err
 

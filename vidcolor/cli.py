@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from .defaults import DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE
-from .errors import EXIT_CODES, UsageError, VidcolorError
+from .errors import EXIT_CODES, VidcolorError
 
 EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
@@ -22,8 +22,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 
 SATURATION = typer.Option(1.0, min=0.0, max=3.0, help="Scale the colors (1: as the weights file calibrates them; "
                           "1.2: more vivid; 0.8: quieter).")
-FRAME_RATE = typer.Option(None, "--frame-rate", help="Rate of an image sequence (scans/reel_%06d.dpx) "
-                          "[default: the DPX header's, else 24]; 18, 24000/1001 and 23.976 work too.")
+FRAME_RATE = typer.Option(None, "--frame-rate", help="Rate of an image sequence (scans/reel_%06d.dpx) or of "
+                          "the film scans in a folder [default: the DPX header's, else 24]; 18, 24000/1001 and "
+                          "23.976 work too.")
 PRECISION = typer.Option("auto", help="auto: bf16 on GPUs and on CPUs with bf16 instructions (AMX, AVX512-BF16), "
                          "else float32; or float32.")
 
@@ -83,14 +84,12 @@ def colorize(
 
     sequence = is_sequence(input)
     if input.is_dir():
-        if frame_rate is not None:
-            raise UsageError("a frame rate is given to image sequences only, not to a folder")
         _colorize_folder(input, output or input.with_name(f"{input.name}_color"), json_out, quiet,
                          colorizer=Colorizer(model, device, work_side, saturation, precision),
                          overwrite=overwrite, progress=not quiet, reference=reference, batch_size=batch_size,
                          encode=EncodeOptions(codec, crf, preset), shot_detect=shot_detect,
                          smooth_seconds=smooth_seconds, start=start, end=end, duration=duration,
-                         side_by_side=side_by_side)
+                         side_by_side=side_by_side, frame_rate=frame_rate)
         return
     output = output or _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
     if input.suffix.lower() in IMAGE_SUFFIXES and not sequence:
