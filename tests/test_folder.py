@@ -109,13 +109,16 @@ def film_frames(count: int, width: int = 96, height: int = 64) -> list[np.ndarra
 
 
 def test_film_scanned_frame_by_frame_in_a_folder_is_colorized_as_a_film(tmp_path, capsys):
-    """A restorer's folder: a reel scanned to numbered TIFFs, another to DPX (one with a frame missing),
-    beside a family's numbered flatbed scans of one size, which are different pictures and stay photos."""
+    """A restorer's folder: a reel scanned to numbered TIFFs (one of them damaged), another to DPX (one with a
+    frame missing), beside a family's numbered flatbed scans of one size, which are different pictures and
+    stay photos."""
     root = tmp_path / "archive"
     for folder in ("reel1", "reel2", "reel3", "album"):
         (root / folder).mkdir(parents=True)
     for i, rgb in enumerate(film_frames(30)):
         Image.fromarray(rgb).save(root / "reel1" / f"reel1_{1000 + i:06d}.tif")
+    damaged = root / "reel1" / "reel1_001005.tif"  # one of the frames compared with its neighbour
+    damaged.write_bytes(damaged.read_bytes()[:100])
     for folder, numbers in (("reel2", range(5)), ("reel3", [1, 2, 4])):  # reel3 lacks frame 3
         with av.open(str(root / folder / "ffmpeg_%04d.dpx"), "w") as out:
             v = out.add_stream("dpx", rate=24)
@@ -138,8 +141,9 @@ def test_film_scanned_frame_by_frame_in_a_folder_is_colorized_as_a_film(tmp_path
     assert [f["input"] for f in report["failed"]] == [str(root / "reel3" / "reel3_%04d.dpx")]
     assert "1 missing between reel3_0001.dpx and reel3_0004.dpx (reel3_0003.dpx)" in report["failed"][0]["error"]
     films = {r["input"]: r["frames_out"] for r in report["colorized"] if "frames_out" in r}
-    assert films == {str(root / "reel1" / "reel1_%06d.tif"): 30, str(root / "reel2" / "reel2_%04d.dpx"): 5}
-    assert sorted(p.name for p in (out / "reel1").iterdir()) == [f"reel1_{1000 + i:06d}.tif" for i in range(30)]
+    assert films == {str(root / "reel1" / "reel1_%06d.tif"): 29, str(root / "reel2" / "reel2_%04d.dpx"): 5}
+    assert sorted(p.name for p in (out / "reel1").iterdir()) == [f"reel1_{1000 + i:06d}.tif" for i in range(30)
+                                                                   if i != 5]
     assert sorted(p.name for p in (out / "reel2").iterdir()) == [f"reel2_{i:04d}.dpx" for i in range(5)]
     assert sorted(p.name for p in (out / "album").iterdir()) == sorted(f"scan_{i + 1}.png" for i in range(30))
     assert len(report["colorized"]) == 32 and not (out / "reel3").exists()

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
@@ -23,6 +26,7 @@ from .media.sequence import IMAGE_CODECS, frame_files
 from .pipeline import colorize_video
 
 log = logging.getLogger("vidcolor")
+T = TypeVar("T")
 # folders that systems and NAS boxes keep beside the user's files: thumbnails, recycle bins, snapshots
 SYSTEM_FOLDERS = {"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information", "__MACOSX"}
 SCAN_SUFFIXES = set(IMAGE_CODECS)  # film scans' formats, written back as they came: DPX, TIFF, PNG
@@ -72,28 +76,34 @@ def _number_format(frames: dict[int, Path]) -> str:
 
 
 def _looks_like_film(frames: dict[int, Path]) -> bool:
+    """Damaged frames are left out of the judgement: the film's reading leaves their numbers out."""
     numbers = sorted(frames)
     if len(numbers) < MIN_SCAN_FRAMES or numbers[-1] - numbers[0] + 1 != len(numbers):
         return False
-    try:
-        sizes = set()
-        for path in frames.values():
-            with Image.open(path) as im:
-                sizes.add(im.size)
-        if len(sizes) > 1:
-            return False
-        # four pairs of neighbours spread over the run: film mostly stays within its shots
-        starts = [numbers[(len(numbers) - 1) * k // 5] for k in range(1, 5)]
-        alike = [np.abs(_thumbnail(frames[n]) - _thumbnail(frames[n + 1])).mean() <= ALIKE for n in starts]
-    except (OSError, ValueError, SyntaxError):  # a damaged picture: the photos' path reports it
+    if len({size for path in frames.values() if (size := _read(path, lambda im: im.size))}) != 1:
         return False
-    return sum(alike) >= len(alike) / 2
+    # four pairs of neighbours spread over the run: film mostly stays within its shots
+    pairs = [(frames[n], frames[n + 1]) for n in (numbers[(len(numbers) - 1) * k // 5] for k in range(1, 5))]
+    thumbnails = [(_read(a, _thumbnail), _read(b, _thumbnail)) for a, b in pairs]
+    alike = [np.abs(a - b).mean() <= ALIKE for a, b in thumbnails if a is not None and b is not None]
+    return bool(alike) and sum(alike) >= len(alike) / 2
 
 
-def _thumbnail(path: Path) -> np.ndarray:
+def _read(path: Path, what: Callable[[Image.Image], T]) -> T | None:
+    """`what` of the picture, or None where Pillow cannot read it (without its warnings: the film's reading
+    reports the damage)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                return what(im)
+    except (OSError, ValueError, SyntaxError, EOFError):
+        return None
+
+
+def _thumbnail(im: Image.Image) -> np.ndarray:
     """About 32x32 gray values from 0 to 1 (of the picture's own maximum: exposure aside)."""
-    with Image.open(path) as im:
-        gray = np.asarray(im if im.mode.startswith(("I", "F")) else im.convert("L"), dtype=np.float32)
+    gray = np.asarray(im if im.mode.startswith(("I", "F")) else im.convert("L"), dtype=np.float32)
     gray = gray.mean(axis=2) if gray.ndim == 3 else gray
     by, bx = max(1, gray.shape[0] // 32), max(1, gray.shape[1] // 32)  # block means: film grain averages out
     rows, cols = gray.shape[0] // by, gray.shape[1] // bx
