@@ -153,3 +153,20 @@ def test_film_scanned_frame_by_frame_in_a_folder_is_colorized_as_a_film(tmp_path
     code = run([str(root), "-o", str(out), "--model", "tiny-random", "--json", "-q", "--frame-rate", "18"])
     report = json.loads(capsys.readouterr().out)
     assert report["colorized"] == [] and str(out / "reel1" / "reel1_%06d.tif") in report["already_there"]
+
+
+def test_home_video_of_older_days_in_a_folder(tmp_path, capsys):
+    """RealMedia from around 2000 (written by FFmpeg's muxer in RealVideo 1 only: into .mp4), QuickTime
+    named .qt (into .mov), and an HD DVD's MPEG-PS named .evo, which FFmpeg cannot write (into .mp4)."""
+    root = tmp_path / "old"
+    root.mkdir()
+    make_clip(root / "party.rm", frames=12, codec="rv20", audio=("ac3",)).rename(root / "party.rmvb")
+    make_clip(root / "trailer.mov", frames=12).rename(root / "trailer.qt")
+    make_clip(root / "disc.mpg", frames=12, codec="mpeg2video", audio=("mp2",)).rename(root / "disc.evo")
+    out = tmp_path / "colored"
+    assert run([str(root), "-o", str(out), "--model", "tiny-random", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["disc.mp4", "party.mp4", "trailer.mov"]
+    for name, codec in (("disc.mp4", "h264"), ("party.mp4", "h264"), ("trailer.mov", "h264")):
+        with av.open(str(out / name)) as film:
+            assert film.streams.video[0].codec_context.name == codec and film.streams.audio
+            assert sum(1 for _ in film.decode(video=0)) == 12

@@ -29,6 +29,8 @@ log = logging.getLogger("vidcolor")
 T = TypeVar("T")
 # folders that systems and NAS boxes keep beside the user's files: thumbnails, recycle bins, snapshots
 SYSTEM_FOLDERS = {"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information", "__MACOSX"}
+# outputs under another name: a container's usual one, or .mp4 for RealMedia (its muxer takes RealVideo 1 only)
+RENAMED = {".qt": ".mov", ".mk3d": ".mkv", ".rm": ".mp4", ".rmvb": ".mp4"}
 SCAN_SUFFIXES = set(IMAGE_CODECS)  # film scans' formats, written back as they came: DPX, TIFF, PNG
 MIN_SCAN_FRAMES = 24  # numbered TIFF or PNG pictures make a film from one second of it; fewer stay photos
 # mean gray difference (0-1) of neighbours' 32x32 thumbnails: 150 frames of each of three real films gave at
@@ -113,8 +115,12 @@ def _thumbnail(im: Image.Image) -> np.ndarray:
 
 def _output_for(out: Path) -> Path:
     """The same name; a film in a container FFmpeg reads but cannot write (camcorder .mod and .tod, DVD-VR
-    .vro, .divx) goes into .mp4."""
-    if out.suffix.lower() in VIDEO_SUFFIXES:
+    .vro, .divx) or writes only with codecs of its day (RealMedia: RealVideo 1) goes into .mp4, and one
+    under another name for a container it writes (.qt, .mk3d) under the usual name."""
+    suffix = out.suffix.lower()
+    if suffix in RENAMED:
+        return out.with_suffix(RENAMED[suffix])
+    if suffix in VIDEO_SUFFIXES:
         try:
             format_for(out)
         except OutputError:

@@ -12,9 +12,11 @@ from ..errors import InputError, UsageError
 from .decode import frame_rate, packets_of
 from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
 
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
-                  ".m2t", ".wmv", ".asf", ".flv", ".ogv", ".3gp", ".3g2", ".dv", ".mxf", ".vob", ".vro", ".mod",
-                  ".tod", ".divx"}  # .vob, .vro: DVD video and DVD-VR recordings; .mod, .tod: SD camcorders
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".mk3d", ".webm", ".avi", ".mpg", ".mpeg", ".m2p", ".m2v",
+                  ".ts", ".trp", ".m2ts", ".mts", ".m2t", ".wmv", ".asf", ".dvr-ms", ".wtv", ".flv", ".f4v", ".ogv",
+                  ".ogm", ".3gp", ".3g2", ".dv", ".mxf", ".vob", ".vro", ".evo", ".mod", ".tod", ".divx", ".rm",
+                  ".rmvb", ".y4m"}  # .vob, .vro, .evo: DVD, DVD-VR and HD DVD; .mod, .tod: SD camcorders;
+# .rm, .rmvb: RealMedia, the web's home video around 2000; .dvr-ms, .wtv: Windows Media Center recordings
 
 
 @dataclass(frozen=True)
