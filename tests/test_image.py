@@ -1,6 +1,7 @@
 """Still photos: luminance kept at full resolution, odd Pillow modes, alpha and EXIF rotation."""
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -281,3 +282,54 @@ def test_a_gray_profile_is_applied(tmp_path, bits):
     looks = np.where(codes**2.2 > 216 / 24389, looks, codes**2.2 * 24389 / 27)
     shown = lightness16(read_rgb48(dst)) if bits == 16 else lightness(dst)
     assert np.abs(shown - looks).max() < (0.5 if bits == 8 else 0.2)  # 8-bit rounding; LittleCMS near black
+
+
+def adobe_rgb() -> ImageCms.ImageCmsProfile:
+    """Adobe RGB (1998), wider than sRGB: its colorants (adapted to D50) and its 2.2 tone curve."""
+    from vidcolor import icc
+
+    colorants = {b"rXYZ": (0.6097, 0.3111, 0.0195), b"gXYZ": (0.2053, 0.6257, 0.0609),
+                 b"bXYZ": (0.1492, 0.0632, 0.7446)}
+    curves = [(tag, icc.tone_curve(563 / 256)) for tag in (b"rTRC", b"gTRC", b"bTRC")]
+    return icc.build_profile(b"RGB ", "Adobe RGB (1998)", [(t, icc.xyz(v)) for t, v in colorants.items()] + curves)
+
+
+def shown_in_srgb(path) -> np.ndarray:
+    """A picture's RGB as a color-managed viewer shows it on an sRGB screen (under its profile, if any)."""
+    with Image.open(path) as im:
+        if "icc_profile" in im.info:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
+            im = ImageCms.profileToProfile(im, profile, ImageCms.createProfile("sRGB"), outputMode=im.mode)
+        return np.asarray(im.convert("RGB"), dtype=np.float64)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_a_scan_in_adobe_rgb_looks_as_the_same_scan_in_srgb(tmp_path, mode):
+    """A gray print scanned in RGB under Adobe RGB (1998), a space wider than sRGB, is stored in other codes
+    than the same scan in sRGB. The colors are computed as sRGB's, so shown under Adobe RGB they spread. Its
+    copy must look as the sRGB scan's copy does: converted to sRGB, and carrying sRGB's profile."""
+    plain = Image.fromarray(gray_rgb(photo("coffee", 96, 64))).convert(mode)
+    plain.save(tmp_path / "plain.png")
+    adobe = ImageCms.profileToProfile(plain, ImageCms.createProfile("sRGB"), adobe_rgb(), outputMode=mode)
+    adobe.save(tmp_path / "adobe.png", icc_profile=adobe_rgb().tobytes())
+    for name in ("plain", "adobe"):  # the shipped weights: real colors
+        assert run([str(tmp_path / f"{name}.png"), "-o", str(tmp_path / f"{name}_color.png"), "-q"]) == 0
+    diff = np.abs(shown_in_srgb(tmp_path / "adobe_color.png") - shown_in_srgb(tmp_path / "plain_color.png"))
+    # 8-bit rounding on the way into Adobe RGB and back (session 14's code: 6.4 on average, 31 at most)
+    assert chroma(tmp_path / "plain_color.png") > 2 and diff.mean() < 0.5 and diff.max() <= 5
+    with Image.open(tmp_path / "adobe_color.png") as out:
+        assert out.mode == mode and "srgb" in ImageCms.getProfileDescription(
+            ImageCms.ImageCmsProfile(io.BytesIO(out.info["icc_profile"]))).lower()
+
+
+def test_a_16_bit_scan_in_adobe_rgb_says_its_colors_are_srgb(tmp_path, capsys):
+    """LittleCMS in Pillow converts 8 bits only: a 16-bit scan keeps its codes and profile, and says so."""
+    from vidcolor import photo16
+
+    gray = gray_rgb(photo("coffee", 64, 48)).astype(np.uint16) * 257
+    photo16.write(tmp_path / "scan.png", "PNG", gray, {"icc_profile": adobe_rgb().tobytes()})
+    assert run([str(tmp_path / "scan.png"), "-o", str(tmp_path / "color.png"), "--model", "tiny-random",
+                "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["bits"] == 16 and report["warnings"] == [
+        "its colors are computed as sRGB's: under its profile (Adobe RGB (1998)) they show somewhat more saturated"]

@@ -1,7 +1,8 @@
-"""Gray scans with a color profile. Photoshop's gray working space ("Dot Gain 20%") and scanners' "Gray
-Gamma 2.2" give a code another lightness than sRGB does; the colorized copy is sRGB, so a gray scan's profile
-is applied first: L* is read as the scan looks in a color-managed viewer, and the copy looks as light.
-Pillow builds RGB and Lab profiles only; the sRGB gray one is built here (ICC v2: header, tag table, tags)."""
+"""Scans with a color profile. Photoshop's gray working space ("Dot Gain 20%") and scanners' "Gray Gamma
+2.2" give a code another lightness than sRGB does, and RGB spaces wider than sRGB (Adobe RGB, ProPhoto) other
+colors too. The colors are computed as sRGB's, so a scan's profile is applied first: L* is read as the scan
+looks in a color-managed viewer, and the copy, sRGB, looks as light. Pillow builds sRGB and Lab profiles
+only; the sRGB gray one is built here (ICC v2: header, tag table, tags)."""
 from __future__ import annotations
 
 import io
@@ -11,29 +12,44 @@ from PIL import Image, ImageCms
 
 D50 = (0.9642, 1.0, 0.8249)  # the profile connection space's white
 SRGB_CURVE = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)  # IEC 61966-2-1 as ICC's parametric curve 3
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # what a copy converted to sRGB carries
 
 
 def _s15(x: float) -> bytes:
     return struct.pack(">i", round(x * 65536))
 
 
+def xyz(values: tuple[float, float, float]) -> bytes:
+    """An XYZ tag's body."""
+    return b"XYZ \0\0\0\0" + b"".join(map(_s15, values))
+
+
+def tone_curve(gamma: float | None = None) -> bytes:
+    """A tone curve tag's body: sRGB's, or a plain `gamma`."""
+    if gamma is None:
+        return b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + b"".join(map(_s15, SRGB_CURVE))
+    return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+
+
 def gray_profile(gamma: float | None = None) -> ImageCms.ImageCmsProfile:
     """A gray profile whose tone curve is sRGB's, or a plain `gamma`."""
-    if gamma is None:
-        curve = b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + b"".join(map(_s15, SRGB_CURVE))
-    else:
-        curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
-    name = b"sRGB gray\0" if gamma is None else f"Gray Gamma {gamma}\0".encode()
-    tags = [(b"desc", b"desc\0\0\0\0" + struct.pack(">I", len(name)) + name + bytes(8 + 3 + 67)),
-            (b"wtpt", b"XYZ \0\0\0\0" + b"".join(map(_s15, D50))), (b"kTRC", curve)]
+    name = "sRGB gray" if gamma is None else f"Gray Gamma {gamma}"
+    return build_profile(b"GRAY", name, [(b"kTRC", tone_curve(gamma))])
+
+
+def build_profile(space: bytes, name: str, tags: list[tuple[bytes, bytes]]) -> ImageCms.ImageCmsProfile:
+    """A display profile of `space` (b"GRAY", b"RGB "), its description `name`, its white D50, and `tags`."""
+    text = name.encode() + b"\0"
+    tags = [(b"desc", b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + bytes(8 + 3 + 67)),
+            (b"wtpt", xyz(D50)), *tags]
     data, table = b"", b""
     start = 128 + 4 + 12 * len(tags)
     for signature, body in tags:
         data += bytes(-len(data) % 4)  # tags start on 4-byte boundaries
         table += signature + struct.pack(">II", start + len(data), len(body))
         data += body
-    header = (struct.pack(">I", start + len(data)) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntrGRAYXYZ "
-              + bytes(12) + b"acsp" + bytes(24) + bytes(4) + b"".join(map(_s15, D50)) + bytes(48))
+    header = (struct.pack(">I", start + len(data)) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntr" + space
+              + b"XYZ " + bytes(12) + b"acsp" + bytes(24) + bytes(4) + b"".join(map(_s15, D50)) + bytes(48))
     return ImageCms.ImageCmsProfile(io.BytesIO(header + struct.pack(">I", len(tags)) + table + data))
 
 
@@ -53,3 +69,26 @@ def to_srgb_gray(im: Image.Image, icc: bytes | None) -> Image.Image:
     except (ImageCms.PyCMSError, OSError):  # damaged: one that opens can still fail to make a transform
         return im
     return Image.merge("LA", (gray, alpha)) if alpha is not None else gray
+
+
+def wide_rgb(icc: bytes | None) -> ImageCms.ImageCmsProfile | None:
+    """The RGB profile `icc` if it is another than sRGB (Adobe RGB, ProPhoto, Display P3) and LittleCMS reads it;
+    else None: sRGB, gray, no profile, or a damaged one (its codes are then read as sRGB's)."""
+    if icc is None:
+        return None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except (ImageCms.PyCMSError, OSError):
+        return None
+    if profile.profile.xcolor_space.strip() != "RGB" or "srgb" in (profile.profile.profile_description or "").lower():
+        return None
+    return profile
+
+
+def to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image | None:
+    """An 8-bit RGB or RGBA picture under `profile` as the sRGB codes that look the same; None where LittleCMS
+    cannot make the transform (the picture is then read as sRGB)."""
+    try:
+        return ImageCms.profileToProfile(im, profile, ImageCms.ImageCmsProfile(io.BytesIO(SRGB)), outputMode=im.mode)
+    except (ImageCms.PyCMSError, OSError):
+        return None

@@ -46,7 +46,9 @@ class Picture:
 def read_image(path: Path) -> Picture:
     """Any Pillow mode, in any format Pillow reads, 16-bit channels at their full precision. The EXIF (the
     date a photo was taken, the camera) and the DPI of a scan are kept, without the orientation, which is
-    applied; so is an RGB color profile. A gray one is applied to the pixels (it cannot describe RGB)."""
+    applied. A gray color profile is applied to the pixels (it cannot describe RGB), and so is an 8-bit
+    RGB one wider than sRGB (Adobe RGB): the pixels become sRGB, and the copy carries an sRGB profile.
+    A 16-bit scan keeps its RGB profile (LittleCMS in Pillow converts 8 bits only)."""
     try:
         # from a file object, not mapped: Pillow 13 maps an uncompressed TIFF at the sides it has already
         # swapped for a quarter turn, and reads a turned gray scan garbled
@@ -60,7 +62,11 @@ def read_image(path: Path) -> Picture:
             if narrowed:  # 16-bit channels Pillow reads at 8 bits
                 pixels = photo16.read(str(path), exif.get(photo16.ORIENTATION, 1), has_alpha)
             else:
-                pixels = _pixels(icc.to_srgb_gray(ImageOps.exif_transpose(im), im.info.get("icc_profile")), has_alpha)
+                upright = ImageOps.exif_transpose(im)
+                wide = icc.wide_rgb(rgb_profile)
+                if wide is not None and (srgb := icc.to_srgb(upright, wide)) is not None:
+                    upright, rgb_profile = srgb, icc.SRGB  # the copy is sRGB, and says so
+                pixels = _pixels(icc.to_srgb_gray(upright, im.info.get("icc_profile")), has_alpha)
             kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": rgb_profile}
     except FileNotFoundError as ex:
         raise InputError(f"{path}: no such file") from ex
@@ -195,6 +201,9 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
         warnings.append(f"{picture.count} pictures in the file: only the first is colorized")
     if picture.alpha is not None and fmt == "JPEG":
         warnings.append(f"{dst.name}: JPEG holds no transparency, the copy is opaque")
+    if (wide := icc.wide_rgb(picture.kept.get("icc_profile"))) is not None:  # a 16-bit scan's
+        warnings.append(f"its colors are computed as sRGB's: under its profile ({wide.profile.profile_description})"
+                        " they show somewhat more saturated")
     for w in warnings:
         log.warning("%s: %s", src, w)
     g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
