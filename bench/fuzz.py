@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import gray_rgb, make_clip, photo, write_rgb48
+from conftest import adobe_rgb, gray_rgb, make_clip, photo, write_rgb48
 
 
 def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -59,6 +59,7 @@ def photo_seeds(tmp: Path) -> list[tuple[str, Path]]:
     write_rgb48(tmp / "seed48.png", deep)
     write_rgb48(tmp / "seed48.tif", deep)
     Image.fromarray(gray).convert("RGBA").save(tmp / "seed.webp")
+    Image.fromarray(gray).save(tmp / "seed_adobe.png", icc_profile=adobe_rgb().tobytes())
     Image.fromarray(gray[..., 0]).save(tmp / "seed.jp2")
     return [(p.suffix, p) for p in sorted(tmp.glob("seed*"))]
 

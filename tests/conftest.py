@@ -25,6 +25,16 @@ def gray_rgb(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(y[..., None], 3, axis=2)
 
 
+def adobe_rgb():
+    """Adobe RGB (1998), wider than sRGB, as an ImageCms profile: its colorants (adapted to D50), its 2.2 curve."""
+    from vidcolor import icc
+
+    colorants = {b"rXYZ": (0.6097, 0.3111, 0.0195), b"gXYZ": (0.2053, 0.6257, 0.0609),
+                 b"bXYZ": (0.1492, 0.0632, 0.7446)}
+    curves = [(tag, icc.tone_curve(563 / 256)) for tag in (b"rTRC", b"gTRC", b"bTRC")]
+    return icc.build_profile(b"RGB ", "Adobe RGB (1998)", [(t, icc.xyz(v)) for t, v in colorants.items()] + curves)
+
+
 def write_rgb48(path, pixels: np.ndarray) -> None:
     """A 16-bit RGB PNG or TIFF written by FFmpeg's encoders (Pillow writes RGB at 8 bits only)."""
     codec, pix_fmt = ("png", "rgb48be") if str(path).endswith(".png") else ("tiff", "rgb48le")

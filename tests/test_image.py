@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import gray_rgb, photo, read_rgb48, write_rgb48
+from conftest import adobe_rgb, gray_rgb, photo, read_rgb48, write_rgb48
 from PIL import Image, ImageCms
 
 from vidcolor.cli import run
@@ -284,16 +284,6 @@ def test_a_gray_profile_is_applied(tmp_path, bits):
     assert np.abs(shown - looks).max() < (0.5 if bits == 8 else 0.2)  # 8-bit rounding; LittleCMS near black
 
 
-def adobe_rgb() -> ImageCms.ImageCmsProfile:
-    """Adobe RGB (1998), wider than sRGB: its colorants (adapted to D50) and its 2.2 tone curve."""
-    from vidcolor import icc
-
-    colorants = {b"rXYZ": (0.6097, 0.3111, 0.0195), b"gXYZ": (0.2053, 0.6257, 0.0609),
-                 b"bXYZ": (0.1492, 0.0632, 0.7446)}
-    curves = [(tag, icc.tone_curve(563 / 256)) for tag in (b"rTRC", b"gTRC", b"bTRC")]
-    return icc.build_profile(b"RGB ", "Adobe RGB (1998)", [(t, icc.xyz(v)) for t, v in colorants.items()] + curves)
-
-
 def shown_in_srgb(path) -> np.ndarray:
     """A picture's RGB as a color-managed viewer shows it on an sRGB screen (under its profile, if any)."""
     with Image.open(path) as im:
@@ -333,3 +323,18 @@ def test_a_16_bit_scan_in_adobe_rgb_says_its_colors_are_srgb(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["bits"] == 16 and report["warnings"] == [
         "its colors are computed as sRGB's: under its profile (Adobe RGB (1998)) they show somewhat more saturated"]
+
+
+def test_a_damaged_rgb_profile_is_left_out(tmp_path, capsys):
+    """An Adobe RGB profile without its red tone curve opens, but LittleCMS can make no transform of it: the
+    scan is read as sRGB, as an untagged one is, and the copy does not carry the damaged profile."""
+    damaged = adobe_rgb().tobytes().replace(b"rTRC", b"rTRX", 1)
+    rgb = Image.fromarray(gray_rgb(photo("coffee", 64, 48)))
+    rgb.save(tmp_path / "scan.png", icc_profile=damaged)
+    rgb.save(tmp_path / "plain.png")
+    for name in ("scan", "plain"):
+        assert run([str(tmp_path / f"{name}.png"), "-o", str(tmp_path / f"{name}_color.png"), "--model",
+                    "tiny-random", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    with Image.open(tmp_path / "scan_color.png") as scan, Image.open(tmp_path / "plain_color.png") as plain:
+        assert "icc_profile" not in scan.info and np.array_equal(np.asarray(scan), np.asarray(plain))

@@ -71,24 +71,25 @@ def to_srgb_gray(im: Image.Image, icc: bytes | None) -> Image.Image:
     return Image.merge("LA", (gray, alpha)) if alpha is not None else gray
 
 
-def wide_rgb(icc: bytes | None) -> ImageCms.ImageCmsProfile | None:
-    """The RGB profile `icc` if it is another than sRGB (Adobe RGB, ProPhoto, Display P3) and LittleCMS reads it;
-    else None: sRGB, gray, no profile, or a damaged one (its codes are then read as sRGB's)."""
+def rgb_profile(icc: bytes | None) -> tuple[bytes | None, ImageCms.ImageCmsProfile | None]:
+    """The profile an RGB scan's copy carries, and the one its codes are to be converted from (None: they are
+    sRGB's). sRGB is kept as it is. A wider one (Adobe RGB, ProPhoto, Display P3) is converted from, and the
+    copy carries sRGB's. One LittleCMS cannot read or make a transform of is left out: the codes are read
+    as sRGB's, as an untagged scan's are, and the copy does not pass the damage on."""
     if icc is None:
-        return None
+        return None, None
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if profile.profile.xcolor_space.strip() != "RGB":
+            return None, None
+        if "srgb" in (profile.profile.profile_description or "").lower():
+            return icc, None
+        ImageCms.buildTransform(profile, ImageCms.ImageCmsProfile(io.BytesIO(SRGB)), "RGB", "RGB")
     except (ImageCms.PyCMSError, OSError):
-        return None
-    if profile.profile.xcolor_space.strip() != "RGB" or "srgb" in (profile.profile.profile_description or "").lower():
-        return None
-    return profile
+        return None, None
+    return SRGB, profile
 
 
-def to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image | None:
-    """An 8-bit RGB or RGBA picture under `profile` as the sRGB codes that look the same; None where LittleCMS
-    cannot make the transform (the picture is then read as sRGB)."""
-    try:
-        return ImageCms.profileToProfile(im, profile, ImageCms.ImageCmsProfile(io.BytesIO(SRGB)), outputMode=im.mode)
-    except (ImageCms.PyCMSError, OSError):
-        return None
+def to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image:
+    """An 8-bit RGB or RGBA picture under `profile` as the sRGB codes that look the same."""
+    return ImageCms.profileToProfile(im, profile, ImageCms.ImageCmsProfile(io.BytesIO(SRGB)), outputMode=im.mode)

@@ -36,6 +36,7 @@ class Picture:
     alpha: np.ndarray | None  # (H, W), the pixels' type
     kept: dict  # what a colorized copy keeps of the file (Pillow's save options): EXIF, DPI, an RGB ICC profile
     count: int  # pictures in the file (animated, multi-page): only the first is read
+    notes: list[str]  # what the reading could not do as it should (warnings for the report)
 
     @property
     def bits(self) -> int:
@@ -47,27 +48,31 @@ def read_image(path: Path) -> Picture:
     """Any Pillow mode, in any format Pillow reads, 16-bit channels at their full precision. The EXIF (the
     date a photo was taken, the camera) and the DPI of a scan are kept, without the orientation, which is
     applied. A gray color profile is applied to the pixels (it cannot describe RGB), and so is an 8-bit
-    RGB one wider than sRGB (Adobe RGB): the pixels become sRGB, and the copy carries an sRGB profile.
-    A 16-bit scan keeps its RGB profile (LittleCMS in Pillow converts 8 bits only)."""
+    RGB one wider than sRGB (icc.rgb_profile). A 16-bit scan keeps its RGB profile (LittleCMS in Pillow
+    converts 8 bits only), and a note says so."""
     try:
         # from a file object, not mapped: Pillow 13 maps an uncompressed TIFF at the sides it has already
         # swapped for a quarter turn, and reads a turned gray scan garbled
         with open(path, "rb") as file, Image.open(file) as im:
             count = getattr(im, "n_frames", 1)
-            rgb_profile = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA") else None
+            profile = im.info.get("icc_profile")
+            kept_profile, source = icc.rgb_profile(profile) if im.mode in ("RGB", "RGBA") else (None, None)
             # integer and float gray Pillow reads whole; asked before a PNG's EXIF loads the picture
             narrowed = photo16.is_deep(im) and not im.mode.startswith(("I", "F"))
             has_alpha = "A" in im.getbands()
             exif = im.getexif()  # the file's: an upright copy of a TIFF has none
+            notes = []
             if narrowed:  # 16-bit channels Pillow reads at 8 bits
                 pixels = photo16.read(str(path), exif.get(photo16.ORIENTATION, 1), has_alpha)
+                if source is not None:  # LittleCMS in Pillow converts 8-bit RGB only: codes and profile kept
+                    kept_profile = profile
+                    notes.append(f"its colors are computed as sRGB's: under its profile "
+                                 f"({source.profile.profile_description}) they show somewhat more saturated")
             else:
                 upright = ImageOps.exif_transpose(im)
-                wide = icc.wide_rgb(rgb_profile)
-                if wide is not None and (srgb := icc.to_srgb(upright, wide)) is not None:
-                    upright, rgb_profile = srgb, icc.SRGB  # the copy is sRGB, and says so
-                pixels = _pixels(icc.to_srgb_gray(upright, im.info.get("icc_profile")), has_alpha)
-            kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": rgb_profile}
+                upright = icc.to_srgb(upright, source) if source is not None else upright
+                pixels = _pixels(icc.to_srgb_gray(upright, profile), has_alpha)
+            kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": kept_profile}
     except FileNotFoundError as ex:
         raise InputError(f"{path}: no such file") from ex
     except UnidentifiedImageError as ex:
@@ -77,7 +82,7 @@ def read_image(path: Path) -> Picture:
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as ex:  # Pillow's parsers on damage
         raise InputError(f"{path}: not a readable image ({ex})") from ex
     pixels, alpha = (pixels[..., :-1], pixels[..., -1]) if has_alpha else (pixels, None)
-    return Picture(pixels, alpha, {k: v for k, v in kept.items() if v}, count)
+    return Picture(pixels, alpha, {k: v for k, v in kept.items() if v}, count, notes)
 
 
 def _kept_exif(exif: Image.Exif) -> Image.Exif:
@@ -201,9 +206,7 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
         warnings.append(f"{picture.count} pictures in the file: only the first is colorized")
     if picture.alpha is not None and fmt == "JPEG":
         warnings.append(f"{dst.name}: JPEG holds no transparency, the copy is opaque")
-    if (wide := icc.wide_rgb(picture.kept.get("icc_profile"))) is not None:  # a 16-bit scan's
-        warnings.append(f"its colors are computed as sRGB's: under its profile ({wide.profile.profile_description})"
-                        " they show somewhat more saturated")
+    warnings += picture.notes
     for w in warnings:
         log.warning("%s: %s", src, w)
     g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
