@@ -312,16 +312,36 @@ def test_a_scan_in_adobe_rgb_looks_as_the_same_scan_in_srgb(tmp_path, mode):
             ImageCms.ImageCmsProfile(io.BytesIO(out.info["icc_profile"]))).lower()
 
 
-def test_a_16_bit_scan_in_adobe_rgb_says_its_colors_are_srgb(tmp_path, capsys):
-    """LittleCMS in Pillow converts 8 bits only: a 16-bit scan keeps its codes and profile, and says so."""
-    from vidcolor import photo16
+def test_a_16_bit_scan_in_adobe_rgb_is_converted_at_16_bits(tmp_path, capsys, monkeypatch):
+    """Pillow's LittleCMS converts 8-bit RGB only: a 16-bit scan under a matrix-and-curves profile (Adobe RGB)
+    is converted here, as LittleCMS converts 8 bits, and stays 16-bit. Under a profile of tables, which is
+    not, it keeps its codes and profile, and says so."""
+    from vidcolor import icc, photo16
 
-    gray = gray_rgb(photo("coffee", 64, 48)).astype(np.uint16) * 257
-    photo16.write(tmp_path / "scan.png", "PNG", gray, {"icc_profile": adobe_rgb().tobytes()})
-    assert run([str(tmp_path / "scan.png"), "-o", str(tmp_path / "color.png"), "--model", "tiny-random",
+    codes = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    codes[:4] = np.arange(256).reshape(4, 64, 1)  # a gray ramp
+    by_lcms = ImageCms.profileToProfile(Image.fromarray(codes), adobe_rgb(), ImageCms.createProfile("sRGB"))
+    deep = codes.astype(np.uint16) * 257
+    assert icc.to_srgb16(deep, adobe_rgb().tobytes())
+    assert np.abs(deep / 257 - np.asarray(by_lcms)).max() < 0.7  # LittleCMS's 8-bit rounding
+
+    plain = gray_rgb(photo("coffee", 96, 64)).astype(np.uint16) * 257
+    photo16.write(tmp_path / "plain.png", "PNG", plain, {})
+    adobe = np.asarray(ImageCms.profileToProfile(Image.fromarray((plain // 257).astype(np.uint8)),
+                                                 ImageCms.createProfile("sRGB"), adobe_rgb()))
+    photo16.write(tmp_path / "adobe.png", "PNG", adobe.astype(np.uint16) * 257, {"icc_profile": adobe_rgb().tobytes()})
+    for name in ("plain", "adobe"):
+        assert run([str(tmp_path / f"{name}.png"), "-o", str(tmp_path / f"{name}_color.png"), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["warnings"] == []
+    diff = np.abs(read_rgb48(tmp_path / "adobe_color.png") / 257 - read_rgb48(tmp_path / "plain_color.png") / 257)
+    assert diff.mean() < 0.5 and diff.max() <= 5  # the 8-bit rounding of the Adobe RGB scan made here
+    with Image.open(tmp_path / "adobe_color.png") as out:
+        assert out.info["icc_profile"] == icc.SRGB
+
+    monkeypatch.setattr(icc, "_shaper", lambda profile: None)  # as for a profile of tables
+    assert run([str(tmp_path / "adobe.png"), "-o", str(tmp_path / "kept.png"), "--model", "tiny-random",
                 "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["bits"] == 16 and report["warnings"] == [
+    assert json.loads(capsys.readouterr().out)["warnings"] == [
         "its colors are computed as sRGB's: under its profile (Adobe RGB (1998)) they show somewhat more saturated"]
 
 

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 
+import numpy as np
 from PIL import Image, ImageCms
+
+from .photo16 import strips
 
 D50 = (0.9642, 1.0, 0.8249)  # the profile connection space's white
 SRGB_CURVE = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)  # IEC 61966-2-1 as ICC's parametric curve 3
@@ -93,3 +97,57 @@ def rgb_profile(icc: bytes | None) -> tuple[bytes | None, ImageCms.ImageCmsProfi
 def to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image:
     """An 8-bit RGB or RGBA picture under `profile` as the sRGB codes that look the same."""
     return ImageCms.profileToProfile(im, profile, ImageCms.ImageCmsProfile(io.BytesIO(SRGB)), outputMode=im.mode)
+
+
+def to_srgb16(pixels: np.ndarray, icc: bytes) -> bool:
+    """Convert 16-bit RGB(A) `pixels` in place from the matrix-and-curves profile `icc` (Adobe RGB, ProPhoto
+    and Display P3 are such) to sRGB, strip by strip, as LittleCMS converts 8 bits. False, and the pixels
+    untouched, for a profile of tables (a scanner's calibration): Pillow has no 16-bit RGB to hand LittleCMS."""
+    shaper = _shaper(icc)
+    if shaper is None:
+        return False
+    curves, to_xyz = shaper
+    from_xyz = np.linalg.inv(_shaper(SRGB)[1]).astype(np.float32)
+    height, width = pixels.shape[:2]
+    for rows in strips(height, width):
+        rgb = pixels[rows, :, :3].astype(np.float32) / 65535
+        linear = np.stack([curve(rgb[..., i]) for i, curve in enumerate(curves)], axis=-1)
+        srgb = np.clip(linear @ (from_xyz @ to_xyz).T, 0, 1)
+        srgb = np.where(srgb <= 0.0031308, 12.92 * srgb, 1.055 * srgb ** (1 / 2.4) - 0.055)  # IEC 61966-2-1
+        pixels[rows, :, :3] = (srgb * 65535 + 0.5).astype(np.uint16)
+    return True
+
+
+def _shaper(icc: bytes) -> tuple[list[Callable[[np.ndarray], np.ndarray]], np.ndarray] | None:
+    """A matrix-and-curves RGB profile's three tone curves and its matrix to D50 XYZ; None for other profiles
+    (LittleCMS prefers a profile's A2B0 table to its matrix, where it has both)."""
+    count = struct.unpack(">I", icc[128:132])[0]
+    tags = {}
+    for i in range(count):
+        signature, offset, size = struct.unpack(">4sII", icc[132 + 12 * i:144 + 12 * i])
+        tags[signature] = icc[offset:offset + size]
+    names = [b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC"]
+    if b"A2B0" in tags or not all(n in tags for n in names):
+        return None
+    columns = [np.array(struct.unpack(">3i", tags[n][8:20])) / 65536 for n in names[:3]]
+    return [_tone(tags[n]) for n in names[3:]], np.stack(columns, axis=1)
+
+
+_PARAMETERS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}  # ICC parametric curve types: how many numbers each takes
+
+
+def _tone(body: bytes) -> Callable[[np.ndarray], np.ndarray]:
+    """An ICC tone curve (curv: identity, gamma or table; para: types 0-4) as a function of codes from 0 to 1."""
+    if body[:4] == b"curv":
+        n = struct.unpack(">I", body[8:12])[0]
+        if n <= 1:
+            gamma = struct.unpack(">H", body[12:14])[0] / 256 if n else 1.0
+            return lambda x: x ** gamma
+        table = np.frombuffer(body[12:12 + 2 * n], ">u2").astype(np.float32) / 65535
+        return lambda x: np.interp(x, np.linspace(0, 1, n, dtype=np.float32), table).astype(np.float32)
+    kind = struct.unpack(">H", body[8:10])[0]
+    p = [v / 65536 for v in struct.unpack(f">{_PARAMETERS[kind]}i", body[12:12 + 4 * _PARAMETERS[kind]])]
+    g, a, b, c, d, e, f = {0: lambda: (p[0], 1, 0, 0, 0, 0, 0), 1: lambda: (*p, 0, -p[2] / p[1], 0, 0),
+                           2: lambda: (*p[:3], 0, -p[2] / p[1], p[3], p[3]), 3: lambda: (*p, 0, 0),
+                           4: lambda: tuple(p)}[kind]()
+    return lambda x: np.where(x >= d, np.maximum(a * x + b, 0) ** g + e, c * x + f).astype(np.float32)

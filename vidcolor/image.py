@@ -47,9 +47,9 @@ class Picture:
 def read_image(path: Path) -> Picture:
     """Any Pillow mode, in any format Pillow reads, 16-bit channels at their full precision. The EXIF (the
     date a photo was taken, the camera) and the DPI of a scan are kept, without the orientation, which is
-    applied. A gray color profile is applied to the pixels (it cannot describe RGB), and so is an 8-bit
-    RGB one wider than sRGB (icc.rgb_profile). A 16-bit scan keeps its RGB profile (LittleCMS in Pillow
-    converts 8 bits only), and a note says so."""
+    applied. A gray color profile is applied to the pixels (it cannot describe RGB), and so is an RGB one
+    wider than sRGB (icc.rgb_profile); a 16-bit scan under one of tables keeps it (LittleCMS in Pillow
+    converts 8-bit RGB only), and a note says so."""
     try:
         # from a file object, not mapped: Pillow 13 maps an uncompressed TIFF at the sides it has already
         # swapped for a quarter turn, and reads a turned gray scan garbled
@@ -64,7 +64,7 @@ def read_image(path: Path) -> Picture:
             notes = []
             if narrowed:  # 16-bit channels Pillow reads at 8 bits
                 pixels = photo16.read(str(path), exif.get(photo16.ORIENTATION, 1), has_alpha)
-                if source is not None:  # LittleCMS in Pillow converts 8-bit RGB only: codes and profile kept
+                if source is not None and not icc.to_srgb16(pixels, profile):  # a profile of tables
                     kept_profile = profile
                     notes.append(f"its colors are computed as sRGB's: under its profile "
                                  f"({source.profile.profile_description}) they show somewhat more saturated")
