@@ -170,3 +170,31 @@ def test_home_video_of_older_days_in_a_folder(tmp_path, capsys):
         with av.open(str(out / name)) as film:
             assert film.streams.video[0].codec_context.name == codec and film.streams.audio
             assert sum(1 for _ in film.decode(video=0)) == 12
+
+
+def test_a_reference_photo_gives_its_mood_to_a_whole_folder_read_once(tmp_path, monkeypatch, capsys):
+    """Its global vector is computed once for all the files, which come out as one by one with it."""
+    import vidcolor.image
+
+    root = tmp_path / "box"
+    root.mkdir()
+    Image.fromarray(gray_rgb(photo("coffee", 64, 48))).save(root / "a.png")
+    Image.fromarray(gray_rgb(photo("rocket", 64, 48))).save(root / "b.png")
+    make_clip(root / "reel.mp4", frames=8)
+    Image.fromarray(photo("chelsea", 80, 60)).save(tmp_path / "sunset.jpg")
+    reads = []
+    real = vidcolor.image.reference_features
+    monkeypatch.setattr(vidcolor.image, "reference_features", lambda *a: reads.append(a[1]) or real(*a))
+    out = tmp_path / "out"
+    assert run([str(root), "-o", str(out), "--model", "tiny-random", "-q", "--reference",
+                str(tmp_path / "sunset.jpg")]) == 0
+    assert reads == [tmp_path / "sunset.jpg"]
+    assert run([str(root / "a.png"), "-o", str(tmp_path / "a.png"), "--model", "tiny-random", "-q", "--reference",
+                str(tmp_path / "sunset.jpg")]) == 0
+    assert np.array_equal(np.asarray(Image.open(out / "a.png")), np.asarray(Image.open(tmp_path / "a.png")))
+    assert chroma(out / "b.png") > 0.5 and (out / "reel.mp4").exists()
+
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a photo")
+    assert run([str(root), "-o", str(tmp_path / "out2"), "--model", "tiny-random", "-q", "--reference",
+                str(tmp_path / "broken.jpg")]) == 3
+    assert "broken.jpg: not a readable image" in capsys.readouterr().err and not (tmp_path / "out2").exists()

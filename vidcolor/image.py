@@ -168,9 +168,15 @@ def reference_features(colorizer: Colorizer, photo: Path) -> torch.Tensor:
     return colorizer.global_features(colorizer.work_lightness(L / 100))[0]
 
 
-def is_reference_table(reference: str | Path) -> bool:
+def reference_vector(colorizer: Colorizer, reference: str | Path | torch.Tensor) -> torch.Tensor:
+    """(D,) global vector of a reference: a color photo's, or one computed before (a folder computes its
+    reference once for all its files)."""
+    return reference if isinstance(reference, torch.Tensor) else reference_features(colorizer, Path(reference))
+
+
+def is_reference_table(reference: str | Path | torch.Tensor) -> bool:
     """A .csv (or .txt) of per-shot references, not one photo: shot_references reads it."""
-    return Path(reference).suffix.lower() in (".csv", ".txt")
+    return not isinstance(reference, torch.Tensor) and Path(reference).suffix.lower() in (".csv", ".txt")
 
 
 def shot_references(colorizer: Colorizer, table: Path) -> dict[int, torch.Tensor]:
@@ -192,10 +198,10 @@ def shot_references(colorizer: Colorizer, table: Path) -> dict[int, torch.Tensor
 
 
 def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None = None,
-                   overwrite: bool = False, reference: str | Path | None = None) -> dict:
+                   overwrite: bool = False, reference: str | Path | torch.Tensor | None = None) -> dict:
     """Colorize one photo; write dst (format from its suffix). Returns a small report.
 
-    `reference`: a color photo whose mood (global features) replaces the input's own."""
+    `reference`: a color photo whose mood (global features) replaces the input's own, or its global vector."""
     src, dst = Path(src), Path(dst)
     colorizer = colorizer or Colorizer()
     picture = read_image(src)
@@ -209,7 +215,7 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     warnings += picture.notes
     for w in warnings:
         log.warning("%s: %s", src, w)
-    g = reference_features(colorizer, Path(reference))[None] if reference is not None else None
+    g = reference_vector(colorizer, reference)[None] if reference is not None else None
     pixels = colorize_pixels(picture.pixels, colorizer, g, bits)
     if picture.alpha is not None and fmt != "JPEG":
         pixels = np.dstack((pixels, _codes(picture.alpha, pixels.dtype)))

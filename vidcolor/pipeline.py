@@ -22,7 +22,7 @@ from .color import gray_to_lightness, tabulated
 from .colorizer import Colorizer, work_size
 from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE, MAX_BATCH_SIZE
 from .errors import InputError, UsageError
-from .image import is_reference_table, reference_features, shot_references
+from .image import is_reference_table, reference_vector, shot_references
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
 from .media.encode import EncodeOptions, Writer, encoder_formats, is_cover, unused_options, video_codec
 from .media.planes import (
@@ -355,7 +355,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                    colorizer: Colorizer | None = None, shot_detect: bool = True,
                    smooth_seconds: float = DEFAULT_SMOOTH_SECONDS, start: str | float | None = None,
                    end: str | float | None = None, duration: str | float | None = None,
-                   side_by_side: bool = False, reference: str | Path | None = None,
+                   side_by_side: bool = False, reference: str | Path | torch.Tensor | None = None,
                    saturation: float = 1.0, precision: str = "auto",
                    frame_rate: str | float | Fraction | None = None) -> VideoReport:
     """Colorize a video file into `dst`, keeping luminance, timing, audio, subtitles and metadata.
@@ -364,8 +364,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     its shot (no flicker, nothing crosses a cut); without, every frame is colorized alone.
     `start`, `end` or `duration` ('hh:mm:ss.ms', seconds or 'f<frame>') colorize a range only:
     the output starts at 0 with that range's sound. `side_by_side` writes the input and the result
-    next to each other; `reference` takes the mood (global features) of that color photo, or, for a
-    .csv of `shot index,photo` lines, of one photo per listed shot. `saturation` scales the
+    next to each other; `reference` takes the mood (global features) of that color photo (or that global
+    vector), or, for a .csv of `shot index,photo` lines, of one photo per listed shot. `saturation` scales the
     predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer). `src` may be an
     image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default: the DPX header's, else 24);
     so may `dst` (RGB DPX, TIFF or PNG files, numbered like the frames they come from)."""
@@ -390,7 +390,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 raise UsageError("a per-shot reference table needs shot detection (drop --no-shot-detect)")
             shot_g = shot_references(colorizer, Path(reference))
         elif reference is not None:
-            fixed_g = reference_features(colorizer, Path(reference))
+            fixed_g = reference_vector(colorizer, reference)
         batch_size = batch_size or default_batch_size(colorizer.device, info.width, info.height)
         side = _side_streams(container, report, image_files)
         stats = DecodeStats()
