@@ -109,14 +109,16 @@ def film_frames(count: int, width: int = 96, height: int = 64) -> list[np.ndarra
 
 
 def test_film_scanned_frame_by_frame_in_a_folder_is_colorized_as_a_film(tmp_path, capsys):
-    """A restorer's folder: a reel scanned to numbered TIFFs (one of them damaged), another to DPX (one with a
-    frame missing), beside a family's numbered flatbed scans of one size, which are different pictures and
-    stay photos."""
+    """A restorer's folder: a reel scanned to numbered TIFFs (one of them damaged), another to DPX, two with a
+    frame missing (DPX, TIFF), beside a family's numbered flatbed scans of one size (one number left out),
+    which are different pictures and stay photos."""
     root = tmp_path / "archive"
-    for folder in ("reel1", "reel2", "reel3", "album"):
+    for folder in ("reel1", "reel2", "reel3", "reel4", "album"):
         (root / folder).mkdir(parents=True)
     for i, rgb in enumerate(film_frames(30)):
         Image.fromarray(rgb).save(root / "reel1" / f"reel1_{1000 + i:06d}.tif")
+        if i != 17:
+            Image.fromarray(rgb).save(root / "reel4" / f"reel4_{i:04d}.tif")
     damaged = root / "reel1" / "reel1_001005.tif"  # one of the frames compared with its neighbour
     damaged.write_bytes(damaged.read_bytes()[:100])
     for folder, numbers in (("reel2", range(5)), ("reel3", [1, 2, 4])):  # reel3 lacks frame 3
@@ -131,22 +133,25 @@ def test_film_scanned_frame_by_frame_in_a_folder_is_colorized_as_a_film(tmp_path
         for i, n in enumerate(numbers):  # FFmpeg numbers from 1
             (root / folder / f"ffmpeg_{i + 1:04d}.dpx").rename(root / folder / f"{folder}_{n:04d}.dpx")
     names = ["astronaut", "coffee", "rocket", "chelsea"]
-    for i in range(30):  # scan_1.png ... scan_30.png: numbered, one size, each another picture
+    for i in [i for i in range(31) if i != 12]:  # scan_1.png ... scan_31.png but 13: one size, other pictures
         rgb = photo(names[i % 4], 96 + 4 * i, 64)[:, 4 * i:4 * i + 96]
         Image.fromarray(gray_rgb(np.ascontiguousarray(rgb))).save(root / "album" / f"scan_{i + 1}.png")
     out = tmp_path / "colored"
     code = run([str(root), "-o", str(out), "--model", "tiny-random", "--json", "-q"])
     report = json.loads(capsys.readouterr().out)
-    assert code == 3  # reel3's gap: its frames would lose their timing
-    assert [f["input"] for f in report["failed"]] == [str(root / "reel3" / "reel3_%04d.dpx")]
+    assert code == 3  # reel3's and reel4's gaps: their frames would lose their timing
+    assert [f["input"] for f in report["failed"]] == [str(root / "reel3" / "reel3_%04d.dpx"),
+                                                      str(root / "reel4" / "reel4_%04d.tif")]
     assert "1 missing between reel3_0001.dpx and reel3_0004.dpx (reel3_0003.dpx)" in report["failed"][0]["error"]
+    assert "(reel4_0017.tif)" in report["failed"][1]["error"]
     films = {r["input"]: r["frames_out"] for r in report["colorized"] if "frames_out" in r}
     assert films == {str(root / "reel1" / "reel1_%06d.tif"): 29, str(root / "reel2" / "reel2_%04d.dpx"): 5}
     assert sorted(p.name for p in (out / "reel1").iterdir()) == [f"reel1_{1000 + i:06d}.tif" for i in range(30)
                                                                    if i != 5]
     assert sorted(p.name for p in (out / "reel2").iterdir()) == [f"reel2_{i:04d}.dpx" for i in range(5)]
-    assert sorted(p.name for p in (out / "album").iterdir()) == sorted(f"scan_{i + 1}.png" for i in range(30))
-    assert len(report["colorized"]) == 32 and not (out / "reel3").exists()
+    assert sorted(p.name for p in (out / "album").iterdir()) == sorted(f"scan_{i + 1}.png" for i in range(31)
+                                                                       if i != 12)
+    assert len(report["colorized"]) == 32 and not (out / "reel3").exists() and not (out / "reel4").exists()
     with Image.open(out / "reel1" / "reel1_001000.tif") as im:
         assert im.size == (96, 64) and chroma(out / "reel1" / "reel1_001000.tif") > 0.5
 

@@ -54,8 +54,8 @@ def film_scans(files: list[Path]) -> tuple[list[Path], list[Path]]:
     """The frame patterns of the films scanned frame by frame among `files`, and the other files.
 
     Numbered DPX files are always film. Numbered TIFF or PNG pictures are film when there are at least
-    MIN_SCAN_FRAMES of them, numbered without a gap, of one size, and consecutive ones look alike: a
-    family's flatbed scans are numbered too, but each is another picture, and they stay photos."""
+    MIN_SCAN_FRAMES of them, of one size, and consecutive ones look alike: a family's flatbed scans are
+    numbered too, but each is another picture, and they stay photos."""
     runs: dict[tuple[Path, str, str], dict[int, Path]] = defaultdict(dict)
     for path in files:
         if path.suffix.lower() in SCAN_SUFFIXES and (m := _LAST_NUMBER.fullmatch(path.name)):
@@ -78,14 +78,16 @@ def _number_format(frames: dict[int, Path]) -> str:
 
 
 def _looks_like_film(frames: dict[int, Path]) -> bool:
-    """Damaged frames are left out of the judgement: the film's reading leaves their numbers out."""
-    numbers = sorted(frames)
-    if len(numbers) < MIN_SCAN_FRAMES or numbers[-1] - numbers[0] + 1 != len(numbers):
+    """Damaged frames are left out of the judgement (the film's reading leaves their numbers out), and so are
+    gaps: a reel with a frame missing is film, which its reading refuses by name."""
+    if len(frames) < MIN_SCAN_FRAMES:
         return False
     if len({size for path in frames.values() if (size := _read(path, lambda im: im.size))}) != 1:
         return False
     # four pairs of neighbours spread over the run: film mostly stays within its shots
-    pairs = [(frames[n], frames[n + 1]) for n in (numbers[(len(numbers) - 1) * k // 5] for k in range(1, 5))]
+    firsts = [n for n in sorted(frames) if n + 1 in frames]
+    chosen = sorted({firsts[len(firsts) * k // 5] for k in range(1, 5)}) if firsts else []
+    pairs = [(frames[n], frames[n + 1]) for n in chosen]
     thumbnails = [(_read(a, _thumbnail), _read(b, _thumbnail)) for a, b in pairs]
     alike = [np.abs(a - b).mean() <= ALIKE for a, b in thumbnails if a is not None and b is not None]
     return bool(alike) and sum(alike) >= len(alike) / 2
