@@ -203,3 +203,26 @@ def test_a_reference_photo_gives_its_mood_to_a_whole_folder_read_once(tmp_path, 
     assert run([str(root), "-o", str(tmp_path / "out2"), "--model", "tiny-random", "-q", "--reference",
                 str(tmp_path / "broken.jpg")]) == 3
     assert "broken.jpg: not a readable image" in capsys.readouterr().err and not (tmp_path / "out2").exists()
+
+
+def test_scanner_and_old_picture_formats_are_photos_and_an_animated_gif_a_film(tmp_path):
+    """SANE's scanimage writes Netpbm (16-bit gray too), the 1990s PCX and GIF, phones AVIF; all were taken
+    for films and refused as one-picture outputs. An animated GIF is a short film (into .mp4)."""
+    root = tmp_path / "box"
+    root.mkdir()
+    gray = Image.fromarray(gray_rgb(photo("coffee", 64, 48))).convert("L")
+    gray.save(root / "still.gif")
+    Image.fromarray(np.asarray(gray).astype(np.uint16) * 257).save(root / "scan.pgm")
+    gray.save(root / "old.pcx")
+    gray.convert("RGB").save(root / "new.avif")
+    moving = [Image.fromarray(np.roll(np.asarray(gray), 3 * i, axis=1)) for i in range(6)]
+    moving[0].save(root / "loop.gif", save_all=True, append_images=moving[1:], duration=80, loop=0)
+    out = tmp_path / "out"
+    assert run([str(root), "-o", str(out), "--model", "tiny-random", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["loop.mp4", "new.avif", "old.pcx", "scan.ppm", "still.gif"]
+    for name in ("new.avif", "old.pcx", "scan.ppm", "still.gif"):
+        with Image.open(out / name) as im:
+            assert im.size == (64, 48)
+        assert chroma(out / name) > 0.5
+    with av.open(str(out / "loop.mp4")) as film:
+        assert sum(1 for _ in film.decode(video=0)) == 6

@@ -358,3 +358,12 @@ def test_a_damaged_rgb_profile_is_left_out(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     with Image.open(tmp_path / "scan_color.png") as scan, Image.open(tmp_path / "plain_color.png") as plain:
         assert "icc_profile" not in scan.info and np.array_equal(np.asarray(scan), np.asarray(plain))
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".pgm", ".pcx", ".tga", ".avif"])
+def test_a_scanner_or_old_format_photo_is_a_photo(tmp_path, suffix):
+    """Each was read as a one-frame film and refused: "an image file holds one picture"."""
+    src = tmp_path / f"scan{suffix}"
+    Image.fromarray(gray_rgb(photo("coffee", 64, 48))).convert("L").save(src)
+    assert run([str(src), "-o", str(tmp_path / "color.png"), "--model", "tiny-random", "-q"]) == 0
+    assert chroma(tmp_path / "color.png") > 0.5

@@ -77,7 +77,7 @@ def colorize(
     """Colorize a video, an image sequence, a photo, or every one in a folder (the default command)."""
     input = Path(input)  # checked by the library, which names the problem (typer's check would exit 2)
     from .colorizer import Colorizer
-    from .image import IMAGE_SUFFIXES, colorize_image
+    from .image import colorize_image, is_photo
     from .media.encode import EncodeOptions
     from .media.sequence import is_sequence
     from .pipeline import colorize_video
@@ -92,7 +92,7 @@ def colorize(
                          side_by_side=side_by_side, frame_rate=frame_rate)
         return
     output = output or _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
-    if input.suffix.lower() in IMAGE_SUFFIXES and not sequence:
+    if is_photo(input) and not sequence:
         report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
                                 overwrite=overwrite, reference=reference)
     else:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from .colorizer import Colorizer
 from .errors import InputError, OutputError, UsageError, VidcolorError
-from .image import IMAGE_SUFFIXES, colorize_image, is_reference_table, reference_vector
+from .image import GIF, IMAGE_SUFFIXES, colorize_image, is_photo, is_reference_table, reference_vector
 from .media.encode import format_for
 from .media.probe import VIDEO_SUFFIXES
 from .media.sequence import IMAGE_CODECS, frame_files
@@ -32,6 +32,7 @@ SYSTEM_FOLDERS = {"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Vol
 # outputs under another name: a container's usual one, or .mp4 for RealMedia (its muxer takes RealVideo 1 only)
 RENAMED = {".qt": ".mov", ".mk3d": ".mkv", ".rm": ".mp4", ".rmvb": ".mp4"}
 SCAN_SUFFIXES = set(IMAGE_CODECS)  # film scans' formats, written back as they came: DPX, TIFF, PNG
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES | SCAN_SUFFIXES | {GIF}
 MIN_SCAN_FRAMES = 24  # numbered TIFF or PNG pictures make a film from one second of it; fewer stay photos
 # mean gray difference (0-1) of neighbours' 32x32 thumbnails: 150 frames of each of three real films gave at
 # most 0.033 / 0.070 / 0.381 (a cut), medians 0.0001-0.008; 200 different photos in a row at least 0.100
@@ -45,7 +46,7 @@ def media_files(src: Path, skip: Path) -> list[Path]:
     on a shared drive), nor those in system folders (a Synology NAS keeps JPEG thumbnails in "@eaDir")."""
     skip = skip.resolve()
     return sorted(p for p in src.rglob("*")
-                  if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES | SCAN_SUFFIXES and p.is_file()
+                  if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file()
                   and not any(part.startswith(".") or part in SYSTEM_FOLDERS for part in p.relative_to(src).parts)
                   and skip not in p.resolve().parents)
 
@@ -115,18 +116,20 @@ def _thumbnail(im: Image.Image) -> np.ndarray:
     return small / max(float(small.max()), 1e-6)
 
 
-def _output_for(out: Path) -> Path:
-    """The same name; a film in a container FFmpeg reads but cannot write (camcorder .mod and .tod, DVD-VR
-    .vro, .divx) or writes only with codecs of its day (RealMedia: RealVideo 1) goes into .mp4, and one
-    under another name for a container it writes (.qt, .mk3d) under the usual name."""
+def _output_for(out: Path, photo: bool) -> Path:
+    """The same name, but for a few. A gray-only Netpbm photo (.pgm, .pbm) becomes color .ppm. A film in a
+    container FFmpeg reads but cannot write (camcorder .mod and .tod, DVD-VR .vro, .divx, an animated GIF:
+    FFmpeg's GIF muxer holds one picture here) or writes only with codecs of its day (RealMedia: RealVideo 1)
+    goes into .mp4, and one under another name for a container it writes (.qt, .mk3d) under the usual name."""
     suffix = out.suffix.lower()
+    if photo:
+        return out.with_suffix(".ppm") if suffix in (".pgm", ".pbm") else out
     if suffix in RENAMED:
         return out.with_suffix(RENAMED[suffix])
-    if suffix in VIDEO_SUFFIXES:
-        try:
-            format_for(out)
-        except OutputError:
-            return out.with_suffix(".mp4")
+    try:
+        format_for(out)
+    except OutputError:
+        return out.with_suffix(".mp4")
     return out
 
 
@@ -158,26 +161,28 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
         raise InputError(f"{src}: no such folder")
     if dst.resolve() == src.resolve():
         raise OutputError(f"{dst}: the output folder is the input folder; choose another")
-    if dst.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES or (dst.exists() and not dst.is_dir()):
+    if dst.suffix.lower() in MEDIA_SUFFIXES or (dst.exists() and not dst.is_dir()):
         raise UsageError(f"{dst}: names a file, and a folder is colorized into a folder")
     if reference is not None and is_reference_table(reference):
         raise UsageError("a per-shot reference table belongs to one film; give a folder one color photo")
     scans, files = film_scans(media_files(src, dst))
     if not scans and not files:
         raise InputError(f"{src}: no photos, films or film scans in it (by name: "
-                         f"{', '.join(sorted(IMAGE_SUFFIXES | SCAN_SUFFIXES))}, {', '.join(sorted(VIDEO_SUFFIXES))})")
+                         f"{', '.join(sorted(IMAGE_SUFFIXES | SCAN_SUFFIXES | {GIF}))}, "
+                         f"{', '.join(sorted(VIDEO_SUFFIXES))})")
     colorizer = colorizer or Colorizer()
     # the reference's mood, once for every file (20-30% of the time of a folder of small photos)
     mood = reference_vector(colorizer, reference) if reference is not None else None
     report: dict = {"input": str(src), "output": str(dst), "colorized": [], "already_there": [], "failed": []}
     for path in tqdm(scans + files, unit="file", disable=not progress, desc=src.name[:30]):
-        out = _output_for(dst / path.relative_to(src))
+        photo = path not in scans and is_photo(path)
+        out = _output_for(dst / path.relative_to(src), photo)
         if (out.exists() or path in scans and out.parent.is_dir() and frame_files(out)) and not overwrite:
             report["already_there"].append(str(out))
             continue
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
-            if path.suffix.lower() in IMAGE_SUFFIXES and path not in scans:
+            if photo:
                 done = colorize_image(path, out, colorizer, overwrite, mood)
             else:
                 done = colorize_video(path, out, colorizer=colorizer, overwrite=overwrite, progress=progress,
