@@ -20,9 +20,9 @@ from .outputs import atomic_output
 log = logging.getLogger("vidcolor")
 
 # JPEG 2000: archives' still-image masters (the Library of Congress's, lossless); Pillow writes it lossless.
-# Netpbm: what SANE's scanimage writes (16-bit gray too); PCX and TGA: scans of the 1990s; PSD: read flattened
+# Netpbm: what SANE's scanimage writes (16-bit gray too); PCX and TGA: scans of the 1990s
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".j2k", ".jpf", ".jpx",
-                  ".pgm", ".ppm", ".pbm", ".pnm", ".avif", ".pcx", ".tga", ".psd"}
+                  ".pgm", ".ppm", ".pbm", ".pnm", ".avif", ".pcx", ".tga"}
 GIF = ".gif"  # a photo, or an animated short film: is_photo looks
 # Lossy outputs at 95: at Pillow's default (75) a JPEG moved the input's L* by 5.2 at the 99th percentile
 # (a 512 px photo), at 95 by 1.7 (WebP 80 / 95: 3.5 / 1.4); PNG 0.2, rounding only
