@@ -5,16 +5,9 @@ frame (numbered DPX, TIFF or PNG files) is colorized as the film it is, with its
 from __future__ import annotations
 
 import logging
-import re
-import warnings
-from collections import defaultdict
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar
 
-import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from .colorizer import Colorizer
@@ -22,22 +15,16 @@ from .errors import InputError, OutputError, UsageError, VidcolorError
 from .image import GIF, IMAGE_SUFFIXES, colorize_image, is_photo, is_reference_table, reference_vector
 from .media.encode import format_for
 from .media.probe import VIDEO_SUFFIXES
-from .media.sequence import IMAGE_CODECS, frame_files
+from .media.sequence import frame_files
 from .pipeline import colorize_video
+from .scans import SCAN_SUFFIXES, film_scans
 
 log = logging.getLogger("vidcolor")
-T = TypeVar("T")
 # folders that systems and NAS boxes keep beside the user's files: thumbnails, recycle bins, snapshots
 SYSTEM_FOLDERS = {"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information", "__MACOSX"}
 # outputs under another name: a container's usual one, or .mp4 for RealMedia (its muxer takes RealVideo 1 only)
 RENAMED = {".qt": ".mov", ".mk3d": ".mkv", ".rm": ".mp4", ".rmvb": ".mp4"}
-SCAN_SUFFIXES = set(IMAGE_CODECS)  # film scans' formats, written back as they came: DPX, TIFF, PNG
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES | SCAN_SUFFIXES | {GIF}
-MIN_SCAN_FRAMES = 24  # numbered TIFF or PNG pictures make a film from one second of it; fewer stay photos
-# mean gray difference (0-1) of neighbours' 32x32 thumbnails: 150 frames of each of three real films gave at
-# most 0.033 / 0.070 / 0.381 (a cut), medians 0.0001-0.008; 200 different photos in a row at least 0.100
-ALIKE = 0.08
-_LAST_NUMBER = re.compile(r"(.*?)(\d+)(\D*)")  # reel1_000123.tif: 'reel1_', '000123', '.tif'
 
 
 def media_files(src: Path, skip: Path) -> list[Path]:
@@ -49,71 +36,6 @@ def media_files(src: Path, skip: Path) -> list[Path]:
                   if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file()
                   and not any(part.startswith(".") or part in SYSTEM_FOLDERS for part in p.relative_to(src).parts)
                   and skip not in p.resolve().parents)
-
-
-def film_scans(files: list[Path]) -> tuple[list[Path], list[Path]]:
-    """The frame patterns of the films scanned frame by frame among `files`, and the other files.
-
-    Numbered DPX files are always film. Numbered TIFF or PNG pictures are film when there are at least
-    MIN_SCAN_FRAMES of them, of one size, and consecutive ones look alike: a family's flatbed scans are
-    numbered too, but each is another picture, and they stay photos."""
-    runs: dict[tuple[Path, str, str], dict[int, Path]] = defaultdict(dict)
-    for path in files:
-        if path.suffix.lower() in SCAN_SUFFIXES and (m := _LAST_NUMBER.fullmatch(path.name)):
-            runs[path.parent, m[1], m[3]][int(m[2])] = path
-    patterns, taken = [], set()
-    for (folder, head, tail), frames in runs.items():
-        pattern = folder / (head.replace("%", "%%") + _number_format(frames) + tail.replace("%", "%%"))
-        frames = {n: p for n, p in frames.items() if p.name == pattern.name % n}
-        if frames and (tail.lower().endswith(".dpx") or _looks_like_film(frames)):
-            patterns.append(pattern)
-            taken.update(frames.values())
-    return sorted(patterns), [p for p in files if p not in taken]
-
-
-def _number_format(frames: dict[int, Path]) -> str:
-    """'%06d' for frames numbered with leading zeros to six digits, '%d' for numbers as they are."""
-    digits = [_LAST_NUMBER.fullmatch(p.name)[2] for p in frames.values()]
-    padded = [d for d in digits if d.startswith("0") and len(d) > 1]
-    return f"%0{min(map(len, padded))}d" if padded else "%d"
-
-
-def _looks_like_film(frames: dict[int, Path]) -> bool:
-    """Damaged frames are left out of the judgement (the film's reading leaves their numbers out), and so are
-    gaps: a reel with a frame missing is film, which its reading refuses by name."""
-    if len(frames) < MIN_SCAN_FRAMES:
-        return False
-    if len({size for path in frames.values() if (size := _read(path, lambda im: im.size))}) != 1:
-        return False
-    # four pairs of neighbours spread over the run: film mostly stays within its shots
-    firsts = [n for n in sorted(frames) if n + 1 in frames]
-    chosen = sorted({firsts[len(firsts) * k // 5] for k in range(1, 5)}) if firsts else []
-    pairs = [(frames[n], frames[n + 1]) for n in chosen]
-    thumbnails = [(_read(a, _thumbnail), _read(b, _thumbnail)) for a, b in pairs]
-    alike = [np.abs(a - b).mean() <= ALIKE for a, b in thumbnails if a is not None and b is not None]
-    return bool(alike) and sum(alike) >= len(alike) / 2
-
-
-def _read(path: Path, what: Callable[[Image.Image], T]) -> T | None:
-    """`what` of the picture, or None where Pillow cannot read it (without its warnings: the film's reading
-    reports the damage)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as im:
-                return what(im)
-    except (OSError, ValueError, SyntaxError, EOFError):
-        return None
-
-
-def _thumbnail(im: Image.Image) -> np.ndarray:
-    """About 32x32 gray values from 0 to 1 (of the picture's own maximum: exposure aside)."""
-    gray = np.asarray(im if im.mode.startswith(("I", "F")) else im.convert("L"), dtype=np.float32)
-    gray = gray.mean(axis=2) if gray.ndim == 3 else gray
-    by, bx = max(1, gray.shape[0] // 32), max(1, gray.shape[1] // 32)  # block means: film grain averages out
-    rows, cols = gray.shape[0] // by, gray.shape[1] // bx
-    small = gray[:rows * by, :cols * bx].reshape(rows, by, cols, bx).mean(axis=(1, 3))
-    return small / max(float(small.max()), 1e-6)
 
 
 def _output_for(out: Path, photo: bool) -> Path:
