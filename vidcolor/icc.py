@@ -120,17 +120,21 @@ def to_srgb16(pixels: np.ndarray, icc: bytes) -> bool:
 
 def _shaper(icc: bytes) -> tuple[list[Callable[[np.ndarray], np.ndarray]], np.ndarray] | None:
     """A matrix-and-curves RGB profile's three tone curves and its matrix to D50 XYZ; None for other profiles
-    (LittleCMS prefers a profile's A2B0 table to its matrix, where it has both)."""
-    count = struct.unpack(">I", icc[128:132])[0]
-    tags = {}
-    for i in range(count):
-        signature, offset, size = struct.unpack(">4sII", icc[132 + 12 * i:144 + 12 * i])
-        tags[signature] = icc[offset:offset + size]
-    names = [b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC"]
-    if b"A2B0" in tags or not all(n in tags for n in names):
+    (LittleCMS prefers a profile's A2B0 table to its matrix, where it has both) and for any this reading
+    does not follow (they keep their codes, as a profile of tables does)."""
+    try:
+        count = struct.unpack(">I", icc[128:132])[0]
+        tags = {}
+        for i in range(count):
+            signature, offset, size = struct.unpack(">4sII", icc[132 + 12 * i:144 + 12 * i])
+            tags[signature] = icc[offset:offset + size]
+        names = [b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC"]
+        if b"A2B0" in tags or not all(n in tags for n in names):
+            return None
+        columns = [np.array(struct.unpack(">3i", tags[n][8:20])) / 65536 for n in names[:3]]
+        return [_tone(tags[n]) for n in names[3:]], np.stack(columns, axis=1)
+    except (struct.error, KeyError, ZeroDivisionError):  # cut short, an unknown curve type, a = 0
         return None
-    columns = [np.array(struct.unpack(">3i", tags[n][8:20])) / 65536 for n in names[:3]]
-    return [_tone(tags[n]) for n in names[3:]], np.stack(columns, axis=1)
 
 
 _PARAMETERS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}  # ICC parametric curve types: how many numbers each takes
