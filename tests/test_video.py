@@ -10,7 +10,7 @@ import torch
 from av.sidedata.sidedata import Type as SideDataType
 from conftest import decode_planes, packets
 
-from vidcolor import colorize_video
+from vidcolor import __version__, colorize_video
 from vidcolor.cli import run
 from vidcolor.errors import OutputError, UsageError
 from vidcolor.media.encode import EncodeOptions
@@ -56,6 +56,7 @@ def test_mp4_h264_aac_keeps_frames_audio_and_luma(clip, tmp_path):
     assert packets(src) == packets(dst)  # copied packet for packet
     with av.open(str(src)) as a, av.open(str(dst)) as b:
         assert b.metadata.get("title") == "A test film"
+        assert b.streams.video[0].metadata["encoder"] == f"vidcolor {__version__} libx264"  # a derivative
         assert abs(float(a.duration - b.duration)) / av.time_base < 0.05
         assert b.streams.audio[0].language == "eng"
     assert chroma_spread(dst) > 1.0  # the gray film got color
@@ -69,6 +70,7 @@ def test_mkv_two_audio_tracks_and_subtitles(clip, tmp_path):
     assert packets(src, "subtitle") == packets(dst, "subtitle") == [[b"Hello from the subtitles"]]
     with av.open(str(dst)) as b:
         assert [s.language for s in b.streams.audio] == ["eng", "fra"]
+        assert b.streams.video[0].metadata["ENCODER"].startswith("vidcolor ")
     assert_same_timing(src, dst)
 
 

@@ -3,6 +3,8 @@
 The network is the global/local fusion model of Iizuka, Simo-Serra and Ishikawa,
 "Let there be Color!" (SIGGRAPH 2016).
 """
+__version__ = "0.1.0"  # before the imports: the modules that mark their outputs with it import it
+
 from .colorizer import Colorizer
 from .errors import InputError, OutputError, VidcolorError, WeightsError
 from .image import colorize_image
@@ -20,7 +22,6 @@ __all__ = [
            "colorize_video",
            "load_model",
 ]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str):

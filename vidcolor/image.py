@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import icc, photo16
+from . import __version__, icc, photo16
 from .color import fit_gamut, gray_to_lightness, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .errors import InputError, OutputError
@@ -247,8 +247,6 @@ def _codes(alpha: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 def _marked(kept: dict) -> dict:
     """`kept` with the EXIF saying the copy is colorized (ProcessingSoftware; the scanner's Software stays)."""
-    from . import __version__  # here: the package imports this module first
-
     exif = Image.Exif()
     if "exif" in kept:
         exif.load(kept["exif"].tobytes())

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import av
 
+from .. import __version__
 from ..errors import OutputError, UsageError
 from ..outputs import disk_full
 from ..timecode import shift_smpte, timecode_tag
@@ -399,6 +400,12 @@ class Writer:
         for attr in ("colorspace", "color_range", "color_primaries", "color_trc"):
             setattr(v.codec_context, attr, getattr(frame, attr))
         v.metadata.update({k: val for k, val in src_video.metadata.items() if k in ("language", "title")})
+        # the video track names what made it, where FFmpeg names itself ("Lavc libx264"): mp4 and mov hold
+        # it as the track's compressor name (32 bytes), Matroska as its ENCODER tag; the container's own
+        # "encoder" FFmpeg always overwrites, and the source's comment stays the source's. Not for MPEG-2,
+        # whose compressor name in mov tells editing systems an XDCAM format
+        if self.opts.codec != "mpeg2video":
+            v.metadata["encoder"] = f"vidcolor {__version__} {self.opts.codec}"
         timecode = self._timecode(src_video)
         if timecode:
             v.metadata["timecode"] = timecode  # mov and mp4 muxers write it as a timecode track
