@@ -226,3 +226,18 @@ def test_scanner_and_old_picture_formats_are_photos_and_an_animated_gif_a_film(t
         assert chroma(out / name) > 0.5
     with av.open(str(out / "loop.mp4")) as film:
         assert sum(1 for _ in film.decode(video=0)) == 6
+
+
+def test_the_default_output_is_named_as_a_folder_names_its_copies(tmp_path):
+    """Without -o: film.mkv -> film_color.mkv, but a camcorder's .mod (no muxer) or an animated GIF (one
+    picture) -> .mp4; both were refused by name: "unknown output format"."""
+    make_clip(tmp_path / "film.mkv", frames=6)
+    make_clip(tmp_path / "tape.mpg", frames=6, codec="mpeg2video", audio=("mp2",)).rename(tmp_path / "tape.mod")
+    gray = Image.fromarray(gray_rgb(photo("coffee", 64, 48))).convert("L")
+    moving = [Image.fromarray(np.roll(np.asarray(gray), 3 * i, axis=1)) for i in range(4)]
+    moving[0].save(tmp_path / "loop.gif", save_all=True, append_images=moving[1:], duration=80, loop=0)
+    gray.save(tmp_path / "still.gif")
+    for name in ("film.mkv", "tape.mod", "loop.gif", "still.gif"):
+        assert run([str(tmp_path / name), "--model", "tiny-random", "-q"]) == 0
+    made = sorted(p.name for p in tmp_path.iterdir() if "_color" in p.name)
+    assert made == ["film_color.mkv", "loop_color.mp4", "still_color.gif", "tape_color.mp4"]

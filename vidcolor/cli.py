@@ -77,6 +77,7 @@ def colorize(
     """Colorize a video, an image sequence, a photo, or every one in a folder (the default command)."""
     input = Path(input)  # checked by the library, which names the problem (typer's check would exit 2)
     from .colorizer import Colorizer
+    from .folder import output_for
     from .image import colorize_image, is_photo
     from .media.encode import EncodeOptions
     from .media.sequence import is_sequence
@@ -91,8 +92,11 @@ def colorize(
                          smooth_seconds=smooth_seconds, start=start, end=end, duration=duration,
                          side_by_side=side_by_side, frame_rate=frame_rate)
         return
-    output = output or _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
-    if is_photo(input) and not sequence:
+    photo = is_photo(input) and not sequence
+    if output is None:  # film.mod, film.rmvb, an animated GIF: into .mp4, as in a folder
+        output = _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
+        output = output if sequence else output_for(output, photo)
+    if photo:
         report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
                                 overwrite=overwrite, reference=reference)
     else:

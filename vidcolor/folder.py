@@ -38,8 +38,9 @@ def media_files(src: Path, skip: Path) -> list[Path]:
                   and skip not in p.resolve().parents)
 
 
-def _output_for(out: Path, photo: bool) -> Path:
-    """The same name, but for a few. A gray-only Netpbm photo (.pgm, .pbm) becomes color .ppm. A film in a
+def output_for(out: Path, photo: bool) -> Path:
+    """The name of a copy: the same, but for a few (a folder's copies, and the command's default output). A
+    gray-only Netpbm photo (.pgm, .pbm) becomes color .ppm. A film in a
     container FFmpeg reads but cannot write (camcorder .mod and .tod, DVD-VR .vro, .divx, an animated GIF:
     FFmpeg's GIF muxer holds one picture here) or writes only with codecs of its day (RealMedia: RealVideo 1)
     goes into .mp4, and one under another name for a container it writes (.qt, .mk3d) under the usual name."""
@@ -98,7 +99,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
     report: dict = {"input": str(src), "output": str(dst), "colorized": [], "already_there": [], "failed": []}
     for path in tqdm(scans + files, unit="file", disable=not progress, desc=src.name[:30]):
         photo = path not in scans and is_photo(path)
-        out = _output_for(dst / path.relative_to(src), photo)
+        out = output_for(dst / path.relative_to(src), photo)
         if (out.exists() or path in scans and out.parent.is_dir() and frame_files(out)) and not overwrite:
             report["already_there"].append(str(out))
             continue
