@@ -36,10 +36,12 @@ def adobe_rgb():
 
 
 def write_rgb48(path, pixels: np.ndarray) -> None:
-    """A 16-bit RGB PNG or TIFF written by FFmpeg's encoders (Pillow writes RGB at 8 bits only)."""
-    codec, pix_fmt = ("png", "rgb48be") if str(path).endswith(".png") else ("tiff", "rgb48le")
+    """A 16-bit RGB PNG, TIFF or JPEG 2000 (lossless) written by FFmpeg's encoders (Pillow writes RGB at 8 bits
+    only)."""
+    codec, pix_fmt, options = {".png": ("png", "rgb48be", {}), ".jp2": ("jpeg2000", "rgb48le", {"pred": "dwt53"})
+                               }.get(Path(path).suffix, ("tiff", "rgb48le", {}))
     with av.open(str(path), "w", format="image2") as out:
-        stream = out.add_stream(codec, rate=1)
+        stream = out.add_stream(codec, rate=1, options=options)
         stream.width, stream.height, stream.pix_fmt = pixels.shape[1], pixels.shape[0], pix_fmt
         for packet in [*stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb48le")), *stream.encode()]:
             out.mux(packet)

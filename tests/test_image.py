@@ -170,10 +170,11 @@ def lightness16(rgb: np.ndarray) -> np.ndarray:
     return rgb_to_lab(torch.from_numpy(rgb / 65535).permute(2, 0, 1))[0].numpy()
 
 
-@pytest.mark.parametrize("source", ["tif", "png"])
+@pytest.mark.parametrize("source", ["tif", "png", "jp2"])
 def test_a_16_bit_scan_stays_16_bit(tmp_path, source, capsys):
     """A restorer's scan holds 16 bits per channel, a gradient steps of 1/65535: at 8 bits the colorized
-    copy would band when graded. PNG and TIFF copies keep all 16 (L* to within 0.01); JPEG holds 8."""
+    copy would band when graded. PNG and TIFF copies keep all 16 (L* to within 0.01); JPEG holds 8. From
+    JPEG 2000 too, archives' master format, which Pillow reads at 8 bits when it holds RGB."""
     gray = gray_rgb(photo("coffee", 160, 120))[..., 0] / 255 + np.linspace(0, 1 / 255, 160)  # between 8-bit codes
     scan = np.repeat((gray.clip(0, 1) * 65535).round().astype(np.uint16)[..., None], 3, axis=2)
     src = tmp_path / f"scan.{source}"

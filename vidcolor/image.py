@@ -61,7 +61,7 @@ def read_image(path: Path) -> Picture:
             profile = im.info.get("icc_profile")
             kept_profile, source = icc.rgb_profile(profile) if im.mode in ("RGB", "RGBA") else (None, None)
             # integer and float gray Pillow reads whole; asked before a PNG's EXIF loads the picture
-            narrowed = photo16.is_deep(im) and not im.mode.startswith(("I", "F"))
+            narrowed = photo16.is_deep(im, str(path)) and not im.mode.startswith(("I", "F"))
             has_alpha = "A" in im.getbands()
             exif = im.getexif()  # the file's: an upright copy of a TIFF has none
             notes = []

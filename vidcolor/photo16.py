@@ -25,11 +25,25 @@ def strips(height: int, width: int) -> Iterator[slice]:
     return (slice(top, min(top + step, height)) for top in range(0, height, step))
 
 
-def is_deep(im: Image.Image) -> bool:
+def is_deep(im: Image.Image, path: str) -> bool:
     """More than 8 bits per channel in the file: a 16-bit gray mode, or channels Pillow narrows as it reads
-    (its raw mode says so, except for a TIFF stored plane by plane: its bits per sample do)."""
+    (its raw mode says so, except for a TIFF stored plane by plane: its bits per sample do, and for JPEG
+    2000, archives' master format, whose depth FFmpeg's decoder says)."""
     tiff_bits = getattr(im, "tag_v2", {}).get(258, (8,))
+    if im.format == "JPEG2000" and not im.mode.startswith("I"):
+        return _decoded_bits(path) > 8
     return im.mode.startswith("I") or any(";16" in str(t.args) for t in im.tile) or max(tiff_bits) > 8
+
+
+def _decoded_bits(path: str) -> int:
+    """Bits per channel of the pictures FFmpeg decodes from `path` (8 where it cannot say)."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            return max(c.bits for c in container.streams.video[0].codec_context.format.components)
+    except (av.FFmpegError, IndexError, AttributeError):
+        return 8
 
 
 def read(path: str, orientation: int, alpha: bool) -> np.ndarray:
