@@ -36,9 +36,11 @@ def is_deep(im: Image.Image, path: str) -> bool:
 
 
 def _decoded_bits(path: str) -> int:
-    """Bits per channel of the pictures FFmpeg decodes from `path` (8 where it cannot say)."""
-    import av
-
+    """Bits per channel of the pictures FFmpeg decodes from `path` (8 where it cannot say, or without PyAV)."""
+    try:
+        import av
+    except ImportError:
+        return 8
     try:
         with av.open(path) as container:
             return max(c.bits for c in container.streams.video[0].codec_context.format.components)
