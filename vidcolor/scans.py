@@ -17,8 +17,9 @@ from .media.sequence import IMAGE_CODECS
 T = TypeVar("T")
 SCAN_SUFFIXES = set(IMAGE_CODECS)  # film scans' formats, written back as they came: DPX, TIFF, PNG
 MIN_SCAN_FRAMES = 24  # numbered TIFF or PNG pictures make a film from one second of it; fewer stay photos
-# mean gray difference (0-1) of neighbours' 32x32 thumbnails: 150 frames of each of three real films gave at
-# most 0.033 / 0.070 / 0.381 (a cut), medians 0.0001-0.008; 200 different photos in a row at least 0.100
+# mean gray difference (0-1) of neighbours' 32x32 thumbnails (python bench/scans.py): 150 frames of each of
+# three real films gave at most 0.033 / 0.070 / 0.381 (a cut), medians 0.0001-0.008; 200 different photos in
+# a row at least 0.100
 ALIKE = 0.08
 _LAST_NUMBER = re.compile(r"(.*?)(\d+)(\D*)")  # reel1_000123.tif: 'reel1_', '000123', '.tif'
 
@@ -61,7 +62,7 @@ def _looks_like_film(frames: dict[int, Path]) -> bool:
     firsts = [n for n in sorted(frames) if n + 1 in frames]
     chosen = sorted({firsts[len(firsts) * k // 5] for k in range(1, 5)}) if firsts else []
     pairs = [(frames[n], frames[n + 1]) for n in chosen]
-    thumbnails = [(_read(a, _thumbnail), _read(b, _thumbnail)) for a, b in pairs]
+    thumbnails = [(_read(a, thumbnail), _read(b, thumbnail)) for a, b in pairs]
     alike = [np.abs(a - b).mean() <= ALIKE for a, b in thumbnails if a is not None and b is not None]
     return bool(alike) and sum(alike) >= len(alike) / 2
 
@@ -78,7 +79,7 @@ def _read(path: Path, what: Callable[[Image.Image], T]) -> T | None:
         return None
 
 
-def _thumbnail(im: Image.Image) -> np.ndarray:
+def thumbnail(im: Image.Image) -> np.ndarray:
     """About 32x32 gray values from 0 to 1 (of the picture's own maximum: exposure aside)."""
     gray = np.asarray(im if im.mode.startswith(("I", "F")) else im.convert("L"), dtype=np.float32)
     gray = gray.mean(axis=2) if gray.ndim == 3 else gray
