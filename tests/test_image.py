@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -368,3 +370,32 @@ def test_a_scanner_or_old_format_photo_is_a_photo(tmp_path, suffix):
     Image.fromarray(gray_rgb(photo("coffee", 64, 48))).convert("L").save(src)
     assert run([str(src), "-o", str(tmp_path / "color.png"), "--model", "tiny-random", "-q"]) == 0
     assert chroma(tmp_path / "color.png") > 0.5
+
+
+def test_a_gray_profile_is_applied_to_16_bit_gray_with_alpha(tmp_path):
+    """Pillow reads 16-bit gray with alpha as 8-bit RGBA, so it goes through FFmpeg, where LittleCMS cannot
+    follow; its gray profile (Gray Gamma 2.2) is applied here (icc.to_srgb16), as to 16-bit gray."""
+    import zlib
+
+    from vidcolor.icc import gray_profile
+
+    codes = np.tile(np.linspace(0, 1, 128), (32, 1))
+    gray_alpha = np.stack([(codes * 65535).round(), np.full_like(codes, 65535)], axis=-1).astype(">u2")
+    src = tmp_path / "scan.png"
+    with av.open(str(src), "w", format="image2") as out:
+        stream = out.add_stream("png", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 128, 32, "ya16be"
+        frame = av.VideoFrame(128, 32, "ya16be")
+        frame.planes[0].update(gray_alpha.tobytes())
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    data = src.read_bytes()
+    iccp = b"iCCP" + b"Gray Gamma 2.2\0\0" + zlib.compress(gray_profile(2.2).tobytes())
+    chunk = struct.pack(">I", len(iccp) - 4) + iccp + struct.pack(">I", zlib.crc32(iccp))
+    src.write_bytes(data[:33] + chunk + data[33:])  # after the signature and IHDR
+    assert Image.open(src).mode == "RGBA" and "icc_profile" in Image.open(src).info
+    dst = tmp_path / "color.png"
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--saturation", "0"]) == 0
+    looks = 116 * np.cbrt(np.maximum(codes**2.2, 216 / 24389)) - 16
+    looks = np.where(codes**2.2 > 216 / 24389, looks, codes**2.2 * 24389 / 27)
+    assert np.abs(lightness16(read_rgb48(dst)) - looks).max() < 0.2

@@ -99,10 +99,16 @@ def to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image:
     return ImageCms.profileToProfile(im, profile, ImageCms.ImageCmsProfile(io.BytesIO(SRGB)), outputMode=im.mode)
 
 
+def is_gray(icc: bytes | None) -> bool:
+    """Whether `icc` is a gray profile, by its header."""
+    return icc is not None and icc[16:20] == b"GRAY"
+
+
 def to_srgb16(pixels: np.ndarray, icc: bytes) -> bool:
     """Convert 16-bit RGB(A) `pixels` in place from the matrix-and-curves profile `icc` (Adobe RGB, ProPhoto
-    and Display P3 are such) to sRGB, strip by strip, as LittleCMS converts 8 bits. False, and the pixels
-    untouched, for a profile of tables (a scanner's calibration): Pillow has no 16-bit RGB to hand LittleCMS."""
+    and Display P3 are such; or a gray one, for gray read as RGB) to sRGB, strip by strip, as LittleCMS
+    converts 8 bits. False, and the pixels untouched, for a profile of tables (a scanner's calibration):
+    Pillow has no 16-bit RGB or gray with alpha to hand LittleCMS."""
     shaper = _shaper(icc)
     if shaper is None:
         return False
@@ -119,7 +125,8 @@ def to_srgb16(pixels: np.ndarray, icc: bytes) -> bool:
 
 
 def _shaper(icc: bytes) -> tuple[list[Callable[[np.ndarray], np.ndarray]], np.ndarray] | None:
-    """A matrix-and-curves RGB profile's three tone curves and its matrix to D50 XYZ; None for other profiles
+    """A matrix-and-curves RGB profile's three tone curves and its matrix to D50 XYZ (or a gray profile's);
+    None for other profiles
     (LittleCMS prefers a profile's A2B0 table to its matrix, where it has both) and for any this reading
     does not follow (they keep their codes, as a profile of tables does)."""
     try:
@@ -128,6 +135,10 @@ def _shaper(icc: bytes) -> tuple[list[Callable[[np.ndarray], np.ndarray]], np.nd
         for i in range(count):
             signature, offset, size = struct.unpack(">4sII", icc[132 + 12 * i:144 + 12 * i])
             tags[signature] = icc[offset:offset + size]
+        if is_gray(icc) and b"kTRC" in tags and b"A2B0" not in tags:
+            # its curve in each channel, and sRGB's matrix, whose primaries in equal parts make the white:
+            # converted, gray stays exactly gray
+            return [_tone(tags[b"kTRC"])] * 3, _shaper(SRGB)[1]
         names = [b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC"]
         if b"A2B0" in tags or not all(n in tags for n in names):
             return None

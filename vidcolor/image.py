@@ -71,6 +71,8 @@ def read_image(path: Path) -> Picture:
                     kept_profile = profile
                     notes.append(f"its colors are computed as sRGB's: under its profile "
                                  f"({source.profile.profile_description}) they show somewhat more saturated")
+                elif icc.is_gray(profile):  # 16-bit gray with alpha, which Pillow reads as 8-bit RGBA
+                    icc.to_srgb16(pixels, profile)
             else:
                 upright = ImageOps.exif_transpose(im)
                 upright = icc.to_srgb(upright, source) if source is not None else upright
