@@ -98,9 +98,10 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
     mood = reference_vector(colorizer, reference) if reference is not None else None
     report: dict = {"input": str(src), "output": str(dst), "colorized": [], "already_there": [], "failed": []}
     for path in tqdm(scans + files, unit="file", disable=not progress, desc=src.name[:30]):
-        photo = path not in scans and is_photo(path)
+        scan = path in scans
+        photo = not scan and is_photo(path)
         out = output_for(dst / path.relative_to(src), photo)
-        if (out.exists() or path in scans and out.parent.is_dir() and frame_files(out)) and not overwrite:
+        if (out.exists() or scan and out.parent.is_dir() and frame_files(out)) and not overwrite:
             report["already_there"].append(str(out))
             continue
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
                 done = colorize_image(path, out, colorizer, overwrite, mood)
             else:
                 done = colorize_video(path, out, colorizer=colorizer, overwrite=overwrite, progress=progress,
-                                      reference=mood, frame_rate=frame_rate if path in scans else None,
+                                      reference=mood, frame_rate=frame_rate if scan else None,
                                       **video_options).to_dict()
         except Exception as ex:  # this file's problem, a bug on it included: the others go on (Ctrl-C stops)
             report["failed"].append(_failed(path, ex))

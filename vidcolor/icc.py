@@ -10,8 +10,10 @@ import struct
 from collections.abc import Callable
 
 import numpy as np
+import torch
 from PIL import Image, ImageCms
 
+from .color import linear_to_srgb
 from .photo16 import strips
 
 D50 = (0.9642, 1.0, 0.8249)  # the profile connection space's white
@@ -113,22 +115,20 @@ def to_srgb16(pixels: np.ndarray, icc: bytes) -> bool:
     if shaper is None:
         return False
     curves, to_xyz = shaper
-    from_xyz = np.linalg.inv(_shaper(SRGB)[1]).astype(np.float32)
+    to_srgb_linear = (np.linalg.inv(_SRGB_MATRIX) @ to_xyz).T.astype(np.float32)
     height, width = pixels.shape[:2]
     for rows in strips(height, width):
         rgb = pixels[rows, :, :3].astype(np.float32) / 65535
         linear = np.stack([curve(rgb[..., i]) for i, curve in enumerate(curves)], axis=-1)
-        srgb = np.clip(linear @ (from_xyz @ to_xyz).T, 0, 1)
-        srgb = np.where(srgb <= 0.0031308, 12.92 * srgb, 1.055 * srgb ** (1 / 2.4) - 0.055)  # IEC 61966-2-1
+        srgb = linear_to_srgb(torch.from_numpy(np.clip(linear @ to_srgb_linear, 0, 1))).numpy()
         pixels[rows, :, :3] = (srgb * 65535 + 0.5).astype(np.uint16)
     return True
 
 
 def _shaper(icc: bytes) -> tuple[list[Callable[[np.ndarray], np.ndarray]], np.ndarray] | None:
     """A matrix-and-curves RGB profile's three tone curves and its matrix to D50 XYZ (or a gray profile's);
-    None for other profiles
-    (LittleCMS prefers a profile's A2B0 table to its matrix, where it has both) and for any this reading
-    does not follow (they keep their codes, as a profile of tables does)."""
+    None for other profiles (LittleCMS prefers a profile's A2B0 table to its matrix, where it has both) and
+    for any this reading does not follow (they keep their codes, as a profile of tables does)."""
     try:
         count = struct.unpack(">I", icc[128:132])[0]
         tags = {}
@@ -138,7 +138,7 @@ def _shaper(icc: bytes) -> tuple[list[Callable[[np.ndarray], np.ndarray]], np.nd
         if is_gray(icc) and b"kTRC" in tags and b"A2B0" not in tags:
             # its curve in each channel, and sRGB's matrix, whose primaries in equal parts make the white:
             # converted, gray stays exactly gray
-            return [_tone(tags[b"kTRC"])] * 3, _shaper(SRGB)[1]
+            return [_tone(tags[b"kTRC"])] * 3, _SRGB_MATRIX
         names = [b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC"]
         if b"A2B0" in tags or not all(n in tags for n in names):
             return None
@@ -166,3 +166,6 @@ def _tone(body: bytes) -> Callable[[np.ndarray], np.ndarray]:
                            2: lambda: (*p[:3], 0, -p[2] / p[1], p[3], p[3]), 3: lambda: (*p, 0, 0),
                            4: lambda: tuple(p)}[kind]()
     return lambda x: np.where(x >= d, np.maximum(a * x + b, 0) ** g + e, c * x + f).astype(np.float32)
+
+
+_SRGB_MATRIX = _shaper(SRGB)[1]  # sRGB's colorants as a matrix to D50 XYZ, read once from its profile
