@@ -1,6 +1,7 @@
 """End-to-end vs model-only vs plain-transcode speed, measured in one run on the same clip.
 
-    python bench/throughput.py [--height 480] [--seconds 4] [--model fusion-small] [--precision float32] [--json]
+    python bench/throughput.py [--height 480] [--seconds 4] [--rounds 1] [--model fusion-small]
+                               [--precision float32] [--json]
 
 end_to_end: vidcolor on the clip (decode + model + encode, overlapped in threads).
 model_only: the model stage alone on frames decoded beforehand (what colorizing costs).
@@ -9,6 +10,9 @@ shared_cores_fps: 1 / (1/model_only + 1/transcode), the end-to-end speed when th
 take turns on the same cores (a CPU): overlap can beat it only with cores the model leaves idle;
 end_to_end_over_shared_cores says how close the pipeline comes to it.
 *_cores: CPU seconds (all threads) over wall seconds: how many cores the transcode and the pipeline kept busy.
+--rounds N measures the three N times in turn; each figure is then the median of the rounds' (each ratio
+computed within its round), and "rounds" lists them all: on a shared machine the speed of one measurement
+moves by 10-15%, so one round's ratio compares a fast moment with a slow one.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import argparse
 import functools
 import json
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -95,6 +100,27 @@ def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, sho
     return len(decoded) / (time.perf_counter() - t0)
 
 
+def one_round(clip: Path, tmp: Path, colorizer: Colorizer, batch: int, opts: EncodeOptions, model_frames: int,
+              shot_detect: bool) -> dict:
+    """Transcode, model stage (on the first `model_frames`) and end to end, in turn, on `clip`."""
+    transcode, transcode_cores = transcode_fps(clip, tmp / "plain.mp4", opts)
+    model = model_fps(clip, colorizer, batch, model_frames, shot_detect)
+    t0, c0 = time.perf_counter(), cpu_seconds()
+    report = colorize_video(clip, tmp / "color.mp4", colorizer=colorizer, batch_size=batch, encode=opts,
+                            progress=False, shot_detect=shot_detect, overwrite=True)
+    end_to_end_cores = (cpu_seconds() - c0) / (time.perf_counter() - t0)
+    return {
+        "frames": report.frames_out,
+        "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2), "transcode_fps": round(transcode, 2),
+        "shared_cores_fps": round(1 / (1 / model + 1 / transcode), 2),
+        "end_to_end_over_shared_cores": round(report.fps * (1 / model + 1 / transcode), 3),
+        "end_to_end_over_model_only": round(report.fps / model, 3),
+        "end_to_end_over_transcode": round(report.fps / transcode, 3),
+        "output_bytes": (tmp / "color.mp4").stat().st_size,
+        "transcode_cores": round(transcode_cores, 2), "end_to_end_cores": round(end_to_end_cores, 2),
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--height", type=int, default=480)
@@ -110,6 +136,7 @@ def main() -> None:
     p.add_argument("--slices", type=int, default=None,
                    help="CPU: batches in this many slices, the cores shared among them (0: whole batches on "
                         "torch's threads; default: the pipeline's choice for this many cores)")
+    p.add_argument("--rounds", type=int, default=1, help="measure this many times in turn; medians (see above)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     decode.DECODER_THREADS = args.decoder_threads
@@ -122,27 +149,19 @@ def main() -> None:
         clip = make_clip(Path(tmp) / "clip.mp4", width, args.height, args.seconds)
         colorizer = Colorizer(args.model, args.device, precision=args.precision)
         batch = args.batch_size or default_batch_size(colorizer.device, width, args.height)
-        transcode, transcode_cores = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
-        model = model_fps(clip, colorizer, batch, frames=min(100, round(args.seconds * 25)),
-                          shot_detect=args.shot_detect)
-        t0, c0 = time.perf_counter(), cpu_seconds()
-        report = colorize_video(clip, Path(tmp) / "color.mp4", colorizer=colorizer, batch_size=batch,
-                                encode=opts, progress=False, shot_detect=args.shot_detect)
-        end_to_end_cores = (cpu_seconds() - c0) / (time.perf_counter() - t0)
-        output_bytes = (Path(tmp) / "color.mp4").stat().st_size
+        model_frames = min(100, round(args.seconds * 25))
+        rounds = [one_round(clip, Path(tmp), colorizer, batch, opts, model_frames, args.shot_detect)
+                  for _ in range(args.rounds)]
     result = {
         "device": str(colorizer.device), "dtype": str(colorizer.dtype or torch.float32).removeprefix("torch."),
         "torch_threads": torch.get_num_threads(),
-        "size": f"{width}x{args.height}", "frames": report.frames_out, "batch_size": batch,
+        "size": f"{width}x{args.height}", "frames": rounds[0]["frames"], "batch_size": batch,
         "preset": args.preset, "decoder_threads": args.decoder_threads, "shot_detect": args.shot_detect,
         "slices": args.slices,
-        "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2), "transcode_fps": round(transcode, 2),
-        "shared_cores_fps": round(1 / (1 / model + 1 / transcode), 2),
-        "end_to_end_over_shared_cores": round(report.fps * (1 / model + 1 / transcode), 3),
-        "end_to_end_over_model_only": round(report.fps / model, 3),
-        "end_to_end_over_transcode": round(report.fps / transcode, 3), "output_bytes": output_bytes,
-        "transcode_cores": round(transcode_cores, 2), "end_to_end_cores": round(end_to_end_cores, 2),
+        **{k: round(statistics.median(r[k] for r in rounds), 3) for k in rounds[0] if k != "frames"},
     }
+    if args.rounds > 1:
+        result["rounds"] = rounds
     print(json.dumps(result) if args.json else "\n".join(f"{k:28s} {v}" for k, v in result.items()))
 
 

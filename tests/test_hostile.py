@@ -14,6 +14,7 @@ import sys
 import time
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import av
 import numpy as np
@@ -24,6 +25,7 @@ from PIL import Image
 
 from vidcolor import colorize_video
 from vidcolor.errors import InputError
+from vidcolor.media.probe import track_end, video_info
 
 TINY = ["--model", "tiny-random", "-q"]
 
@@ -342,6 +344,62 @@ def test_pauses_in_a_variable_rate_mkv_are_not_truncation(tmp_path, capsys):
     cut.write_bytes(src.read_bytes()[: src.stat().st_size * 6 // 10])
     code, err = run_case(cut, tmp_path / "cut_out.mkv", capsys=capsys)
     assert code == 0 and "truncated or damaged" in err
+
+
+def film_with_long_sound(path: Path, start: int) -> Path:
+    """25 frames at 25 fps from `start` frames on, and 3 s of sound from 0."""
+    webm = path.suffix == ".webm"
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libvpx-vp9" if webm else "ffv1", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("opus" if webm else "flac", rate=48000)
+        a.layout = "stereo"
+        for i in range(25):
+            f = av.VideoFrame.from_ndarray(np.roll(photo("rocket", 64, 48), 2 * i, axis=1), format="rgb24")
+            f.pts = start + i
+            out.mux(v.encode(f.reformat(format="yuv420p")))
+        out.mux(v.encode(None))
+        wave = (0.3 * np.sin(np.arange(3 * 48000) / 20)).astype(np.float32)
+        sound = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
+        sound.sample_rate, sound.pts = 48000, 0
+        out.mux(a.encode(sound))
+        out.mux(a.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("name,start", [("long_sound.mkv", 0), ("long_sound.webm", 0), ("late.mkv", 25)])
+def test_sound_past_the_picture_or_a_late_start_is_not_truncation(tmp_path, capsys, name, start):
+    """Matroska's length is its longest track's, counted from time 0: a whole film whose sound runs on after
+    the picture (or that starts late) was announced as 75 frames (50), warned about as "probably truncated",
+    and its progress bar ended at a third (half). The video track's own end, in the statistics tag FFmpeg
+    and mkvmerge write, says it is whole; cut short, it still warns."""
+    src = film_with_long_sound(tmp_path / name, start)
+    with av.open(str(src)) as c:
+        info = video_info(c)
+        assert c.duration / av.time_base >= 3 - 0.1  # the file's length is the sound's
+    assert (info.frames, info.estimated, info.end, info.track_end) == (25, True, pytest.approx(start / 25 + 1), True)
+    code, err = run_case(src, tmp_path / ("out" + src.suffix), capsys=capsys)
+    assert code == 0 and "truncated" not in err
+    assert len(decode_planes(tmp_path / ("out" + src.suffix))) == 25
+    with av.open(str(src)) as c:  # a copy that stopped in the 21st frame: the tags come first (FFmpeg's)
+        at = [p.pos for p in c.demux(video=0) if p.size][20]
+    cut = tmp_path / ("cut" + src.suffix)
+    cut.write_bytes(src.read_bytes()[:at + 8])
+    code, err = run_case(cut, tmp_path / ("cut_out" + src.suffix), capsys=capsys)
+    assert code == 0 and "truncated or damaged" in err
+
+
+def test_a_stale_or_unreadable_track_end_is_not_believed():
+    """mkvmerge's tags (named with the track's language) are copied along by remuxers that write their own."""
+    file = SimpleNamespace(duration=10 * av.time_base)
+
+    def track(**tags: str) -> SimpleNamespace:
+        return SimpleNamespace(metadata=tags)
+
+    assert track_end(track(**{"DURATION-eng": "00:00:25.000000000"}), file) is None  # past the file's end
+    assert track_end(track(**{"DURATION-eng": "00:00:08.000000000", "DURATION": "00:00:09.500000000"}), file) == 9.5
+    assert track_end(track(**{"DURATION-eng": "00:00:08.000000000"}), file) == 8.0
+    assert track_end(track(DURATION="soon"), file) is None
 
 
 def test_size_change_mid_stream(tmp_path, capsys):

@@ -335,11 +335,14 @@ def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
 
 
 def _reaches_end(info: VideoInfo, last: float | None, span: TimeRange | None) -> bool:
-    """Whether a whole film's frames reach the end its header states, to within two frame periods (the last
-    frame's own and one more). A film whose count is only duration x average rate (mkv and webm state none)
-    reads fewer frames than that where its rate varies (pauses, a held picture), and is still whole."""
+    """Whether a whole film's frames reach the end its header states: the last frame starts within its own
+    period of it, and half a period more where the end is the video track's own (Matroska's statistics tag),
+    a whole one where it is the file's, which sound may pass. A film whose count is only duration x average
+    rate (mkv and webm state none) reads fewer frames than that where its rate varies (pauses, a held
+    picture), and is still whole."""
+    periods = 1.5 if info.track_end else 2
     return (span is None and info.estimated and info.end is not None and last is not None
-            and last >= info.end - 2 / info.rate)
+            and last >= info.end - periods / info.rate)
 
 
 def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
@@ -488,7 +491,11 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     finally:
         container.close()
     expected = info.frames if span is None else _range_frames(info, span)
-    if expected and report.frames_out < EXPECTED_SHARE * expected - 1 and not complete:
+    if info.track_end and span is None and "last" in state:  # the track's own end: its last frame's time says
+        short = not complete
+    else:  # a count, perhaps duration x average rate: only a clear shortfall
+        short = bool(expected) and report.frames_out < EXPECTED_SHARE * expected - 1 and not complete
+    if short:
         report.warnings.append(f"read {report.frames_out} frames where the file announces about {expected}: "
                                "it is probably truncated or damaged; everything readable was kept")
     report.corrupt_packets = stats.corrupt_packets

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +29,7 @@ class VideoInfo:
     rate: Fraction | None  # average frame rate, a hint only: timing comes from each frame's pts
     estimated: bool = False  # `frames` is duration x rate: the header states no count (mkv, webm)
     end: float | None = None  # when the last frame ends by the header, in the frames' own time (seconds)
+    track_end: bool = False  # `end` is the video track's own (Matroska's statistics tag), not the file's
 
 
 def check_readable(path: Path) -> None:
@@ -66,6 +68,24 @@ def open_input(path: Path, frame_rate: str | float | Fraction | None = None) -> 
     return container
 
 
+_DURATION_TAG = re.compile(r"DURATION(-[A-Za-z]+)?")  # mkvmerge adds the track's language
+_CLOCK = re.compile(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)")
+
+
+def track_end(stream: av.stream.Stream, container: av.container.InputContainer) -> float | None:
+    """When a Matroska track ends, from the statistics tag that FFmpeg and mkvmerge write; None where absent,
+    unreadable or past the file's end. Matroska states no length per track otherwise, and the file's is
+    its longest track's: sound that outlasts the picture made a whole film read as cut short. The plain
+    tag comes first: FFmpeg writes it anew at every remux, where mkvmerge's (with a language) is copied
+    along and may be stale. (mkvmerge starts its files at 0, where an end is a length.)"""
+    for key in sorted((k for k in stream.metadata if _DURATION_TAG.fullmatch(k)), key=len):
+        clock = _CLOCK.fullmatch(stream.metadata[key].strip())
+        seconds = int(clock[1]) * 3600 + int(clock[2]) * 60 + float(clock[3]) if clock else 0.0
+        if 0 < seconds <= container.duration / av.time_base + 0.001:
+            return seconds
+    return None
+
+
 def video_info(container: av.container.InputContainer) -> VideoInfo:
     stream = container.streams.video[0]
     ctx = stream.codec_context
@@ -77,10 +97,15 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
         raise InputError(f"{container.name}: its {ctx.name} video has no picture size: a damaged header, or a "
                          f"kind of {ctx.name} this FFmpeg cannot decode{hint}")
     rate = frame_rate(stream)
-    duration, start = None, None
+    duration, start, own_end = None, None, None
     if stream.duration is not None:
         duration = float(stream.duration * stream.time_base)
         start = None if stream.start_time is None else float(stream.start_time * stream.time_base)
+    elif "matroska" in container.format.name and stream.start_time is not None and container.duration:
+        # Matroska counts time from its segment's start: the file's length and the track's tag are ends
+        start = float(stream.start_time * stream.time_base)
+        own_end = track_end(stream, container)
+        duration = (own_end or container.duration / av.time_base) - start
     elif container.duration is not None:
         duration = container.duration / av.time_base
         start = None if container.start_time is None else container.start_time / av.time_base
@@ -89,7 +114,7 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
     if estimated:
         frames = round(duration * rate)
     end = None if start is None or duration is None else start + duration
-    return VideoInfo(ctx.width, ctx.height, frames, duration, rate, estimated, end)
+    return VideoInfo(ctx.width, ctx.height, frames, duration, rate, estimated, end, own_end is not None)
 
 
 def counted(path: Path, frame_rate: str | float | Fraction | None, info: VideoInfo) -> VideoInfo:
