@@ -84,6 +84,65 @@ def test_raw_dv_from_a_camcorder_keeps_its_rate(tmp_path):
         assert np.allclose(np.diff(video_times(tmp_path / f"film.{ext}")), 0.04, atol=0.0011)
 
 
+def write_dv(path: Path, width: int, height: int, pix_fmt: str, rate: Fraction, frames: int) -> Path:
+    """A camcorder's raw DV: a pan over a photo, with 48 kHz sound (a chirp)."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("dvvideo", rate=rate)
+        v.width, v.height, v.pix_fmt = width, height, pix_fmt
+        a = out.add_stream("pcm_s16le", rate=48000)
+        a.layout = "stereo"
+        scene = photo("astronaut", width + frames, height)
+        per_frame = round(48000 / rate)
+        for i in range(frames):
+            picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(scene[:, i:i + width]), format="rgb24")
+            picture = picture.reformat(format=pix_fmt)
+            picture.pts = i
+            out.mux(v.encode(picture))
+            t = np.arange(i * per_frame, (i + 1) * per_frame) / 48000
+            wave = (8000 * np.sin(2 * np.pi * (300 + 200 * t) * t)).astype(np.int16)
+            sound = av.AudioFrame.from_ndarray(np.repeat(wave, 2)[None], format="s16", layout="stereo")
+            sound.sample_rate, sound.pts = 48000, i * per_frame
+            out.mux(a.encode(sound))
+        out.mux(v.encode(None))
+    return path
+
+
+def decoded_sound(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        return np.concatenate([f.to_ndarray().ravel() for f in c.decode(audio=0)])
+
+
+@pytest.mark.parametrize("standard,width,height,pix_fmt,rate", [
+    ("NTSC", 720, 480, "yuv411p", Fraction(30000, 1001)), ("PAL", 720, 576, "yuv420p", Fraction(25))])
+def test_camcorder_dv_is_written_back_as_dv(tmp_path, capsys, standard, width, height, pix_fmt, rate):
+    """`vidcolor tape.dv` writes tape_color.dv. NTSC DV is 4:1:1, and its encoder refuses the 4:2:0 that
+    was handed to it: the command failed (exit 4) on America's and Japan's camcorder tapes. The sound
+    probe refused DV's own sound too, and re-encoded it to the same codec with a warning that said so."""
+    src = write_dv(tmp_path / "tape.dv", width, height, pix_fmt, rate, frames=6)
+    assert run([str(src), "-q"]) == 0
+    assert "re-encoded" not in capsys.readouterr().err  # DV's sound, copied
+    dst = tmp_path / "tape_color.dv"
+    with av.open(str(dst)) as c:
+        frames = list(c.decode(video=0))
+        assert len(frames) == 6 and (frames[0].width, frames[0].height, frames[0].format.name) == (width, height,
+                                                                                                    pix_fmt)
+    assert np.array_equal(decoded_sound(dst), decoded_sound(src))
+    report = colorize_video(src, tmp_path / "check.mkv", encode=EncodeOptions(codec="ffv1"), progress=False)
+    assert report.warnings == []
+    dv = frames[0].to_ndarray(format="rgb24").astype(int)  # the 4:1:1 (4:2:0) planes, DV-coded
+    with av.open(str(tmp_path / "check.mkv")) as c:  # the same film, 4:2:0 and lossless
+        mkv = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    assert np.abs(dv - dv.mean(axis=2, keepdims=True)).mean() > 5  # colored
+    assert np.abs(dv - mkv).mean() < 2  # where the mkv has them: chroma in its place
+
+
+def test_dv_takes_broadcast_sizes_only(clip, tmp_path, capsys):
+    src = clip("small.mp4", frames=4)
+    assert run([str(src), "-o", str(tmp_path / "small.dv"), "--model", "tiny-random", "-q"]) == 2
+    assert "DV holds pictures of 720x480, 720x576" in capsys.readouterr().err
+    assert not (tmp_path / "small.dv").exists()
+
+
 def test_a_raw_h264_stream_is_timed_by_its_rate(tmp_path, capsys):
     """An elementary stream (.h264) has no timestamps at all: the frames get one period each at the
     stream's rate (they all landed within a few ticks of 0 before)."""

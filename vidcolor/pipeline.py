@@ -177,7 +177,7 @@ class FrameStage:
         size = work_size(*y.shape[-2:], self.colorizer.work_side)
         if y.shape[-2] % 2 == 0 and y.shape[-1] % 2 == 0 and 2 * size[0] <= y.shape[-2]:
             # 2x2 block means (480p and above): the area resize below reads a quarter of the pixels
-            gray = block_gray(sums if self.fmt.taps == 4 else block_sums(y), self.fmt)
+            gray = block_gray(sums if self.fmt.layout == "420" else block_sums(y), self.fmt)
         else:
             gray = luma_to_gray(y, self.fmt)
         gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
@@ -228,7 +228,7 @@ def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport,
     Y'CbCr and for `image_files` (few programs read Y'CbCr TIFFs); a warning when the encoder cannot take
     the natural format (ProRes takes no 4:2:0, MPEG-4 part 2 only 8-bit 4:2:0) or the depth."""
     natural = plane_format(frame)
-    accepted = encoder_formats(codec)
+    accepted = encoder_formats(codec, frame.width, frame.height)
     rgb = rgb_format(accepted, natural.bits) if accepted else None
     if rgb and (image_files or not accepted & WRITTEN_FORMATS.keys()):
         fmt, stored, bits = natural, rgb, 8 if rgb in RGB_FORMATS[8] else 10

@@ -54,9 +54,15 @@ class EncodeOptions:
     preset: str = "veryfast"  # the encoder shares the CPU with the model: see docs/throughput.md
 
 
-def encoder_formats(codec: str) -> set[str] | None:
-    """The pixel formats a video encoder takes; None when FFmpeg lists none or does not know the codec
-    (the Writer names that error)."""
+# DV's profiles (FFmpeg's libavcodec/dv_profile.c): the pixel formats the dvvideo encoder takes at each
+# picture size. It lists 4:2:0 too, then refuses an NTSC picture in it: DV25 is 4:1:1 there.
+_DV_FORMATS = {(720, 480): {"yuv411p", "yuv422p"}, (720, 576): {"yuv420p", "yuv411p", "yuv422p"},
+               (960, 720): {"yuv422p"}, (1280, 1080): {"yuv422p"}, (1440, 1080): {"yuv422p"}}
+
+
+def encoder_formats(codec: str, width: int, height: int) -> set[str] | None:
+    """The pixel formats a video encoder takes for pictures of this size; None when FFmpeg lists none or
+    does not know the codec (the Writer names that error). UsageError for a size DV cannot hold."""
     try:
         formats = av.codec.Codec(codec, "w").video_formats
     except (av.FFmpegError, ValueError):
@@ -64,6 +70,12 @@ def encoder_formats(codec: str) -> set[str] | None:
     names = {f.name for f in formats} if formats else None
     if codec == "mjpeg" and names:  # lists limited range too, then refuses it unless told to break the standard
         names = {n for n in names if n.startswith("yuvj")}
+    if codec == "dvvideo" and names:
+        if (width, height) not in _DV_FORMATS:
+            sizes = ", ".join(f"{w}x{h}" for w, h in _DV_FORMATS)
+            raise UsageError(f"DV holds pictures of {sizes} only; this film is {width}x{height}: write it to "
+                             ".mkv, .mov or .mp4")
+        names &= _DV_FORMATS[width, height]
     return names
 
 
@@ -212,6 +224,7 @@ _MUXERS = {
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
     # H.264 in MXF reads back in decode order; "only 48khz is implemented"
     "mxf": _Muxer(own_video="mpeg2video", rates=(48000,), video_first=True),
+    "dv": _Muxer(video_first=True),
     # only codecs with an MPEG-TS stream type: FLAC or PCM would be written, and lost to players
     "mpegts": _Muxer(identified=frozenset({"mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus",
                                            "dvb_subtitle", "dvb_teletext"})),
@@ -258,8 +271,10 @@ def _in_memory(fmt: str) -> Iterator[av.container.OutputContainer]:
 
 
 def _add_probe_video(probe: av.container.OutputContainer, codec: str) -> None:
+    """A PAL picture: the muxers that want their video first open its encoder on it, and DV's takes
+    broadcast sizes only."""
     v = probe.add_stream(codec, rate=25)
-    v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
+    v.width, v.height, v.pix_fmt = 720, 576, "yuv420p"
 
 
 def _layout(stream: av.audio.stream.AudioStream) -> av.AudioLayout:

@@ -24,8 +24,9 @@ from ..color import cbcr_rows, gray_to_lightness, lab_to_linear_with, linear_to_
 KEPT_FORMATS = {"yuv420p": 8, "yuvj420p": 8, "yuv420p10le": 10, "yuv444p": 8, "yuvj444p": 8, "yuv444p10le": 10}
 # And 4:2:2, for encoders that take no 4:2:0 (ProRes). Other input is not kept at 4:2:2: the chroma we
 # write is smooth (upsampled from the network's picture), and 4:2:0 plays everywhere.
-WRITTEN_FORMATS = KEPT_FORMATS | {"yuv422p": 8, "yuvj422p": 8, "yuv422p10le": 10}
-_CHROMA_SHARE = {"420": 0.25, "422": 0.5, "444": 1.0}  # chroma samples per luma sample
+# And 4:1:1, for NTSC DV (the dvvideo encoder takes nothing else at 720x480 but 4:2:2, DVCPRO50's).
+WRITTEN_FORMATS = KEPT_FORMATS | {"yuv422p": 8, "yuvj422p": 8, "yuv422p10le": 10, "yuv411p": 8}
+_CHROMA_SHARE = {"420": 0.25, "411": 0.25, "422": 0.5, "444": 1.0}  # chroma samples per luma sample
 # AVColorSpace codes -> matrix names in color.YCBCR_COEFFS
 _MATRIX_OF_COLORSPACE = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
 _COLORSPACE_RGB = 0  # AVCOL_SPC_RGB: the tag of RGB and gray pictures (PNG, TIFF, DPX)
@@ -48,9 +49,14 @@ class PlaneFormat:
         return np.uint16 if self.bits > 8 else np.uint8
 
     @property
+    def layout(self) -> str:
+        """"420", "411", "422" or "444"."""
+        return _layout(self.pix_fmt)
+
+    @property
     def taps(self) -> int:
-        """Luma samples per chroma sample: 4 (4:2:0), 2 (4:2:2) or 1 (4:4:4)."""
-        return round(1 / _CHROMA_SHARE[_layout(self.pix_fmt)])
+        """Luma samples per chroma sample: 4 (4:2:0: a 2x2 block; 4:1:1: 4 in a row), 2 (4:2:2) or 1 (4:4:4)."""
+        return round(1 / _CHROMA_SHARE[self.layout])
 
 
 def _layout(pix_fmt: str) -> str:
@@ -58,9 +64,9 @@ def _layout(pix_fmt: str) -> str:
 
 
 def _fits(pix_fmt: str, width: int, height: int) -> bool:
-    """Subsampled chroma needs even sides (4:2:0 H.264 cannot have odd sizes)."""
+    """Subsampled chroma needs even sides (4:2:0 H.264 cannot have odd sizes), 4:1:1 a width of fours."""
     layout = _layout(pix_fmt)
-    return layout == "444" or not (width & 1 or (layout == "420" and height & 1))
+    return layout == "444" or not (width % (4 if layout == "411" else 2) or (layout == "420" and height & 1))
 
 
 def plane_format(frame: av.VideoFrame, accepted: Collection[str] | None = None) -> PlaneFormat:
@@ -213,10 +219,12 @@ def block_gray(sums: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
 
 def chroma_luma(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
     """(B, 1, H, W) integer Y' codes -> the luma that goes with each chroma sample: the sum of its 2x2
-    block (4:2:0) or of its pair in a row (4:2:2; plane_format sees to even sides), or the code itself
-    (4:4:4), as small integers."""
-    if fmt.taps == 4:
+    block (4:2:0), of its 4 (4:1:1) or 2 (4:2:2) in a row (plane_format sees to the sides), or the code
+    itself (4:4:4), as small integers."""
+    if fmt.layout == "420":
         return block_sums(y)
+    if fmt.layout == "411":
+        return _pair_sums(_pair_sums(y))
     return y if fmt.taps == 1 else _pair_sums(y)
 
 
