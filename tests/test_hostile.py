@@ -346,6 +346,34 @@ def test_pauses_in_a_variable_rate_mkv_are_not_truncation(tmp_path, capsys):
     assert code == 0 and "truncated or damaged" in err
 
 
+def test_a_held_last_picture_is_whole_and_held_as_long(tmp_path, capsys):
+    """A variable-rate film may hold its last picture (a title card; the end of a screen recording), which
+    Matroska gives its own duration. The film was warned about as truncated (its end was judged by when
+    the last frame starts), and the encoder gave that frame one period: the copy ended 0.96 s early."""
+    src = tmp_path / "held.mkv"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("ffv1", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.time_base = v.codec_context.time_base = Fraction(1, 1000)
+        packets = []
+        for i in range(16):
+            f = av.VideoFrame.from_ndarray(np.roll(photo("rocket", 64, 48), 2 * i, axis=1), format="rgb24")
+            f = f.reformat(format="yuv420p")
+            f.pts, f.time_base = 40 * i, Fraction(1, 1000)
+            packets += v.encode(f)
+        packets += v.encode(None)
+        packets[-1].duration = 1000  # the last picture stays a second
+        for packet in packets:
+            out.mux(packet)
+    code, err = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    assert code == 0 and "truncated" not in err
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        frames = list(c.decode(video=0))
+        assert len(frames) == 16 and c.duration / av.time_base == pytest.approx(1.6, abs=0.002)
+        assert float(frames[-1].duration * frames[-1].time_base) == pytest.approx(1.0, abs=0.002)
+        assert float(frames[0].duration * frames[0].time_base) == pytest.approx(0.04, abs=0.002)
+
+
 def film_with_long_sound(path: Path, start: int) -> Path:
     """25 frames at 25 fps from `start` frames on, and 3 s of sound from 0."""
     webm = path.suffix == ".webm"

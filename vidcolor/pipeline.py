@@ -334,13 +334,20 @@ def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
     return TimeRange(t0, t1)
 
 
+def _frame_end(frame: av.VideoFrame, rate: Fraction | None) -> float:
+    """When a frame stops being shown: its own duration where the file gives one, else one period."""
+    if frame.duration and frame.time_base:
+        return frame.time + float(frame.duration * frame.time_base)
+    return frame.time + (1 / float(rate) if rate else 0.0)
+
+
 def _reaches_end(info: VideoInfo, last: float | None, span: TimeRange | None) -> bool:
-    """Whether a whole film's frames reach the end its header states: the last frame starts within its own
-    period of it, and half a period more where the end is the video track's own (Matroska's statistics tag),
-    a whole one where it is the file's, which sound may pass. A film whose count is only duration x average
+    """Whether a whole film's frames reach the end its header states: the last frame (`last`: when it ends)
+    ends within half a period of it where the end is the video track's own (Matroska's statistics tag), a
+    whole one where it is the file's, which sound may pass. A film whose count is only duration x average
     rate (mkv and webm state none) reads fewer frames than that where its rate varies (pauses, a held
     picture), and is still whole."""
-    periods = 1.5 if info.track_end else 2
+    periods = 0.5 if info.track_end else 1
     return (span is None and info.estimated and info.end is not None and last is not None
             and last >= info.end - periods / info.rate)
 
@@ -441,7 +448,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
 
             def emit(batch: Rendered) -> None:
                 if batch.frames:  # they come in presentation order
-                    state["last"] = batch.frames[-1].time
+                    state["last"] = _frame_end(batch.frames[-1], info.rate)
                 sink.put(batch)
                 bar.update(len(batch.frames))
                 report.frames_in += len(batch.frames)

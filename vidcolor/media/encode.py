@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.codec.context import Flags
 
 from .. import __version__
 from ..errors import OutputError, UsageError
@@ -410,6 +411,9 @@ class Writer:
                 or self.muxer.counts_frames) and self.rate:
             v.time_base = 1 / Fraction(self.rate)  # frames are rescaled to it in frame()
         v.codec_context.time_base = v.time_base
+        # each frame's duration goes to its packet: a last picture held for a while (a variable rate's end)
+        # is held as long, where encoders gave it one period
+        v.codec_context.flags |= Flags.frame_duration
         if src_video.sample_aspect_ratio:
             v.codec_context.sample_aspect_ratio = src_video.sample_aspect_ratio
         for attr in ("colorspace", "color_range", "color_primaries", "color_trc"):
@@ -505,9 +509,11 @@ class Writer:
             frame.pts -= round(self.offset_s / frame.time_base)
         # in the encoder's time base: the stream's changes when the muxer writes its header (mkv: 1 ms)
         coded = self.video.codec_context.time_base
-        if frame.pts is not None and frame.time_base and frame.time_base != coded:
-            # halves up, not to even: frames half a tick off (MPEG-PS starts) would meet pairwise
-            frame.pts, frame.time_base = math.floor(frame.pts * frame.time_base / coded + Fraction(1, 2)), coded
+        if frame.time_base and frame.time_base != coded:
+            scale = frame.time_base / coded
+            if frame.pts is not None:  # halves up, not to even: frames half a tick off (MPEG-PS starts) would meet
+                frame.pts = math.floor(frame.pts * scale + Fraction(1, 2))  # pairwise
+            frame.duration, frame.time_base = round(frame.duration * scale), coded
         if self.first_number is not None and frame.pts is not None:
             frame.pts += self.first_number
         if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):

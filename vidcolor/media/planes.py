@@ -289,6 +289,6 @@ def _paste(src: av.VideoFrame, dst: av.VideoFrame, fmt: PlaneFormat, right: bool
 
 
 def _copy_timing_and_tags(src: av.VideoFrame, dst: av.VideoFrame) -> None:
-    dst.pts, dst.time_base = src.pts, src.time_base
+    dst.pts, dst.time_base, dst.duration = src.pts, src.time_base, src.duration
     dst.colorspace, dst.color_range = src.colorspace, src.color_range
     dst.color_primaries, dst.color_trc = src.color_primaries, src.color_trc
