@@ -299,6 +299,30 @@ def test_a_damaged_sound_packet_the_muxer_refuses_later(tmp_path, capsys):
 
     assert sound(src) - 2 <= sound(tmp_path / "out.ts") < sound(src)  # the damaged frame left out
 
+    late = with_damaged_sound(tmp_path / "late.mkv", damaged=90)  # still queued when the file is finished
+    code, err = run_case(late, tmp_path / "late.ts", capsys=capsys)
+    assert code == 0, err  # was an internal error, and nothing was kept
+    assert "near the end was refused" in err and len(decode_planes(tmp_path / "late.ts")) == 50
+    assert sound(late) - 6 <= sound(tmp_path / "late.ts") < sound(late)
+
+
+def test_frames_lost_with_a_packet_refused_at_the_end_fail_by_name(tmp_path, capsys, monkeypatch):
+    """Were video packets still queued behind the refused one, they would be lost with it: then nothing is
+    kept, and the message says why (here one more packet is counted than the encoder made)."""
+    from vidcolor.media.encode import Writer
+
+    count = Writer._mux_video
+
+    def one_more(writer: Writer, packets) -> None:
+        count(writer, packets)
+        writer.coded += writer.frames == 0
+
+    monkeypatch.setattr(Writer, "_mux_video", one_more)
+    late = with_damaged_sound(tmp_path / "late.mkv", damaged=90)
+    code, err = run_case(late, tmp_path / "late.ts", capsys=capsys)
+    assert code == 4 and "the last 1 video frames with it; nothing was left" in err
+    assert not (tmp_path / "late.ts").exists()
+
 
 # ---- odd but valid videos ------------------------------------------------------------------
 

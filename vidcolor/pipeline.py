@@ -492,6 +492,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             report.frames_out = writer.frames
             if writer.skipped_packets:
                 report.warnings.append(f"{writer.skipped_packets} damaged audio or subtitle packets were left out")
+            if writer.tail_refused:
+                report.warnings.append("a damaged audio or subtitle packet near the end was refused: the sound or "
+                                       "subtitles from it to the end were left out; every frame is there")
             if writer.bumped_pts:
                 report.warnings.append(f"{writer.bumped_pts} frames had missing or repeated timestamps; "
                                        "they were moved by one tick to keep the order")

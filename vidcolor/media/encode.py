@@ -367,7 +367,7 @@ class Writer:
         that could not be decoded leaves its number out instead of shifting all that follow. `chapters`: as
         PyAV's `chapters()` gives them (the pipeline's, cut to a range)."""
         self.source, self.opts, self.rate = source, opts, rate
-        self.path = label or path
+        self.file, self.path = path, label or path
         self.side_streams = side_streams
         self.first_number = first_number
         self.chapters = chapters or []
@@ -383,6 +383,8 @@ class Writer:
         self.retext: dict[int, tuple[av.stream.Stream, bool, bool]] = {}  # text subtitles: stream, from/to mov_text
         self.pending: list[av.Packet] = []  # side packets that came before the first frame
         self.frames = 0
+        self.coded = 0  # video packets handed to the muxer
+        self.tail_refused = False  # the muxer refused a copied packet while it finished the file (close)
         self.last_pts: int | None = None
         self.bumped_pts = 0
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
@@ -529,7 +531,7 @@ class Writer:
             # FFmpeg opens the encoder on the first frame: some refuse sizes or rates (DNxHD: broadcast sizes only)
             raise OutputError(f"{self.path}: the {self.opts.codec} encoder refused this video ({frame.width}x"
                               f"{frame.height} {frame.format.name}): {ex}") from ex
-        self._mux(packets)
+        self._mux_video(packets)
         self.frames += 1
 
     def packet(self, packet: av.Packet) -> None:
@@ -593,19 +595,40 @@ class Writer:
             except OSError as ex:  # PyAV's errors are OSErrors too
                 raise disk_full(ex, self.path) or ex
 
+    def _mux_video(self, packets: list[av.Packet]) -> None:
+        self.coded += sum(1 for p in packets if p.size)
+        self._mux(packets)
+
     def close(self) -> None:
         """Flush the encoders and write the trailer."""
         try:
             if self.video is not None:
-                self._mux(self.video.encode(None))
+                self._mux_video(self.video.encode(None))
                 for out in self.transcode.values():
                     self._mux(out.encode(None))
         finally:
             try:
                 self.out.close()  # writes the trailer: the disk can fill here too
+            except av.InvalidDataError as ex:
+                self._refused_while_closing(ex)
             except OSError as ex:
                 raise disk_full(ex, self.path) or OutputError(
                     f"{self.path}: could not finish the file ({ex.strerror or ex}); nothing was left") from ex
+
+    def _refused_while_closing(self, error: av.InvalidDataError) -> None:
+        """The muxer writes the packets it still holds for interleaving when it finishes the file, and stops
+        at one it refuses: a damaged copied packet near the end (a short AAC frame, into MPEG-TS) failed
+        the whole film there. FFmpeg still writes the trailer; the file is kept when every video packet
+        made it in (only sound or subtitles after the damaged packet are lost), else refused by name."""
+        if not (self.mapping or self.retext) or self.video is None:
+            raise error
+        with av.open(str(self.file)) as written:
+            kept = sum(1 for p in written.demux(written.streams.video[0]) if p.size)
+        if kept < self.coded:
+            raise OutputError(f"{self.path}: a damaged sound or subtitle packet near the end was refused while "
+                              f"the file was finished, and the last {self.coded - kept} video frames with it; "
+                              "nothing was left") from error
+        self.tail_refused = True
 
     def abort(self) -> None:
         try:
