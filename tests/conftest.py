@@ -118,6 +118,27 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
     return path
 
 
+def film_with_long_sound(path: Path, start: int) -> Path:
+    """25 frames at 25 fps from `start` frames on, and 3 s of sound from 0."""
+    webm = path.suffix == ".webm"
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libvpx-vp9" if webm else "ffv1", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("opus" if webm else "flac", rate=48000)
+        a.layout = "stereo"
+        for i in range(25):
+            f = av.VideoFrame.from_ndarray(np.roll(photo("rocket", 64, 48), 2 * i, axis=1), format="rgb24")
+            f.pts = start + i
+            out.mux(v.encode(f.reformat(format="yuv420p")))
+        out.mux(v.encode(None))
+        wave = (0.3 * np.sin(np.arange(3 * 48000) / 20)).astype(np.float32)
+        sound = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
+        sound.sample_rate, sound.pts = 48000, 0
+        out.mux(a.encode(sound))
+        out.mux(a.encode(None))
+    return path
+
+
 def remux(src: Path, dst: Path, add: Callable[[av.container.OutputContainer], object]) -> Path:
     """`src`'s streams copied packet for packet into `dst`, after `add` has put more into it: a stream that
     stays empty, attached files, a cover picture."""

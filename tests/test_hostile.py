@@ -20,7 +20,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from conftest import decode_planes, make_clip, photo, remux
+from conftest import decode_planes, film_with_long_sound, make_clip, photo, remux
 from PIL import Image
 
 from vidcolor import colorize_video
@@ -396,27 +396,6 @@ def test_a_held_last_picture_is_whole_and_held_as_long(tmp_path, capsys):
         assert len(frames) == 16 and c.duration / av.time_base == pytest.approx(1.6, abs=0.002)
         assert float(frames[-1].duration * frames[-1].time_base) == pytest.approx(1.0, abs=0.002)
         assert float(frames[0].duration * frames[0].time_base) == pytest.approx(0.04, abs=0.002)
-
-
-def film_with_long_sound(path: Path, start: int) -> Path:
-    """25 frames at 25 fps from `start` frames on, and 3 s of sound from 0."""
-    webm = path.suffix == ".webm"
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libvpx-vp9" if webm else "ffv1", rate=25)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        a = out.add_stream("opus" if webm else "flac", rate=48000)
-        a.layout = "stereo"
-        for i in range(25):
-            f = av.VideoFrame.from_ndarray(np.roll(photo("rocket", 64, 48), 2 * i, axis=1), format="rgb24")
-            f.pts = start + i
-            out.mux(v.encode(f.reformat(format="yuv420p")))
-        out.mux(v.encode(None))
-        wave = (0.3 * np.sin(np.arange(3 * 48000) / 20)).astype(np.float32)
-        sound = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
-        sound.sample_rate, sound.pts = 48000, 0
-        out.mux(a.encode(sound))
-        out.mux(a.encode(None))
-    return path
 
 
 @pytest.mark.parametrize("name,start", [("long_sound.mkv", 0), ("long_sound.webm", 0), ("late.mkv", 25)])

@@ -6,7 +6,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import decode_planes, gray_rgb, photo
+from conftest import decode_planes, film_with_long_sound, gray_rgb, photo
 from PIL import Image
 from test_video import luma_planes
 
@@ -100,6 +100,15 @@ def test_preview_of_a_raw_stream_spreads_its_frames_as_for_any_film(long_clip, t
     mp4_times, raw_times = [line.split(" (")[1] for line in capsys.readouterr().err.splitlines() if "wrote" in line]
     assert mp4_times == raw_times and raw_times.count(",") == 2 and not raw_times.startswith("00:00:00.000")
     assert np.array_equal(np.asarray(Image.open(sheets[0])), np.asarray(Image.open(sheets[1])))
+
+
+def test_preview_spreads_its_frames_over_the_picture_not_the_sound(tmp_path, capsys):
+    """Matroska's length is its longest track's: with 3 s of sound after 1 s of picture, the sheet asked for
+    a frame at 1.125 s and failed ("no frame at or after"). The video track's own end spreads them."""
+    src = film_with_long_sound(tmp_path / "long_sound.mkv", start=0)
+    assert run(["preview", str(src), "-o", str(tmp_path / "sheet.png"), "--count", "4", "--model", "tiny-random"]) == 0
+    times = capsys.readouterr().err.split("(")[1].split(")")[0].split(", ")
+    assert len(times) == 4 and all(t < "00:00:01" for t in times)
 
 
 def test_side_by_side(long_clip, tmp_path):
