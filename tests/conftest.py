@@ -118,13 +118,16 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
     return path
 
 
-def film_with_long_sound(path: Path, start: int) -> Path:
+LONG_SOUND_CODECS = {".webm": ("libvpx-vp9", "opus"), ".flv": ("libx264", "aac"), ".mkv": ("ffv1", "flac")}
+
+
+def film_with_long_sound(path: Path, start: int = 0) -> Path:
     """25 frames at 25 fps from `start` frames on, and 3 s of sound from 0."""
-    webm = path.suffix == ".webm"
+    picture, sound = LONG_SOUND_CODECS[path.suffix]
     with av.open(str(path), "w") as out:
-        v = out.add_stream("libvpx-vp9" if webm else "ffv1", rate=25)
+        v = out.add_stream(picture, rate=25)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        a = out.add_stream("opus" if webm else "flac", rate=48000)
+        a = out.add_stream(sound, rate=48000)
         a.layout = "stereo"
         for i in range(25):
             f = av.VideoFrame.from_ndarray(np.roll(photo("rocket", 64, 48), 2 * i, axis=1), format="rgb24")

@@ -420,6 +420,21 @@ def test_sound_past_the_picture_or_a_late_start_is_not_truncation(tmp_path, caps
     assert code == 0 and "truncated or damaged" in err
 
 
+def test_sound_past_the_picture_in_a_file_without_track_lengths_is_not_truncation(tmp_path, capsys):
+    """flv states only the file's length (its longest track's, from time 0): 25 frames with 3 s of sound were
+    announced as 77 and warned about. The film is whole when its picture or its sound reaches the file's
+    end; a file cut short stops both, and is still warned about."""
+    src = film_with_long_sound(tmp_path / "long_sound.flv")
+    code, err = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    assert code == 0 and "truncated" not in err
+    with av.open(str(src)) as c:
+        at = [p.pos for p in c.demux(video=0) if p.size][20]
+    cut = tmp_path / "cut.flv"
+    cut.write_bytes(src.read_bytes()[:at + 8])
+    code, err = run_case(cut, tmp_path / "cut_out.mkv", capsys=capsys)
+    assert code == 0 and "truncated or damaged" in err
+
+
 def test_a_stale_or_unreadable_track_end_is_not_believed():
     """mkvmerge's tags (named with the track's language) are copied along by remuxers that write their own."""
     file = SimpleNamespace(duration=10 * av.time_base)

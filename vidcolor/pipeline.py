@@ -341,15 +341,18 @@ def _frame_end(frame: av.VideoFrame, rate: Fraction | None) -> float:
     return frame.time + (1 / float(rate) if rate else 0.0)
 
 
-def _reaches_end(info: VideoInfo, last: float | None, span: TimeRange | None) -> bool:
-    """Whether a whole film's frames reach the end its header states: the last frame (`last`: when it ends)
-    ends within half a period of it where the end is the video track's own (Matroska's statistics tag), a
-    whole one where it is the file's, which sound may pass. A film whose count is only duration x average
-    rate (mkv and webm state none) reads fewer frames than that where its rate varies (pauses, a held
-    picture), and is still whole."""
-    periods = 0.5 if info.track_end else 1
-    return (span is None and info.estimated and info.end is not None and last is not None
-            and last >= info.end - periods / info.rate)
+def _reaches_end(info: VideoInfo, last: float | None, sound: float | None, span: TimeRange | None) -> bool:
+    """Whether a whole film reaches the end its header states. Where that end is the video track's own
+    (Matroska's statistics tag), its last frame (`last`: when it ends) must end within half a period of it.
+    Where it is the file's, which is its longest track's, the last frame or the sound (`sound`: when its last
+    packet ends) must end within a period of it: a picture that stops before its sound (flv, nut) is whole,
+    and a file cut short stops both. A film whose count is only duration x average rate (mkv and webm state
+    none) reads fewer frames than that where its rate varies (pauses, a held picture), and is still whole."""
+    if span is not None or not info.estimated or info.end is None or last is None:
+        return False
+    if info.track_end:
+        return last >= info.end - 0.5 / info.rate
+    return max(last, sound or last) >= info.end - 1 / info.rate
 
 
 def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
@@ -423,6 +426,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                         if (item.width, item.height) != state["size"]:  # the encoder cannot change size
                             item = item.reformat(*state["size"])
                         item = to_plane_format(item, state["fmt"])
+                    elif item.stream.type == "audio" and item.pts is not None:  # how far the sound reaches
+                        end = float((item.pts + item.duration) * item.time_base)
+                        state["sound"] = max(state.get("sound", end), end)
                     yield item
 
             def write(batch: Rendered) -> None:
@@ -471,7 +477,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     report.shots = 1 + len(stage.boundaries)
                 sink.close()
                 interrupted()
-                complete = _reaches_end(info, state.get("last"), span)
+                complete = _reaches_end(info, state.get("last"), state.get("sound"), span)
                 if complete:  # a variable rate's estimate was high: the bar ends full, as the film did
                     bar.total = bar.n
             except BaseException:
@@ -501,10 +507,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     finally:
         container.close()
     expected = info.frames if span is None else _range_frames(info, span)
-    if info.track_end and span is None and "last" in state:  # the track's own end: its last frame's time says
-        short = not complete
-    else:  # a count, perhaps duration x average rate: only a clear shortfall
-        short = bool(expected) and report.frames_out < EXPECTED_SHARE * expected - 1 and not complete
+    if info.estimated and info.end is not None and span is None and "last" in state:
+        short = not complete  # a count that is duration x average rate is rough: the times say
+    else:  # a count the header states
+        short = bool(expected) and report.frames_out < EXPECTED_SHARE * expected - 1
     if short:
         report.warnings.append(f"read {report.frames_out} frames where the file announces about {expected}: "
                                "it is probably truncated or damaged; everything readable was kept")

@@ -24,7 +24,7 @@ def _frames_at(container, times: list[float]) -> list[tuple[np.ndarray, float] |
     seek, so it is read once, in time order."""
     origin = film_start(container.streams.video[0])
     if container.streams.video[0].start_time is not None:
-        firsts = (next(demux_decode(container, [], DecodeStats(), TimeRange(t, None)), None) for t in times)
+        firsts = (_first_at(container, t) for t in times)
         return [None if f is None else (_gray(f), _seconds(f, origin, t)) for f, t in zip(firsts, times)]
     found, pending = {}, sorted(set(times))
     for frame in demux_decode(container, [], DecodeStats()):
@@ -33,6 +33,15 @@ def _frames_at(container, times: list[float]) -> list[tuple[np.ndarray, float] |
         if not pending:
             break
     return [found.get(t) for t in times]
+
+
+def _first_at(container, t: float):
+    """The first frame at or after `t` seconds; None past the end, where a file without an index (flv)
+    refuses the seek."""
+    try:
+        return next(demux_decode(container, [], DecodeStats(), TimeRange(t, None)), None)
+    except InputError:
+        return None
 
 
 def _gray(frame) -> np.ndarray:
@@ -61,13 +70,17 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
             times = [0.0]
         colorizer = colorizer or Colorizer()
         for t, found in zip(times, _frames_at(container, times)):
-            if found is None:
+            if found is None and at:
                 raise InputError(f"{src}: no frame at or after {format_clock(t)}")
+            if found is None:  # spread over a length the picture does not fill (sound that runs on, in flv)
+                continue
             gray, t_frame = found
             color = colorize_pixels(gray, colorizer)
             rows.append((format_clock(t_frame), gray, color))
     finally:
         container.close()
+    if not rows:
+        raise InputError(f"{src}: no video frame could be decoded")
     h = round(rows[0][1].shape[0] * TILE_WIDTH / rows[0][1].shape[1])
     sheet = Image.new("RGB", (2 * TILE_WIDTH + 12, len(rows) * (h + LABEL_HEIGHT + 4) + 4), "white")
     draw = ImageDraw.Draw(sheet)

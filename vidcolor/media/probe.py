@@ -68,6 +68,10 @@ def open_input(path: Path, frame_rate: str | float | Fraction | None = None) -> 
     return container
 
 
+# Formats that count time from 0 and state the file's end as its length (and Matroska the track's own, in
+# a tag): FFmpeg passes the header's figure on as a length, so a late start (flv: a sound encoder's delay)
+# read as frames missing at the end
+_LENGTH_IS_END = {"matroska,webm", "flv"}
 _DURATION_TAG = re.compile(r"DURATION(-[A-Za-z]+)?")  # mkvmerge adds the track's language
 _CLOCK = re.compile(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 
@@ -101,8 +105,7 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
     if stream.duration is not None:
         duration = float(stream.duration * stream.time_base)
         start = None if stream.start_time is None else float(stream.start_time * stream.time_base)
-    elif "matroska" in container.format.name and stream.start_time is not None and container.duration:
-        # Matroska counts time from its segment's start: the file's length and the track's tag are ends
+    elif container.format.name in _LENGTH_IS_END and stream.start_time is not None and container.duration:
         start = float(stream.start_time * stream.time_base)
         own_end = track_end(stream, container)
         duration = (own_end or container.duration / av.time_base) - start
