@@ -336,7 +336,7 @@ def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
 
 def _frame_end(frame: av.VideoFrame, rate: Fraction | None) -> float:
     """When a frame stops being shown: its own duration where the file gives one, else one period."""
-    if frame.duration and frame.time_base:
+    if frame.duration > 0 and frame.time_base:  # 0: unknown
         return frame.time + float(frame.duration * frame.time_base)
     return frame.time + (1 / float(rate) if rate else 0.0)
 
@@ -427,7 +427,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                             item = item.reformat(*state["size"])
                         item = to_plane_format(item, state["fmt"])
                     elif item.stream.type == "audio" and item.pts is not None:  # how far the sound reaches
-                        end = float((item.pts + item.duration) * item.time_base)
+                        end = float((item.pts + (item.duration or 0)) * item.time_base)
                         state["sound"] = max(state.get("sound", end), end)
                     yield item
 

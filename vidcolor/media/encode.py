@@ -515,7 +515,7 @@ class Writer:
             scale = frame.time_base / coded
             if frame.pts is not None:  # halves up, not to even: frames half a tick off (MPEG-PS starts) would meet
                 frame.pts = math.floor(frame.pts * scale + Fraction(1, 2))  # pairwise
-            frame.duration, frame.time_base = round(frame.duration * scale), coded
+            frame.duration, frame.time_base = round(max(frame.duration, 0) * scale), coded  # 0: unknown
         if self.first_number is not None and frame.pts is not None:
             frame.pts += self.first_number
         if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
