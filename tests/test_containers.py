@@ -134,6 +134,33 @@ def test_camcorder_dv_is_written_back_as_dv(tmp_path, capsys, standard, width, h
         mkv = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
     assert np.abs(dv - dv.mean(axis=2, keepdims=True)).mean() > 5  # colored
     assert np.abs(dv - mkv).mean() < 2  # where the mkv has them: chroma in its place
+    # a range: DV wants each frame's sound with it, and NTSC's 1601.6 samples a frame put the range's start
+    # inside a sound packet, which was left out (an internal error: "insufficient audio data")
+    assert run([str(src), "-o", str(tmp_path / "range.dv"), "--start", "0.1", "-q"]) == 0
+    with av.open(str(tmp_path / "range.dv")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 3
+    assert abs(len(decoded_sound(tmp_path / "range.dv")) / 2 - 3 * 48000 / rate) <= 2
+
+
+def test_dv_refuses_sound_that_does_not_keep_pace_by_name(tmp_path, capsys):
+    src = tmp_path / "late_sound.mkv"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("ffv1", rate=25)
+        v.width, v.height, v.pix_fmt = 720, 576, "yuv420p"
+        a = out.add_stream("pcm_s16le", rate=48000)
+        a.layout = "stereo"
+        picture = av.VideoFrame.from_ndarray(photo("astronaut", 720, 576), format="rgb24").reformat(format="yuv420p")
+        for i in range(10):
+            picture.pts = i
+            out.mux(v.encode(picture))
+        out.mux(v.encode(None))
+        sound = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 9600), np.int16), format="s16", layout="stereo")
+        sound.sample_rate, sound.pts = 48000, 9600  # from 0.2 s on
+        out.mux(a.encode(sound))
+        out.mux(a.encode(None))
+    assert run([str(src), "-o", str(tmp_path / "out.dv"), "--model", "tiny-random", "-q"]) == 4  # was 1, internal
+    assert "does not keep pace with its picture" in capsys.readouterr().err
+    assert not (tmp_path / "out.dv").exists()
 
 
 def test_dv_takes_broadcast_sizes_only(clip, tmp_path, capsys):

@@ -213,6 +213,7 @@ class _Muxer:
     # them without an error, and keep none
     cover_art: bool = False  # holds a cover picture as a stream; mov takes one without an error, and keeps none
     hevc_tag: str | None = None  # H.265's sample entry, where FFmpeg's default (hev1) is one Apple's players refuse
+    sound_in_frames: bool = False  # stores each frame's sound inside it: sound that falls behind fails the file
 
 
 _OGG = _Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
@@ -225,7 +226,7 @@ _MUXERS = {
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
     # H.264 in MXF reads back in decode order; "only 48khz is implemented"
     "mxf": _Muxer(own_video="mpeg2video", rates=(48000,), video_first=True),
-    "dv": _Muxer(video_first=True),
+    "dv": _Muxer(video_first=True, sound_in_frames=True),
     # only codecs with an MPEG-TS stream type: FLAC or PCM would be written, and lost to players
     "mpegts": _Muxer(identified=frozenset({"mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus",
                                            "dvb_subtitle", "dvb_teletext"})),
@@ -541,9 +542,12 @@ class Writer:
         if self.rebase and packet.pts is not None:
             shift = round(self.offset_s / packet.time_base)
             if packet.pts < shift:  # starts before the first frame (a range's; AAC priming, in AVI)
-                if not still_shown(packet, self.offset_s):
+                if still_shown(packet, self.offset_s):
+                    packet.duration -= shift - packet.pts  # a subtitle still on screen: from the range's start
+                elif not (self.muxer.sound_in_frames and packet.pts + (packet.duration or 0) > shift):
                     return
-                packet.duration -= shift - packet.pts  # a subtitle still on screen: from the range's start
+                # else sound that DV must have with the first frame: NTSC's 1601.6 samples a frame put the
+                # range's start inside a packet, which starts with the frame, less than a frame early
                 packet.dts = packet.pts = shift
             packet.pts -= shift
             if packet.dts is not None:
@@ -592,6 +596,12 @@ class Writer:
                 if not (self.mapping or self.retext):
                     raise
                 self.skipped_packets += 1
+            except av.ArgumentError as ex:
+                if not self.muxer.sound_in_frames:
+                    raise
+                raise OutputError(f"{self.path}: DV stores each frame's sound inside it, and this film's sound does "
+                                  "not keep pace with its picture (it starts late, or has gaps): write it to .mkv "
+                                  "or .mov") from ex
             except OSError as ex:  # PyAV's errors are OSErrors too
                 raise disk_full(ex, self.path) or ex
 
