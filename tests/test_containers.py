@@ -168,6 +168,9 @@ def test_dv_takes_broadcast_sizes_only(clip, tmp_path, capsys):
     assert run([str(src), "-o", str(tmp_path / "small.dv"), "--model", "tiny-random", "-q"]) == 2
     assert "DV holds pictures of 720x480, 720x576" in capsys.readouterr().err
     assert not (tmp_path / "small.dv").exists()
+    tape = write_dv(tmp_path / "tape.dv", 720, 576, "yuv420p", Fraction(25), frames=2)
+    assert run([str(tape), "-o", str(tmp_path / "both.dv"), "--side-by-side", "--model", "tiny-random"]) == 2
+    assert "this film is 1440x576" in capsys.readouterr().err  # side by side: twice as wide (was exit 4)
 
 
 def test_a_raw_h264_stream_is_timed_by_its_rate(tmp_path, capsys):

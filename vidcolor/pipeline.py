@@ -222,13 +222,14 @@ class FrameStage:
                 p.drop_pixels()
 
 
-def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport,
-                   image_files: bool) -> tuple[PlaneFormat, str | None]:
+def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport, image_files: bool,
+                   side_by_side: bool) -> tuple[PlaneFormat, str | None]:
     """The planes' format for this film and encoder, and the RGB format they become for encoders without
     Y'CbCr and for `image_files` (few programs read Y'CbCr TIFFs); a warning when the encoder cannot take
-    the natural format (ProRes takes no 4:2:0, MPEG-4 part 2 only 8-bit 4:2:0) or the depth."""
+    the natural format (ProRes takes no 4:2:0, MPEG-4 part 2 only 8-bit 4:2:0) or the depth. The encoder
+    gets pictures twice as wide `side_by_side`."""
     natural = plane_format(frame)
-    accepted = encoder_formats(codec, frame.width, frame.height)
+    accepted = encoder_formats(codec, frame.width * (2 if side_by_side else 1), frame.height)
     rgb = rgb_format(accepted, natural.bits) if accepted else None
     if rgb and (image_files or not accepted & WRITTEN_FORMATS.keys()):
         fmt, stored, bits = natural, rgb, 8 if rgb in RGB_FORMATS[8] else 10
@@ -418,7 +419,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
                         if "fmt" not in state:
-                            state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files)
+                            state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files,
+                                                                        side_by_side)
                             state["rotation"] = item.rotation
                             state["size"] = (item.width, item.height)
                             if image_files:
