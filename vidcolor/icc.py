@@ -19,6 +19,7 @@ from .photo16 import strips
 D50 = (0.9642, 1.0, 0.8249)  # the profile connection space's white
 SRGB_CURVE = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)  # IEC 61966-2-1 as ICC's parametric curve 3
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # what a copy converted to sRGB carries
+_SRGB_PROFILE = ImageCms.ImageCmsProfile(io.BytesIO(SRGB))  # converted to: parsed once, not per photo
 
 
 def _s15(x: float) -> bytes:
@@ -90,7 +91,7 @@ def rgb_profile(icc: bytes | None) -> tuple[bytes | None, ImageCms.ImageCmsProfi
             return None, None
         if "srgb" in (profile.profile.profile_description or "").lower():
             return icc, None
-        ImageCms.buildTransform(profile, ImageCms.ImageCmsProfile(io.BytesIO(SRGB)), "RGB", "RGB")
+        ImageCms.buildTransform(profile, _SRGB_PROFILE, "RGB", "RGB")
     except (ImageCms.PyCMSError, OSError):
         return None, None
     return SRGB, profile
@@ -98,7 +99,7 @@ def rgb_profile(icc: bytes | None) -> tuple[bytes | None, ImageCms.ImageCmsProfi
 
 def to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image:
     """An 8-bit RGB or RGBA picture under `profile` as the sRGB codes that look the same."""
-    return ImageCms.profileToProfile(im, profile, ImageCms.ImageCmsProfile(io.BytesIO(SRGB)), outputMode=im.mode)
+    return ImageCms.profileToProfile(im, profile, _SRGB_PROFILE, outputMode=im.mode)
 
 
 def is_gray(icc: bytes | None) -> bool:

@@ -342,15 +342,16 @@ def _frame_end(frame: av.VideoFrame, rate: Fraction | None) -> float:
     return frame.time + (1 / float(rate) if rate else 0.0)
 
 
-def _reaches_end(info: VideoInfo, last: float | None, sound: float | None, span: TimeRange | None) -> bool:
-    """Whether a whole film reaches the end its header states. Where that end is the video track's own
-    (Matroska's statistics tag), its last frame (`last`: when it ends) must end within half a period of it.
-    Where it is the file's, which is its longest track's, the last frame or the sound (`sound`: when its last
-    packet ends) must end within a period of it: a picture that stops before its sound (flv, nut) is whole,
-    and a file cut short stops both. A film whose count is only duration x average rate (mkv and webm state
-    none) reads fewer frames than that where its rate varies (pauses, a held picture), and is still whole."""
+def _reaches_end(info: VideoInfo, last: float | None, sound: float | None, span: TimeRange | None) -> bool | None:
+    """Whether a whole film reaches the end its header states; None where its times cannot tell (a range, a
+    count the header states, no end, no frame), and the count decides. Where that end is the video track's
+    own (Matroska's statistics tag), its last frame (`last`: when it ends) must end within half a period of
+    it. Where it is the file's, which is its longest track's, the last frame or the sound (`sound`: when its
+    last packet ends) must end within a period of it: a picture that stops before its sound (flv, nut) is
+    whole, and a file cut short stops both. A film whose count is only duration x average rate (mkv and
+    webm state none) reads fewer frames than that where its rate varies (pauses, a held picture)."""
     if span is not None or not info.estimated or info.end is None or last is None:
-        return False
+        return None
     if info.track_end:
         return last >= info.end - 0.5 / info.rate
     return max(last, sound or last) >= info.end - 1 / info.rate
@@ -509,9 +510,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     finally:
         container.close()
     expected = info.frames if span is None else _range_frames(info, span)
-    if info.estimated and info.end is not None and span is None and "last" in state:
-        short = not complete  # a count that is duration x average rate is rough: the times say
-    else:  # a count the header states
+    if complete is not None:  # a count that is duration x average rate is rough: the times say
+        short = not complete
+    else:
         short = bool(expected) and report.frames_out < EXPECTED_SHARE * expected - 1
     if short:
         report.warnings.append(f"read {report.frames_out} frames where the file announces about {expected}: "
