@@ -370,32 +370,51 @@ def test_pauses_in_a_variable_rate_mkv_are_not_truncation(tmp_path, capsys):
     assert code == 0 and "truncated or damaged" in err
 
 
-def test_a_held_last_picture_is_whole_and_held_as_long(tmp_path, capsys):
-    """A variable-rate film may hold its last picture (a title card; the end of a screen recording), which
-    Matroska gives its own duration. The film was warned about as truncated (its end was judged by when
-    the last frame starts), and the encoder gave that frame one period: the copy ended 0.96 s early."""
-    src = tmp_path / "held.mkv"
-    with av.open(str(src), "w") as out:
+def held_film(path: Path, frames: int) -> Path:
+    """A variable-rate film of `frames` frames 40 ms apart whose last picture stays a second (FFV1 in mkv)."""
+    with av.open(str(path), "w") as out:
         v = out.add_stream("ffv1", rate=25)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         v.time_base = v.codec_context.time_base = Fraction(1, 1000)
         packets = []
-        for i in range(16):
+        for i in range(frames):
             f = av.VideoFrame.from_ndarray(np.roll(photo("rocket", 64, 48), 2 * i, axis=1), format="rgb24")
             f = f.reformat(format="yuv420p")
             f.pts, f.time_base = 40 * i, Fraction(1, 1000)
             packets += v.encode(f)
         packets += v.encode(None)
-        packets[-1].duration = 1000  # the last picture stays a second
+        packets[-1].duration = 1000
         for packet in packets:
             out.mux(packet)
-    code, err = run_case(src, tmp_path / "out.mkv", capsys=capsys)
+    return path
+
+
+def test_a_held_last_picture_is_whole_and_held_as_long(tmp_path, capsys):
+    """A variable-rate film may hold its last picture (a title card; the end of a screen recording), which
+    Matroska gives its own duration. The film was warned about as truncated (its end was judged by when
+    the last frame starts), and the encoder gave that frame one period: the copy ended 0.96 s early."""
+    code, err = run_case(held_film(tmp_path / "held.mkv", 16), tmp_path / "out.mkv", capsys=capsys)
     assert code == 0 and "truncated" not in err
     with av.open(str(tmp_path / "out.mkv")) as c:
         frames = list(c.decode(video=0))
         assert len(frames) == 16 and c.duration / av.time_base == pytest.approx(1.6, abs=0.002)
         assert float(frames[-1].duration * frames[-1].time_base) == pytest.approx(1.0, abs=0.002)
         assert float(frames[0].duration * frames[0].time_base) == pytest.approx(0.04, abs=0.002)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov"])
+def test_a_held_last_picture_stays_held_in_mp4_after_b_frames(tmp_path, capsys, suffix):
+    """mp4 and mov time samples in decode order, and their tracks end with the last packet decoded. Where
+    x264 codes B-frames after the last picture (19 frames here), that packet is not the held picture's:
+    the copy of a film holding its last picture for a second ended at 0.76 s instead of 1.72."""
+    dst = tmp_path / f"out{suffix}"
+    code, err = run_case(held_film(tmp_path / "held.mkv", 19), dst, capsys=capsys)
+    assert code == 0 and "truncated" not in err
+    with av.open(str(dst)) as c:
+        packets = [p for p in c.demux(video=0) if p.size]
+        assert packets[-1].pts < max(p.pts for p in packets)  # the case: a B-frame is decoded last
+        assert c.duration / av.time_base == pytest.approx(18 * 0.04 + 1.0, abs=0.002)
+    assert len(decode_planes(dst)) == 19
 
 
 @pytest.mark.parametrize("name,start", [("long_sound.mkv", 0), ("long_sound.webm", 0), ("late.mkv", 25)])

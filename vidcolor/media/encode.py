@@ -214,13 +214,17 @@ class _Muxer:
     cover_art: bool = False  # holds a cover picture as a stream; mov takes one without an error, and keeps none
     hevc_tag: str | None = None  # H.265's sample entry, where FFmpeg's default (hev1) is one Apple's players refuse
     sound_in_frames: bool = False  # stores each frame's sound inside it: sound that falls behind fails the file
+    # times samples in decode order: the track lasts as long as their durations add up to, and the last one's
+    # is its packet's, which with B-frames is not the last picture shown
+    decode_order_times: bool = False
 
 
 _OGG = _Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
 _MPEG_PS = _Muxer(own_video="mpeg2video")  # H.264 in MPEG-PS: most frames read back untimed
 _MUXERS = {
     "matroska": _Muxer(attachments=True),
-    "mp4": _Muxer(cover_art=True, hevc_tag="hvc1"), "mov": _Muxer(hevc_tag="hvc1"),
+    "mp4": _Muxer(cover_art=True, hevc_tag="hvc1", decode_order_times=True),
+    "mov": _Muxer(hevc_tag="hvc1", decode_order_times=True),
     # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
     "avi": _Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
@@ -385,6 +389,8 @@ class Writer:
         self.pending: list[av.Packet] = []  # side packets that came before the first frame
         self.frames = 0
         self.coded = 0  # video packets handed to the muxer
+        self.shown_until = 0  # when the last picture coded so far ends, in the encoder's time base
+        self.first_times: tuple[int, int] | None = None  # the first video packet's pts and dts
         self.tail_refused = False  # the muxer refused a copied packet while it finished the file (close)
         self.last_pts: int | None = None
         self.bumped_pts = 0
@@ -605,15 +611,34 @@ class Writer:
             except OSError as ex:  # PyAV's errors are OSErrors too
                 raise disk_full(ex, self.path) or ex
 
-    def _mux_video(self, packets: list[av.Packet]) -> None:
+    def _mux_video(self, packets: list[av.Packet], final: bool = False) -> None:
+        """`final`: the encoder's last packets, from its flush."""
         self.coded += sum(1 for p in packets if p.size)
+        for p in packets:
+            if self.first_times is None and p.pts is not None and p.dts is not None:
+                self.first_times = p.pts, p.dts
+            if p.pts is not None:
+                self.shown_until = max(self.shown_until, p.pts + max(p.duration or 0, 0))
+        if final and packets and self.muxer.decode_order_times:
+            self._hold_last_picture(packets[-1])
         self._mux(packets)
+
+    def _hold_last_picture(self, last: av.Packet) -> None:
+        """mp4 and mov time samples in decode order: the track lasts as long as the samples' durations add up
+        to, from the first packet's decode time, and the last one's is its packet's. With B-frames that
+        packet is not the last picture shown, so a held last picture (a title card; a variable rate's end)
+        was cut to one period. The last packet now lasts until the last picture ends (for frames of one
+        period, as long as before)."""
+        if self.first_times is None or last.dts is None:
+            return
+        first_pts, first_dts = self.first_times
+        last.duration = max(last.duration or 0, self.shown_until - first_pts - (last.dts - first_dts))
 
     def close(self) -> None:
         """Flush the encoders and write the trailer."""
         try:
             if self.video is not None:
-                self._mux_video(self.video.encode(None))
+                self._mux_video(self.video.encode(None), final=True)
                 for out in self.transcode.values():
                     self._mux(out.encode(None))
         finally:
