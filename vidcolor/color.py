@@ -119,11 +119,6 @@ def gray_to_lightness(gray: torch.Tensor) -> torch.Tensor:
 YCBCR_COEFFS = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
 
 
-def rgb_to_cbcr(rgb: torch.Tensor, matrix: str = "bt709") -> torch.Tensor:
-    """(..., 3, H, W) sRGB in [0, 1] -> (..., 2, H, W) Cb, Cr in [-0.5, 0.5]."""
-    return mix(cbcr_rows(matrix), rgb)
-
-
 def cbcr_rows(matrix: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The Cb and Cr rows of a Y'CbCr matrix: weights of R', G', B'."""
     kr, kb = YCBCR_COEFFS[matrix]
