@@ -82,7 +82,7 @@ def main() -> None:
         gray, result["decode"] = decode_frames(clip)
         result["encode_gray"] = encode_fps(gray, Path(tmp) / "gray.mp4", opts)
         result["transcode"], result["transcode_cores"] = transcode_fps(clip, Path(tmp) / "plain.mp4", opts)
-        result["model"] = model_fps(clip, colorizer, batch, frames=min(100, len(gray)), shot_detect=True)
+        result["model"] = model_fps(clip, colorizer, batch, frames=min(100, len(gray)), shot_detect=True)[0]
         base = {"switch": 0.005, "torch_threads": threads, "decoder_threads": 0, "batch": batch, "queued": 2}
         settings = {"default": {}, "switch_0.5ms": {"switch": 0.0005}, "torch_1_thread": {"torch_threads": 1},
                     "decoder_1_thread": {"decoder_threads": 1}, "decoder_2_threads": {"decoder_threads": 2},

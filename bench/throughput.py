@@ -10,6 +10,9 @@ shared_cores_fps: 1 / (1/model_only + 1/transcode), the end-to-end speed when th
 take turns on the same cores (a CPU): overlap can beat it only with cores the model leaves idle;
 end_to_end_over_shared_cores says how close the pipeline comes to it.
 *_cores: CPU seconds (all threads) over wall seconds: how many cores the transcode and the pipeline kept busy.
+*_cpu_ms: CPU milliseconds (all threads) per frame, of the model stage alone and of end to end;
+model_share_of_cpu, their ratio, is what end_to_end_over_model_only comes to when both keep the cores
+equally busy (on a CPU, where the model and the codecs share them).
 --rounds N measures the three N times in turn; each figure is then the median of the rounds' (each ratio
 computed within its round), and "rounds" lists them all: on a shared machine the speed of one measurement
 moves by 10-15%, so one round's ratio compares a fast moment with a slow one.
@@ -78,8 +81,9 @@ def transcode_fps(src: Path, dst: Path, opts: EncodeOptions) -> tuple[float, flo
     return n / wall, (cpu_seconds() - c0) / wall
 
 
-def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, shot_detect: bool) -> float:
-    """The model stage (analysis, shots, smoothing, rendering) on frames decoded beforehand."""
+def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, shot_detect: bool) -> tuple[float, float]:
+    """The model stage (analysis, shots, smoothing, rendering) on frames decoded beforehand: frames per
+    second, and CPU milliseconds per frame."""
     with av.open(str(src)) as inp:
         decoded = [f for _, f in zip(range(frames), inp.decode(video=0))]
     fmt = plane_format(decoded[0])
@@ -95,20 +99,22 @@ def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, sho
             torch.cuda.synchronize()
 
     run()  # warm-up
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     run()
-    return len(decoded) / (time.perf_counter() - t0)
+    return len(decoded) / (time.perf_counter() - t0), 1000 * (cpu_seconds() - c0) / len(decoded)
 
 
 def one_round(clip: Path, tmp: Path, colorizer: Colorizer, batch: int, opts: EncodeOptions, model_frames: int,
               shot_detect: bool) -> dict:
     """Transcode, model stage (on the first `model_frames`) and end to end, in turn, on `clip`."""
     transcode, transcode_cores = transcode_fps(clip, tmp / "plain.mp4", opts)
-    model = model_fps(clip, colorizer, batch, model_frames, shot_detect)
+    model, model_cpu_ms = model_fps(clip, colorizer, batch, model_frames, shot_detect)
     t0, c0 = time.perf_counter(), cpu_seconds()
     report = colorize_video(clip, tmp / "color.mp4", colorizer=colorizer, batch_size=batch, encode=opts,
                             progress=False, shot_detect=shot_detect, overwrite=True)
-    end_to_end_cores = (cpu_seconds() - c0) / (time.perf_counter() - t0)
+    end_to_end_cpu = cpu_seconds() - c0
+    end_to_end_cores = end_to_end_cpu / (time.perf_counter() - t0)
+    end_to_end_cpu_ms = 1000 * end_to_end_cpu / report.frames_out
     return {
         "frames": report.frames_out,
         "end_to_end_fps": round(report.fps, 2), "model_only_fps": round(model, 2), "transcode_fps": round(transcode, 2),
@@ -118,6 +124,8 @@ def one_round(clip: Path, tmp: Path, colorizer: Colorizer, batch: int, opts: Enc
         "end_to_end_over_transcode": round(report.fps / transcode, 3),
         "output_bytes": (tmp / "color.mp4").stat().st_size,
         "transcode_cores": round(transcode_cores, 2), "end_to_end_cores": round(end_to_end_cores, 2),
+        "model_only_cpu_ms": round(model_cpu_ms, 2), "end_to_end_cpu_ms": round(end_to_end_cpu_ms, 2),
+        "model_share_of_cpu": round(model_cpu_ms / end_to_end_cpu_ms, 3),
     }
 
 
