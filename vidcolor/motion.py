@@ -46,16 +46,17 @@ def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 def camera_motion(L: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
     """(B, 1, h, w) L*/100 of frames and of the frames before them -> (B, 2, 3) maps such that
     warp(before, map) matches L. The fit averages thousands of pixels, so it stays sub-pixel at half
-    the working size (the chroma filter fits there, at a quarter of the cost). Pictures too small to
-    fit (a few pixels a side) are taken as still."""
+    the working size (the chroma filter fits there, at a quarter of the cost). Each picture is divided
+    by its mean first (exposure_free: old film breathes). Pictures too small to fit (a few pixels a side)
+    are taken as still."""
     if min(L.shape[-2:]) < MIN_SIDE:
         return identity(len(L), L)
-    pyramid = [(L, before)]
+    pyramid = [(exposure_free(L), exposure_free(before))]  # once: a mean survives the pyramid's averaging
     while len(pyramid) < LEVELS and min(pyramid[-1][0].shape[-2:]) >= 24:
         pyramid.append(tuple(F.avg_pool2d(x, 2) for x in pyramid[-1]))
     theta = identity(len(L), L)
     for level, (cur, prev) in reversed(list(enumerate(pyramid))):
-        theta = _refine(theta, exposure_free(cur), exposure_free(prev), affine=level == 0)
+        theta = _refine(theta, cur, prev, affine=level == 0)
     shift, linear = theta[..., 2], theta[..., :2] - torch.eye(2, dtype=L.dtype, device=L.device)
     wild = ~torch.isfinite(theta).all(-1).all(-1) | (shift.abs() > MAX_SHIFT).any(-1) | \
         (linear.abs() > MAX_SCALE).flatten(1).any(-1)
