@@ -417,6 +417,28 @@ def test_a_held_last_picture_stays_held_in_mp4_after_b_frames(tmp_path, capsys, 
     assert len(decode_planes(dst)) == 19
 
 
+@pytest.mark.parametrize("extra", [["--start", "0.2"], ["--start", "0.2", "--end", "1.0"]])
+def test_a_range_across_a_held_picture_is_whole(tmp_path, capsys, extra):
+    """A range's count is only its length x the average rate: 14 frames from 0.2 s of a film holding its last
+    picture a second were warned about as "probably truncated" (38 counted to the end, 20 to 1.0 s). Its
+    frames' times say it is whole."""
+    dst = tmp_path / "out.mkv"
+    code, err = run_case(held_film(tmp_path / "held.mkv", 19), dst, extra, capsys)
+    assert code == 0 and "truncated" not in err
+    assert len(decode_planes(dst)) == 14
+
+
+@pytest.mark.parametrize("end,warned", [("0.8", False), ("1.8", True)])
+def test_a_range_of_a_film_cut_short_is_warned_about_where_it_reaches_the_cut(tmp_path, capsys, end, warned):
+    """The header of a 2 s film cut at 60% of its bytes still says 2 s: a range inside what is left is whole,
+    one that reaches past the cut is not."""
+    data = make_clip(tmp_path / "good.mkv", frames=50).read_bytes()
+    src = tmp_path / "cut.mkv"
+    src.write_bytes(data[: int(len(data) * 0.6)])
+    code, err = run_case(src, tmp_path / "out.mkv", ["--start", "0.2", "--end", end], capsys)
+    assert code == 0 and ("truncated or damaged" in err) == warned
+
+
 @pytest.mark.parametrize("name,start", [("long_sound.mkv", 0), ("long_sound.webm", 0), ("late.mkv", 25)])
 def test_sound_past_the_picture_or_a_late_start_is_not_truncation(tmp_path, capsys, name, start):
     """Matroska's length is its longest track's, counted from time 0: a whole film whose sound runs on after

@@ -342,15 +342,23 @@ def _frame_end(frame: av.VideoFrame, rate: Fraction | None) -> float:
     return frame.time + (1 / float(rate) if rate else 0.0)
 
 
-def _reaches_end(info: VideoInfo, last: float | None, sound: float | None, span: TimeRange | None) -> bool | None:
-    """Whether a whole film reaches the end its header states; None where its times cannot tell (a range, a
-    count the header states, no end, no frame), and the count decides. Where that end is the video track's
-    own (Matroska's statistics tag), its last frame (`last`: when it ends) must end within half a period of
-    it. Where it is the file's, which is its longest track's, the last frame or the sound (`sound`: when its
-    last packet ends) must end within a period of it: a picture that stops before its sound (flv, nut) is
-    whole, and a file cut short stops both. A film whose count is only duration x average rate (mkv and
-    webm state none) reads fewer frames than that where its rate varies (pauses, a held picture)."""
-    if span is not None or not info.estimated or info.end is None or last is None:
+def _reaches_end(info: VideoInfo, last: float | None, sound: float | None, span: TimeRange | None,
+                 start: float) -> bool | None:
+    """Whether the film, or the range, was read to its end; None where its times cannot tell (a whole film whose
+    header states its count, no end, no frame), and the count decides. `last`: when the last frame read ends;
+    `sound`: when the sound's last packet ends; `start`: the film's first time (ranges count from it).
+    A range that ends inside the film must be read to its own end, within half a period: its count is
+    only its length x the average rate, which a variable rate misses (a held picture, pauses). Otherwise
+    the end is the header's. Where that end is the video track's own (Matroska's statistics tag), the last
+    frame must end within half a period of it. Where it is the file's, which is its longest track's, the
+    last frame or the sound must end within a period of it: a picture that stops before its sound (flv,
+    nut) is whole, and a file cut short stops both. A whole film whose count is only duration x average
+    rate (mkv and webm state none) reads fewer frames than that where its rate varies."""
+    if last is None or not info.rate or info.end is None:
+        return None
+    if span is not None and span.end is not None and start + span.end < info.end:
+        return last >= start + span.end - 0.5 / info.rate
+    if span is None and not info.estimated:
         return None
     if info.track_end:
         return last >= info.end - 0.5 / info.rate
@@ -480,7 +488,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     report.shots = 1 + len(stage.boundaries)
                 sink.close()
                 interrupted()
-                complete = _reaches_end(info, state.get("last"), state.get("sound"), span)
+                complete = _reaches_end(info, state.get("last"), state.get("sound"), span,
+                                        film_start(container.streams.video[0]))
                 if complete:  # a variable rate's estimate was high: the bar ends full, as the film did
                     bar.total = bar.n
             except BaseException:

@@ -626,9 +626,9 @@ class Writer:
     def _hold_last_picture(self, last: av.Packet) -> None:
         """mp4 and mov time samples in decode order: the track lasts as long as the samples' durations add up
         to, from the first packet's decode time, and the last one's is its packet's. With B-frames that
-        packet is not the last picture shown, so a held last picture (a title card; a variable rate's end)
-        was cut to one period. The last packet now lasts until the last picture ends (for frames of one
-        period, as long as before)."""
+        packet is not the last picture shown, and a held last picture (a title card; a variable rate's end)
+        would be cut to one period: the last packet lasts until the last picture ends (for frames of one
+        period, that is its own duration)."""
         if self.first_times is None or last.dts is None:
             return
         first_pts, first_dts = self.first_times
