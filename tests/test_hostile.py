@@ -402,7 +402,7 @@ def test_a_held_last_picture_is_whole_and_held_as_long(tmp_path, capsys):
         assert float(frames[0].duration * frames[0].time_base) == pytest.approx(0.04, abs=0.002)
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".mov"])
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".3gp"])
 def test_a_held_last_picture_stays_held_in_mp4_after_b_frames(tmp_path, capsys, suffix):
     """mp4 and mov time samples in decode order, and their tracks end with the last packet decoded. Where
     x264 codes B-frames after the last picture (19 frames here), that packet is not the held picture's:

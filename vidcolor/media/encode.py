@@ -225,6 +225,7 @@ _MUXERS = {
     "matroska": _Muxer(attachments=True),
     "mp4": _Muxer(cover_art=True, hevc_tag="hvc1", decode_order_times=True),
     "mov": _Muxer(hevc_tag="hvc1", decode_order_times=True),
+    "3gp": _Muxer(decode_order_times=True), "3g2": _Muxer(decode_order_times=True),  # phones' mp4
     # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
     "avi": _Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
