@@ -428,6 +428,22 @@ def test_a_range_across_a_held_picture_is_whole(tmp_path, capsys, extra):
     assert len(decode_planes(dst)) == 14
 
 
+def test_a_range_past_the_picture_but_within_the_sound_is_whole(tmp_path, capsys):
+    """flv states only the file's length, here its sound's 3 s: a range from 0.2 to 2 s of a film whose
+    picture stops at 1 s was "probably truncated". Cut inside its 21st frame, picture and sound stop there,
+    and the range is still warned about."""
+    src = film_with_long_sound(tmp_path / "long_sound.flv")
+    code, err = run_case(src, tmp_path / "out.mkv", ["--start", "0.2", "--end", "2"], capsys)
+    assert code == 0 and "truncated" not in err
+    assert len(decode_planes(tmp_path / "out.mkv")) == 20
+    with av.open(str(src)) as c:
+        at = [p.pos for p in c.demux(video=0) if p.size][20]
+    cut = tmp_path / "cut.flv"
+    cut.write_bytes(src.read_bytes()[:at + 8])
+    code, err = run_case(cut, tmp_path / "cut_out.mkv", ["--start", "0.2", "--end", "2"], capsys)
+    assert code == 0 and "truncated or damaged" in err
+
+
 @pytest.mark.parametrize("end,warned", [("0.8", False), ("1.8", True)])
 def test_a_range_of_a_film_cut_short_is_warned_about_where_it_reaches_the_cut(tmp_path, capsys, end, warned):
     """The header of a 2 s film cut at 60% of its bytes still says 2 s: a range inside what is left is whole,

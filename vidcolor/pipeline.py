@@ -347,8 +347,9 @@ def _reaches_end(info: VideoInfo, last: float | None, sound: float | None, span:
     """Whether the film, or the range, was read to its end; None where its times cannot tell (a whole film whose
     header states its count, no end, no frame), and the count decides. `last`: when the last frame read ends;
     `sound`: when the sound's last packet ends; `start`: the film's first time (ranges count from it).
-    A range that ends inside the film must be read to its own end, within half a period: its count is
-    only its length x the average rate, which a variable rate misses (a held picture, pauses). Otherwise
+    A range that ends inside the film must be read to its own end (its picture, or its sound where the
+    film's end is the file's), within half a period: its count is only its length x the average rate,
+    which a variable rate misses (a held picture, pauses). Otherwise
     the end is the header's. Where that end is the video track's own (Matroska's statistics tag), the last
     frame must end within half a period of it. Where it is the file's, which is its longest track's, the
     last frame or the sound must end within a period of it: a picture that stops before its sound (flv,
@@ -357,7 +358,8 @@ def _reaches_end(info: VideoInfo, last: float | None, sound: float | None, span:
     if last is None or not info.rate or info.end is None:
         return None
     if span is not None and span.end is not None and start + span.end < info.end:
-        return last >= start + span.end - 0.5 / info.rate
+        reach = last if info.track_end else max(last, sound or last)  # a file's end may be its sound's
+        return reach >= start + span.end - 0.5 / info.rate
     if span is None and not info.estimated:
         return None
     if info.track_end:
