@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 
@@ -81,15 +81,16 @@ def transcode_fps(src: Path, dst: Path, opts: EncodeOptions) -> tuple[float, flo
     return n / wall, (cpu_seconds() - c0) / wall
 
 
-def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, shot_detect: bool) -> tuple[float, float]:
-    """The model stage (analysis, shots, smoothing, rendering) on frames decoded beforehand: frames per
-    second, and CPU milliseconds per frame."""
+def model_stage(src: Path, colorizer: Colorizer, batch_size: int, frames: int,
+                shot_detect: bool) -> tuple[Callable[[], None], int]:
+    """A run of the model stage (analysis, shots, smoothing, rendering), as the pipeline runs it, over the
+    first `frames` of `src`, decoded here beforehand; and how many frames it takes."""
     with av.open(str(src)) as inp:
         decoded = [f for _, f in zip(range(frames), inp.decode(video=0))]
     fmt = plane_format(decoded[0])
 
     def run() -> None:
-        with slice_workers(colorizer.device) as split:  # as the pipeline runs it
+        with slice_workers(colorizer.device) as split:
             stage = FrameStage(colorizer, fmt, batch_size, window=25 if shot_detect else 0,
                                detect_shots=shot_detect, emit=lambda batch: None, split=split)
             for f in decoded:
@@ -98,10 +99,16 @@ def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, sho
         if colorizer.device.type == "cuda":
             torch.cuda.synchronize()
 
+    return run, len(decoded)
+
+
+def model_fps(src: Path, colorizer: Colorizer, batch_size: int, frames: int, shot_detect: bool) -> tuple[float, float]:
+    """The model stage on frames decoded beforehand: frames per second, and CPU milliseconds per frame."""
+    run, n = model_stage(src, colorizer, batch_size, frames, shot_detect)
     run()  # warm-up
     t0, c0 = time.perf_counter(), cpu_seconds()
     run()
-    return len(decoded) / (time.perf_counter() - t0), 1000 * (cpu_seconds() - c0) / len(decoded)
+    return n / (time.perf_counter() - t0), 1000 * (cpu_seconds() - c0) / n
 
 
 def one_round(clip: Path, tmp: Path, colorizer: Colorizer, batch: int, opts: EncodeOptions, model_frames: int,
