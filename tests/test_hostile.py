@@ -25,7 +25,7 @@ from PIL import Image
 
 from vidcolor import colorize_video
 from vidcolor.errors import InputError
-from vidcolor.media.probe import track_end, video_info
+from vidcolor.media.probe import counted, track_end, video_info
 
 TINY = ["--model", "tiny-random", "-q"]
 
@@ -490,6 +490,23 @@ def test_sound_past_the_picture_in_a_file_without_track_lengths_is_not_truncatio
     cut.write_bytes(src.read_bytes()[:at + 8])
     code, err = run_case(cut, tmp_path / "cut_out.mkv", capsys=capsys)
     assert code == 0 and "truncated or damaged" in err
+
+
+@pytest.mark.parametrize("suffix", [".flv", ".nut"])
+def test_the_progress_bar_counts_the_picture_not_the_sound_that_runs_on(tmp_path, capsys, suffix):
+    """flv and nut state only the file's length, here its sound's 3 s: the bar of a 25-frame film counted to
+    about 77 frames while it ran (and its ETA three times too long), and previews were spread over 3 s. One
+    seek near the file's end finds when the picture ends."""
+    src = film_with_long_sound(tmp_path / "long_sound.flv")
+    if suffix == ".nut":
+        src = remux(src, tmp_path / "long_sound.nut", lambda out: None)
+    with av.open(str(src)) as c:
+        info = video_info(c)
+    assert info.frames > 70  # the file's length
+    assert counted(src, None, info).frames == 25
+    colorize_video(src, tmp_path / "out.mkv", model="tiny-random", progress=True)
+    bar = capsys.readouterr().err
+    assert "0/25 " in bar and "/7" not in bar
 
 
 def test_a_stale_or_unreadable_track_end_is_not_believed():

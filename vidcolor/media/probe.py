@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError, UsageError
-from .decode import frame_rate, packets_of
+from .decode import film_start, frame_rate, packets_of
 from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".mk3d", ".webm", ".avi", ".mpg", ".mpeg", ".m2p", ".m2v",
@@ -30,6 +30,7 @@ class VideoInfo:
     estimated: bool = False  # `frames` is duration x rate: the header states no count (mkv, webm)
     end: float | None = None  # when the last frame ends by the header, in the frames' own time (seconds)
     track_end: bool = False  # `end` is the video track's own (Matroska's statistics tag), not the file's
+    file_length: bool = False  # `duration` is the file's, its longest track's: the stream states none
 
 
 def check_readable(path: Path) -> None:
@@ -74,6 +75,7 @@ def open_input(path: Path, frame_rate: str | float | Fraction | None = None) -> 
 _LENGTH_IS_END = {"matroska,webm", "flv"}
 _DURATION_TAG = re.compile(r"DURATION(-[A-Za-z]+)?")  # mkvmerge adds the track's language
 _CLOCK = re.compile(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_LAST_PACKETS_S = 5.0  # how far before a file's end its video's last packets are looked for
 
 
 def track_end(stream: av.stream.Stream, container: av.container.InputContainer) -> float | None:
@@ -101,29 +103,31 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
         raise InputError(f"{container.name}: its {ctx.name} video has no picture size: a damaged header, or a "
                          f"kind of {ctx.name} this FFmpeg cannot decode{hint}")
     rate = frame_rate(stream)
-    duration, start, own_end = None, None, None
+    duration, start, own_end, file_length = None, None, None, False
     if stream.duration is not None:
         duration = float(stream.duration * stream.time_base)
         start = None if stream.start_time is None else float(stream.start_time * stream.time_base)
     elif container.format.name in _LENGTH_IS_END and stream.start_time is not None and container.duration:
         start = float(stream.start_time * stream.time_base)
         own_end = track_end(stream, container)
-        duration = (own_end or container.duration / av.time_base) - start
+        duration, file_length = (own_end or container.duration / av.time_base) - start, own_end is None
     elif container.duration is not None:
-        duration = container.duration / av.time_base
+        duration, file_length = container.duration / av.time_base, True
         start = None if container.start_time is None else container.start_time / av.time_base
     frames = stream.frames or None
     estimated = frames is None and bool(duration and rate)
     if estimated:
         frames = round(duration * rate)
     end = None if start is None or duration is None else start + duration
-    return VideoInfo(ctx.width, ctx.height, frames, duration, rate, estimated, end, own_end is not None)
+    return VideoInfo(ctx.width, ctx.height, frames, duration, rate, estimated, end, own_end is not None, file_length)
 
 
 def counted(path: Path, frame_rate: str | float | Fraction | None, info: VideoInfo) -> VideoInfo:
-    """`info`, with the length of a stream that announces none (raw .h264) counted packet by packet at its
-    rate: one pass over the file without decoding, for a progress bar with an end and previews spread over
-    the whole film."""
+    """`info`, with its length made good for a progress bar's end (and ETA) and previews spread over the
+    film: a stream that announces none (raw .h264) counted packet by packet at its rate, one pass over the
+    file without decoding; a length that is only the file's measured to the picture's own end."""
+    if info.estimated and info.file_length and not is_sequence(path):
+        return _to_last_picture(path, info)
     if info.duration or info.frames or not info.rate:
         return info
     container = open_input(path, frame_rate)
@@ -134,3 +138,25 @@ def counted(path: Path, frame_rate: str | float | Fraction | None, info: VideoIn
     finally:
         container.close()
     return replace(info, frames=packets, duration=float(packets / info.rate)) if packets else info
+
+
+def _to_last_picture(path: Path, info: VideoInfo) -> VideoInfo:
+    """flv, nut and Matroska without its statistics tags state only the file's length, which is its longest
+    track's: sound that runs on after the picture made the frames announced too many. The video's last
+    packets tell when the picture ends: one seek to near the file's end."""
+    container = open_input(path)
+    try:
+        if info.end is None or not container.duration:
+            return info
+        video = container.streams.video[0]
+        container.seek(max(0, container.duration - round(_LAST_PACKETS_S * av.time_base)), backward=True)
+        start = film_start(video)  # the file's start may be its sound's
+        end = max((float((p.pts + max(p.duration or 0, 0)) * p.time_base) for p in container.demux(video)
+                   if p.pts is not None and p.size), default=None)
+    except av.FFmpegError:  # no seek, or damaged near the end: the estimate stays
+        return info
+    finally:
+        container.close()
+    if end is None or not start < end < info.end:
+        return info
+    return replace(info, frames=round((end - start) * info.rate), duration=end - start)
