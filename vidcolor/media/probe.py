@@ -151,8 +151,9 @@ def _to_last_picture(path: Path, info: VideoInfo) -> VideoInfo:
         video = container.streams.video[0]
         container.seek(max(0, container.duration - round(_LAST_PACKETS_S * av.time_base)), backward=True)
         start = film_start(video)  # the file's start may be its sound's
-        end = max((float((p.pts + max(p.duration or 0, 0)) * p.time_base) for p in container.demux(video)
-                   if p.pts is not None and p.size), default=None)
+        period = 1 / float(info.rate)  # a packet's duration where flv states none
+        end = max((float(p.pts * p.time_base) + (float(p.duration * p.time_base) if (p.duration or 0) > 0 else period)
+                   for p in container.demux(video) if p.pts is not None and p.size), default=None)
     except av.FFmpegError:  # no seek, or damaged near the end: the estimate stays
         return info
     finally:
