@@ -509,6 +509,23 @@ def test_the_progress_bar_counts_the_picture_not_the_sound_that_runs_on(tmp_path
     assert "0/25 " in bar and "/7" not in bar
 
 
+def test_a_damaged_flv_tag_size_is_read_past(tmp_path, capsys):
+    """A damaged "previous tag size" makes FFmpeg's flv reader resync, and it reads part of a tag as a second
+    sound stream. Two internal errors, found by damaging flv files in a loop: after the seek that finds where
+    the picture ends, PyAV's demuxer failed at its end (IndexError); and Matroska refused that stream's
+    packet (it cannot parse its AAC header: "Invalid argument"). The packet is left out and counted, and
+    every frame comes out."""
+    src = film_with_long_sound(tmp_path / "long_sound.flv")
+    data = bytearray(src.read_bytes())
+    with av.open(str(src)) as c:
+        at = [p.pos for p in c.demux(audio=0) if p.size][1]
+    data[at - 1] ^= 0x08  # the last byte of the size of the tag before the second sound tag
+    src.write_bytes(data)
+    report = colorize_video(src, tmp_path / "out.mkv", model="tiny-random", progress=True)
+    assert report.frames_out == 25 and "0/25 " in capsys.readouterr().err
+    assert any("damaged audio or subtitle packets were left out" in w for w in report.warnings)
+
+
 def test_a_stale_or_unreadable_track_end_is_not_believed():
     """mkvmerge's tags (named with the track's language) are copied along by remuxers that write their own."""
     file = SimpleNamespace(duration=10 * av.time_base)

@@ -594,21 +594,20 @@ class Writer:
     def _mux(self, packets) -> None:
         """Packets into the file, one at a time. The muxer interleaves the streams: a packet handed over now
         may be written during a later call, so a damaged copied packet (a one-byte AAC frame in MPEG-TS)
-        can be refused while our own video is handed over. Our encoders' packets are sound: invalid data
-        is then a copied packet's, left out and counted; the packets queued with it are written later."""
+        can be refused while our own video is handed over. Our encoders' packets are sound: invalid data, or
+        an invalid argument (a damaged flv's sound stream whose header Matroska cannot parse), is then a copied
+        packet's, left out and counted; the packets queued with it are written later."""
         for packet in packets:
             try:
                 self.out.mux(packet)
-            except av.InvalidDataError:
+            except (av.InvalidDataError, av.ArgumentError) as ex:
+                if isinstance(ex, av.ArgumentError) and self.muxer.sound_in_frames:
+                    raise OutputError(f"{self.path}: DV stores each frame's sound inside it, and this film's sound "
+                                      "does not keep pace with its picture (it starts late, or has gaps): write it "
+                                      "to .mkv or .mov") from ex
                 if not (self.mapping or self.retext):
                     raise
                 self.skipped_packets += 1
-            except av.ArgumentError as ex:
-                if not self.muxer.sound_in_frames:
-                    raise
-                raise OutputError(f"{self.path}: DV stores each frame's sound inside it, and this film's sound does "
-                                  "not keep pace with its picture (it starts late, or has gaps): write it to .mkv "
-                                  "or .mov") from ex
             except OSError as ex:  # PyAV's errors are OSErrors too
                 raise disk_full(ex, self.path) or ex
 

@@ -153,7 +153,7 @@ def _to_last_picture(path: Path, info: VideoInfo) -> VideoInfo:
         start = film_start(video)  # the file's start may be its sound's
         period = 1 / float(info.rate)  # a packet's duration where flv states none
         end = max((float(p.pts * p.time_base) + (float(p.duration * p.time_base) if (p.duration or 0) > 0 else period)
-                   for p in container.demux(video) if p.pts is not None and p.size), default=None)
+                   for p in packets_of(container, video) if p.pts is not None and p.size), default=None)
     except av.FFmpegError:  # no seek, or damaged near the end: the estimate stays
         return info
     finally:
