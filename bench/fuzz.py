@@ -1,11 +1,13 @@
 """Fuzz: random corruptions of generated clips, each colorized in a fresh process with a timeout.
 
-    python bench/fuzz.py [--runs 200] [--seed 0] [--timeout 60] [--photos] [--json]
+    python bench/fuzz.py [--runs 200] [--seed 0] [--timeout 60] [--photos] [--containers mp4,mkv,ts,avi]
+                         [--json]
 
 Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
-MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order); every third run colorizes a
-range, which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and 16-bit gray TIFF
-with a gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha, JPEG 2000).
+MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order), or, with --containers, flv
+and nut too; every third run colorizes a range, which seeks. `--photos`: on photos instead (JPEG with
+EXIF, 8-bit gray PNG and 16-bit gray TIFF with a gray profile, 16-bit RGB PNG and TIFF read through
+FFmpeg, WebP with alpha, JPEG 2000).
 Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a one-line 'vidcolor: error:'
 message; exit 2 too for a range, which may start past a truncated film's end), internal_error (any other
 exit), traceback, hang (timeout), partial_output (a failure that left the output or a temporary file),
@@ -27,6 +29,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import adobe_rgb, gray_rgb, make_clip, photo, write_rgb48
+
+# the films that are corrupted, by container: H.264 with sound (and subtitles in mkv)
+FILMS = {"mp4": {"audio": ("aac",)}, "mkv": {"audio": ("flac",), "subtitles": True}, "ts": {"audio": ("aac",)},
+         "avi": {"audio": ("mp3",)}, "flv": {"audio": ("aac",)}, "nut": {"audio": ("aac",)}}
 
 
 def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -90,6 +96,8 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("--keep", type=Path, default=None, help="copy inputs that failed badly into this folder")
     p.add_argument("--photos", action="store_true", help="corrupt photos instead of clips")
+    p.add_argument("--containers", default="mp4,mkv,ts,avi",
+                   help=f"the films to corrupt, in turn (of {', '.join(FILMS)}; the default is the first seeds')")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -99,10 +107,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         seeds = photo_seeds(tmp) if args.photos else [
-            (".mp4", make_clip(tmp / "seed.mp4", frames=30, audio=("aac",))),
-            (".mkv", make_clip(tmp / "seed.mkv", frames=30, audio=("flac",), subtitles=True)),
-            (".ts", make_clip(tmp / "seed.ts", frames=30, audio=("aac",))),
-            (".avi", make_clip(tmp / "seed.avi", frames=30, audio=("mp3",)))]
+            (f".{name}", make_clip(tmp / f"seed.{name}", frames=30, **FILMS[name]))
+            for name in args.containers.split(",")]
         for i in range(args.runs):
             suffix, seed = seeds[i % len(seeds)]
             data, kind = corrupt(seed.read_bytes(), rng)
