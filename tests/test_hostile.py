@@ -25,6 +25,7 @@ from PIL import Image
 
 from vidcolor import colorize_video
 from vidcolor.errors import InputError
+from vidcolor.media.decode import _FrameTimes
 from vidcolor.media.probe import counted, track_end, video_info
 
 TINY = ["--model", "tiny-random", "-q"]
@@ -524,6 +525,20 @@ def test_a_damaged_flv_tag_size_is_read_past(tmp_path, capsys):
     report = colorize_video(src, tmp_path / "out.mkv", model="tiny-random", progress=True)
     assert report.frames_out == 25 and "0/25 " in capsys.readouterr().err
     assert any("damaged audio or subtitle packets were left out" in w for w in report.warnings)
+
+
+def test_a_frame_without_a_time_base_takes_its_stream_s(tmp_path):
+    """A damaged nut (bench/fuzz.py --containers flv,nut --seed 66, 3 runs of 200) gave the decoder a frame
+    with a time but no time base, and moving a range's frames to its start divided by None: an internal
+    error. Frames are timed in their stream's time base, which such a frame now carries."""
+    src = make_clip(tmp_path / "film.nut", frames=3)
+    with av.open(str(src)) as c:
+        video = c.streams.video[0]
+        frame = av.VideoFrame(96, 64, "yuv420p")
+        frame.pts = 1234
+        assert frame.time_base is None
+        _FrameTimes(video, decode_order=False)([frame])
+        assert frame.time_base == video.time_base and frame.pts == 1234
 
 
 def test_a_stale_or_unreadable_track_end_is_not_believed():

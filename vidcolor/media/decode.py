@@ -123,9 +123,11 @@ class _FrameTimes:
     """Presentation times where the file has none usable. AVI stores frames in decode order without their
     presentation times, so with B-frames each decoded frame carries another's; the decode-order time of the
     packet that completed it, less the decoder's delay, is its own. Raw streams (.h264) carry none at all:
-    each frame comes one frame period (at the stream's rate) after the one before."""
+    each frame comes one frame period (at the stream's rate) after the one before. A frame without a time
+    base (a damaged flv's) takes the stream's, which its time is counted in."""
 
     def __init__(self, video: av.video.stream.VideoStream, decode_order: bool) -> None:
+        self.time_base = video.time_base
         self.period = 1 / ((frame_rate(video) or 25) * video.time_base)
         self.decode_order = decode_order
         self.start = video.start_time or 0
@@ -145,6 +147,8 @@ class _FrameTimes:
                 frame.pts = None if frame.dts is None or self.delay is None else frame.dts - self.delay
             if frame.pts is None:
                 frame.pts = self.start if self.last is None else round(self.last + self.period)
+            if frame.time_base is None:
+                frame.time_base = self.time_base
             self.last = frame.pts
         return frames
 
