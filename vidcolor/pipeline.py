@@ -23,7 +23,7 @@ from .colorizer import Colorizer, work_size
 from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE, MAX_BATCH_SIZE
 from .errors import InputError, UsageError
 from .image import is_reference_table, reference_vector, shot_references
-from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
+from .media.decode import DecodeStats, TimeRange, demux_decode, film_start, shown_until
 from .media.encode import EncodeOptions, Writer, encoder_formats, is_cover, unused_options, video_codec
 from .media.planes import (
     RGB_FORMATS,
@@ -335,13 +335,6 @@ def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
     return TimeRange(t0, t1)
 
 
-def _frame_end(frame: av.VideoFrame, rate: Fraction | None) -> float:
-    """When a frame stops being shown: its own duration where the file gives one, else one period."""
-    if frame.duration > 0 and frame.time_base:  # 0: unknown
-        return frame.time + float(frame.duration * frame.time_base)
-    return frame.time + (1 / float(rate) if rate else 0.0)
-
-
 def _reaches_end(info: VideoInfo, last: float | None, sound: float | None, span: TimeRange | None,
                  start: float) -> bool | None:
     """Whether the film, or the range, was read to its end; None where its times cannot tell (a whole film whose
@@ -440,7 +433,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                             item = item.reformat(*state["size"])
                         item = to_plane_format(item, state["fmt"])
                     elif item.stream.type == "audio" and item.pts is not None:  # how far the sound reaches
-                        end = float((item.pts + (item.duration or 0)) * item.time_base)
+                        end = shown_until(item, 0.0)
                         state["sound"] = max(state.get("sound", end), end)
                     yield item
 
@@ -467,7 +460,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
 
             def emit(batch: Rendered) -> None:
                 if batch.frames:  # they come in presentation order
-                    state["last"] = _frame_end(batch.frames[-1], info.rate)
+                    state["last"] = shown_until(batch.frames[-1], 1 / float(info.rate) if info.rate else 0.0)
                 sink.put(batch)
                 bar.update(len(batch.frames))
                 report.frames_in += len(batch.frames)

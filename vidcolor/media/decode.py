@@ -44,6 +44,13 @@ def film_start(video: av.video.stream.VideoStream) -> float:
     return float(video.start_time * video.time_base) if video.start_time is not None else 0.0
 
 
+def shown_until(item: av.VideoFrame | av.Packet, period: float) -> float:
+    """Seconds at which a timed frame or packet stops being shown or heard: its own duration where the file
+    gives one, else `period`."""
+    own = float(item.duration * item.time_base) if (item.duration or 0) > 0 else period
+    return float(item.pts * item.time_base) + own
+
+
 def frame_rate(video: av.video.stream.VideoStream) -> Fraction | None:
     """The film's frame rate: the stream's average, which stays right where FFmpeg's base rate counts
     fields (25i H.264 reads 50), unless it cannot be a film's: FFmpeg 8's DV demuxer announces its 1/60000

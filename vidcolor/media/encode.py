@@ -390,7 +390,7 @@ class Writer:
         self.pending: list[av.Packet] = []  # side packets that came before the first frame
         self.frames = 0
         self.coded = 0  # video packets handed to the muxer
-        self.shown_until = 0  # when the last picture coded so far ends, in the encoder's time base
+        self.shown_until = 0  # when the last picture coded so far ends, in the encoder's time base (mp4, mov)
         self.first_times: tuple[int, int] | None = None  # the first video packet's pts and dts
         self.tail_refused = False  # the muxer refused a copied packet while it finished the file (close)
         self.last_pts: int | None = None
@@ -614,13 +614,14 @@ class Writer:
     def _mux_video(self, packets: list[av.Packet], final: bool = False) -> None:
         """`final`: the encoder's last packets, from its flush."""
         self.coded += sum(1 for p in packets if p.size)
-        for p in packets:
-            if self.first_times is None and p.pts is not None and p.dts is not None:
-                self.first_times = p.pts, p.dts
-            if p.pts is not None:
-                self.shown_until = max(self.shown_until, p.pts + max(p.duration or 0, 0))
-        if final and packets and self.muxer.decode_order_times:
-            self._hold_last_picture(packets[-1])
+        if self.muxer.decode_order_times:  # only these need when the pictures end
+            for p in packets:
+                if self.first_times is None and p.pts is not None and p.dts is not None:
+                    self.first_times = p.pts, p.dts
+                if p.pts is not None:
+                    self.shown_until = max(self.shown_until, p.pts + max(p.duration or 0, 0))
+            if final and packets:
+                self._hold_last_picture(packets[-1])
         self._mux(packets)
 
     def _hold_last_picture(self, last: av.Packet) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError, UsageError
-from .decode import film_start, frame_rate, packets_of
+from .decode import film_start, frame_rate, packets_of, shown_until
 from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".mk3d", ".webm", ".avi", ".mpg", ".mpeg", ".m2p", ".m2v",
@@ -152,8 +152,8 @@ def _to_last_picture(path: Path, info: VideoInfo) -> VideoInfo:
         container.seek(max(0, container.duration - round(_LAST_PACKETS_S * av.time_base)), backward=True)
         start = film_start(video)  # the file's start may be its sound's
         period = 1 / float(info.rate)  # a packet's duration where flv states none
-        end = max((float(p.pts * p.time_base) + (float(p.duration * p.time_base) if (p.duration or 0) > 0 else period)
-                   for p in packets_of(container, video) if p.pts is not None and p.size), default=None)
+        end = max((shown_until(p, period) for p in packets_of(container, video) if p.pts is not None and p.size),
+                  default=None)
     except av.FFmpegError:  # no seek, or damaged near the end: the estimate stays
         return info
     finally:
