@@ -4,10 +4,11 @@
                          [--json]
 
 Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
-MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order), or, with --containers, flv
-and nut too; every third run colorizes a range, which seeks. `--photos`: on photos instead (JPEG with
-EXIF, 8-bit gray PNG and 16-bit gray TIFF with a gray profile, 16-bit RGB PNG and TIFF read through
-FFmpeg, WebP with alpha, JPEG 2000).
+MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order), or, with --containers, the
+others of FILMS (flv, nut, mov, WebM, MPEG program stream, MXF, Ogg, WMV, DV); every third run
+colorizes a range, which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and
+16-bit gray TIFF with a gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha,
+JPEG 2000).
 Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a one-line 'vidcolor: error:'
 message; exit 2 too for a range, which may start past a truncated film's end), internal_error (any other
 exit), traceback, hang (timeout), partial_output (a failure that left the output or a temporary file),
@@ -30,9 +31,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import adobe_rgb, gray_rgb, make_clip, photo, write_rgb48
 
-# the films that are corrupted, by container: H.264 with sound (and subtitles in mkv)
+# the films that are corrupted, by container: H.264 with sound (and subtitles in mkv), or each container's
+# own codecs: VP9 and Opus in WebM, MPEG-2 in program streams and MXF, VP8 in Ogg, WMV in ASF, DV
 FILMS = {"mp4": {"audio": ("aac",)}, "mkv": {"audio": ("flac",), "subtitles": True}, "ts": {"audio": ("aac",)},
-         "avi": {"audio": ("mp3",)}, "flv": {"audio": ("aac",)}, "nut": {"audio": ("aac",)}}
+         "avi": {"audio": ("mp3",)}, "flv": {"audio": ("aac",)}, "nut": {"audio": ("aac",)},
+         "mov": {"audio": ("pcm_s16le",)}, "webm": {"codec": "libvpx-vp9", "audio": ("opus",)},
+         "mpg": {"codec": "mpeg2video", "audio": ("mp2",)},
+         "mxf": {"codec": "mpeg2video", "audio": ("pcm_s16le",), "audio_rate": 48000},
+         "ogv": {"codec": "libvpx", "audio": ("flac",)}, "wmv": {"codec": "wmv2", "audio": ("mp3",)},
+         "dv": {"codec": "dvvideo", "width": 720, "height": 576, "audio": ("pcm_s16le",)}}
 
 
 def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:

@@ -58,7 +58,7 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
               codec: str = "libx264", audio: tuple[str, ...] = ("aac",), subtitles: bool = False,
               pts: list[int] | None = None, time_base: Fraction | None = None, rotation: int = 0,
               color_range: int | None = None, metadata: dict | None = None, sar: Fraction | None = None,
-              chapters: list[tuple[int, int, str]] | None = None) -> Path:
+              chapters: list[tuple[int, int, str]] | None = None, audio_rate: int | None = None) -> Path:
     """Write a clip: a slow pan over each photo in turn (one shot per photo), sine tones as audio.
 
     `pts` gives explicit frame timestamps in `time_base` (variable frame rate); `chapters`, (start ms,
@@ -81,7 +81,7 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
         v.codec_context.sample_aspect_ratio = sar
     tracks = []
     for i, codec_name in enumerate(audio):
-        a = out.add_stream(codec_name, rate=48000 if codec_name == "opus" else 44100)
+        a = out.add_stream(codec_name, rate=audio_rate or (48000 if codec_name == "opus" else 44100))
         a.layout = "stereo"
         a.metadata["language"] = ("eng", "fra", "deu")[i]
         tracks.append((a, 220.0 * (i + 2)))

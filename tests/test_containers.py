@@ -409,6 +409,35 @@ def test_file_names_that_are_not_the_muxer_users_mean(tmp_path, caplog):
     assert np.allclose(video_times(tmp_path / "out.ogv"), np.arange(25) / 25, atol=0.001)  # the first was late
 
 
+def test_a_range_past_the_sound_into_mxf_is_refused_by_name(tmp_path):
+    """MXF cannot finish a file with a track that holds nothing: a range past the end of a film's sound (a
+    truncated MXF, from the fuzz) failed at its trailer with FFmpeg's 'unknown error', an internal error.
+    Now a clean error says why and what to do; the range goes to .mov as it is, and the whole film to MXF."""
+    src = tmp_path / "short_sound.mov"
+    with av.open(str(src), "w") as out:  # 1 s of picture, 0.4 s of 48 kHz PCM
+        v, a = out.add_stream("libx264", rate=25), out.add_stream("pcm_s16le", rate=48000)
+        v.width, v.height, v.pix_fmt, a.layout = 64, 48, "yuv420p", "stereo"
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(v.encode(frame.reformat(format="yuv420p")))
+            if i < 10:
+                sound = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 1920), np.int16), format="s16", layout="stereo")
+                sound.sample_rate, sound.pts = 48000, i * 1920
+                out.mux(a.encode(sound))
+        out.mux(v.encode(None))
+        out.mux(a.encode(None))
+    with pytest.raises(OutputError, match="MXF cannot finish a track that holds nothing, and audio track 1 got no "
+                                          "packet .*: write to .mov or .mkv, or choose a range with sound"):
+        colorize_video(src, tmp_path / "range.mxf", model="tiny-random", progress=False, start=0.6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short_sound.mov"]
+    report = colorize_video(src, tmp_path / "range.mov", model="tiny-random", progress=False, start=0.6)
+    assert report.frames_out == 10
+    report = colorize_video(src, tmp_path / "whole.mxf", model="tiny-random", progress=False)
+    with av.open(str(tmp_path / "whole.mxf")) as c:
+        assert report.frames_out == 25 and sum(p.size for p in c.demux(audio=0)) == 10 * 1920 * 4
+
+
 @pytest.mark.parametrize("codec, ext", [("mpeg4", "avi"), ("mpeg2video", "mpg"), ("mjpeg", "mov")])
 def test_crf_sets_the_quantizer_of_mpeg_and_mjpeg_encoders(tmp_path, codec, ext):
     """FFmpeg's MPEG-1/2/4 and MJPEG encoders took no quality at all and coded everything at 200 kb/s (a

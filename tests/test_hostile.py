@@ -314,8 +314,8 @@ def test_frames_lost_with_a_packet_refused_at_the_end_fail_by_name(tmp_path, cap
 
     count = Writer._mux_video
 
-    def one_more(writer: Writer, packets) -> None:
-        count(writer, packets)
+    def one_more(writer: Writer, packets, final: bool = False) -> None:
+        count(writer, packets, final)
         writer.coded += writer.frames == 0
 
     monkeypatch.setattr(Writer, "_mux_video", one_more)

@@ -217,6 +217,7 @@ class _Muxer:
     # times samples in decode order: the track lasts as long as their durations add up to, and the last one's
     # is its packet's, which with B-frames is not the last picture shown
     decode_order_times: bool = False
+    no_empty_tracks: bool = False  # cannot finish a file in which a track got no packet
 
 
 _OGG = _Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
@@ -230,7 +231,7 @@ _MUXERS = {
     "avi": _Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),
     "ogg": _OGG, "ogv": _OGG, "mpeg": _MPEG_PS, "vob": _MPEG_PS, "dvd": _MPEG_PS,
     # H.264 in MXF reads back in decode order; "only 48khz is implemented"
-    "mxf": _Muxer(own_video="mpeg2video", rates=(48000,), video_first=True),
+    "mxf": _Muxer(own_video="mpeg2video", rates=(48000,), video_first=True, no_empty_tracks=True),
     "dv": _Muxer(video_first=True, sound_in_frames=True),
     # only codecs with an MPEG-TS stream type: FLAC or PCM would be written, and lost to players
     "mpegts": _Muxer(identified=frozenset({"mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus",
@@ -396,6 +397,7 @@ class Writer:
         self.last_pts: int | None = None
         self.bumped_pts = 0
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
+        self.filled: set[int] = set()  # output streams that got a packet (kept where the muxer needs it)
         self.muxer = _muxer(self.out.format.name)
         self.rebase = rebase or self.muxer.from_zero
         self.offset_s = 0.0  # seconds subtracted from every timestamp
@@ -600,6 +602,8 @@ class Writer:
         for packet in packets:
             try:
                 self.out.mux(packet)
+                if self.muxer.no_empty_tracks:
+                    self.filled.add(packet.stream.index)
             except (av.InvalidDataError, av.ArgumentError) as ex:
                 if isinstance(ex, av.ArgumentError) and self.muxer.sound_in_frames:
                     raise OutputError(f"{self.path}: DV stores each frame's sound inside it, and this film's sound "
@@ -642,14 +646,29 @@ class Writer:
                 self._mux_video(self.video.encode(None), final=True)
                 for out in self.transcode.values():
                     self._mux(out.encode(None))
-        finally:
-            try:
-                self.out.close()  # writes the trailer: the disk can fill here too
-            except av.InvalidDataError as ex:
-                self._refused_while_closing(ex)
-            except OSError as ex:
-                raise disk_full(ex, self.path) or OutputError(
-                    f"{self.path}: could not finish the file ({ex.strerror or ex}); nothing was left") from ex
+            self._refuse_empty_tracks()
+        except BaseException:
+            self.abort()
+            raise
+        try:
+            self.out.close()  # writes the trailer: the disk can fill here too
+        except av.InvalidDataError as ex:
+            self._refused_while_closing(ex)
+        except OSError as ex:
+            raise disk_full(ex, self.path) or OutputError(
+                f"{self.path}: could not finish the file ({ex.strerror or ex}); nothing was left") from ex
+
+    def _refuse_empty_tracks(self) -> None:
+        """MXF fails to finish a file with a track that holds nothing (FFmpeg's 'unknown error'): a range past
+        the end of a truncated film's sound, or a track whose every packet was damaged. Said by name."""
+        if not self.muxer.no_empty_tracks:
+            return
+        empty = [s for s in self.out.streams if s.index not in self.filled]
+        if empty:
+            named = ", ".join(f"{s.type} track {s.index}" for s in empty)
+            raise OutputError(f"{self.path}: MXF cannot finish a track that holds nothing, and {named} got no "
+                              "packet (the sound may end before the range, or be damaged): write to .mov or .mkv, "
+                              "or choose a range with sound")
 
     def _refused_while_closing(self, error: av.InvalidDataError) -> None:
         """The muxer writes the packets it still holds for interleaving when it finishes the file, and stops
