@@ -363,6 +363,26 @@ def test_shot_times_are_the_times_ranges_take(tmp_path):
     assert np.abs(first.astype(int) - cut).mean() < 2
 
 
+def master(path: Path, sound_frames: int = 25) -> Path:
+    """25 frames of picture and, with the first `sound_frames` of them, 48 kHz 24-bit PCM, as broadcast
+    masters have."""
+    with av.open(str(path), "w") as out:
+        v, a = out.add_stream("libx264", rate=25), out.add_stream("pcm_s24le", rate=48000)
+        v.width, v.height, v.pix_fmt, a.layout = 64, 48, "yuv420p", "stereo"
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(v.encode(frame.reformat(format="yuv420p")))
+            if i < sound_frames:
+                sound = av.AudioFrame.from_ndarray(np.full((1, 2 * 1920), i << 16, np.int32), format="s32",
+                                                   layout="stereo")
+                sound.sample_rate, sound.pts = 48000, i * 1920
+                out.mux(a.encode(sound))
+        out.mux(v.encode(None))
+        out.mux(a.encode(None))
+    return path
+
+
 def test_file_names_that_are_not_the_muxer_users_mean(tmp_path, caplog):
     """.m4v is Apple's MP4 (FFmpeg's m4v muxer holds a bare MPEG-4 stream and no sound: an internal error);
     .y4m holds pictures only (the sound is left out with a warning, also an internal error before); .mxf
@@ -384,19 +404,7 @@ def test_file_names_that_are_not_the_muxer_users_mean(tmp_path, caplog):
         assert len(times) == 25 and np.allclose(np.diff(times), 0.04, atol=0.001)
     with av.open(str(tmp_path / "out.mxf")) as c:
         assert [(s.codec_context.name, s.codec_context.sample_rate) for s in c.streams.audio] == [("pcm_s16le", 48000)]
-    pcm48 = tmp_path / "master.mov"
-    with av.open(str(pcm48), "w") as out:  # a picture and 48 kHz PCM, as broadcast masters have
-        v, a = out.add_stream("libx264", rate=25), out.add_stream("pcm_s24le", rate=48000)
-        v.width, v.height, v.pix_fmt, a.layout = 64, 48, "yuv420p", "stereo"
-        for i in range(25):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
-            frame.pts = i
-            out.mux(v.encode(frame.reformat(format="yuv420p")))
-            sound = av.AudioFrame.from_ndarray(np.full((1, 2 * 1920), i << 16, np.int32), format="s32", layout="stereo")
-            sound.sample_rate, sound.pts = 48000, i * 1920
-            out.mux(a.encode(sound))
-        out.mux(v.encode(None))
-        out.mux(a.encode(None))
+    pcm48 = master(tmp_path / "master.mov")
     caplog.clear()
     colorize_video(pcm48, tmp_path / "copied.mxf", model="tiny-random", progress=False)
     assert "re-encoded" not in caplog.text
@@ -413,20 +421,7 @@ def test_a_range_past_the_sound_into_mxf_is_refused_by_name(tmp_path):
     """MXF cannot finish a file with a track that holds nothing: a range past the end of a film's sound (a
     truncated MXF, from the fuzz) failed at its trailer with FFmpeg's 'unknown error', an internal error.
     Now a clean error says why and what to do; the range goes to .mov as it is, and the whole film to MXF."""
-    src = tmp_path / "short_sound.mov"
-    with av.open(str(src), "w") as out:  # 1 s of picture, 0.4 s of 48 kHz PCM
-        v, a = out.add_stream("libx264", rate=25), out.add_stream("pcm_s16le", rate=48000)
-        v.width, v.height, v.pix_fmt, a.layout = 64, 48, "yuv420p", "stereo"
-        for i in range(25):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
-            frame.pts = i
-            out.mux(v.encode(frame.reformat(format="yuv420p")))
-            if i < 10:
-                sound = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 1920), np.int16), format="s16", layout="stereo")
-                sound.sample_rate, sound.pts = 48000, i * 1920
-                out.mux(a.encode(sound))
-        out.mux(v.encode(None))
-        out.mux(a.encode(None))
+    src = master(tmp_path / "short_sound.mov", sound_frames=10)  # 1 s of picture, 0.4 s of sound
     with pytest.raises(OutputError, match="MXF cannot finish a track that holds nothing, and audio track 1 got no "
                                           "packet .*: write to .mov or .mkv, or choose a range with sound"):
         colorize_video(src, tmp_path / "range.mxf", model="tiny-random", progress=False, start=0.6)
@@ -435,7 +430,7 @@ def test_a_range_past_the_sound_into_mxf_is_refused_by_name(tmp_path):
     assert report.frames_out == 10
     report = colorize_video(src, tmp_path / "whole.mxf", model="tiny-random", progress=False)
     with av.open(str(tmp_path / "whole.mxf")) as c:
-        assert report.frames_out == 25 and sum(p.size for p in c.demux(audio=0)) == 10 * 1920 * 4
+        assert report.frames_out == 25 and sum(p.size for p in c.demux(audio=0)) == 10 * 1920 * 2 * 3
 
 
 @pytest.mark.parametrize("codec, ext", [("mpeg4", "avi"), ("mpeg2video", "mpg"), ("mjpeg", "mov")])
