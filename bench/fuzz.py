@@ -8,7 +8,7 @@ MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order), or,
 others of FILMS (flv, nut, mov, WebM, MPEG program stream, MXF, Ogg, WMV, DV); every third run
 colorizes a range, which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and
 16-bit gray TIFF with a gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha,
-JPEG 2000).
+JPEG 2000, HEIC).
 Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a one-line 'vidcolor: error:'
 message; exit 2 too for a range, which may start past a truncated film's end), internal_error (any other
 exit), traceback, hang (timeout), partial_output (a failure that left the output or a temporary file),
@@ -74,6 +74,7 @@ def photo_seeds(tmp: Path) -> list[tuple[str, Path]]:
     Image.fromarray(gray).convert("RGBA").save(tmp / "seed.webp")
     Image.fromarray(gray).save(tmp / "seed_adobe.png", icc_profile=adobe_rgb().tobytes())
     Image.fromarray(gray[..., 0]).save(tmp / "seed.jp2")
+    Image.fromarray(gray).save(tmp / "seed.heic", exif=Image.Exif().tobytes())  # importing vidcolor registered HEIC
     return [(p.suffix, p) for p in sorted(tmp.glob("seed*"))]
 
 

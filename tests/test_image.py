@@ -140,6 +140,25 @@ def test_a_photo_keeps_its_date_camera_and_scan_resolution(tmp_path, source):
             assert kept[0x000B].startswith("vidcolor ")  # ProcessingSoftware: the copy says it is colorized
 
 
+def test_a_phone_photo_of_a_print_in_heic(tmp_path):
+    """Phones photograph old prints in HEIC: it was taken for a one-frame film and refused ("an image file
+    holds one picture"). Now it is a photo, turned upright once, with its date and camera kept, into JPEG
+    or back into HEIC."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Apple", 6  # camera make; orientation: turned 90 degrees
+    exif.get_ifd(0x8769)[0x9003] = "2024:06:07 08:09:10"  # when the print was photographed
+    src = tmp_path / "print.heic"
+    Image.fromarray(gray_rgb(photo("coffee", 96, 64))).save(src, exif=exif.tobytes(), quality=90)
+    for ext in ("jpg", "heic"):
+        dst = tmp_path / f"color.{ext}"
+        assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
+        with Image.open(dst) as out:
+            kept = out.getexif()
+            assert out.size == (64, 96) and 0x0112 not in kept
+            assert (kept[0x010F], kept.get_ifd(0x8769)[0x9003]) == ("Apple", "2024:06:07 08:09:10")
+        assert chroma(dst) > 0.5
+
+
 @pytest.mark.parametrize("bits", [8, 16])
 def test_a_jpeg_2000_master(tmp_path, bits):
     """Archives keep still images as JPEG 2000 (lossless): they are photos, and a JPEG 2000 copy keeps the
@@ -156,7 +175,7 @@ def test_a_jpeg_2000_master(tmp_path, bits):
         assert np.percentile(np.abs(lightness(dst) - lightness(tmp_path / "gray.png")), 99) < 1.0
 
 
-@pytest.mark.parametrize("ext", ["jpg", "webp"])
+@pytest.mark.parametrize("ext", ["jpg", "webp", "heic"])
 def test_lossy_outputs_keep_the_luminance_close(tmp_path, ext):
     """The photo's own L* is the promise: at Pillow's default quality a JPEG moved it by 5 at the 99th
     percentile, visible in fine detail; lossy outputs are written at 95."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,15 +19,16 @@ from .errors import InputError, OutputError
 from .outputs import atomic_output
 
 log = logging.getLogger("vidcolor")
+pillow_heif.register_heif_opener()  # HEIC: what phones photograph old prints in; Pillow reads and writes it so
 
 # JPEG 2000: archives' still-image masters (the Library of Congress's, lossless); Pillow writes it lossless.
 # Netpbm: what SANE's scanimage writes (16-bit gray too); PCX and TGA: scans of the 1990s
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".j2k", ".jpf", ".jpx",
-                  ".pgm", ".ppm", ".pbm", ".pnm", ".avif", ".pcx", ".tga"}
+                  ".pgm", ".ppm", ".pbm", ".pnm", ".avif", ".pcx", ".tga", ".heic", ".heif"}
 GIF = ".gif"  # a photo, or an animated short film: is_photo looks
 # Lossy outputs at 95: at Pillow's default (75) a JPEG moved the input's L* by 5.2 at the 99th percentile
 # (a 512 px photo), at 95 by 1.7 (WebP 80 / 95: 3.5 / 1.4); PNG 0.2, rounding only
-LOSSY_QUALITY = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+LOSSY_QUALITY = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}, "HEIF": {"quality": 95}}  # HEIF 50 / 95: 3.3 / 0.8
 PROCESSING_SOFTWARE = 0x000B  # EXIF: the software that processed the picture after it was made
 # Pillow warns above 89 megapixels and refuses 179 as a "decompression bomb"; a large-format negative is
 # scanned at 300 and more, and is converted strip by strip (10-15 bytes a pixel): warn at 1 gigapixel
