@@ -59,6 +59,7 @@ def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
 
 
 def photo_seeds(tmp: Path) -> list[tuple[str, Path]]:
+    import pillow_heif
     from PIL import Image
 
     from vidcolor.icc import gray_profile
@@ -74,7 +75,8 @@ def photo_seeds(tmp: Path) -> list[tuple[str, Path]]:
     Image.fromarray(gray).convert("RGBA").save(tmp / "seed.webp")
     Image.fromarray(gray).save(tmp / "seed_adobe.png", icc_profile=adobe_rgb().tobytes())
     Image.fromarray(gray[..., 0]).save(tmp / "seed.jp2")
-    Image.fromarray(gray).save(tmp / "seed.heic", exif=Image.Exif().tobytes())  # importing vidcolor registered HEIC
+    pillow_heif.register_heif_opener()
+    Image.fromarray(gray).save(tmp / "seed.heic", exif=Image.Exif().tobytes())
     return [(p.suffix, p) for p in sorted(tmp.glob("seed*"))]
 
 

@@ -7,6 +7,7 @@ import struct
 
 import av
 import numpy as np
+import pillow_heif
 import pytest
 import torch
 import torch.nn.functional as F
@@ -148,6 +149,7 @@ def test_a_phone_photo_of_a_print_in_heic(tmp_path):
     exif[0x010F], exif[0x0112] = "Apple", 6  # camera make; orientation: turned 90 degrees
     exif.get_ifd(0x8769)[0x9003] = "2024:06:07 08:09:10"  # when the print was photographed
     src = tmp_path / "print.heic"
+    pillow_heif.register_heif_opener()  # for the test's own HEIC, as vidcolor registers it when it meets one
     Image.fromarray(gray_rgb(photo("coffee", 96, 64))).save(src, exif=exif.tobytes(), quality=90)
     for ext in ("jpg", "heic"):
         dst = tmp_path / f"color.{ext}"

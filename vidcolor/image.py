@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pillow_heif
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -19,12 +18,12 @@ from .errors import InputError, OutputError
 from .outputs import atomic_output
 
 log = logging.getLogger("vidcolor")
-pillow_heif.register_heif_opener()  # HEIC: what phones photograph old prints in; Pillow reads and writes it so
 
+HEIF_SUFFIXES = {".heic", ".heif"}  # what phones photograph old prints in
 # JPEG 2000: archives' still-image masters (the Library of Congress's, lossless); Pillow writes it lossless.
 # Netpbm: what SANE's scanimage writes (16-bit gray too); PCX and TGA: scans of the 1990s
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".j2k", ".jpf", ".jpx",
-                  ".pgm", ".ppm", ".pbm", ".pnm", ".avif", ".pcx", ".tga", ".heic", ".heif"}
+                  ".pgm", ".ppm", ".pbm", ".pnm", ".avif", ".pcx", ".tga"} | HEIF_SUFFIXES
 GIF = ".gif"  # a photo, or an animated short film: is_photo looks
 # Lossy outputs at 95: at Pillow's default (75) a JPEG moved the input's L* by 5.2 at the 99th percentile
 # (a 512 px photo), at 95 by 1.7 (WebP 80 / 95: 3.5 / 1.4); PNG 0.2, rounding only
@@ -49,12 +48,22 @@ class Picture:
         return 16 if self.pixels.dtype == np.uint16 else 8
 
 
+def _heif(path: Path) -> None:
+    """Pillow reads and writes HEIC through pillow-heif's plugin, registered when a HEIC is met rather than
+    at import: nothing else needs it (training on a bare GPU machine does not have it)."""
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+
+
 def read_image(path: Path) -> Picture:
     """Any Pillow mode, in any format Pillow reads, 16-bit channels at their full precision. The EXIF (the
     date a photo was taken, the camera) and the DPI of a scan are kept, without the orientation, which is
     applied. A gray color profile is applied to the pixels (it cannot describe RGB), and so is an RGB one
     wider than sRGB (icc.rgb_profile); a 16-bit scan under one of tables keeps it (LittleCMS in Pillow
     converts 8-bit RGB only), and a note says so."""
+    _heif(path)
     try:
         # from a file object, not mapped: Pillow 13 maps an uncompressed TIFF at the sides it has already
         # swapped for a quarter turn, and reads a turned gray scan garbled
@@ -224,6 +233,7 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     src, dst = Path(src), Path(dst)
     colorizer = colorizer or Colorizer()
     picture = read_image(src)
+    _heif(dst)
     fmt = Image.registered_extensions().get(dst.suffix.lower())
     bits = 16 if picture.bits == 16 and fmt in photo16.FORMATS else 8
     warnings = []
