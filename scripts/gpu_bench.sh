@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The pipeline's GPU figures (issue 3) in one device call of about 7 minutes.
 #
-# Here, once (the wheels are git-ignored; PyAV is missing on the GPU machine, the abi3 wheel fits its
-# Python 3.12; py-spy profiles the threads):
+# Here, once (the wheels are git-ignored; PyAV and pillow-heif are missing on the GPU machine, PyAV's abi3
+# wheel fits its Python 3.12; py-spy profiles the threads):
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux1_x86_64 \
-#       -d .whl av==18.1.0 py-spy==0.4.3
+#       -d .whl av==18.1.0 py-spy==0.4.3 pillow-heif==1.8.1
 # Then:
 #   run(command="bash scripts/gpu_bench.sh", carry=[".whl"], timeout_s=480)
 # $OUT gets pytest.txt (the whole test suite, which runs on CUDA there: device auto), throughput.jsonl
