@@ -26,8 +26,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".j
                   ".pgm", ".ppm", ".pbm", ".pnm", ".avif", ".pcx", ".tga"} | HEIF_SUFFIXES
 GIF = ".gif"  # a photo, or an animated short film: is_photo looks
 # Lossy outputs at 95: at Pillow's default (75) a JPEG moved the input's L* by 5.2 at the 99th percentile
-# (a 512 px photo), at 95 by 1.7 (WebP 80 / 95: 3.5 / 1.4); PNG 0.2, rounding only
-LOSSY_QUALITY = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}, "HEIF": {"quality": 95}}  # HEIF 50 / 95: 3.3 / 0.8
+# (a 512 px photo), at 95 by 1.7 (WebP 80 / 95: 3.5 / 1.4; HEIC 50 / 95, a 384 px one: 3.3 / 0.8); PNG 0.2,
+# rounding only
+LOSSY_QUALITY = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}, "HEIF": {"quality": 95}}
 PROCESSING_SOFTWARE = 0x000B  # EXIF: the software that processed the picture after it was made
 # Pillow warns above 89 megapixels and refuses 179 as a "decompression bomb"; a large-format negative is
 # scanned at 300 and more, and is converted strip by strip (10-15 bytes a pixel): warn at 1 gigapixel
