@@ -11,6 +11,11 @@ DEMO = Path(__file__).resolve().parents[1] / "samples" / "demo_bw.mp4"
 RATE = 25
 
 
+def wide(height: int) -> int:
+    """The width of a 16:9 picture `height` high, even (yuv420p halves it)."""
+    return round(height * 16 / 9 / 2) * 2
+
+
 def make_clip(path: Path, width: int, height: int, seconds: float, audio: bool = True) -> Path:
     """Write `seconds` of the demo at width x height (h264 crf 20 + aac), looping its frames."""
     with av.open(str(DEMO)) as src:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import make_clip
+from clips import make_clip, wide
 from throughput import model_stage
 
 from vidcolor import colorize_video
@@ -96,7 +96,7 @@ def main() -> None:
     p.add_argument("--model", default="fusion-small")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    width = round(args.height * 16 / 9 / 2) * 2
+    width = wide(args.height)
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp) / "clip.mp4", width, args.height, args.seconds)
         colorizer = Colorizer(args.model, "cpu")

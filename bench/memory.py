@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import make_clip
+from clips import make_clip, wide
 
 CHILD = """
 import resource, sys, json
@@ -37,7 +37,7 @@ def main() -> None:
     p.add_argument("--model", default="fusion-small")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    width = round(args.height * 16 / 9 / 2) * 2
+    width = wide(args.height)
     result = {"size": f"{width}x{args.height}"}
     with tempfile.TemporaryDirectory() as tmp:
         for seconds in (10, 100):

@@ -26,7 +26,7 @@ import av
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import RATE, make_clip
+from clips import RATE, make_clip, wide
 from throughput import encode_all, model_fps, transcode_fps
 
 from vidcolor import colorize_video, pipeline
@@ -71,7 +71,7 @@ def main() -> None:
     p.add_argument("--model", default="fusion-small")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    width = round(args.height * 16 / 9 / 2) * 2
+    width = wide(args.height)
     opts = EncodeOptions()
     threads = torch.get_num_threads()
     result: dict = {"size": f"{width}x{args.height}", "cpus": threads}

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import make_clip
+from clips import make_clip, wide
 
 from vidcolor import colorize_video
 from vidcolor.colorizer import Colorizer
@@ -29,7 +29,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    width = round(args.height * 16 / 9 / 2) * 2
+    width = wide(args.height)
     seconds = args.minutes * 60
     colorizer = Colorizer(args.model)
     result: dict = {"clip": f"{width}x{args.height}, {seconds:.0f} s"}

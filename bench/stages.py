@@ -23,7 +23,7 @@ import av
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import make_clip
+from clips import make_clip, wide
 
 from vidcolor.colorizer import Colorizer
 from vidcolor.media.planes import plane_format
@@ -54,7 +54,7 @@ def main() -> None:
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(1)
-    width = round(args.height * 16 / 9 / 2) * 2
+    width = wide(args.height)
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp) / "clip.mp4", width, args.height, args.seconds)
         with av.open(str(clip)) as inp:

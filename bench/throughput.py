@@ -36,7 +36,7 @@ import torch
 from av.video.frame import PictureType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clips import make_clip
+from clips import make_clip, wide
 
 from vidcolor import colorize_video, pipeline, workers
 from vidcolor.colorizer import Colorizer
@@ -158,7 +158,7 @@ def main() -> None:
     if args.slices is not None:
         global slice_workers
         slice_workers = pipeline.slice_workers = functools.partial(workers.slice_workers, n=args.slices)
-    width = round(args.height * 16 / 9 / 2) * 2
+    width = wide(args.height)
     opts = EncodeOptions(preset=args.preset)
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp) / "clip.mp4", width, args.height, args.seconds)
