@@ -26,6 +26,7 @@ from PIL import Image
 from vidcolor import colorize_video
 from vidcolor.errors import InputError
 from vidcolor.media.decode import _FrameTimes
+from vidcolor.media.encode import EncodeOptions
 from vidcolor.media.probe import counted, track_end, video_info
 
 TINY = ["--model", "tiny-random", "-q"]
@@ -554,21 +555,25 @@ def test_a_stale_or_unreadable_track_end_is_not_believed():
     assert track_end(track(DURATION="soon"), file) is None
 
 
-def test_size_change_mid_stream(tmp_path, capsys):
-    src = tmp_path / "resize.mkv"
-    with av.open(str(src), "w") as out:
-        v = out.add_stream("ffv1", rate=25)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        for i in range(6):
-            size = (64, 48) if i < 3 else (80, 60)
-            f = av.VideoFrame.from_ndarray(photo("coffee", *size), format="rgb24").reformat(format="yuv420p")
-            f.pts = i
-            out.mux(v.encode(f))
-        out.mux(v.encode(None))
-    code, err = run_case(src, tmp_path / "out.mkv", capsys=capsys)
-    assert code in (0, 3), err
-    if code == 0:
-        assert len(decode_planes(tmp_path / "out.mkv")) >= 3
+def test_a_picture_that_changes_size_mid_film_is_stretched_to_the_first_and_said(tmp_path):
+    """Recordings of broadcasts, and films joined from several cameras' MPEG-TS files, change picture size
+    mid-stream. The encoder cannot: every frame comes out, at the first size (stretched, as FFmpeg
+    does), and a warning says from when and how many."""
+    parts = [write_frames(tmp_path / "a.ts", [photo("coffee", 64, 48)] * 2, [0, 1], Fraction(1, 25)),
+             write_frames(tmp_path / "b.ts", [photo("chelsea", 80, 60)] * 4, [2, 3, 4, 5], Fraction(1, 25))]
+    src = tmp_path / "joined.ts"
+    src.write_bytes(b"".join(p.read_bytes() for p in parts))
+    with av.open(str(src)) as c:
+        decoded = list(c.decode(video=0))
+    assert [(f.width, f.height) for f in decoded] == [(64, 48)] * 2 + [(80, 60)] * 4  # the case is there
+    report = colorize_video(src, tmp_path / "out.mkv", model="tiny-random", progress=False,
+                            encode=EncodeOptions(crf=0))
+    assert f"the picture changes size (80x60 from {decoded[2].time:.2f} s): 4 frames were stretched to 64x48, " \
+           "the film's first size" in report.warnings
+    frames = decode_planes(tmp_path / "out.mkv")
+    assert [(f.width, f.height) for f in frames] == [(64, 48)] * 6
+    want = [f.reformat(64, 48).to_ndarray()[:48] for f in decoded]  # the film's own frames, scaled
+    assert all(np.array_equal(f.to_ndarray()[:48], w) for f, w in zip(frames, want))
 
 
 # ---- images in odd modes -------------------------------------------------------------------

@@ -430,6 +430,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                             if image_files:
                                 report.warnings += _unkept_in_images(item.rotation, container.streams.video[0])
                         if (item.width, item.height) != state["size"]:  # the encoder cannot change size
+                            if "resized" not in state:
+                                when = f" from {item.time:.2f} s" if item.time is not None else ""
+                                state["resized"] = [f"{item.width}x{item.height}{when}", 0]
+                            state["resized"][1] += 1
                             item = item.reformat(*state["size"])
                         item = to_plane_format(item, state["fmt"])
                     elif item.stream.type == "audio" and item.pts is not None:  # how far the sound reaches
@@ -508,6 +512,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             if writer.tail_refused:
                 report.warnings.append("a damaged audio or subtitle packet near the end was refused: the sound or "
                                        "subtitles from it to the end were left out; every frame is there")
+            if "resized" in state:
+                change, count = state["resized"]
+                report.warnings.append(f"the picture changes size ({change}): {count} frames were stretched to "
+                                       f"{'x'.join(map(str, state['size']))}, the film's first size")
             if writer.bumped_pts:
                 report.warnings.append(f"{writer.bumped_pts} frames had missing or repeated timestamps; "
                                        "they were moved by one tick to keep the order")
