@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -85,6 +86,30 @@ def test_not_a_video(tmp_path, capsys, name, content, message):
     src.write_bytes(content)
     code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
     assert code == 3 and message in err and name in err and err.count("\n") == 1
+
+
+def test_a_heic_cut_short_is_refused_in_one_line(tmp_path, capsys):
+    """libheif ends its messages with a newline: the error took two lines (bench/fuzz.py --photos
+    --seed 9). Every error is one line."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    whole = tmp_path / "whole.heic"
+    Image.fromarray(photo("coffee", 64, 48)).save(whole, quality=90)
+    src = tmp_path / "cut.heic"
+    src.write_bytes(whole.read_bytes()[:-10])
+    code, err = run_case(src, tmp_path / "out.png", capsys=capsys)
+    assert code == 3 and err.startswith("vidcolor: error: ") and "cut.heic" in err and err.count("\n") == 1
+    assert "outside of file bounds" in err  # libheif's reason, kept
+    from vidcolor.cli import run
+
+    (tmp_path / "album").mkdir()  # in a folder, the file's failure is one line too: in the log and the report
+    src.rename(tmp_path / "album" / "cut.heic")
+    assert run([str(tmp_path / "album"), "-o", str(tmp_path / "color"), *TINY, "--json"]) == 3
+    out, err = capsys.readouterr()
+    error = json.loads(out)["failed"][0]["error"]
+    assert "outside of file bounds" in error and "\n" not in error
+    assert err.count("\n") == 1 and err.startswith("vidcolor: warning: not colorized: ")
 
 
 def test_png_renamed_mp4_is_read_as_one_frame(tmp_path, capsys):
@@ -581,6 +606,41 @@ def test_a_picture_that_changes_size_mid_film_is_stretched_to_the_first_and_said
     assert [(f.width, f.height) for f in frames] == [(64, 48)] * 6
     want = [f.reformat(64, 48).to_ndarray()[:48] for f in decoded]  # the film's own frames, scaled
     assert all(np.array_equal(f.to_ndarray()[:48], w) for f, w in zip(frames, want))
+
+
+def test_a_pixel_aspect_that_changes_mid_film_is_said(tmp_path):
+    """Digital TV switches a channel between 4:3 and 16:9 with the same coded size, by the pixel aspect
+    alone. One output stream holds one pixel aspect: the first is kept, every frame comes out, and a
+    warning says from when the picture's shape changes."""
+    def part(path: Path, sar: Fraction, pts: list[int]) -> Path:
+        with av.open(str(path), "w", format="mpegts") as out:
+            v = out.add_stream("libx264", rate=25)
+            v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+            v.codec_context.sample_aspect_ratio = sar
+            for i in pts:
+                f = av.VideoFrame.from_ndarray(photo("coffee", 64, 48), format="rgb24").reformat(format="yuv420p")
+                f.pts, f.time_base = i, Fraction(1, 25)
+                out.mux(v.encode(f))
+            out.mux(v.encode(None))
+        return path
+
+    parts = [part(tmp_path / "a.ts", Fraction(16, 15), list(range(8))),
+             part(tmp_path / "b.ts", Fraction(64, 45), list(range(8, 16)))]
+    src = tmp_path / "channel.ts"
+    src.write_bytes(b"".join(p.read_bytes() for p in parts))
+    with av.open(str(src)) as c:
+        video = c.streams.video[0]
+        shapes = [(video.codec_context.sample_aspect_ratio, f.time) for f in c.decode(video)]
+    assert (shapes[0][0], shapes[-1][0]) == (Fraction(16, 15), Fraction(64, 45))  # the case is there
+    report = colorize_video(src, tmp_path / "out.mp4", model="tiny-random", progress=False)
+    said = [w for w in report.warnings if w.startswith("the pixel aspect changes (64:45 from ")]
+    assert len(said) == 1 and said[0].endswith(" s): the output keeps 16:15, the first, so the picture looks "
+                                               "squeezed or stretched from there")
+    when = float(said[0].split(" from ")[1].split(" s)")[0])  # the decoder may tell it a few frames early
+    assert shapes[0][1] < when <= shapes[8][1]
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert c.streams.video[0].sample_aspect_ratio == Fraction(16, 15)
+        assert len(list(c.decode(video=0))) == 16
 
 
 # ---- images in odd modes -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from .defaults import DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE
-from .errors import EXIT_CODES, VidcolorError
+from .errors import EXIT_CODES, VidcolorError, one_line
 
 EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
@@ -282,7 +282,7 @@ def run(argv: list[str]) -> int:
     except VidcolorError as ex:
         if debug:
             raise
-        typer.echo(f"vidcolor: error: {ex}", err=True)
+        typer.echo(f"vidcolor: error: {one_line(ex)}", err=True)
         return ex.exit_code
     except typer.Exit as ex:
         return ex.exit_code
@@ -295,8 +295,8 @@ def run(argv: list[str]) -> int:
     except Exception as ex:  # the last line of defence: one line, not a traceback
         if debug:
             raise
-        typer.echo(f"vidcolor: internal error: {type(ex).__name__}: {ex} (set VIDCOLOR_DEBUG=1 for details)",
-                   err=True)
+        typer.echo(f"vidcolor: internal error: {type(ex).__name__}: {one_line(ex)} (set VIDCOLOR_DEBUG=1 for "
+                   "details)", err=True)
         return 1
 
 

@@ -41,3 +41,8 @@ EXIT_CODES = {
     5: "model weights missing, corrupted or unknown",
     130: "interrupted (Ctrl-C); no partial output is left",
 }
+
+
+def one_line(ex: BaseException) -> str:
+    """An error's message on one line: libraries' own (libheif's, FFmpeg's) may end in or hold newlines."""
+    return " ".join(str(ex).split())

@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .colorizer import Colorizer
-from .errors import InputError, OutputError, UsageError, VidcolorError
+from .errors import InputError, OutputError, UsageError, VidcolorError, one_line
 from .image import GIF, IMAGE_SUFFIXES, colorize_image, is_photo, is_reference_table, reference_vector
 from .media.encode import format_for
 from .media.probe import VIDEO_SUFFIXES
@@ -59,8 +59,8 @@ def output_for(out: Path, photo: bool) -> Path:
 def _failed(path: Path, ex: Exception) -> dict:
     """A file's failure, logged and as the report lists it: a bug (not a VidcolorError) is exit code 1."""
     known = isinstance(ex, VidcolorError)
-    error = str(ex) if known else (f"internal error: {type(ex).__name__}: {ex} (colorize this file alone with "
-                                   "VIDCOLOR_DEBUG=1 for details)")
+    error = one_line(ex) if known else (f"internal error: {type(ex).__name__}: {one_line(ex)} (colorize this file "
+                                        "alone with VIDCOLOR_DEBUG=1 for details)")
     log.warning("not colorized: %s", error if error.startswith(str(path)) else f"{path}: {error}")
     return {"input": str(path), "error": error, "exit_code": ex.exit_code if known else 1}
 

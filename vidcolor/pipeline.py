@@ -280,6 +280,50 @@ def _side_streams(container: av.container.InputContainer, report: VideoReport,
     return side
 
 
+class PictureChanges:
+    """What changes mid-film that one output stream cannot follow (broadcast recordings, films joined from
+    several files): the picture's size, to which later frames are stretched back (the encoder cannot
+    change size), and its pixel aspect (4:3 and 16:9 on one digital TV channel), of which the first is
+    kept. Each is said once, from when."""
+
+    def __init__(self, first: av.VideoFrame, stream: av.video.stream.VideoStream) -> None:
+        self.size = (first.width, first.height)
+        self.stream = stream
+        self.aspect = self._aspect()
+        self.resized: tuple[str, int] | None = None  # the first other size, and how many frames had one
+        self.reshaped: str | None = None  # the first other pixel aspect
+
+    def _aspect(self) -> Fraction:
+        """The decoder's latest pixel aspect (FFmpeg keeps it per picture; PyAV's frames do not show it, and
+        with frame threads the context runs a few pictures ahead)."""
+        return self.stream.codec_context.sample_aspect_ratio or Fraction(1)
+
+    def fit(self, frame: av.VideoFrame) -> av.VideoFrame:
+        if self.reshaped is None and (aspect := self._aspect()) != self.aspect:
+            self.reshaped = f"{aspect.numerator}:{aspect.denominator}{_from(frame)}"
+        if (frame.width, frame.height) == self.size:
+            return frame
+        first, count = self.resized or (f"{frame.width}x{frame.height}{_from(frame)}", 0)
+        self.resized = (first, count + 1)
+        return frame.reformat(*self.size)
+
+    def warnings(self) -> list[str]:
+        said = []
+        if self.resized:
+            first, count = self.resized
+            said.append(f"the picture changes size ({first}): {count} frames were stretched to "
+                        f"{self.size[0]}x{self.size[1]}, the film's first size")
+        if self.reshaped:
+            said.append(f"the pixel aspect changes ({self.reshaped}): the output keeps "
+                        f"{self.aspect.numerator}:{self.aspect.denominator}, the first, so the picture looks "
+                        "squeezed or stretched from there")
+        return said
+
+
+def _from(frame: av.VideoFrame) -> str:
+    return f" from {frame.time:.2f} s" if frame.time is not None else ""
+
+
 def _unkept_in_images(rotation: int, stream: av.video.stream.VideoStream) -> list[str]:
     """Image files hold no rotation or pixel aspect: pictures are written as stored, and the warning says so."""
     sar = stream.sample_aspect_ratio
@@ -426,16 +470,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                             state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files,
                                                                         side_by_side)
                             state["rotation"] = item.rotation
-                            state["size"] = (item.width, item.height)
+                            state["changes"] = PictureChanges(item, container.streams.video[0])
                             if image_files:
                                 report.warnings += _unkept_in_images(item.rotation, container.streams.video[0])
-                        if (item.width, item.height) != state["size"]:  # the encoder cannot change size
-                            if "resized" not in state:
-                                when = f" from {item.time:.2f} s" if item.time is not None else ""
-                                state["resized"] = [f"{item.width}x{item.height}{when}", 0]
-                            state["resized"][1] += 1
-                            item = item.reformat(*state["size"])
-                        item = to_plane_format(item, state["fmt"])
+                        item = to_plane_format(state["changes"].fit(item), state["fmt"])
                     elif item.stream.type == "audio" and item.pts is not None:  # how far the sound reaches
                         end = shown_until(item, 0.0)
                         state["sound"] = max(state.get("sound", end), end)
@@ -512,10 +550,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             if writer.tail_refused:
                 report.warnings.append("a damaged audio or subtitle packet near the end was refused: the sound or "
                                        "subtitles from it to the end were left out; every frame is there")
-            if "resized" in state:
-                change, count = state["resized"]
-                report.warnings.append(f"the picture changes size ({change}): {count} frames were stretched to "
-                                       f"{'x'.join(map(str, state['size']))}, the film's first size")
+            if "changes" in state:
+                report.warnings += state["changes"].warnings()
             if writer.bumped_pts:
                 report.warnings.append(f"{writer.bumped_pts} frames had missing or repeated timestamps; "
                                        "they were moved by one tick to keep the order")
