@@ -643,6 +643,51 @@ def test_a_pixel_aspect_that_changes_mid_film_is_said(tmp_path):
         assert len(list(c.decode(video=0))) == 16
 
 
+def test_sound_that_turns_from_stereo_to_5_1_mid_film_is_re_encoded_whole(tmp_path, caplog):
+    """Digital TV sends ads in stereo and the film in 5.1 on one sound track. Into WebM, whose codecs
+    exclude AC-3, the sound is re-encoded: PyAV's converter took only the first part's layout, and the
+    5.1 part was an internal error. Every part is now converted to the first's layout, all of it there."""
+    def part(path: Path, layout: str, start: int) -> Path:  # 1 s: 25 frames and a 440 Hz tone in AC-3
+        with av.open(str(path), "w", format="mpegts") as out:
+            v = out.add_stream("libx264", rate=25, options={"g": "12"})
+            v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+            a = out.add_stream("ac3", rate=48000)
+            a.layout = layout
+            picture = av.VideoFrame.from_ndarray(photo("coffee", 64, 48), format="rgb24").reformat(format="yuv420p")
+            for i in range(25):
+                picture.pts, picture.time_base = start + i, Fraction(1, 25)
+                out.mux(v.encode(picture))
+            out.mux(v.encode(None))
+            channels = av.AudioLayout(layout).nb_channels
+            for k in range(0, 48000 - 1536, 1536):
+                t = (start * 1920 + k + np.arange(1536)) / 48000
+                tone = np.repeat(0.3 * np.sin(2 * np.pi * 440 * t, dtype=np.float32)[None], channels, 0)
+                f = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone, np.float32), format="fltp", layout=layout)
+                f.sample_rate, f.pts, f.time_base = 48000, start * 1920 + k, Fraction(1, 48000)
+                out.mux(a.encode(f))
+            out.mux(a.encode(None))
+        return path
+
+    src = tmp_path / "channel.ts"
+    src.write_bytes(part(tmp_path / "ads.ts", "stereo", 0).read_bytes()
+                    + part(tmp_path / "film.ts", "5.1", 25).read_bytes())
+    with av.open(str(src)) as c:
+        layouts = [f.layout.name for f in c.decode(audio=0)]
+    assert layouts[0] == "stereo" and layouts[-1].startswith("5.1")  # the case is there
+    with caplog.at_level("WARNING"):
+        report = colorize_video(src, tmp_path / "out.webm", model="tiny-random", progress=False)
+    assert report.frames_out == 50
+    assert any(r.getMessage().startswith("audio stream #1 changes from stereo 48000 Hz to 5.1") and
+               r.getMessage().endswith("re-encoded as stereo 48000 Hz throughout") for r in caplog.records)
+    with av.open(str(tmp_path / "out.webm")) as c:
+        assert c.streams.audio[0].codec_context.name == "opus" and c.streams.audio[0].channels == 2
+        sound = np.concatenate([f.to_ndarray().reshape(-1, 2)[:, 0] if f.format.is_packed else f.to_ndarray()[0]
+                                for f in c.decode(audio=0)])
+    assert abs(len(sound) / 48000 - 1.94) < 0.05  # both parts: 2 s less the tails the test leaves out
+    late = sound[int(1.2 * 48000):int(1.8 * 48000)]  # the 5.1 part, folded into stereo: the tone, not silence
+    assert np.sqrt(np.mean(late.astype(np.float64) ** 2)) > 0.05
+
+
 # ---- images in odd modes -------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["CMYK", "I;16", "P", "RGBA", "LA"])

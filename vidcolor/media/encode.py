@@ -362,6 +362,54 @@ def _cover_file(stream: av.stream.Stream) -> tuple[str, str]:
             stream.metadata.get("mimetype") or ("image/png" if png else "image/jpeg"))
 
 
+class _Reencoded:
+    """One re-encoded sound track. Digital TV changes a track's layout mid-film (ads in stereo, the film in
+    5.1), joined files its rate: the encoder keeps the first part's, and every part is converted to it
+    (PyAV's own converter takes only the first part's setup and refuses the rest). Timed from where the
+    source's sound starts (MPEG-TS: with the picture, not at 0), then continuously: an encoder refuses time
+    going back at a damaged or overlapping packet. Untimed where the muxer places sound by its order (AVI)."""
+
+    def __init__(self, index: int, stream: av.audio.stream.AudioStream, untimed: bool) -> None:
+        self.index = index  # the source's
+        self.stream = stream
+        self.untimed = untimed
+        self.changed = False  # said once
+        self.next: int | None = None  # the next sample's time, at the encoder's rate
+        self.setup: tuple[str, str, int] | None = None  # the part being converted: format, layout, rate
+        self.converter: av.AudioResampler | None = None
+
+    def encode(self, frame: av.AudioFrame | None) -> list[av.Packet]:
+        """Packets for a decoded frame; None: the last ones."""
+        ctx = self.stream.codec_context
+        setup = None if frame is None else (frame.format.name, frame.layout.name, frame.sample_rate)
+        frames = []
+        if self.converter is not None and setup != self.setup:
+            frames += self.converter.resample(None)  # the part before: its last samples
+            self.converter = None
+            if frame is not None and not self.changed:
+                self.changed = True
+                log.warning("audio stream #%d changes from %s to %s%s: re-encoded as %s %d Hz throughout",
+                            self.index, _setup_name(self.setup), _setup_name(setup),
+                            f" at {frame.time:.2f} s" if frame.time is not None else "", ctx.layout.name,
+                            ctx.sample_rate)
+        if frame is not None:
+            if self.next is None:
+                self.next = round(frame.pts * frame.time_base * ctx.sample_rate) if frame.pts is not None else 0
+            if self.converter is None:
+                self.setup, self.converter = setup, av.AudioResampler(ctx.format, ctx.layout, ctx.sample_rate)
+            frames += self.converter.resample(frame)
+        packets = []
+        for f in frames:
+            f.pts, f.time_base = None if self.untimed else self.next, Fraction(1, ctx.sample_rate)
+            self.next += f.samples
+            packets += self.stream.encode(f)
+        return packets + (self.stream.encode(None) if frame is None else [])
+
+
+def _setup_name(setup: tuple[str, str, int]) -> str:
+    return f"{setup[1]} {setup[2]} Hz"
+
+
 class Writer:
     """Owns the output container. Call `frame()` and `packet()` in file order, then `close()`."""
 
@@ -385,8 +433,7 @@ class Writer:
             raise OutputError(f"{path}: cannot write this kind of file ({ex})") from ex
         self.video: av.video.stream.VideoStream | None = None
         self.mapping: dict[int, av.stream.Stream] = {}  # input stream index -> output stream (copied)
-        self.transcode: dict[int, av.stream.Stream] = {}  # input audio index -> output stream (re-encoded)
-        self.samples: dict[int, int] = {}  # re-encoded audio: its next sample's time, in samples
+        self.transcode: dict[int, _Reencoded] = {}  # input audio index -> its re-encoded output
         self.retext: dict[int, tuple[av.stream.Stream, bool, bool]] = {}  # text subtitles: stream, from/to mov_text
         self.pending: list[av.Packet] = []  # side packets that came before the first frame
         self.frames = 0
@@ -471,7 +518,7 @@ class Writer:
                             s.index, name, target, fmt, name)
                 o = self.out.add_stream(target, rate=_sample_rate(target, s.codec_context.sample_rate, fmt))
                 o.layout = _layout(s)
-                self.transcode[s.index] = o
+                self.transcode[s.index] = _Reencoded(s.index, o, self.muxer.untimed_sound)
             else:
                 log.warning("%s stream #%d (%s) dropped: the %s container cannot hold it", s.type, s.index, name, fmt)
                 continue
@@ -574,24 +621,11 @@ class Writer:
             except av.FFmpegError:
                 self.skipped_packets += 1
         elif index in self.transcode:
-            out = self.transcode[index]
             try:
                 for f in packet.decode():
-                    self._mux(out.encode(self._timed(index, f)))
+                    self._mux(self.transcode[index].encode(f))
             except av.FFmpegError:
                 self.skipped_packets += 1
-
-    def _timed(self, index: int, f: av.AudioFrame) -> av.AudioFrame:
-        """Re-encoded sound starts where the source's did (MPEG-TS: with the picture, not at 0), then runs on
-        continuously: an encoder refuses time going back at a damaged or overlapping packet. Untimed where
-        the muxer places sound by its order (AVI)."""
-        if index not in self.samples:
-            self.samples[index] = round(f.pts * f.time_base * f.sample_rate) if f.pts is not None else 0
-        f.pts, f.time_base = self.samples[index], Fraction(1, f.sample_rate)
-        self.samples[index] += f.samples
-        if self.muxer.untimed_sound:
-            f.pts = None
-        return f
 
     def _mux(self, packets) -> None:
         """Packets into the file, one at a time. The muxer interleaves the streams: a packet handed over now
@@ -644,8 +678,8 @@ class Writer:
         try:
             if self.video is not None:
                 self._mux_video(self.video.encode(None), final=True)
-                for out in self.transcode.values():
-                    self._mux(out.encode(None))
+                for sound in self.transcode.values():
+                    self._mux(sound.encode(None))
             self._refuse_empty_tracks()
         except BaseException:
             self.abort()
