@@ -26,6 +26,7 @@ from PIL import Image
 
 from vidcolor import colorize_video
 from vidcolor.errors import InputError
+from vidcolor.media import decode
 from vidcolor.media.decode import _FrameTimes
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.media.probe import counted, track_end, video_info
@@ -235,6 +236,50 @@ def test_truncated_mp4_without_index(tmp_path, capsys):
     src.write_bytes(mp4_bytes(tmp_path, frames=50)[:20_000])
     code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
     assert code == 3 and "incomplete or damaged" in err
+
+
+@pytest.mark.parametrize("decoder_threads", [0, 17])
+def test_an_ffv1_master_damaged_near_its_end_keeps_every_other_frame(tmp_path, monkeypatch, decoder_threads):
+    """Archives keep FFV1 with every frame a keyframe (-g 1). With 17 decoder threads (a 16-core
+    machine's) a damaged frame among the last ones stops FFmpeg's drain, and the frames still held are
+    decoded again on a fresh decoder. FFV1 does not store its picture size: that decoder could not open
+    without the stream's, and the 3 good frames after the damaged one were lost too."""
+    monkeypatch.setattr(decode, "DECODER_THREADS", decoder_threads)
+    src = tmp_path / "master.mkv"
+    pan = photo("astronaut", 96 + 14, 64)
+    payloads = {}
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("ffv1", rate=25, options={"g": "1"})
+        v.width, v.height, v.pix_fmt = 96, 64, "yuv420p"
+        for i in range(14):
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(pan[:, i:i + 96]), format="rgb24")
+            f = f.reformat(format="yuv420p")
+            f.pts = i
+            for packet in v.encode(f):
+                payloads[packet.pts] = bytes(packet)
+                out.mux(packet)
+        out.mux(v.encode(None))
+    victim = payloads[10]
+    data = bytearray(src.read_bytes())
+    at = data.find(victim)  # frame 10's payload, damaged where it lies (its keyframe flag stays)
+    data[at + 8:at + len(victim)] = np.random.default_rng(0).integers(0, 256, len(victim) - 8, np.uint8).tobytes()
+    src.write_bytes(data)
+    report = colorize_video(src, tmp_path / "out.mkv", model="tiny-random", progress=False)
+    assert report.warnings == ["1 damaged video packets were skipped"]
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        assert [f.pts for f in c.decode(video=0)] == [40 * i for i in range(14) if i != 10]
+
+
+def test_raw_video_whose_header_lost_its_pixel_format_is_refused_by_name(tmp_path, capsys):
+    """An AVI whose video header had its bit depth and compression zeroed reads as raw video of no pixel
+    format: an internal error (bench/fuzz.py --seed 81), now a clean one."""
+    data = bytearray(make_clip(tmp_path / "good.avi", frames=10, audio=("mp3",)).read_bytes())
+    strf = data.find(b"strf") + 8  # the video's BITMAPINFOHEADER
+    data[strf + 14:strf + 20] = bytes(6)  # biBitCount and biCompression
+    src = tmp_path / "zeroed.avi"
+    src.write_bytes(data)
+    code, err = run_case(src, tmp_path / "out.mp4", capsys=capsys)
+    assert code == 3 and err == f"vidcolor: error: {src}: its raw video names no pixel format: a damaged header\n"
 
 
 def test_corrupt_packets_in_the_middle(tmp_path, capsys):

@@ -245,10 +245,19 @@ class _IntraPackets:
 
 def _decode_alone(container: av.container.InputContainer, packets: deque[av.Packet],
                   stats: DecodeStats) -> Iterator[av.VideoFrame]:
-    """Intra-coded packets on a fresh decoder without frame threads: a damaged one is reported and skipped."""
+    """Intra-coded packets on a fresh decoder without frame threads: a damaged one is reported and skipped.
+    The decoder gets the stream's header (raw video needs its size and pixel format); where it cannot be
+    opened even so, none of them can be decoded."""
     codec = container.streams.video[0].codec_context
     decoder = av.CodecContext.create(codec.name, "r")
     decoder.extradata = codec.extradata
+    decoder.width, decoder.height = codec.width, codec.height
+    if codec.format is not None:
+        decoder.pix_fmt = codec.format.name
+    try:
+        decoder.open()
+    except av.FFmpegError:
+        return
     for packet in packets:
         try:
             yield from decoder.decode(packet)

@@ -102,6 +102,8 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
         hint = "; an animated WebP: convert it to a video first" if ctx.name == "webp" else ""
         raise InputError(f"{container.name}: its {ctx.name} video has no picture size: a damaged header, or a "
                          f"kind of {ctx.name} this FFmpeg cannot decode{hint}")
+    if ctx.name == "rawvideo" and ctx.format is None:  # AVI's bit depth and compression zeroed (bench/fuzz.py)
+        raise InputError(f"{container.name}: its raw video names no pixel format: a damaged header")
     rate = frame_rate(stream)
     duration, start, own_end, file_length = None, None, None, False
     if stream.duration is not None:
