@@ -416,7 +416,9 @@ class Writer:
     def __init__(self, path: Path, source: av.container.InputContainer, side_streams: list[av.stream.Stream],
                  opts: EncodeOptions, rate: Fraction | None, rebase: bool = False, label: Path | None = None,
                  first_number: int | None = None, chapters: list[dict] | None = None) -> None:
-        """`rebase`: shift every stream so that the first video frame is at time 0 (for ranges).
+        """`rebase`: shift every stream so that the first video frame is at time 0 (for ranges; and always
+        for a film that starts before 0, such as an MPEG-TS recording across its clock's 26.5-hour wrap,
+        whose earlier part FFmpeg times below 0: mp4 and mov would hide those frames as pre-roll).
         `label`: the path to name in messages (`path` is a temporary file beside it). `first_number`: for
         an image sequence, the first frame's number; the others are numbered by their time, so a frame
         that could not be decoded leaves its number out instead of shifting all that follow. `chapters`: as
@@ -558,8 +560,9 @@ class Writer:
 
     def frame(self, frame: av.VideoFrame, rotation: int = 0) -> None:
         if self.video is None:
-            if self.rebase and frame.pts is not None:
-                self.offset_s = float(frame.pts * frame.time_base)
+            start = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+            if self.rebase or start < 0:
+                self.rebase, self.offset_s = True, start
             self._open_streams(frame, rotation)
             for packet in self.pending:
                 self.packet(packet)
