@@ -56,34 +56,59 @@ def test_frames_keep_their_times_and_the_sound_its_sync(tmp_path, src_ext, dst_e
     assert abs(first_audio_time(dst) - times[0]) < 0.05  # audio starts with the first frame (AAC priming: 23 ms)
 
 
+def recording(path: Path, first: int, frames: int, photo_name: str = "coffee") -> Path:
+    """An MPEG-TS recording from frame `first` of its clock on (25 fps, 40 ms of MP2 sound per frame)."""
+    with av.open(str(path), "w", format="mpegts") as out:
+        v = out.add_stream("libx264", rate=25, options={"g": "12"})
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("mp2", rate=48000)
+        a.layout = "stereo"
+        for i in range(first, first + frames):
+            f = av.VideoFrame.from_ndarray(photo(photo_name, 64, 48), format="rgb24").reformat(format="yuv420p")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(f))
+            s = av.AudioFrame.from_ndarray(np.full((2, 1920), 0.1, np.float32), format="fltp", layout="stereo")
+            s.sample_rate, s.pts, s.time_base = 48000, i * 1920, Fraction(1, 48000)
+            out.mux(a.encode(s))
+        out.mux(v.encode(None))
+        out.mux(a.encode(None))
+    return path
+
+
 @pytest.mark.parametrize("dst_ext", ["mp4", "mov", "mkv"])
 def test_a_recording_across_the_mpeg_ts_clock_wrap_is_whole(tmp_path, dst_ext):
     """MPEG-TS clocks wrap every 26.5 hours, so some broadcast recordings cross the wrap; FFmpeg times the
     part before it below 0. mp4 and mov hid those frames as pre-roll: 24 of 50 frames played, silently.
     The film now starts at 0 in every container, its sound with it."""
-    start = 2**33 // 3600 - 25  # 1 s before the wrap, in frames (3600 ticks of 90 kHz each)
-    src = tmp_path / "recording.ts"
-    with av.open(str(src), "w") as out:
-        v = out.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        a = out.add_stream("mp2", rate=48000)
-        a.layout = "stereo"
-        for i in range(50):
-            f = av.VideoFrame.from_ndarray(photo("coffee", 64, 48), format="rgb24").reformat(format="yuv420p")
-            f.pts, f.time_base = start + i, Fraction(1, 25)
-            out.mux(v.encode(f))
-            s = av.AudioFrame.from_ndarray(np.full((2, 1920), 0.1, np.float32), format="fltp", layout="stereo")
-            s.sample_rate, s.pts, s.time_base = 48000, (start + i) * 1920, Fraction(1, 48000)
-            out.mux(a.encode(s))
-        out.mux(v.encode(None))
-        out.mux(a.encode(None))
-    assert video_times(src)[0] < -0.9  # the case is there: the part before the wrap, below 0
+    src = recording(tmp_path / "recording.ts", 2**33 // 3600 - 25, 50)  # from 1 s before the wrap (3600 ticks
+    assert video_times(src)[0] < -0.9  # of 90 kHz a frame); the case is there: the part before it, below 0
     dst = tmp_path / f"out.{dst_ext}"
     colorize_video(src, dst, model="tiny-random", progress=False)
     times = video_times(dst)
     assert len(times) == 50 and abs(times[0]) < 0.001
     assert np.allclose(np.diff(times), 0.04, atol=0.0011)
     assert abs(first_audio_time(dst) - times[0]) < 0.05
+
+
+@pytest.mark.parametrize("dst_ext", ["mp4", "mkv"])
+def test_mpeg_ts_clips_joined_with_cat_play_one_after_the_other(tmp_path, dst_ext):
+    """`cat a.ts b.ts > both.ts` (camcorder clips, a recording saved in parts): the second clip's clock
+    starts again. Its 30 frames went to the encoder one tick apart, about 1 ms in all, and its sound was
+    refused. The clips now follow each other, as ffmpeg puts them, and a warning says so."""
+    parts = [recording(tmp_path / "a.ts", 0, 30), recording(tmp_path / "b.ts", 0, 30, "astronaut")]
+    src = tmp_path / "both.ts"
+    src.write_bytes(b"".join(p.read_bytes() for p in parts))
+    assert min(np.diff(video_times(src))) < -1  # the case is there: the clock goes back at the join
+    dst = tmp_path / f"out.{dst_ext}"
+    report = colorize_video(src, dst, model="tiny-random", progress=False)
+    assert report.warnings == ["the file's clock jumps at 1 point (clips joined into one file, or a broadcast "
+                               "splice): each part was put right after the one before"]
+    times = video_times(dst)
+    assert len(times) == 60 and np.allclose(np.diff(times), 0.04, atol=0.0011)
+    with av.open(str(dst)) as c:
+        sound = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
+    assert len(sound) == sum(len(packets(p)[0]) for p in parts)  # every packet of both clips' sound
+    assert max(np.diff(sound)) < 0.03 and abs(sound[-1] - times[-1]) < 0.05  # no gap, and it ends with the picture
 
 
 def write_dv(path: Path, width: int, height: int, pix_fmt: str, rate: Fraction, frames: int) -> Path:

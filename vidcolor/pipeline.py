@@ -570,6 +570,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         report.warnings.append(f"{stats.corrupt_packets} damaged video packets were skipped")
     if stats.read_error:
         report.warnings.append(f"reading stopped early: {stats.read_error}")
+    if stats.clock_jumps:
+        points = f"{stats.clock_jumps} point{'s' if stats.clock_jumps > 1 else ''}"
+        report.warnings.append(f"the file's clock jumps at {points} (clips joined into one file, or a broadcast "
+                               "splice): each part was put right after the one before")
     report.seconds = round(time.perf_counter() - t0, 3)
     report.fps = round(report.frames_out / max(report.seconds, 1e-9), 2)
     for w in report.warnings:

@@ -21,6 +21,8 @@ RANGE_TAIL_S = 2.0  # after the range's last frame, how far other streams are re
 MAX_HELD_PACKETS = 256  # intra packets kept for a decoder's drain: far more than its threads hold
 SEEK_BACK_S = (0.0, 2.0, 10.0, 60.0)  # how far before a range's start to seek; then from the film's start
 _EPS_S = 1e-6
+TS_DISCONT = 0x0200  # FFmpeg's AVFMT_TS_DISCONT: formats whose clock may jump (MPEG-TS, MPEG-PS)
+JUMP_BACK_S, JUMP_S = 0.1, 10.0  # ffmpeg's own thresholds for such a jump: back, and either way
 MAX_FILM_RATE = 1000  # fps: above it a rate is a time base, not a film's (parse_rate's bound too)
 
 
@@ -36,6 +38,7 @@ class DecodeStats:
     def __init__(self) -> None:
         self.corrupt_packets = 0
         self.read_error: str | None = None
+        self.clock_jumps = 0
 
 
 def film_start(video: av.video.stream.VideoStream) -> float:
@@ -113,7 +116,7 @@ def _decode_from(container: av.container.InputContainer, side_streams: list[av.s
             container.seek(int(target / video.time_base), stream=video, backward=True)
         except av.FFmpegError as ex:
             raise InputError(f"{container.name}: cannot seek to {start - origin:.3f} s ({ex})") from ex
-        items = _demux_decode(container, side_streams, stats)
+        items = _demux_decode(container, side_streams, stats, sought=True)
         held = []
         for item in items:
             held.append(item)
@@ -160,6 +163,37 @@ class _FrameTimes:
         return frames
 
 
+class _Continuous:
+    """MPEG-TS and MPEG-PS files may restart or jump their clock mid-file: clips joined with `cat`
+    (camcorders' .MTS, a recording saved in parts, DVD titles), a splice in a broadcast. As ffmpeg does, a
+    packet more than 0.1 s before, or 10 s either way from, where its stream was due next starts a new
+    part, and every stream's times from there on are moved by that jump, so the parts follow each other
+    (with the clock's jumps left in, the encoder got the second part's frames one tick apart, and the
+    muxer refused its sound)."""
+
+    def __init__(self, stats: DecodeStats) -> None:
+        self.stats = stats
+        self.offset = Fraction(0)  # seconds added to every time
+        self.due: dict[int, Fraction] = {}  # stream index -> the time its next packet is due
+
+    def __call__(self, packet: av.Packet) -> None:
+        tb = packet.time_base
+        if packet.dts is None or tb is None:
+            return
+        t = packet.dts * tb + self.offset
+        due = self.due.get(packet.stream.index)  # none for subtitles: seconds apart or minutes, as spoken
+        if due is not None and (t < due - JUMP_BACK_S or abs(t - due) > JUMP_S):
+            self.offset -= t - due
+            t = due
+            self.stats.clock_jumps += 1
+        if shift := round(self.offset / tb):
+            packet.dts += shift
+            if packet.pts is not None:
+                packet.pts += shift
+        if packet.stream.type in ("video", "audio"):
+            self.due[packet.stream.index] = t + (packet.duration or 0) * tb
+
+
 def packets_of(container: av.container.InputContainer, *streams) -> Iterator[av.Packet]:
     """`container.demux(*streams)`, ending where PyAV's own ending fails. MPEG-TS can add streams mid-file:
     FFmpeg counts them, PyAV's stream list does not, and its closing loop of empty flush packets indexes
@@ -174,16 +208,21 @@ def packets_of(container: av.container.InputContainer, *streams) -> Iterator[av.
 
 
 def _demux_decode(container: av.container.InputContainer, side_streams: list[av.stream.Stream],
-                  stats: DecodeStats) -> Iterator[av.VideoFrame | av.Packet]:
+                  stats: DecodeStats, sought: bool = False) -> Iterator[av.VideoFrame | av.Packet]:
+    """`sought`: reading starts where a seek landed, whose first packets may go back in time (MPEG-PS):
+    the clock's jumps are mended only in a read from the file's start."""
     video = container.streams.video[0]
     if not video.codec_context.is_open:
         video.thread_type = "AUTO"  # frame + slice threads: decoding must keep up with the GPU
         video.thread_count = DECODER_THREADS
     timed = _FrameTimes(video, decode_order=container.format.name == "avi")
     held = _IntraPackets()
+    continuous = _Continuous(stats) if container.format.flags & TS_DISCONT and not sought else None
     flushed = False
     try:
         for packet in packets_of(container, video, *side_streams):
+            if continuous is not None:
+                continuous(packet)
             if packet.stream.index != video.index:
                 if packet.size:  # size-0 packets are demuxer flush markers
                     yield packet
