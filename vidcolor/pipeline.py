@@ -294,8 +294,9 @@ class PictureChanges:
         self.reshaped: str | None = None  # the first other pixel aspect
 
     def _aspect(self) -> Fraction:
-        """The decoder's latest pixel aspect (FFmpeg keeps it per picture; PyAV's frames do not show it, and
-        with frame threads the context runs a few pictures ahead)."""
+        """The decoder's latest pixel aspect (FFmpeg keeps it per picture; PyAV's frames do not show it). The
+        decoder reads it ahead of the pictures it puts out, by up to one per frame thread (17 on 16 cores),
+        so a change is told that much early, and one within a film's first pictures is missed."""
         return self.stream.codec_context.sample_aspect_ratio or Fraction(1)
 
     def fit(self, frame: av.VideoFrame) -> av.VideoFrame:
