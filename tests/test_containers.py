@@ -56,19 +56,21 @@ def test_frames_keep_their_times_and_the_sound_its_sync(tmp_path, src_ext, dst_e
     assert abs(first_audio_time(dst) - times[0]) < 0.05  # audio starts with the first frame (AAC priming: 23 ms)
 
 
-def recording(path: Path, first: int, frames: int, photo_name: str = "coffee") -> Path:
-    """An MPEG-TS recording from frame `first` of its clock on (25 fps, 40 ms of MP2 sound per frame)."""
+def recording(path: Path, first: int, frames: int, photo_name: str = "coffee", sound: str = "mp2",
+              sound_rate: int = 48000) -> Path:
+    """An MPEG-TS recording from frame `first` of its clock on (25 fps, 40 ms of sound per frame)."""
     with av.open(str(path), "w", format="mpegts") as out:
         v = out.add_stream("libx264", rate=25, options={"g": "12"})
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        a = out.add_stream("mp2", rate=48000)
+        a = out.add_stream(sound, rate=sound_rate)
         a.layout = "stereo"
+        per_frame = sound_rate // 25
         for i in range(first, first + frames):
             f = av.VideoFrame.from_ndarray(photo(photo_name, 64, 48), format="rgb24").reformat(format="yuv420p")
             f.pts, f.time_base = i, Fraction(1, 25)
             out.mux(v.encode(f))
-            s = av.AudioFrame.from_ndarray(np.full((2, 1920), 0.1, np.float32), format="fltp", layout="stereo")
-            s.sample_rate, s.pts, s.time_base = 48000, i * 1920, Fraction(1, 48000)
+            s = av.AudioFrame.from_ndarray(np.full((2, per_frame), 0.1, np.float32), format="fltp", layout="stereo")
+            s.sample_rate, s.pts, s.time_base = sound_rate, i * per_frame, Fraction(1, sound_rate)
             out.mux(a.encode(s))
         out.mux(v.encode(None))
         out.mux(a.encode(None))
@@ -109,6 +111,26 @@ def test_mpeg_ts_clips_joined_with_cat_play_one_after_the_other(tmp_path, dst_ex
         sound = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
     assert len(sound) == sum(len(packets(p)[0]) for p in parts)  # every packet of both clips' sound
     assert max(np.diff(sound)) < 0.03 and abs(sound[-1] - times[-1]) < 0.05  # no gap, and it ends with the picture
+
+
+@pytest.mark.parametrize("dst_ext, said", [("mp4", True), ("mkv", True), ("ts", False)])
+def test_copied_aac_whose_rate_changes_mid_track_is_warned_about(tmp_path, caplog, dst_ext, said):
+    """Joined recordings can change AAC's sample rate mid-track. MPEG-TS carries each packet's own header;
+    mp4 and mkv hold one rate for the track, so a copy plays the later part at the wrong speed (FFmpeg
+    decoded both parts at 48 kHz). Copying cannot wait for the whole track: a warning names the change."""
+    parts = [recording(tmp_path / "a.ts", 0, 25, sound="aac"),  # b 0.12 s on: past a's encoder padding
+             recording(tmp_path / "b.ts", 28, 25, "astronaut", sound="aac", sound_rate=44100)]
+    src = tmp_path / "both.ts"
+    src.write_bytes(b"".join(p.read_bytes() for p in parts))
+    with av.open(str(src)) as c:
+        rates = [(f.sample_rate, f.time) for f in c.decode(audio=0)]
+    assert {rate for rate, _ in rates} == {48000, 44100}  # the case is there
+    at = next(t for rate, t in rates if rate == 44100)
+    colorize_video(src, tmp_path / f"out.{dst_ext}", model="tiny-random", progress=False)
+    told = [r.getMessage() for r in caplog.records if "changes its sample rate" in r.getMessage()]
+    assert told == ([f"audio stream #1 changes its sample rate (44100 Hz from {at:.2f} s, 48000 Hz before): the "
+                     f"{dst_ext} track holds one rate, so that part plays at the wrong speed; write to .ts to keep it"]
+                    if said else [])
 
 
 def write_dv(path: Path, width: int, height: int, pix_fmt: str, rate: Fraction, frames: int) -> Path:

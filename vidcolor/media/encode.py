@@ -362,6 +362,18 @@ def _cover_file(stream: av.stream.Stream) -> tuple[str, str]:
             stream.metadata.get("mimetype") or ("image/png" if png else "image/jpeg"))
 
 
+_ADTS_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
+
+
+def _adts_rate(packet: av.Packet) -> int | None:
+    """The sample rate in an AAC packet's own ADTS header (how MPEG-TS carries AAC), else None."""
+    head = bytes(memoryview(packet)[:3])
+    if len(head) < 3 or head[0] != 0xFF or head[1] & 0xF6 != 0xF0:
+        return None
+    index = head[2] >> 2 & 0xF
+    return _ADTS_RATES[index] if index < len(_ADTS_RATES) else None
+
+
 class _Reencoded:
     """One re-encoded sound track. Digital TV changes a track's layout mid-film (ads in stereo, the film in
     5.1), joined files its rate: the encoder keeps the first part's, and every part is converted to it
@@ -436,6 +448,7 @@ class Writer:
         self.video: av.video.stream.VideoStream | None = None
         self.mapping: dict[int, av.stream.Stream] = {}  # input stream index -> output stream (copied)
         self.transcode: dict[int, _Reencoded] = {}  # input audio index -> its re-encoded output
+        self.aac_rates: dict[int, int | None] = {}  # copied AAC -> its first rate (0 once a change was said)
         self.retext: dict[int, tuple[av.stream.Stream, bool, bool]] = {}  # text subtitles: stream, from/to mov_text
         self.pending: list[av.Packet] = []  # side packets that came before the first frame
         self.frames = 0
@@ -510,6 +523,8 @@ class Writer:
             if _muxer_takes(fmt, s):
                 o = _named_layout(self.out.add_stream_from_template(s), s)
                 self.mapping[s.index] = o
+                if name == "aac" and fmt != "mpegts":  # keeps one header for the track, not each packet's
+                    self.aac_rates[s.index] = None
             elif name in _TEXT_SUBTITLES and (text := next((t for t in _TEXT_TARGETS if t in supported), None)):
                 o = self.out.add_mux_stream(text)
                 o.time_base = s.time_base
@@ -612,6 +627,8 @@ class Writer:
             if packet.dts is not None:
                 packet.dts -= shift
         index = packet.stream.index
+        if index in self.aac_rates:
+            self._watch_rate(index, packet)
         if index in self.mapping:
             packet.stream = self.mapping[index]
             try:
@@ -629,6 +646,22 @@ class Writer:
                     self._mux(self.transcode[index].encode(f))
             except av.FFmpegError:
                 self.skipped_packets += 1
+
+    def _watch_rate(self, index: int, packet: av.Packet) -> None:
+        """Joined recordings can change AAC's sample rate mid-track. A copy keeps one rate for the track, so
+        the later part would play at the wrong speed; copying cannot wait for the whole track to judge, so
+        the change is said."""
+        rate, first = _adts_rate(packet), self.aac_rates[index]
+        if rate is None or first == 0:
+            return
+        if first is None:
+            self.aac_rates[index] = rate
+        elif rate != first:
+            self.aac_rates[index] = 0
+            when = f" from {float(packet.pts * packet.time_base):.2f} s" if packet.pts is not None else ""
+            log.warning("audio stream #%d changes its sample rate (%d Hz%s, %d Hz before): the %s track holds one "
+                        "rate, so that part plays at the wrong speed; write to .ts to keep it", index, rate, when,
+                        first, self.path.suffix.lstrip(".") or self.out.format.name)
 
     def _mux(self, packets) -> None:
         """Packets into the file, one at a time. The muxer interleaves the streams: a packet handed over now
