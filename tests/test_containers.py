@@ -57,8 +57,9 @@ def test_frames_keep_their_times_and_the_sound_its_sync(tmp_path, src_ext, dst_e
 
 
 def recording(path: Path, first: int, frames: int, photo_name: str = "coffee", sound: str = "mp2",
-              sound_rate: int = 48000) -> Path:
-    """An MPEG-TS recording from frame `first` of its clock on (25 fps, 40 ms of sound per frame)."""
+              sound_rate: int = 48000, no_picture: range = range(0)) -> Path:
+    """An MPEG-TS recording from frame `first` of its clock on (25 fps, 40 ms of sound per frame); the
+    frames in `no_picture` have sound only."""
     with av.open(str(path), "w", format="mpegts") as out:
         v = out.add_stream("libx264", rate=25, options={"g": "12"})
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
@@ -66,9 +67,10 @@ def recording(path: Path, first: int, frames: int, photo_name: str = "coffee", s
         a.layout = "stereo"
         per_frame = sound_rate // 25
         for i in range(first, first + frames):
-            f = av.VideoFrame.from_ndarray(photo(photo_name, 64, 48), format="rgb24").reformat(format="yuv420p")
-            f.pts, f.time_base = i, Fraction(1, 25)
-            out.mux(v.encode(f))
+            if i not in no_picture:
+                f = av.VideoFrame.from_ndarray(photo(photo_name, 64, 48), format="rgb24").reformat(format="yuv420p")
+                f.pts, f.time_base = i, Fraction(1, 25)
+                out.mux(v.encode(f))
             s = av.AudioFrame.from_ndarray(np.full((2, per_frame), 0.1, np.float32), format="fltp", layout="stereo")
             s.sample_rate, s.pts, s.time_base = sound_rate, i * per_frame, Fraction(1, sound_rate)
             out.mux(a.encode(s))
@@ -111,6 +113,19 @@ def test_mpeg_ts_clips_joined_with_cat_play_one_after_the_other(tmp_path, dst_ex
         sound = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
     assert len(sound) == sum(len(packets(p)[0]) for p in parts)  # every packet of both clips' sound
     assert max(np.diff(sound)) < 0.03 and abs(sound[-1] - times[-1]) < 0.05  # no gap, and it ends with the picture
+
+
+def test_a_recording_whose_picture_stops_for_11_s_keeps_the_pause(tmp_path):
+    """Lost reception can stop the picture while the sound goes on. That is no jump of the clock: the pause
+    stays where it was, and nothing is said. Taking 10 s ahead of the picture's own last time for a jump
+    (as ffmpeg does) moved the times back and forth at every packet after it (143 jumps, 73 frames bumped,
+    on a 30 s recording)."""
+    src = recording(tmp_path / "lost.ts", 0, 350, no_picture=range(50, 325))  # 14 s of sound, 3 of picture
+    dst = tmp_path / "out.mkv"
+    report = colorize_video(src, dst, model="tiny-random", progress=False)
+    assert report.warnings == []
+    before, after = np.array(video_times(src)), np.array(video_times(dst))
+    assert len(after) == 75 and np.allclose(after - after[0], before - before[0], atol=0.0011)  # 11.04 s pause
 
 
 @pytest.mark.parametrize("dst_ext, said", [("mp4", True), ("mkv", True), ("ts", False)])

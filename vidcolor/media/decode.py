@@ -22,7 +22,7 @@ MAX_HELD_PACKETS = 256  # intra packets kept for a decoder's drain: far more tha
 SEEK_BACK_S = (0.0, 2.0, 10.0, 60.0)  # how far before a range's start to seek; then from the film's start
 _EPS_S = 1e-6
 TS_DISCONT = 0x0200  # FFmpeg's AVFMT_TS_DISCONT: formats whose clock may jump (MPEG-TS, MPEG-PS)
-JUMP_BACK_S, JUMP_S = 0.1, 10.0  # ffmpeg's own thresholds for such a jump: back, and either way
+JUMP_BACK_S, JUMP_S = 0.1, 10.0  # a clock's jump: back from a stream's own time, on from every stream's
 MAX_FILM_RATE = 1000  # fps: above it a rate is a time base, not a film's (parse_rate's bound too)
 
 
@@ -165,16 +165,19 @@ class _FrameTimes:
 
 class _Continuous:
     """MPEG-TS and MPEG-PS files may restart or jump their clock mid-file: clips joined with `cat`
-    (camcorders' .MTS, a recording saved in parts, DVD titles), a splice in a broadcast. As ffmpeg does, a
-    packet more than 0.1 s before, or 10 s either way from, where its stream was due next starts a new
-    part, and every stream's times from there on are moved by that jump, so the parts follow each other
-    (with the clock's jumps left in, the encoder got the second part's frames one tick apart, and the
-    muxer refused its sound)."""
+    (camcorders' .MTS, a recording saved in parts, DVD titles), a splice in a broadcast. A video or audio
+    packet more than 0.1 s before where its stream was due next (ffmpeg's bound), or more than 10 s after
+    every stream's latest, starts a new part, and every stream's times from there on are moved by that
+    jump, so the parts follow each other (with the clock's jumps left in, the encoder got the second
+    part's frames one tick apart, and the muxer refused its sound). ffmpeg also takes 10 s ahead of the
+    packet's own stream for a jump; a picture that stops for longer while the sound goes on (lost
+    reception) then moved back and forth at every packet."""
 
     def __init__(self, stats: DecodeStats) -> None:
         self.stats = stats
         self.offset = Fraction(0)  # seconds added to every time
         self.due: dict[int, Fraction] = {}  # stream index -> the time its next packet is due
+        self.latest = Fraction(0)  # the latest time any stream is due
 
     def __call__(self, packet: av.Packet) -> None:
         tb = packet.time_base
@@ -182,7 +185,7 @@ class _Continuous:
             return
         t = packet.dts * tb + self.offset
         due = self.due.get(packet.stream.index)  # none for subtitles: seconds apart or minutes, as spoken
-        if due is not None and (t < due - JUMP_BACK_S or abs(t - due) > JUMP_S):
+        if due is not None and (t < due - JUMP_BACK_S or t > self.latest + JUMP_S):
             self.offset -= t - due
             t = due
             self.stats.clock_jumps += 1
@@ -192,6 +195,7 @@ class _Continuous:
                 packet.pts += shift
         if packet.stream.type in ("video", "audio"):
             self.due[packet.stream.index] = t + (packet.duration or 0) * tb
+            self.latest = max(self.latest, self.due[packet.stream.index])
 
 
 def packets_of(container: av.container.InputContainer, *streams) -> Iterator[av.Packet]:
