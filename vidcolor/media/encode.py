@@ -448,7 +448,7 @@ class Writer:
         self.video: av.video.stream.VideoStream | None = None
         self.mapping: dict[int, av.stream.Stream] = {}  # input stream index -> output stream (copied)
         self.transcode: dict[int, _Reencoded] = {}  # input audio index -> its re-encoded output
-        self.aac_rates: dict[int, int | None] = {}  # copied AAC -> its first rate (0 once a change was said)
+        self.aac_rates: dict[int, int | None] = {}  # copied AAC -> its first rate, until a change is said
         self.retext: dict[int, tuple[av.stream.Stream, bool, bool]] = {}  # text subtitles: stream, from/to mov_text
         self.pending: list[av.Packet] = []  # side packets that came before the first frame
         self.frames = 0
@@ -652,12 +652,12 @@ class Writer:
         the later part would play at the wrong speed; copying cannot wait for the whole track to judge, so
         the change is said."""
         rate, first = _adts_rate(packet), self.aac_rates[index]
-        if rate is None or first == 0:
+        if rate is None:
             return
         if first is None:
             self.aac_rates[index] = rate
         elif rate != first:
-            self.aac_rates[index] = 0
+            del self.aac_rates[index]  # said once: the track's other packets are not looked at
             when = f" from {float(packet.pts * packet.time_base):.2f} s" if packet.pts is not None else ""
             log.warning("audio stream #%d changes its sample rate (%d Hz%s, %d Hz before): the %s track holds one "
                         "rate, so that part plays at the wrong speed; write to .ts to keep it", index, rate, when,
