@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -113,6 +114,27 @@ def test_mpeg_ts_clips_joined_with_cat_play_one_after_the_other(tmp_path, dst_ex
         sound = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
     assert len(sound) == sum(len(packets(p)[0]) for p in parts)  # every packet of both clips' sound
     assert max(np.diff(sound)) < 0.03 and abs(sound[-1] - times[-1]) < 0.05  # no gap, and it ends with the picture
+
+
+@pytest.mark.parametrize("second", [25030, 0], ids=["later", "earlier"])
+def test_joined_clips_whose_clocks_lie_far_apart_are_not_called_truncated(tmp_path, capsys, second):
+    """Clips joined whose clocks lie far apart: FFmpeg's length is the raw clock's, from its first time to its
+    last (1,001 s; 26 hours when the second clip's clock is the earlier, across the wrap). The film was
+    called 'probably truncated', and the progress bar counted towards 25,028 frames (2.4 million), its ETA
+    in hours. After the join the bar's total is the frames read so far x the file's bytes over those read,
+    and it ends full."""
+    first = 25030 - second
+    parts = [recording(tmp_path / "a.ts", first, 30), recording(tmp_path / "b.ts", second, 30, "astronaut")]
+    src = tmp_path / "both.ts"
+    src.write_bytes(b"".join(p.read_bytes() for p in parts))
+    with av.open(str(src)) as c:
+        assert c.duration / av.time_base > 1000  # the case is there: the header's length is the raw clock's
+    report = colorize_video(src, tmp_path / "out.mp4", model="tiny-random", batch_size=8)
+    assert report.frames_out == 60
+    assert report.warnings == ["the file's clock jumps at 1 point (clips joined into one file, or a broadcast "
+                               "splice): each part was put right after the one before"]
+    done, total = map(int, re.findall(r"(\d+)/(\d+) ", capsys.readouterr().err)[-1])
+    assert done == total == 60
 
 
 def test_a_recording_whose_picture_stops_for_11_s_keeps_the_pause(tmp_path):

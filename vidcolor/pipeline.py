@@ -467,6 +467,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             def decoded():
                 for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
+                        state["decoded"] = state.get("decoded", 0) + 1
                         if "fmt" not in state:
                             state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files,
                                                                         side_by_side)
@@ -500,11 +501,14 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             total = shown.frames if span is None else _range_frames(shown, span)
             bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
                        desc=src.name[:30])
+            file_bytes = src.stat().st_size if progress and src.is_file() else 0
 
             def emit(batch: Rendered) -> None:
                 if batch.frames:  # they come in presentation order
                     state["last"] = shown_until(batch.frames[-1], 1 / float(info.rate) if info.rate else 0.0)
                 sink.put(batch)
+                if file_bytes and stats.clock_jumps and stats.bytes_read:  # the header's length: the raw clock's
+                    bar.total = max(bar.n + len(batch.frames), round(state["decoded"] * file_bytes / stats.bytes_read))
                 bar.update(len(batch.frames))
                 report.frames_in += len(batch.frames)
 
@@ -528,8 +532,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 interrupted()
                 complete = _reaches_end(info, state.get("last"), state.get("sound"), span,
                                         film_start(container.streams.video[0]))
-                if complete:  # a variable rate's estimate was high: the bar ends full, as the film did
-                    bar.total = bar.n
+                if complete or stats.clock_jumps:  # an estimate was high (a variable rate, bytes): the bar
+                    bar.total = bar.n  # ends full, as the film did
             except BaseException:
                 sink.cancel()
                 writer.abort()
@@ -559,7 +563,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     finally:
         container.close()
     expected = info.frames if span is None else _range_frames(info, span)
-    if complete is not None:  # a count that is duration x average rate is rough: the times say
+    if stats.clock_jumps:  # the header's length is the raw clock's, from the first time to the last
+        short = False
+    elif complete is not None:  # a count that is duration x average rate is rough: the times say
         short = not complete
     else:
         short = bool(expected) and report.frames_out < EXPECTED_SHARE * expected - 1

@@ -39,6 +39,7 @@ class DecodeStats:
         self.corrupt_packets = 0
         self.read_error: str | None = None
         self.clock_jumps = 0
+        self.bytes_read = 0  # how far into the file the demuxer is, where its clock can jump (MPEG-TS, -PS)
 
 
 def film_start(video: av.video.stream.VideoStream) -> float:
@@ -180,6 +181,8 @@ class _Continuous:
         self.latest = Fraction(0)  # the latest time any stream is due
 
     def __call__(self, packet: av.Packet) -> None:
+        if packet.pos is not None and packet.pos >= 0:
+            self.stats.bytes_read = packet.pos + packet.size
         tb = packet.time_base
         if packet.dts is None or tb is None:
             return
