@@ -5,7 +5,8 @@
 
 Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
 MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order), or, with --containers, the
-others of FILMS (flv, nut, mov, WebM, MPEG program stream, MXF, Ogg, WMV, DV); every third run
+others of FILMS (flv, nut, mov, WebM, MPEG program stream, MXF, Ogg, WMV, DV) and "joined" (two MPEG-TS
+clips joined with `cat`, the clock starting again); every third run
 colorizes a range, which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and
 16-bit gray TIFF with a gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha,
 JPEG 2000, HEIC).
@@ -58,6 +59,16 @@ def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return bytes(b), str(kind)
 
 
+def film_seed(tmp: Path, name: str) -> tuple[str, Path]:
+    """A 30-frame film of FILMS[name]; "joined": two MPEG-TS ones joined byte for byte (`cat`), the second's
+    clock starting again, which the decoder mends."""
+    if name == "joined":
+        part = make_clip(tmp / "part.ts", frames=30, **FILMS["ts"])
+        (tmp / "seed_joined.ts").write_bytes(part.read_bytes() * 2)
+        return ".ts", tmp / "seed_joined.ts"
+    return f".{name}", make_clip(tmp / f"seed.{name}", frames=30, **FILMS[name])
+
+
 def photo_seeds(tmp: Path) -> list[tuple[str, Path]]:
     import pillow_heif
     from PIL import Image
@@ -107,7 +118,8 @@ def main() -> None:
     p.add_argument("--keep", type=Path, default=None, help="copy inputs that failed badly into this folder")
     p.add_argument("--photos", action="store_true", help="corrupt photos instead of clips")
     p.add_argument("--containers", default="mp4,mkv,ts,avi",
-                   help=f"the films to corrupt, in turn (of {', '.join(FILMS)}; the default is the first seeds')")
+                   help=f"the films to corrupt, in turn (of {', '.join(FILMS)}, joined; the default is the first "
+                        "seeds')")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -116,9 +128,7 @@ def main() -> None:
     bad_examples = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        seeds = photo_seeds(tmp) if args.photos else [
-            (f".{name}", make_clip(tmp / f"seed.{name}", frames=30, **FILMS[name]))
-            for name in args.containers.split(",")]
+        seeds = photo_seeds(tmp) if args.photos else [film_seed(tmp, name) for name in args.containers.split(",")]
         for i in range(args.runs):
             suffix, seed = seeds[i % len(seeds)]
             data, kind = corrupt(seed.read_bytes(), rng)

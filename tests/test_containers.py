@@ -116,6 +116,32 @@ def test_mpeg_ts_clips_joined_with_cat_play_one_after_the_other(tmp_path, dst_ex
     assert max(np.diff(sound)) < 0.03 and abs(sound[-1] - times[-1]) < 0.05  # no gap, and it ends with the picture
 
 
+@pytest.mark.parametrize("sound", ["ac3", "aac"])
+def test_joined_clips_with_camcorder_sound_join_once_and_keep_every_packet(tmp_path, sound):
+    """AVCHD camcorders record AC-3 (phones AAC) in MPEG-TS. At a `cat` join the demuxer sends the first
+    clip's last sound packet after the second clip's first picture packets (it ends a PES packet only when
+    the next one begins): moved with the second clip, it landed 1.2 s on, and the second clip's sound then
+    read as a second jump (AC-3: two jumps, a frame bumped, and a 1.26 s pause at the join, the picture
+    held and the sound silent: 3.7 s out of 2.4). And each clip's sound starts before its picture (AAC's
+    priming): it overlapped the first clip's by 31 ms, and the muxer refused a packet as 'damaged'."""
+    parts = [recording(tmp_path / "a.ts", 0, 30, sound=sound),
+             recording(tmp_path / "b.ts", 0, 30, "astronaut", sound=sound)]
+    src = tmp_path / "both.ts"
+    src.write_bytes(b"".join(p.read_bytes() for p in parts))
+    dst = tmp_path / "out.mp4"
+    report = colorize_video(src, dst, model="tiny-random", progress=False)
+    assert report.warnings == ["the file's clock jumps at 1 point (clips joined into one file, or a broadcast "
+                               "splice): each part was put right after the one before"]
+    times = video_times(dst)
+    assert len(times) == 60 and np.allclose(np.diff(times), 0.04, atol=0.0011)
+    with av.open(str(dst)) as c:
+        sound_times = [(float(p.pts * p.time_base), float(p.duration * p.time_base)) for p in c.demux(audio=0)
+                       if p.size]
+    assert len(sound_times) == sum(len(packets(p)[0]) for p in parts)
+    assert all(abs(b[0] - a[0] - a[1]) < 0.0011 for a, b in zip(sound_times, sound_times[1:]))  # on, no gap
+    assert abs(sound_times[-1][0] + sound_times[-1][1] - times[-1]) < 0.1  # and it ends with the picture
+
+
 @pytest.mark.parametrize("second", [25030, 0], ids=["later", "earlier"])
 def test_joined_clips_whose_clocks_lie_far_apart_are_not_called_truncated(tmp_path, capsys, second):
     """Clips joined whose clocks lie far apart: FFmpeg's length is the raw clock's, from its first time to its

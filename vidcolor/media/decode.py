@@ -172,33 +172,61 @@ class _Continuous:
     jump, so the parts follow each other (with the clock's jumps left in, the encoder got the second
     part's frames one tick apart, and the muxer refused its sound). ffmpeg also takes 10 s ahead of the
     packet's own stream for a jump; a picture that stops for longer while the sound goes on (lost
-    reception) then moved back and forth at every packet."""
+    reception) then moved back and forth at every packet.
+
+    At a join the other streams are not quite in step. The demuxer ends a PES packet only when the next
+    one of its stream begins, so the part before may still send one packet of each stream after the jump:
+    one that begins in the file before the packet that jumped, and follows on from its stream with the old
+    move, keeps that move (with the new one it read as a second jump, 1.2 s on, and the join got a 1.2 s
+    pause). And a part's sound may begin up to 0.1 s before the last part's ended (one encoder's padding,
+    the next one's priming): that stream then follows on, late by the overlap until the next jump, so
+    that no packet is refused as out of order."""
 
     def __init__(self, stats: DecodeStats) -> None:
         self.stats = stats
-        self.offset = Fraction(0)  # seconds added to every time
+        self.base = Fraction(0)  # seconds added to every stream's times since the last jump
+        self.shift: dict[int, Fraction] = {}  # stream index -> its own, where it follows on late
+        self.before: dict[int, Fraction] = {}  # stream index -> its seconds added before the last jump
+        self.waiting: set[int] = set()  # streams that have sent nothing of the part after the last jump
+        self.tail: set[int] = set()  # of those, the ones whose last packet of the part before may still come
+        self.jump_at = -1  # where in the file the packet that jumped began
         self.due: dict[int, Fraction] = {}  # stream index -> the time its next packet is due
         self.latest = Fraction(0)  # the latest time any stream is due
 
     def __call__(self, packet: av.Packet) -> None:
-        if packet.pos is not None and packet.pos >= 0:
-            self.stats.bytes_read = packet.pos + packet.size
+        pos = packet.pos if packet.pos is not None else -1  # -1: not known
+        if pos >= 0:
+            self.stats.bytes_read = pos + packet.size
         tb = packet.time_base
         if packet.dts is None or tb is None:
             return
-        t = packet.dts * tb + self.offset
-        due = self.due.get(packet.stream.index)  # none for subtitles: seconds apart or minutes, as spoken
+        index, raw = packet.stream.index, packet.dts * tb
+        due = self.due.get(index)  # none for subtitles: seconds apart or minutes, as spoken
+        shift = self.shift.get(index, self.base)
+        if index in self.waiting:
+            if index in self.tail and 0 <= pos < self.jump_at \
+                    and abs(raw + self.before[index] - due) <= JUMP_BACK_S:  # the part before's last packet
+                shift = self.before[index]
+                self.tail.discard(index)
+            else:
+                self.waiting.discard(index)
+                if 0 < due - (raw + shift) <= JUMP_BACK_S:  # begins before its stream's last part ended
+                    shift = self.shift[index] = due - raw
+        t = raw + shift
         if due is not None and (t < due - JUMP_BACK_S or t > self.latest + JUMP_S):
-            self.offset -= t - due
-            t = due
+            self.before = {i: self.shift.get(i, self.base) for i in self.due}
+            self.base, self.shift = due - raw, {}
+            self.waiting = set(self.due) - {index}
+            self.tail, self.jump_at = set(self.waiting), pos
+            shift, t = self.base, due
             self.stats.clock_jumps += 1
-        if shift := round(self.offset / tb):
-            packet.dts += shift
+        if moved := round(shift / tb):
+            packet.dts += moved
             if packet.pts is not None:
-                packet.pts += shift
+                packet.pts += moved
         if packet.stream.type in ("video", "audio"):
-            self.due[packet.stream.index] = t + (packet.duration or 0) * tb
-            self.latest = max(self.latest, self.due[packet.stream.index])
+            self.due[index] = t + (packet.duration or 0) * tb
+            self.latest = max(self.latest, self.due[index])
 
 
 def packets_of(container: av.container.InputContainer, *streams) -> Iterator[av.Packet]:
