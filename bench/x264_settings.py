@@ -1,0 +1,108 @@
+"""Could a cheaper x264 setting free the CPU the model shares with the encoder, at the same quality and size?
+
+    python bench/x264_settings.py [FILM] [--height 480] [--seconds 8] [--reps 2] [--json]
+
+FILM (default: the demo clip at --height, as bench/throughput.py makes it) is colorized once, losslessly
+(FFV1), then its colored frames are encoded by libx264 in one thread under each setting at crf 14-22.
+Printed per setting and crf: CPU milliseconds per frame (the median of --reps), bytes and PSNR over the
+Y, Cb and Cr samples against the lossless frames. Then, at the PSNR that the default (veryfast, crf 18)
+reaches, each setting's bytes and CPU, interpolated between its crf points (log bytes, linear CPU,
+against PSNR).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import resource
+import statistics
+import sys
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clips import make_clip, wide
+
+from vidcolor import colorize_video
+from vidcolor.media.encode import EncodeOptions
+
+SETTINGS = {"veryfast": {"preset": "veryfast"},
+            "veryfast, me=dia": {"preset": "veryfast", "x264-params": "me=dia"},
+            "veryfast, rc-lookahead=5": {"preset": "veryfast", "x264-params": "rc-lookahead=5"},
+            "superfast": {"preset": "superfast"},
+            "faster": {"preset": "faster"}}
+CRFS = (14, 16, 18, 20, 22)
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def encode(frames: list[av.VideoFrame], options: dict[str, str]) -> tuple[float, bytes]:
+    """CPU ms per frame of a one-thread libx264 encode (muxing included), and the file."""
+    buf = io.BytesIO()
+    t0 = cpu_seconds()
+    with av.open(buf, "w", format="matroska") as out:
+        s = out.add_stream("libx264", rate=25, options=options)
+        s.width, s.height, s.pix_fmt, s.thread_count = frames[0].width, frames[0].height, "yuv420p", 1
+        for i, f in enumerate(frames):
+            f.pts, f.time_base = i, Fraction(1, 25)
+            out.mux(s.encode(f))
+        out.mux(s.encode(None))
+    return (cpu_seconds() - t0) / len(frames) * 1000, buf.getvalue()
+
+
+def psnr(data: bytes, truth: list[np.ndarray]) -> float:
+    with av.open(io.BytesIO(data)) as c:
+        mse = np.mean([np.mean((f.to_ndarray().astype(np.float64) - t) ** 2) for f, t in zip(c.decode(video=0), truth)])
+    return float(10 * np.log10(255 ** 2 / mse))
+
+
+def at_quality(points: list[dict], target: float) -> dict:
+    """Bytes and CPU interpolated at PSNR `target` (points sorted by crf: PSNR falls)."""
+    q = [p["psnr"] for p in points][::-1]
+    if not q[0] <= target <= q[-1]:
+        return {"bytes": None, "cpu_ms": None}
+    size = np.exp(np.interp(target, q, [np.log(p["bytes"]) for p in points][::-1]))
+    return {"bytes": int(size), "cpu_ms": round(float(np.interp(target, q, [p["cpu_ms"] for p in points][::-1])), 2)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("film", nargs="?", type=Path)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--seconds", type=float, default=8)
+    p.add_argument("--reps", type=int, default=2)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        film = args.film or make_clip(Path(tmp) / "clip.mp4", wide(args.height), args.height, args.seconds)
+        colored = Path(tmp) / "colored.mkv"
+        colorize_video(film, colored, encode=EncodeOptions(codec="ffv1"), progress=False)
+        with av.open(str(colored)) as c:
+            frames = [f.reformat(format="yuv420p") for f in c.decode(video=0)]
+    truth = [f.to_ndarray().astype(np.float64) for f in frames]
+    runs: dict[tuple[str, int], list[float]] = {}
+    files: dict[tuple[str, int], bytes] = {}
+    for _ in range(args.reps):  # settings interleaved, so that a slow minute falls on all of them
+        for crf in CRFS:
+            for name, options in SETTINGS.items():
+                ms, files[name, crf] = encode(frames, options | {"crf": str(crf)})
+                runs.setdefault((name, crf), []).append(ms)
+    table = {name: [{"crf": crf, "cpu_ms": round(statistics.median(runs[name, crf]), 2),
+                     "bytes": len(files[name, crf]), "psnr": round(psnr(files[name, crf], truth), 3)}
+                    for crf in CRFS] for name in SETTINGS}
+    target = next(p["psnr"] for p in table["veryfast"] if p["crf"] == 18)
+    result = {"film": str(args.film or f"demo clip {wide(args.height)}x{args.height}"), "frames": len(frames),
+              "settings": table, "at_default_psnr": {"psnr": target} | {
+                  name: at_quality(points, target) for name, points in table.items()}}
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
