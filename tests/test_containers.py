@@ -95,49 +95,43 @@ def test_a_recording_across_the_mpeg_ts_clock_wrap_is_whole(tmp_path, dst_ext):
     assert abs(first_audio_time(dst) - times[0]) < 0.05
 
 
-@pytest.mark.parametrize("dst_ext", ["mp4", "mkv"])
-def test_mpeg_ts_clips_joined_with_cat_play_one_after_the_other(tmp_path, dst_ext):
-    """`cat a.ts b.ts > both.ts` (camcorder clips, a recording saved in parts): the second clip's clock
-    starts again. Its 30 frames went to the encoder one tick apart, about 1 ms in all, and its sound was
-    refused. The clips now follow each other, as ffmpeg puts them, and a warning says so."""
-    parts = [recording(tmp_path / "a.ts", 0, 30), recording(tmp_path / "b.ts", 0, 30, "astronaut")]
+JUMPED = ("the file's clock jumps at 1 point (clips joined into one file, or a broadcast splice): each part was put "
+          "right after the one before")
+
+
+def joined(tmp_path: Path, first: int = 0, second: int = 0, sound: str = "mp2") -> tuple[Path, list[Path]]:
+    """Two 30-frame MPEG-TS recordings from frames `first` and `second` of their clocks, joined byte for byte
+    (`cat`); the file and its parts."""
+    parts = [recording(tmp_path / "a.ts", first, 30, sound=sound),
+             recording(tmp_path / "b.ts", second, 30, "astronaut", sound=sound)]
     src = tmp_path / "both.ts"
     src.write_bytes(b"".join(p.read_bytes() for p in parts))
+    return src, parts
+
+
+@pytest.mark.parametrize("sound", ["mp2", "ac3", "aac"])
+@pytest.mark.parametrize("dst_ext", ["mp4", "mkv"])
+def test_mpeg_ts_clips_joined_with_cat_play_one_after_the_other(tmp_path, dst_ext, sound):
+    """`cat a.ts b.ts > both.ts` (camcorder clips, a recording saved in parts): the second clip's clock
+    starts again. Its 30 frames went to the encoder one tick apart, about 1 ms in all, and its sound was
+    refused. The clips now follow each other, as ffmpeg puts them, and a warning says so.
+    Camcorders record AC-3 (AVCHD) or AAC (phones). The demuxer ends a PES packet only when the next one
+    begins, so it sent the first clip's last AC-3 packet after the second clip's first picture packets:
+    moved with the second clip, it landed 1.2 s on, and the second clip's sound then read as a second jump
+    (two jumps, a frame bumped, and a 1.26 s pause at the join: 3.7 s out of 2.4). And each clip's AAC
+    starts before its picture (the encoder's priming): it overlapped the first clip's by 31 ms, and the
+    muxer refused a packet as 'damaged'."""
+    src, parts = joined(tmp_path, sound=sound)
     assert min(np.diff(video_times(src))) < -1  # the case is there: the clock goes back at the join
     dst = tmp_path / f"out.{dst_ext}"
     report = colorize_video(src, dst, model="tiny-random", progress=False)
-    assert report.warnings == ["the file's clock jumps at 1 point (clips joined into one file, or a broadcast "
-                               "splice): each part was put right after the one before"]
-    times = video_times(dst)
-    assert len(times) == 60 and np.allclose(np.diff(times), 0.04, atol=0.0011)
-    with av.open(str(dst)) as c:
-        sound = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
-    assert len(sound) == sum(len(packets(p)[0]) for p in parts)  # every packet of both clips' sound
-    assert max(np.diff(sound)) < 0.03 and abs(sound[-1] - times[-1]) < 0.05  # no gap, and it ends with the picture
-
-
-@pytest.mark.parametrize("sound", ["ac3", "aac"])
-def test_joined_clips_with_camcorder_sound_join_once_and_keep_every_packet(tmp_path, sound):
-    """AVCHD camcorders record AC-3 (phones AAC) in MPEG-TS. At a `cat` join the demuxer sends the first
-    clip's last sound packet after the second clip's first picture packets (it ends a PES packet only when
-    the next one begins): moved with the second clip, it landed 1.2 s on, and the second clip's sound then
-    read as a second jump (AC-3: two jumps, a frame bumped, and a 1.26 s pause at the join, the picture
-    held and the sound silent: 3.7 s out of 2.4). And each clip's sound starts before its picture (AAC's
-    priming): it overlapped the first clip's by 31 ms, and the muxer refused a packet as 'damaged'."""
-    parts = [recording(tmp_path / "a.ts", 0, 30, sound=sound),
-             recording(tmp_path / "b.ts", 0, 30, "astronaut", sound=sound)]
-    src = tmp_path / "both.ts"
-    src.write_bytes(b"".join(p.read_bytes() for p in parts))
-    dst = tmp_path / "out.mp4"
-    report = colorize_video(src, dst, model="tiny-random", progress=False)
-    assert report.warnings == ["the file's clock jumps at 1 point (clips joined into one file, or a broadcast "
-                               "splice): each part was put right after the one before"]
+    assert report.warnings == [JUMPED]
     times = video_times(dst)
     assert len(times) == 60 and np.allclose(np.diff(times), 0.04, atol=0.0011)
     with av.open(str(dst)) as c:
         sound_times = [(float(p.pts * p.time_base), float(p.duration * p.time_base)) for p in c.demux(audio=0)
                        if p.size]
-    assert len(sound_times) == sum(len(packets(p)[0]) for p in parts)
+    assert len(sound_times) == sum(len(packets(p)[0]) for p in parts)  # every packet of both clips' sound
     assert all(abs(b[0] - a[0] - a[1]) < 0.0011 for a, b in zip(sound_times, sound_times[1:]))  # on, no gap
     assert abs(sound_times[-1][0] + sound_times[-1][1] - times[-1]) < 0.1  # and it ends with the picture
 
@@ -149,16 +143,12 @@ def test_joined_clips_whose_clocks_lie_far_apart_are_not_called_truncated(tmp_pa
     called 'probably truncated', and the progress bar counted towards 25,028 frames (2.4 million), its ETA
     in hours. After the join the bar's total is the frames read so far x the file's bytes over those read,
     and it ends full."""
-    first = 25030 - second
-    parts = [recording(tmp_path / "a.ts", first, 30), recording(tmp_path / "b.ts", second, 30, "astronaut")]
-    src = tmp_path / "both.ts"
-    src.write_bytes(b"".join(p.read_bytes() for p in parts))
+    src, _ = joined(tmp_path, 25030 - second, second)
     with av.open(str(src)) as c:
         assert c.duration / av.time_base > 1000  # the case is there: the header's length is the raw clock's
     report = colorize_video(src, tmp_path / "out.mp4", model="tiny-random", batch_size=8)
     assert report.frames_out == 60
-    assert report.warnings == ["the file's clock jumps at 1 point (clips joined into one file, or a broadcast "
-                               "splice): each part was put right after the one before"]
+    assert report.warnings == [JUMPED]
     done, total = map(int, re.findall(r"(\d+)/(\d+) ", capsys.readouterr().err)[-1])
     assert done == total == 60
 
