@@ -178,9 +178,9 @@ class _Continuous:
     one of its stream begins, so the part before may still send one packet of each stream after the jump:
     one that begins in the file before the packet that jumped, and follows on from its stream with the old
     move, keeps that move (with the new one it read as a second jump, 1.2 s on, and the join got a 1.2 s
-    pause). And a part's sound may begin up to 0.1 s before the last part's ended (one encoder's padding,
-    the next one's priming): that stream then follows on, late by the overlap until the next jump, so
-    that no packet is refused as out of order."""
+    pause). And a stream of the new part may begin up to 0.1 s before its last part ended (sound does:
+    one encoder's padding, the next one's priming): that stream then follows on, late by the overlap
+    until the next jump, so that no packet is refused as out of order."""
 
     def __init__(self, stats: DecodeStats) -> None:
         self.stats = stats
