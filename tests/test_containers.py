@@ -14,8 +14,10 @@ from PIL import Image
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
+from vidcolor.colorizer import Colorizer
 from vidcolor.errors import OutputError, UsageError
 from vidcolor.media.encode import EncodeOptions
+from vidcolor.preview import make_preview
 
 AUDIO = {"mp4": "aac", "mkv": "flac", "mov": "pcm_s16le", "ts": "aac", "avi": "mp3"}
 
@@ -58,9 +60,9 @@ def test_frames_keep_their_times_and_the_sound_its_sync(tmp_path, src_ext, dst_e
 
 
 def recording(path: Path, first: int, frames: int, photo_name: str = "coffee", sound: str = "mp2",
-              sound_rate: int = 48000, no_picture: range = range(0)) -> Path:
+              sound_rate: int = 48000, no_picture: range = range(0), pan: int = 0) -> Path:
     """An MPEG-TS recording from frame `first` of its clock on (25 fps, 40 ms of sound per frame); the
-    frames in `no_picture` have sound only."""
+    frames in `no_picture` have sound only; `pan` px a frame moves the photo, so that each frame differs."""
     with av.open(str(path), "w", format="mpegts") as out:
         v = out.add_stream("libx264", rate=25, options={"g": "12"})
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
@@ -69,7 +71,8 @@ def recording(path: Path, first: int, frames: int, photo_name: str = "coffee", s
         per_frame = sound_rate // 25
         for i in range(first, first + frames):
             if i not in no_picture:
-                f = av.VideoFrame.from_ndarray(photo(photo_name, 64, 48), format="rgb24").reformat(format="yuv420p")
+                picture = np.roll(photo(photo_name, 64, 48), pan * (i - first), axis=1)
+                f = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
                 f.pts, f.time_base = i, Fraction(1, 25)
                 out.mux(v.encode(f))
             s = av.AudioFrame.from_ndarray(np.full((2, per_frame), 0.1, np.float32), format="fltp", layout="stereo")
@@ -99,11 +102,12 @@ JUMPED = ("the file's clock jumps at 1 point (clips joined into one file, or a b
           "right after the one before")
 
 
-def joined(tmp_path: Path, first: int = 0, second: int = 0, sound: str = "mp2") -> tuple[Path, list[Path]]:
+def joined(tmp_path: Path, first: int = 0, second: int = 0, sound: str = "mp2",
+           pan: int = 0) -> tuple[Path, list[Path]]:
     """Two 30-frame MPEG-TS recordings from frames `first` and `second` of their clocks, joined byte for byte
     (`cat`); the file and its parts."""
-    parts = [recording(tmp_path / "a.ts", first, 30, sound=sound),
-             recording(tmp_path / "b.ts", second, 30, "astronaut", sound=sound)]
+    parts = [recording(tmp_path / "a.ts", first, 30, sound=sound, pan=pan),
+             recording(tmp_path / "b.ts", second, 30, "astronaut", sound=sound, pan=pan)]
     src = tmp_path / "both.ts"
     src.write_bytes(b"".join(p.read_bytes() for p in parts))
     return src, parts
@@ -151,6 +155,50 @@ def test_joined_clips_whose_clocks_lie_far_apart_are_not_called_truncated(tmp_pa
     assert report.warnings == [JUMPED]
     done, total = map(int, re.findall(r"(\d+)/(\d+) ", capsys.readouterr().err)[-1])
     assert done == total == 60
+
+
+@pytest.mark.parametrize("first, second", [(0, 0), (0, 25030), (25030, 0)], ids=["same", "later", "earlier"])
+def test_a_range_in_the_later_part_of_joined_clips_is_what_the_whole_film_shows_there(tmp_path, first, second):
+    """A range counts the time the whole film is written with, its parts one after the other. It counted the
+    raw clock, so a range in the second part read 'no video frame could be decoded' (exit 3), or, where both
+    clocks start at 0, the first part's frames. The file is now read from its start, the picture decoded
+    only from the keyframe before the range; a range past the end says where the joined parts end."""
+    src, parts = joined(tmp_path, first, second, pan=3)
+    dst = tmp_path / "range.mkv"
+    report = colorize_video(src, dst, model="tiny-random", encode=EncodeOptions(crf=0), progress=False, start=1.6,
+                            duration=0.4)  # x264 lossless: the luminance read back is the input's
+    assert report.frames_out == 10 and report.warnings == [JUMPED]
+    times = video_times(dst)
+    assert np.allclose(times, np.arange(10) * 0.04, atol=0.0011)
+
+    def luma(frames: list[av.VideoFrame]) -> list[np.ndarray]:
+        return [f.to_ndarray(format="gray") for f in frames]
+    with av.open(str(parts[1])) as c:  # the second clip's frames 10-19: 0.4 s into it, 1.6 s into the film
+        want = luma(list(c.decode(video=0))[10:20])
+    with av.open(str(dst)) as c:
+        assert all(np.array_equal(a, b) for a, b in zip(luma(c.decode(video=0)), want, strict=True))
+    sound = packets(dst)[0]
+    assert sound == packets(parts[1])[0][17:17 + len(sound)] and len(sound) >= 16  # 24 ms each, from 0.408 s
+    with pytest.raises(UsageError, match=r"2 joined parts, one after the other, end at 2\.[34]\d* s"):
+        colorize_video(src, tmp_path / "past.mkv", model="tiny-random", progress=False, start=3.0)
+
+
+@pytest.mark.parametrize("first, second", [(0, 0), (0, 25030)], ids=["same", "later"])
+def test_a_preview_sheet_of_joined_clips_spreads_over_both(tmp_path, first, second):
+    """A sheet spread its times over FFmpeg's length, the raw clock's: where both clocks start at 0, over the
+    first 1.2 s only; where the second runs 1,000 s later, over 1,001 s, and all but the first time fell
+    past the film's end (one row). The length is now the parts' one after the other, read once without
+    decoding, and each time is found in one pass: the second clip's frames are on the sheet at their times."""
+    src, parts = joined(tmp_path, first, second, pan=3)
+    sheet = make_preview(src, tmp_path / "sheet.png", count=4, colorizer=Colorizer("tiny-random"))
+    assert sheet["times"] == ["00:00:00.320", "00:00:00.920", "00:00:01.520", "00:00:02.120"]
+    at = make_preview(src, tmp_path / "at.png", at=["1.6", "0.4"], colorizer=Colorizer("tiny-random"))
+    assert at["times"] == ["00:00:01.600", "00:00:00.400"]
+    rows = np.asarray(Image.open(tmp_path / "at.png").convert("L"), dtype=np.float32)
+    with av.open(str(parts[1])) as c:  # the second clip's frame 10, scaled as the sheet's tile
+        want = next(f for i, f in enumerate(c.decode(video=0)) if i == 10).to_ndarray(format="gray")
+    tile = rows[4 + 18:4 + 18 + 240, 4:4 + 320]  # the first row's gray picture
+    assert np.abs(tile - np.asarray(Image.fromarray(want).resize((320, 240), Image.BILINEAR))).mean() < 2
 
 
 def test_a_recording_whose_picture_stops_for_11_s_keeps_the_pause(tmp_path):

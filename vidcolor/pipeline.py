@@ -374,8 +374,9 @@ def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
         t0 + to_seconds(duration, info.rate) if duration is not None else None)
     if t1 is not None and t1 <= t0:
         raise UsageError(f"empty range: it ends ({t1:.3f} s) before it starts ({t0:.3f} s)")
-    # refused before reading only when surely past the end: MPEG-PS headers estimate durations 30% short
-    if info.duration is not None and t0 >= 1.5 * info.duration + 5:
+    # refused before reading only when surely past the end: MPEG-PS headers estimate durations 30% short, and
+    # parts joined into one MPEG-TS or -PS file may last longer than its raw clock's first to last time
+    if info.duration is not None and not info.clock_may_jump and t0 >= 1.5 * info.duration + 5:
         raise UsageError(f"the range starts at {t0:.3f} s, after the end of the film ({info.duration:.3f} s)")
     return TimeRange(t0, t1)
 
@@ -409,7 +410,10 @@ def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
     if not info.rate or (span.end is None and info.duration is None):
         return None
     end = span.end if span.end is not None else info.duration
-    return max(0, round((min(end, info.duration or end) - span.start) * info.rate))
+    if info.duration is not None and not (info.clock_may_jump and span.end is not None):
+        end = min(end, info.duration)  # a joined file's parts may last longer than its raw clock's first to last
+    frames = round((end - span.start) * info.rate)
+    return frames if frames > 0 or not info.clock_may_jump else None  # None: where a later part ends is not known
 
 
 def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFAULT_MODEL, device: str = "auto",
@@ -467,6 +471,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             def decoded():
                 for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
+                        state.setdefault("from_byte", stats.bytes_read)  # a range of a joined file: its first
                         state["decoded"] = state.get("decoded", 0) + 1
                         if "fmt" not in state:
                             state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files,
@@ -507,8 +512,11 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 if batch.frames:  # they come in presentation order
                     state["last"] = shown_until(batch.frames[-1], 1 / float(info.rate) if info.rate else 0.0)
                 sink.put(batch)
-                if file_bytes and stats.clock_jumps and stats.bytes_read:  # the header's length: the raw clock's
-                    bar.total = max(bar.n + len(batch.frames), round(state["decoded"] * file_bytes / stats.bytes_read))
+                read = stats.bytes_read - state["from_byte"]
+                if file_bytes and stats.clock_jumps and read > 0 and (span is None or span.end is None):
+                    # the header's length is the raw clock's: the bytes left tell how much film is left
+                    left = round(state["decoded"] * (file_bytes - state["from_byte"]) / read)
+                    bar.total = max(bar.n + len(batch.frames), left)
                 bar.update(len(batch.frames))
                 report.frames_in += len(batch.frames)
 
@@ -542,6 +550,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 bar.close()
             if report.frames_in == 0:
                 writer.abort()
+                if span is not None and stats.clock_jumps and stats.clock_end is not None:
+                    raise UsageError(f"no frame in the range from {span.start:.3f} s: the film ends before it (its "
+                                     f"{stats.clock_jumps + 1} joined parts, one after the other, end at "
+                                     f"{stats.clock_end - film_start(container.streams.video[0]):.3f} s)")
                 if span is not None and (info.duration is None or span.start >= info.duration):
                     raise UsageError(f"no frame in the range from {span.start:.3f} s: the film ends before it "
                                      f"(its header says {info.duration or 0:.3f} s)")

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 from PIL import Image, ImageDraw
 
 from .colorizer import Colorizer
 from .errors import InputError
 from .image import colorize_pixels
-from .media.decode import DecodeStats, TimeRange, demux_decode, film_start
-from .media.probe import counted, open_input, video_info
+from .media.decode import TS_DISCONT, DecodeStats, TimeRange, demux_decode, film_start, first_frames_at, joined_end
+from .media.probe import VideoInfo, counted, open_input, video_info
 from .outputs import atomic_output
 from .timecode import format_clock, to_seconds
 
@@ -20,18 +21,15 @@ LABEL_HEIGHT = 18  # px
 
 def _frames_at(container, times: list[float]) -> list[tuple[np.ndarray, float] | None]:
     """(H, W, 3) uint8 gray RGB of the first frame at or after each of `times` (seconds), and its time; None
-    past the end. A seek finds each where the file has timestamps; a stream without them (raw .h264) cannot
-    seek, so it is read once, in time order."""
-    origin = film_start(container.streams.video[0])
-    if container.streams.video[0].start_time is not None:
+    past the end. A seek finds each where the file has timestamps; where it cannot (raw .h264: none; MPEG-TS
+    and -PS: joined parts restart the clock), the file is read once, in time order."""
+    video = container.streams.video[0]
+    origin = film_start(video)
+    if video.start_time is not None and not container.format.flags & TS_DISCONT:
         firsts = (_first_at(container, t) for t in times)
         return [None if f is None else (_gray(f), _seconds(f, origin, t)) for f, t in zip(firsts, times)]
-    found, pending = {}, sorted(set(times))
-    for frame in demux_decode(container, [], DecodeStats()):
-        while pending and _seconds(frame, origin, 0.0) >= pending[0] - 1e-6:
-            found[pending.pop(0)] = _gray(frame), _seconds(frame, origin, 0.0)
-        if not pending:
-            break
+    ordered = sorted(set(times))
+    found = {t: (_gray(f), _seconds(f, origin, t)) for t, f in zip(ordered, first_frames_at(container, ordered))}
     return [found.get(t) for t in times]
 
 
@@ -42,6 +40,20 @@ def _first_at(container, t: float):
         return next(demux_decode(container, [], DecodeStats(), TimeRange(t, None)), None)
     except InputError:
         return None
+
+
+def _length(src: Path, frame_rate: str | float | None, info: VideoInfo) -> float | None:
+    """The film's length in seconds, that the sheet's times spread over. For MPEG-TS and -PS, where joined parts
+    are put one after the other, the file is read once without decoding: FFmpeg's length is the raw clock's."""
+    if not info.clock_may_jump:
+        return counted(src, frame_rate, info).duration
+    container = open_input(src)
+    try:
+        return joined_end(container)
+    except av.FFmpegError:  # damaged: the header's length will do
+        return info.duration
+    finally:
+        container.close()
 
 
 def _gray(frame) -> np.ndarray:
@@ -64,7 +76,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         info = video_info(container)
         if at:
             times = [to_seconds(t, info.rate) for t in at]
-        elif duration := counted(src, frame_rate, info).duration:
+        elif duration := _length(src, frame_rate, info):
             times = [duration * (k + 0.5) / count for k in range(count)]
         else:
             times = [0.0]

@@ -19,6 +19,7 @@ MAX_CORRUPT_PACKETS = 100  # bad video packets skipped (and counted) before we g
 DECODER_THREADS = 0
 RANGE_TAIL_S = 2.0  # after the range's last frame, how far other streams are read for their last packets
 MAX_HELD_PACKETS = 256  # intra packets kept for a decoder's drain: far more than its threads hold
+MAX_SKIPPED_BYTES = 64 << 20  # video packets held while reading to a range: past it, they are decoded as read
 SEEK_BACK_S = (0.0, 2.0, 10.0, 60.0)  # how far before a range's start to seek; then from the film's start
 _EPS_S = 1e-6
 TS_DISCONT = 0x0200  # FFmpeg's AVFMT_TS_DISCONT: formats whose clock may jump (MPEG-TS, MPEG-PS)
@@ -39,6 +40,7 @@ class DecodeStats:
         self.corrupt_packets = 0
         self.read_error: str | None = None
         self.clock_jumps = 0
+        self.clock_end: float | None = None  # seconds, where the mended clock reached (MPEG-TS, -PS)
         self.bytes_read = 0  # how far into the file the demuxer is, where its clock can jump (MPEG-TS, -PS)
 
 
@@ -63,8 +65,12 @@ def frame_rate(video: av.video.stream.VideoStream) -> Fraction | None:
 
 
 def _time(item: av.VideoFrame | av.Packet) -> float | None:
-    pts = item.pts
-    return None if pts is None or item.time_base is None else float(pts * item.time_base)
+    return _seconds(item.pts, item.time_base)
+
+
+def _seconds(ticks: int | None, time_base: Fraction | None) -> float | None:
+    """float(ticks * time_base), without the Fraction product: a read to a range calls it for every packet."""
+    return None if ticks is None or time_base is None else ticks * time_base.numerator / time_base.denominator
 
 
 def demux_decode(container: av.container.InputContainer, side_streams: list[av.stream.Stream],
@@ -79,8 +85,12 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
     video = container.streams.video[0]
     origin = film_start(video)
     start, end = origin + span.start, None if span.end is None else origin + span.end
-    items = _decode_from(container, side_streams, stats, start, origin) if span.start > 0 else \
-        _demux_decode(container, side_streams, stats)
+    if span.start <= 0:
+        items = _demux_decode(container, side_streams, stats)
+    elif container.format.flags & TS_DISCONT:  # where a later part lies in time is known only once read to it
+        items = _demux_decode(container, side_streams, stats, skip=_Skipping(start))
+    else:
+        items = _decode_from(container, side_streams, stats, start, origin)
     video_done = False
     for item in items:
         t = _time(item)
@@ -94,6 +104,41 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
         yield item
 
 
+def first_frames_at(container: av.container.InputContainer, times: list[float]) -> Iterator[av.VideoFrame]:
+    """The first frame at or after each of `times` (seconds from the film's start, ascending), in one pass from
+    the file's start, where seeking cannot find them: MPEG-TS and -PS, whose joined parts restart the clock,
+    decode only the group of pictures that holds each time; streams without timestamps (raw .h264) decode
+    every frame. Ends early where the film does."""
+    origin = film_start(container.streams.video[0])
+    pending = deque(origin + t for t in times)
+    skip = _Skipping(pending[0]) if container.format.flags & TS_DISCONT else None
+    for frame in _demux_decode(container, [], DecodeStats(), skip=skip):
+        shown = _time(frame)
+        if shown is None or shown < pending[0] - _EPS_S:
+            continue
+        while pending and shown >= pending[0] - _EPS_S:
+            pending.popleft()
+            yield frame
+        if not pending:
+            return
+        if skip is not None:
+            skip.to = pending[0]
+
+
+def joined_end(container: av.container.InputContainer) -> float | None:
+    """Where the picture ends, in seconds from the film's start, with the parts of an MPEG-TS or -PS file
+    put one after the other as the film is written: one pass without decoding. (FFmpeg's length is the raw
+    clock's, from its first time to its last: a later part may restart it.) None without a timed frame."""
+    video = container.streams.video[0]
+    mend, end = _Continuous(DecodeStats()), None
+    period = 1 / float(frame_rate(video) or 25)
+    for packet in packets_of(container, video, *container.streams.audio):
+        mend(packet)
+        if packet.stream.index == video.index and packet.size and packet.pts is not None and packet.time_base:
+            end = max(end or 0.0, shown_until(packet, period))
+    return None if end is None else end - film_start(video)
+
+
 def still_shown(item: av.VideoFrame | av.Packet, at: float) -> bool:
     """A subtitle that began earlier and is still on screen at `at` seconds."""
     return (isinstance(item, av.Packet) and item.stream.type == "subtitle" and bool(item.duration)
@@ -103,9 +148,9 @@ def still_shown(item: av.VideoFrame | av.Packet, at: float) -> bool:
 def _decode_from(container: av.container.InputContainer, side_streams: list[av.stream.Stream], stats: DecodeStats,
                  start: float, origin: float) -> Iterator[av.VideoFrame | av.Packet]:
     """Decoding that begins at or before `start` seconds. A seek lands on the keyframe before it where the
-    file has an index; MPEG-TS and MPEG-PS (DVD) have none, and FFmpeg's guess can land after it, so the
-    first frame is checked and the seek goes further back, at last to before the film's start. Streams
-    without timestamps (raw .h264) cannot seek: they are read from their start."""
+    file has an index; where it has none, FFmpeg's guess can land after it, so the first frame is checked
+    and the seek goes further back, at last to before the film's start. Streams without timestamps (raw
+    .h264) cannot seek: they are read from their start."""
     video = container.streams.video[0]
     if video.start_time is None:  # a seek would read through the whole stream, then fail
         yield from _demux_decode(container, side_streams, stats)
@@ -184,23 +229,31 @@ class _Continuous:
 
     def __init__(self, stats: DecodeStats) -> None:
         self.stats = stats
-        self.base = Fraction(0)  # seconds added to every stream's times since the last jump
-        self.shift: dict[int, Fraction] = {}  # stream index -> its own, where it follows on late
-        self.before: dict[int, Fraction] = {}  # stream index -> its seconds added before the last jump
+        self.base = 0.0  # seconds added to every stream's times since the last jump
+        self.shift: dict[int, float] = {}  # stream index -> its own, where it follows on late
+        self.before: dict[int, float] = {}  # stream index -> its seconds added before the last jump
         self.waiting: set[int] = set()  # streams that have sent nothing of the part after the last jump
         self.tail: set[int] = set()  # of those, the ones whose last packet of the part before may still come
         self.jump_at = -1  # where in the file the packet that jumped began
-        self.due: dict[int, Fraction] = {}  # stream index -> the time its next packet is due
-        self.latest = Fraction(0)  # the latest time any stream is due
+        self.due: dict[int, float] = {}  # stream index -> the time its next packet is due
+        self.latest = 0.0  # the latest time any stream is due
+        # stream index -> its time base in seconds (float: Fractions took most of a read's time, and a
+        # packet's times are whole ticks, so a move rounds to the exact tick), and whether it is timed
+        self.streams: dict[int, tuple[float, bool]] = {}
 
     def __call__(self, packet: av.Packet) -> None:
         pos = packet.pos if packet.pos is not None else -1  # -1: not known
         if pos >= 0:
             self.stats.bytes_read = pos + packet.size
-        tb = packet.time_base
-        if packet.dts is None or tb is None:
+        index = packet.stream.index
+        if index not in self.streams:
+            if packet.time_base is None:
+                return
+            self.streams[index] = float(packet.time_base), packet.stream.type in ("video", "audio")
+        tb, timed = self.streams[index]
+        if packet.dts is None:
             return
-        index, raw = packet.stream.index, packet.dts * tb
+        raw = packet.dts * tb
         due = self.due.get(index)  # none for subtitles: seconds apart or minutes, as spoken
         shift = self.shift.get(index, self.base)
         if index in self.waiting:
@@ -224,9 +277,10 @@ class _Continuous:
             packet.dts += moved
             if packet.pts is not None:
                 packet.pts += moved
-        if packet.stream.type in ("video", "audio"):
+        if timed:
             self.due[index] = t + (packet.duration or 0) * tb
             self.latest = max(self.latest, self.due[index])
+            self.stats.clock_end = self.latest
 
 
 def packets_of(container: av.container.InputContainer, *streams) -> Iterator[av.Packet]:
@@ -242,10 +296,40 @@ def packets_of(container: av.container.InputContainer, *streams) -> Iterator[av.
         yield packet
 
 
+class _Skipping:
+    """Video packets read up to `to` seconds without being decoded. The ones from the last keyframe at or
+    before it are held, and go to the decoder once a packet reaches it: a keyframe after it, or a packet
+    decoded at or after it (or too many held: then all from there are decoded). Then every packet goes to
+    the decoder until `to` is set again."""
+
+    def __init__(self, to: float | None) -> None:
+        self.to = to
+        self.gop: list[av.Packet] = []
+        self.held = 0  # bytes
+
+    def __call__(self, packet: av.Packet) -> list[av.Packet]:
+        """The packets to decode now, this one last; none while skipping."""
+        if self.to is None:
+            return [packet]
+        shown, decoded = _time(packet), _seconds(packet.dts, packet.time_base)
+        if packet.is_keyframe and shown is not None and shown <= self.to + _EPS_S:
+            self.gop, self.held = [packet], packet.size
+            return []
+        self.gop.append(packet)
+        self.held += packet.size
+        if (packet.size == 0 or (packet.is_keyframe and shown is not None) or self.held > MAX_SKIPPED_BYTES
+                or (decoded is not None and decoded >= self.to - _EPS_S)):
+            gop, self.to, self.gop, self.held = self.gop, None, [], 0
+            return gop
+        return []
+
+
 def _demux_decode(container: av.container.InputContainer, side_streams: list[av.stream.Stream],
-                  stats: DecodeStats, sought: bool = False) -> Iterator[av.VideoFrame | av.Packet]:
+                  stats: DecodeStats, sought: bool = False,
+                  skip: _Skipping | None = None) -> Iterator[av.VideoFrame | av.Packet]:
     """`sought`: reading starts where a seek landed, whose first packets may go back in time (MPEG-PS):
-    the clock's jumps are mended only in a read from the file's start."""
+    the clock's jumps are mended only in a read from the file's start. `skip`: video up to its time (on the
+    mended clock) is read but not decoded, but for the group of pictures that holds it."""
     video = container.streams.video[0]
     if not video.codec_context.is_open:
         video.thread_type = "AUTO"  # frame + slice threads: decoding must keep up with the GPU
@@ -262,17 +346,18 @@ def _demux_decode(container: av.container.InputContainer, side_streams: list[av.
                 if packet.size:  # size-0 packets are demuxer flush markers
                     yield packet
                 continue
-            flushed = packet.size == 0  # demux ends with an empty packet: it flushes the decoder
-            timed.packet(packet)
-            held.sent(packet)
-            try:
-                frames = video.decode(packet)
-            except av.InvalidDataError as ex:
-                held.answered(1)
-                _count_corrupt(container, stats, ex)
-                continue
-            held.answered(len(frames))
-            yield from timed(frames)
+            for packet in [packet] if skip is None else skip(packet):
+                flushed = packet.size == 0  # demux ends with an empty packet: it flushes the decoder
+                timed.packet(packet)
+                held.sent(packet)
+                try:
+                    frames = video.decode(packet)
+                except av.InvalidDataError as ex:
+                    held.answered(1)
+                    _count_corrupt(container, stats, ex)
+                    continue
+                held.answered(len(frames))
+                yield from timed(frames)
     except av.FFmpegError as ex:  # a truncated or damaged tail: keep what decoded, as ffmpeg does
         stats.read_error = ex.strerror or str(ex)
         log.warning("%s: stopped reading at a damaged part of the file (%s); the frames before it are kept",

@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError, UsageError
-from .decode import film_start, frame_rate, packets_of, shown_until
+from .decode import TS_DISCONT, film_start, frame_rate, packets_of, shown_until
 from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".mk3d", ".webm", ".avi", ".mpg", ".mpeg", ".m2p", ".m2v",
@@ -31,6 +31,8 @@ class VideoInfo:
     end: float | None = None  # when the last frame ends by the header, in the frames' own time (seconds)
     track_end: bool = False  # `end` is the video track's own (Matroska's statistics tag), not the file's
     file_length: bool = False  # `duration` is the file's, its longest track's: the stream states none
+    clock_may_jump: bool = False  # MPEG-TS, -PS: parts joined may restart the clock; `duration` is the raw
+    # clock's, from its first time to its last, and a later part's times are known only once read to it
 
 
 def check_readable(path: Path) -> None:
@@ -121,7 +123,8 @@ def video_info(container: av.container.InputContainer) -> VideoInfo:
     if estimated:
         frames = round(duration * rate)
     end = None if start is None or duration is None else start + duration
-    return VideoInfo(ctx.width, ctx.height, frames, duration, rate, estimated, end, own_end is not None, file_length)
+    return VideoInfo(ctx.width, ctx.height, frames, duration, rate, estimated, end, own_end is not None, file_length,
+                     bool(container.format.flags & TS_DISCONT))
 
 
 def counted(path: Path, frame_rate: str | float | Fraction | None, info: VideoInfo) -> VideoInfo:
