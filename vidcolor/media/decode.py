@@ -78,7 +78,9 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
     """Yield decoded video frames and the packets of `side_streams`, interleaved as in the file.
 
     With `span`, seek to the keyframe before its start, decode forward to the exact frame, and
-    yield only what lies inside it: a range at the end of a film costs what one at the start does."""
+    yield only what lies inside it: a range at the end of a film costs what one at the start does. MPEG-TS
+    and MPEG-PS are read from their start instead, decoding only from the keyframe before the range: parts
+    joined into one file restart the clock, and the range counts the time the whole film is written with."""
     if span is None:
         yield from _demux_decode(container, side_streams, stats)
         return
@@ -87,7 +89,7 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
     start, end = origin + span.start, None if span.end is None else origin + span.end
     if span.start <= 0:
         items = _demux_decode(container, side_streams, stats)
-    elif container.format.flags & TS_DISCONT:  # where a later part lies in time is known only once read to it
+    elif container.format.flags & TS_DISCONT:
         items = _demux_decode(container, side_streams, stats, skip=_Skipping(start))
     else:
         items = _decode_from(container, side_streams, stats, start, origin)
