@@ -295,6 +295,34 @@ def test_corrupt_packets_in_the_middle(tmp_path, capsys):
     assert n == 60 or "truncated or damaged" in err or "damaged video packets" in err
 
 
+def test_a_film_whose_picture_is_mostly_damaged_is_refused_as_too_damaged(tmp_path, capsys):
+    """Motion JPEG whose packets 20-139 of 150 are noise: each one the decoder refuses is skipped and
+    counted, as long as a film could still be worth its output; past 100 the file is refused in one line
+    (exit 3), and no output is left. With 90 damaged the film comes out, the skips said."""
+    rng = np.random.default_rng(0)
+
+    def film(name: str, damaged: range) -> Path:
+        with av.open(str(tmp_path / name), "w") as out:
+            v = out.add_stream("mjpeg", rate=25)
+            v.width, v.height, v.pix_fmt = 64, 48, "yuvj420p"
+            for i in range(150):
+                f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i, np.uint8), format="rgb24")
+                f = f.reformat(format="yuvj420p")
+                f.pts, f.time_base = i, Fraction(1, 25)
+                for packet in v.encode(f):
+                    if i in damaged:
+                        packet.update(rng.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
+                    out.mux(packet)
+            out.mux(v.encode(None))
+        return tmp_path / name
+
+    code, err = run_case(film("noise.mkv", range(20, 140)), tmp_path / "out.mp4", capsys=capsys)
+    assert code == 3 and "more than 100 corrupt video packets; the file is too damaged" in err
+    code, err = run_case(film("worn.mkv", range(20, 110)), tmp_path / "worn.mp4", capsys=capsys)
+    assert code == 0 and "90 damaged video packets were skipped" in err
+    assert len(decode_planes(tmp_path / "worn.mp4")) == 60
+
+
 def test_header_frame_count_that_lies(tmp_path, capsys):
     src = make_clip(tmp_path / "film.mp4", frames=20, audio=())
     data = bytearray(src.read_bytes())
