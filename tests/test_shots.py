@@ -1,6 +1,8 @@
 """Shot detection and per-shot smoothing: cuts found, flashes and motion ignored, no color across a cut."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 from fractions import Fraction
 
@@ -74,13 +76,21 @@ def test_smoother_never_mixes_shots():
     assert all(torch.equal(g, torch.full((2,), float(p.index < 6))) for p, g in released)
 
 
-def test_shots_command_json(tmp_path, capsys):
+def test_shots_command_lists_the_same_shots_as_json_csv_and_text(tmp_path, capsys):
     src = make_clip(tmp_path / "two.mp4", frames=30, photos=("astronaut", "coffee"), audio=())
     assert run(["shots", str(src), "--json"]) == 0
     shots = json.loads(capsys.readouterr().out)
     assert [(s["start_frame"], s["end_frame"]) for s in shots] == [(0, 14), (15, 29)]
     assert shots[1]["start_time"] == 15 / 25 and shots[1]["transition"] == "cut"
     assert shots[1]["end_time"] == 30 / 25
+    assert run(["shots", str(src), "--csv"]) == 0  # the same list for a spreadsheet, and to read
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(int(r["start_frame"]), float(r["end_time"]), r["transition"]) for r in rows] == \
+        [(s["start_frame"], s["end_time"], s["transition"]) for s in shots]
+    assert run(["shots", str(src), "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split() for line in lines] == [["0", "14", "0.000s", "0.600s", shots[0]["transition"]],
+                                                ["15", "29", "0.600s", "1.200s", "cut"]]
 
 
 def chroma_of(path) -> list[np.ndarray]:
