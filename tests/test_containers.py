@@ -158,16 +158,20 @@ def test_joined_clips_whose_clocks_lie_far_apart_are_not_called_truncated(tmp_pa
 
 
 @pytest.mark.parametrize("first, second", [(0, 0), (0, 25030), (25030, 0)], ids=["same", "later", "earlier"])
-def test_a_range_in_the_later_part_of_joined_clips_is_what_the_whole_film_shows_there(tmp_path, first, second):
+def test_a_range_in_the_later_part_of_joined_clips_is_what_the_whole_film_shows_there(tmp_path, capsys, first,
+                                                                                     second):
     """A range counts the time the whole film is written with, its parts one after the other. It counted the
     raw clock, so a range in the second part read 'no video frame could be decoded' (exit 3), or, where both
     clocks start at 0, the first part's frames. The file is now read from its start, the picture decoded
-    only from the keyframe before the range; a range past the end says where the joined parts end."""
+    only from the keyframe before the range (the progress bar says so until the first frame); a range past
+    the end says where the joined parts end."""
     src, parts = joined(tmp_path, first, second, pan=3)
     dst = tmp_path / "range.mkv"
-    report = colorize_video(src, dst, model="tiny-random", encode=EncodeOptions(crf=0), progress=False, start=1.6,
+    report = colorize_video(src, dst, model="tiny-random", encode=EncodeOptions(crf=0), start=1.6,
                             duration=0.4)  # x264 lossless: the luminance read back is the input's
     assert report.frames_out == 10 and report.warnings == [JUMPED]
+    bar = capsys.readouterr().err
+    assert "reading the file to 00:00:01.600" in bar and "10/10" in bar
     times = video_times(dst)
     assert np.allclose(times, np.arange(10) * 0.04, atol=0.0011)
 

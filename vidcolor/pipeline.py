@@ -48,7 +48,7 @@ from .outputs import atomic_output, check_output
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
-from .timecode import timecode_tag, to_seconds
+from .timecode import format_clock, timecode_tag, to_seconds
 from .workers import Batch, slice_workers, whole
 
 log = logging.getLogger("vidcolor")
@@ -506,12 +506,17 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             total = shown.frames if span is None else _range_frames(shown, span)
             bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
                        desc=src.name[:30])
+            if span is not None and span.start > 0 and info.clock_may_jump:  # no frame comes until then
+                bar.set_postfix_str(f"reading the file to {format_clock(span.start)}")
+                state["reading"] = True
             file_bytes = src.stat().st_size if progress and src.is_file() else 0
 
             def emit(batch: Rendered) -> None:
                 if batch.frames:  # they come in presentation order
                     state["last"] = shown_until(batch.frames[-1], 1 / float(info.rate) if info.rate else 0.0)
                 sink.put(batch)
+                if state.pop("reading", False):
+                    bar.set_postfix_str("", refresh=False)
                 read = stats.bytes_read - state["from_byte"]
                 if file_bytes and stats.clock_jumps and read > 0 and (span is None or span.end is None):
                     # the header's length is the raw clock's: the bytes left tell how much film is left
