@@ -16,7 +16,9 @@ from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.colorizer import Colorizer
 from vidcolor.errors import OutputError, UsageError
+from vidcolor.media.decode import DecodeStats, TimeRange
 from vidcolor.media.encode import EncodeOptions
+from vidcolor.pipeline import _JoinedLength
 from vidcolor.preview import make_preview
 
 AUDIO = {"mp4": "aac", "mkv": "flac", "mov": "pcm_s16le", "ts": "aac", "avi": "mp3"}
@@ -203,6 +205,20 @@ def test_a_preview_sheet_of_joined_clips_spreads_over_both(tmp_path, first, seco
         want = next(f for i, f in enumerate(c.decode(video=0)) if i == 10).to_ndarray(format="gray")
     tile = rows[4 + 18:4 + 18 + 240, 4:4 + 320]  # the first row's gray picture
     assert np.abs(tile - np.asarray(Image.fromarray(want).resize((320, 240), Image.BILINEAR))).mean() < 2
+
+
+def test_the_bar_of_joined_clips_ends_where_both_parts_do_before_the_clock_jumps(tmp_path):
+    """Until the clock jumped, the bar's end was the header's, the raw clock's: 25,028 frames for two 1.2 s clips
+    whose clocks lie 1,000 s apart, and for a 10-minute clip before a second one restarting at 0, the first
+    clip's frames alone. A thread now measures the parts one after the other while the film is colorized,
+    and the bar ends there (a range: at its own end) once it is done."""
+    src, _ = joined(tmp_path, 0, 25030)
+    stats = DecodeStats()
+    for span, frames in [(None, 60), (TimeRange(1.6, None), 20), (TimeRange(1.6, 2.0), 10)]:
+        length = _JoinedLength(src, Fraction(25), span)
+        length.length.result()  # done
+        assert length.total(0, stats, 0) == frames
+        length.close()
 
 
 def test_a_recording_whose_picture_stops_for_11_s_keeps_the_pause(tmp_path):

@@ -6,8 +6,10 @@ decode (thread) -> analyze (global vectors, shots) -> smooth within shots -> ren
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -42,7 +44,7 @@ from .media.planes import (
     to_plane_format,
     to_rgb,
 )
-from .media.probe import VideoInfo, counted, open_input, video_info
+from .media.probe import VideoInfo, counted, joined_length, open_input, video_info
 from .media.sequence import image_codec, is_sequence, opened_first
 from .outputs import atomic_output, check_output
 from .shots import SMALL_WIDTH, ShotDetector
@@ -416,6 +418,36 @@ def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
     return frames if frames > 0 or not info.clock_may_jump else None  # None: where a later part ends is not known
 
 
+class _JoinedLength:
+    """The progress bar's end for an MPEG-TS or -PS film. Its header's length is the raw clock's, from the first
+    time to the last, and clips joined into one file restart that clock: a thread measures the parts one after
+    the other (probe.joined_length, a read without decoding) while the film is colorized. Until it is done,
+    once the clock has jumped, the bytes left tell how much film is left."""
+
+    def __init__(self, src: Path, rate: Fraction | None, span: TimeRange | None) -> None:
+        self.stop = threading.Event()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="length")
+        self.length = self.pool.submit(joined_length, src, self.stop)
+        self.file_bytes = src.stat().st_size
+        self.rate, self.span = rate, span
+
+    def total(self, decoded: int, stats: DecodeStats, first_byte: int) -> int | None:
+        """Frames in the film (or its range); None: the header's count stands. `decoded`: frames so far,
+        from `first_byte` of the file on."""
+        length = self.length.result() if self.length.done() and self.length.exception() is None else None
+        if length is not None and self.rate:
+            end = length if self.span is None or self.span.end is None else min(length, self.span.end)
+            return round((end - (self.span.start if self.span else 0.0)) * self.rate)
+        read = stats.bytes_read - first_byte
+        if stats.clock_jumps and read > 0 and (self.span is None or self.span.end is None):
+            return round(decoded * (self.file_bytes - first_byte) / read)
+        return None
+
+    def close(self) -> None:
+        self.stop.set()
+        self.pool.shutdown(wait=True)
+
+
 def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFAULT_MODEL, device: str = "auto",
                    batch_size: int | None = None, work_side: int | None = DEFAULT_WORK_SIDE,
                    encode: EncodeOptions = EncodeOptions(), overwrite: bool = False, progress: bool = True,
@@ -509,7 +541,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             if span is not None and span.start > 0 and info.clock_may_jump:  # no frame comes until then
                 bar.set_postfix_str(f"reading the file to {format_clock(span.start)}")
                 state["reading"] = True
-            file_bytes = src.stat().st_size if progress and src.is_file() else 0
+            joined = _JoinedLength(src, info.rate, span) if progress and info.clock_may_jump and src.is_file() \
+                else None
 
             def emit(batch: Rendered) -> None:
                 if batch.frames:  # they come in presentation order
@@ -517,11 +550,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 sink.put(batch)
                 if state.pop("reading", False):
                     bar.set_postfix_str("", refresh=False)
-                read = stats.bytes_read - state["from_byte"]
-                if file_bytes and stats.clock_jumps and read > 0 and (span is None or span.end is None):
-                    # the header's length is the raw clock's: the bytes left tell how much film is left
-                    left = round(state["decoded"] * (file_bytes - state["from_byte"]) / read)
-                    bar.total = max(bar.n + len(batch.frames), left)
+                if joined is not None and (end := joined.total(state["decoded"], stats, state["from_byte"])):
+                    bar.total = max(bar.n + len(batch.frames), end)
                 bar.update(len(batch.frames))
                 report.frames_in += len(batch.frames)
 
@@ -553,6 +583,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 raise
             finally:
                 bar.close()
+                if joined is not None:
+                    joined.close()
             if report.frames_in == 0:
                 writer.abort()
                 if span is not None and stats.clock_jumps and stats.clock_end is not None:

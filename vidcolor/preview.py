@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 from PIL import Image, ImageDraw
 
 from .colorizer import Colorizer
 from .errors import InputError
 from .image import colorize_pixels
-from .media.decode import TS_DISCONT, DecodeStats, TimeRange, demux_decode, film_start, first_frames_at, joined_end
-from .media.probe import VideoInfo, counted, open_input, video_info
+from .media.decode import TS_DISCONT, DecodeStats, TimeRange, demux_decode, film_start, first_frames_at
+from .media.probe import VideoInfo, counted, joined_length, open_input, video_info
 from .outputs import atomic_output
 from .timecode import format_clock, to_seconds
 
@@ -47,13 +46,7 @@ def _length(src: Path, frame_rate: str | float | None, info: VideoInfo) -> float
     are put one after the other, the file is read once without decoding: FFmpeg's length is the raw clock's."""
     if not info.clock_may_jump:
         return counted(src, frame_rate, info).duration
-    container = open_input(src)
-    try:
-        return joined_end(container)
-    except av.FFmpegError:  # damaged: the header's length will do
-        return info.duration
-    finally:
-        container.close()
+    return joined_length(src) or info.duration  # unreadable: the header's length will do
 
 
 def _gray(frame) -> np.ndarray:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,14 +128,17 @@ def first_frames_at(container: av.container.InputContainer, times: list[float]) 
             skip.to = pending[0]
 
 
-def joined_end(container: av.container.InputContainer) -> float | None:
+def joined_end(container: av.container.InputContainer, stop: threading.Event | None = None) -> float | None:
     """Where the picture ends, in seconds from the film's start, with the parts of an MPEG-TS or -PS file
     put one after the other as the film is written: one pass without decoding. (FFmpeg's length is the raw
-    clock's, from its first time to its last: a later part may restart it.) None without a timed frame."""
+    clock's, from its first time to its last: a later part may restart it.) None without a timed frame, or
+    once `stop` is set."""
     video = container.streams.video[0]
     mend, end = _Continuous(DecodeStats()), None
     period = 1 / float(frame_rate(video) or 25)
     for packet in packets_of(container, video, *container.streams.audio):
+        if stop is not None and stop.is_set():
+            return None
         mend(packet)
         if packet.stream.index == video.index and packet.size and packet.pts is not None and packet.time_base:
             end = max(end or 0.0, shown_until(packet, period))

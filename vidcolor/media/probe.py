@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError, UsageError
-from .decode import TS_DISCONT, film_start, frame_rate, packets_of, shown_until
+from .decode import TS_DISCONT, film_start, frame_rate, joined_end, packets_of, shown_until
 from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".mk3d", ".webm", ".avi", ".mpg", ".mpeg", ".m2p", ".m2v",
@@ -143,6 +144,21 @@ def counted(path: Path, frame_rate: str | float | Fraction | None, info: VideoIn
     finally:
         container.close()
     return replace(info, frames=packets, duration=float(packets / info.rate)) if packets else info
+
+
+def joined_length(path: Path, stop: threading.Event | None = None) -> float | None:
+    """An MPEG-TS or -PS film's length with its joined parts one after the other (decode.joined_end): one
+    pass over the file without decoding. None where it cannot be read, or once `stop` is set."""
+    try:
+        container = open_input(path)
+    except InputError:
+        return None
+    try:
+        return joined_end(container, stop)
+    except av.FFmpegError:  # damaged: decoding will say so
+        return None
+    finally:
+        container.close()
 
 
 def _to_last_picture(path: Path, info: VideoInfo) -> VideoInfo:
