@@ -503,7 +503,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             def decoded():
                 for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
-                        state.setdefault("from_byte", stats.bytes_read)  # a range of a joined file: its first
+                        state.setdefault("from_byte", stats.bytes_read)  # where the frames read begin
                         state["decoded"] = state.get("decoded", 0) + 1
                         if "fmt" not in state:
                             state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files,
