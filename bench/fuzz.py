@@ -1,7 +1,7 @@
 """Fuzz: random corruptions of generated clips, each colorized in a fresh process with a timeout.
 
     python bench/fuzz.py [--runs 200] [--seed 0] [--timeout 60] [--photos] [--containers mp4,mkv,ts,avi]
-                         [--json]
+                         [--progress] [--json]
 
 Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
 MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order), or, with --containers, the
@@ -9,7 +9,8 @@ others of FILMS (flv, nut, mov, WebM, MPEG program stream, MXF, Ogg, WMV, DV) an
 clips joined with `cat`, the clock starting again); every third run
 colorizes a range, which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and
 16-bit gray TIFF with a gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha,
-JPEG 2000, HEIC).
+JPEG 2000, HEIC). `--progress`: films run with their progress bar (an MPEG-TS or -PS film's then has a
+thread that measures its joined parts); its lines are left out of the error's.
 Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a one-line 'vidcolor: error:'
 message; exit 2 too for a range, which may start past a truncated film's end), internal_error (any other
 exit), traceback, hang (timeout), partial_output (a failure that left the output or a temporary file),
@@ -120,6 +121,7 @@ def main() -> None:
     p.add_argument("--containers", default="mp4,mkv,ts,avi",
                    help=f"the films to corrupt, in turn (of {', '.join(FILMS)}, joined; the default is the first "
                         "seeds')")
+    p.add_argument("--progress", action="store_true", help="films with their progress bar")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -141,15 +143,17 @@ def main() -> None:
             dst = out_dir / f"out{suffix}"
             before = hashlib.sha256(data).hexdigest()
             ranged = i % 3 == 2 and not args.photos
-            cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), "--model", "tiny-random", "-q",
-                   *(["--start", "f5", "--duration", "0.4"] if ranged else [])]
+            cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), "--model", "tiny-random",
+                   *([] if args.progress else ["-q"]), *(["--start", "f5", "--duration", "0.4"] if ranged else [])]
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
                                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
                 code, err = done.returncode, done.stderr
             except subprocess.TimeoutExpired as ex:
                 code, err = None, ex.stderr.decode() if isinstance(ex.stderr, bytes) else (ex.stderr or "")
-            err = "\n".join(line for line in err.splitlines() if not line.startswith("vidcolor: warning:"))
+            bar = f"{src.name}:"  # the progress bar's lines, each update after a carriage return
+            err = "\n".join(line for line in err.splitlines()
+                             if not line.startswith("vidcolor: warning:") and not line.lstrip("\r").startswith(bar))
             outcome = classify(code, err, src, before, out_dir, dst, ranged)
             counts[outcome] += 1
             by_kind[kind][outcome] += 1
