@@ -18,8 +18,8 @@ from vidcolor.colorizer import Colorizer
 from vidcolor.errors import OutputError, UsageError
 from vidcolor.media.decode import DecodeStats, TimeRange
 from vidcolor.media.encode import EncodeOptions
-from vidcolor.pipeline import _JoinedLength
 from vidcolor.preview import make_preview
+from vidcolor.progress import _JoinedLength
 
 AUDIO = {"mp4": "aac", "mkv": "flac", "mov": "pcm_s16le", "ts": "aac", "avi": "mp3"}
 

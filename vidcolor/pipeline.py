@@ -6,10 +6,8 @@ decode (thread) -> analyze (global vectors, shots) -> smooth within shots -> ren
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +16,6 @@ import av
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from .color import gray_to_lightness, tabulated
 from .colorizer import Colorizer, work_size
@@ -44,13 +41,14 @@ from .media.planes import (
     to_plane_format,
     to_rgb,
 )
-from .media.probe import VideoInfo, counted, joined_length, open_input, video_info
+from .media.probe import VideoInfo, counted, open_input, video_info
 from .media.sequence import image_codec, is_sequence, opened_first
 from .outputs import atomic_output, check_output
+from .progress import FilmBar
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
-from .timecode import format_clock, timecode_tag, to_seconds
+from .timecode import timecode_tag, to_seconds
 from .workers import Batch, slice_workers, whole
 
 log = logging.getLogger("vidcolor")
@@ -418,36 +416,6 @@ def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
     return frames if frames > 0 or not info.clock_may_jump else None  # None: where a later part ends is not known
 
 
-class _JoinedLength:
-    """The progress bar's end for an MPEG-TS or -PS film. Its header's length is the raw clock's, from the first
-    time to the last, and clips joined into one file restart that clock: a thread measures the parts one after
-    the other (probe.joined_length, a read without decoding) while the film is colorized. Until it is done,
-    once the clock has jumped, the bytes left tell how much film is left."""
-
-    def __init__(self, src: Path, rate: Fraction | None, span: TimeRange | None) -> None:
-        self.stop = threading.Event()
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="length")
-        self.length = self.pool.submit(joined_length, src, self.stop)
-        self.file_bytes = src.stat().st_size
-        self.rate, self.span = rate, span
-
-    def total(self, decoded: int, stats: DecodeStats, first_byte: int) -> int | None:
-        """Frames in the film (or its range); None: the header's count stands. `decoded`: frames so far,
-        from `first_byte` of the file on."""
-        length = self.length.result() if self.length.done() and self.length.exception() is None else None
-        if length is not None and self.rate:
-            end = length if self.span is None or self.span.end is None else min(length, self.span.end)
-            return round((end - (self.span.start if self.span else 0.0)) * self.rate)
-        read = stats.bytes_read - first_byte
-        if stats.clock_jumps and read > 0 and (self.span is None or self.span.end is None):
-            return round(decoded * (self.file_bytes - first_byte) / read)
-        return None
-
-    def close(self) -> None:
-        self.stop.set()
-        self.pool.shutdown(wait=True)
-
-
 def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFAULT_MODEL, device: str = "auto",
                    batch_size: int | None = None, work_side: int | None = DEFAULT_WORK_SIDE,
                    encode: EncodeOptions = EncodeOptions(), overwrite: bool = False, progress: bool = True,
@@ -535,24 +503,13 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             # a raw stream announces no length: its packets are counted for the bar's end (and ETA) only; the
             # truncation warning below compares with what the file announces, with or without a bar
             shown = counted(src, frame_rate, info) if progress else info
-            total = shown.frames if span is None else _range_frames(shown, span)
-            bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
-                       desc=src.name[:30])
-            if span is not None and span.start > 0 and info.clock_may_jump:  # no frame comes until then
-                bar.set_postfix_str(f"reading the file to {format_clock(span.start)}")
-                state["reading"] = True
-            joined = _JoinedLength(src, info.rate, span) if progress and info.clock_may_jump and src.is_file() \
-                else None
+            bar = FilmBar(src, shown.frames if span is None else _range_frames(shown, span), info, span, progress)
 
             def emit(batch: Rendered) -> None:
                 if batch.frames:  # they come in presentation order
                     state["last"] = shown_until(batch.frames[-1], 1 / float(info.rate) if info.rate else 0.0)
                 sink.put(batch)
-                if state.pop("reading", False):
-                    bar.set_postfix_str("", refresh=False)
-                if joined is not None and (end := joined.total(state["decoded"], stats, state["from_byte"])):
-                    bar.total = max(bar.n + len(batch.frames), end)
-                bar.update(len(batch.frames))
+                bar.update(len(batch.frames), state["decoded"], stats, state["from_byte"])
                 report.frames_in += len(batch.frames)
 
             window = round(smooth_seconds * float(info.rate or DEFAULT_RATE)) if shot_detect else 0
@@ -576,15 +533,13 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 complete = _reaches_end(info, state.get("last"), state.get("sound"), span,
                                         film_start(container.streams.video[0]))
                 if complete or stats.clock_jumps:  # an estimate was high (a variable rate, bytes): the bar
-                    bar.total = bar.n  # ends full, as the film did
+                    bar.end_full()  # ends full, as the film did
             except BaseException:
                 sink.cancel()
                 writer.abort()
                 raise
             finally:
                 bar.close()
-                if joined is not None:
-                    joined.close()
             if report.frames_in == 0:
                 writer.abort()
                 if span is not None and stats.clock_jumps and stats.clock_end is not None:
