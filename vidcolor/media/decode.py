@@ -155,14 +155,14 @@ def _decode_from(container: av.container.InputContainer, side_streams: list[av.s
                  start: float, origin: float) -> Iterator[av.VideoFrame | av.Packet]:
     """Decoding that begins at or before `start` seconds. A seek lands on the keyframe before it where the
     file has an index; where it has none, FFmpeg's guess can land after it, so the first frame is checked
-    and the seek goes further back, at last to before the film's start. Streams without timestamps (raw
-    .h264) cannot seek: they are read from their start."""
+    and the seek goes further back (DV's lands up to 2 s after), at last to before the film's start. Streams
+    without timestamps (raw .h264) cannot seek: they are read from their start."""
     video = container.streams.video[0]
     if video.start_time is None:  # a seek would read through the whole stream, then fail
         yield from _demux_decode(container, side_streams, stats)
         return
     for back in (*SEEK_BACK_S, None):
-        # None: before the film's start (MPEG-TS lands after a keyframe when asked for its own time)
+        # None: before the film's start (a guess can land after a keyframe even when asked for its time)
         target = origin - 10.0 if back is None else start - back
         try:
             container.seek(int(target / video.time_base), stream=video, backward=True)
