@@ -154,9 +154,9 @@ def still_shown(item: av.VideoFrame | av.Packet, at: float) -> bool:
 def _decode_from(container: av.container.InputContainer, side_streams: list[av.stream.Stream], stats: DecodeStats,
                  start: float, origin: float) -> Iterator[av.VideoFrame | av.Packet]:
     """Decoding that begins at or before `start` seconds. A seek lands on the keyframe before it where the
-    file has an index; where it has none, FFmpeg's guess can land after it, so the first frame is checked
-    and the seek goes further back (DV: in the tests, 2 s back found it), at last to before the film's start. Streams
-    without timestamps (raw .h264) cannot seek: they are read from their start."""
+    file has an index; where it has none, FFmpeg's guess can land after it (DV: in the tests, 2 s further
+    back found it), so the first frame is checked and the seek goes further back, at last to before the
+    film's start. Streams without timestamps (raw .h264) cannot seek: they are read from their start."""
     video = container.streams.video[0]
     if video.start_time is None:  # a seek would read through the whole stream, then fail
         yield from _demux_decode(container, side_streams, stats)
