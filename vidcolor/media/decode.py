@@ -1,6 +1,7 @@
 """Demux and decode: one pass over the file, video frames and the other streams' packets in file order."""
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import deque
@@ -341,7 +342,7 @@ def _demux_decode(container: av.container.InputContainer, side_streams: list[av.
         video.thread_type = "AUTO"  # frame + slice threads: decoding must keep up with the GPU
         video.thread_count = DECODER_THREADS
     timed = _FrameTimes(video, decode_order=container.format.name == "avi")
-    held = _IntraPackets()
+    held = _HeldPackets(in_order=video.codec_context.name == "ffv1")
     continuous = _Continuous(stats) if container.format.flags & TS_DISCONT and not sought else None
     flushed = False
     try:
@@ -375,8 +376,8 @@ def _demux_decode(container: av.container.InputContainer, side_streams: list[av.
             yield from timed(frames)
         except av.FFmpegError:
             pass
-    if held.packets:  # the drain stopped at a damaged packet: the ones after it are decoded again, alone
-        yield from timed(list(_decode_alone(container, held.packets, stats)))
+    if held.packets:  # the drain stopped at a damaged packet: the ones after it are decoded again
+        yield from timed(list(_decode_held(container, held.packets, timed.last, stats)))
 
 
 def _count_corrupt(container: av.container.InputContainer, stats: DecodeStats, ex: av.InvalidDataError) -> None:
@@ -386,21 +387,22 @@ def _count_corrupt(container: av.container.InputContainer, stats: DecodeStats, e
                          "the file is too damaged") from ex
 
 
-class _IntraPackets:
-    """The packets sent to the decoder that gave no frame yet, while every packet is a keyframe (scans,
-    ProRes, DPX, MJPEG: one packet, one frame, in order). FFmpeg's frame threads hold one each; when a
-    damaged one is among them at the end of the file, the drain stops there without an error and the
-    frames after it are lost (17 threads: 6 of 14 scans came out). Intra packets decode alone, so the
-    ones left can be decoded again."""
+class _HeldPackets:
+    """The packets sent to the decoder that gave no frame yet, where each packet gives one frame, in order:
+    every packet a keyframe (scans, ProRes, DPX, MJPEG), or FFV1, which never reorders. FFmpeg's frame
+    threads hold one each; when a damaged one is among them at the end of the file, the drain stops there
+    without an error and the frames after it are lost (17 threads: 6 of 14 scans came out; FFV1 with a
+    keyframe every 300 frames, the 37th of 40 damaged: 36). So the ones left can be decoded again."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_order: bool) -> None:
         self.packets: deque[av.Packet] | None = deque()
+        self.in_order = in_order  # inter-coded packets count too
 
     def sent(self, packet: av.Packet) -> None:
         if self.packets is not None and packet.size:
-            if packet.is_keyframe and len(self.packets) < MAX_HELD_PACKETS:
+            if (packet.is_keyframe or self.in_order) and len(self.packets) < MAX_HELD_PACKETS:
                 self.packets.append(packet)
-            else:  # inter-coded (a packet alone may not decode), or packets that give no frame: nothing is held
+            else:  # a packet may give no frame, or be reordered: nothing can be paired, nothing is held
                 self.packets = None
 
     def answered(self, frames: int) -> None:
@@ -408,12 +410,15 @@ class _IntraPackets:
             self.packets.popleft()
 
 
-def _decode_alone(container: av.container.InputContainer, packets: deque[av.Packet],
-                  stats: DecodeStats) -> Iterator[av.VideoFrame]:
-    """Intra-coded packets on a fresh decoder without frame threads: a damaged one is reported and skipped.
-    The decoder gets the stream's header (raw video needs its size and pixel format); where it cannot be
-    opened even so, none of them can be decoded."""
-    codec = container.streams.video[0].codec_context
+def _decode_held(container: av.container.InputContainer, held: deque[av.Packet], after: int | None,
+                 stats: DecodeStats) -> Iterator[av.VideoFrame]:
+    """Held packets (_HeldPackets) on a fresh decoder without frame threads: a damaged one is reported and
+    skipped. Intra packets decode alone. FFV1's others need every frame from their keyframe on: the file is
+    sought back to it and read again to the last held one, and only the frames after the last one shown
+    (`after`, a pts) come out. The decoder gets the stream's header (raw video and FFV1 need its size and
+    pixel format); where it cannot be opened even so, none of them can be decoded."""
+    video = container.streams.video[0]
+    codec = video.codec_context
     decoder = av.CodecContext.create(codec.name, "r")
     decoder.extradata = codec.extradata
     decoder.width, decoder.height = codec.width, codec.height
@@ -423,12 +428,26 @@ def _decode_alone(container: av.container.InputContainer, packets: deque[av.Pack
         decoder.open()
     except av.FFmpegError:
         return
+    first = None  # the first held packet's pts, where packets before it are read again
+    packets: Iterator[av.Packet] = iter(held)
+    if not all(p.is_keyframe for p in held) and held[0].pts is not None and held[-1].pts is not None:
+        first, last = held[0].pts, held[-1].pts
+        try:
+            container.seek(first, stream=video, backward=True)
+        except av.FFmpegError:
+            return
+        packets = itertools.takewhile(lambda p: p.pts is None or p.pts <= last, packets_of(container, video))
+
+    def shown(frame: av.VideoFrame) -> bool:
+        return after is None or frame.pts is None or frame.pts > after
+
     for packet in packets:
         try:
-            yield from decoder.decode(packet)
+            yield from filter(shown, decoder.decode(packet))
         except av.InvalidDataError as ex:
-            _count_corrupt(container, stats, ex)
+            if first is None or (packet.pts is not None and packet.pts >= first):  # the others were counted
+                _count_corrupt(container, stats, ex)
     try:
-        yield from decoder.decode(None)
+        yield from filter(shown, decoder.decode(None))
     except av.FFmpegError:
         pass
