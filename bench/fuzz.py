@@ -5,8 +5,8 @@
 
 Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
 MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order), or, with --containers, the
-others of FILMS (flv, nut, mov, WebM, MPEG program stream, MXF, Ogg, WMV, DV) and "joined" (two MPEG-TS
-clips joined with `cat`, the clock starting again); every third run
+others of FILMS (flv, nut, mov, WebM, MPEG program stream, MXF, Ogg, WMV, DV), "joined" (two MPEG-TS
+clips joined with `cat`, the clock starting again) and "ffv1" (an FFV1 + FLAC master); every third run
 colorizes a range, which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and
 16-bit gray TIFF with a gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha,
 JPEG 2000, HEIC). `--progress`: films run with their progress bar (an MPEG-TS or -PS film's then has a
@@ -62,11 +62,13 @@ def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
 
 def film_seed(tmp: Path, name: str) -> tuple[str, Path]:
     """A 30-frame film of FILMS[name]; "joined": two MPEG-TS ones joined byte for byte (`cat`), the second's
-    clock starting again, which the decoder mends."""
+    clock starting again, which the decoder mends; "ffv1": an FFV1 + FLAC master in Matroska."""
     if name == "joined":
         part = make_clip(tmp / "part.ts", frames=30, **FILMS["ts"])
         (tmp / "seed_joined.ts").write_bytes(part.read_bytes() * 2)
         return ".ts", tmp / "seed_joined.ts"
+    if name == "ffv1":  # an archive's master: FFV1 (FFmpeg's default, a keyframe every 12 frames) and FLAC
+        return ".mkv", make_clip(tmp / "seed_ffv1.mkv", frames=30, codec="ffv1", audio=("flac",))
     return f".{name}", make_clip(tmp / f"seed.{name}", frames=30, **FILMS[name])
 
 
