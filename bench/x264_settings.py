@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import resource
 import statistics
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clips import make_clip, wide
+from throughput import cpu_seconds
 
 from vidcolor import colorize_video
 from vidcolor.media.encode import EncodeOptions
@@ -36,11 +36,6 @@ SETTINGS = {"veryfast": {"preset": "veryfast"},
             "superfast": {"preset": "superfast"},
             "faster": {"preset": "faster"}}
 CRFS = (14, 16, 18, 20, 22)
-
-
-def cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def encode(frames: list[av.VideoFrame], options: dict[str, str]) -> tuple[float, bytes]:

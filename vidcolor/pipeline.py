@@ -471,9 +471,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             def decoded():
                 for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
-                        state.setdefault("from_byte", stats.bytes_read)  # where the frames read begin
                         state["decoded"] = state.get("decoded", 0) + 1
                         if "fmt" not in state:
+                            state["from_byte"] = stats.bytes_read  # where the frames read begin
                             state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files,
                                                                         side_by_side)
                             state["rotation"] = item.rotation
@@ -542,13 +542,13 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 bar.close()
             if report.frames_in == 0:
                 writer.abort()
-                if span is not None and stats.clock_jumps and stats.clock_end is not None:
-                    raise UsageError(f"no frame in the range from {span.start:.3f} s: the film ends before it (its "
-                                     f"{stats.clock_jumps + 1} joined parts, one after the other, end at "
-                                     f"{stats.clock_end - film_start(container.streams.video[0]):.3f} s)")
-                if span is not None and (info.duration is None or span.start >= info.duration):
+                joined = stats.clock_jumps and stats.clock_end is not None
+                if span is not None and (joined or info.duration is None or span.start >= info.duration):
+                    where = (f"its {stats.clock_jumps + 1} joined parts, one after the other, end at "
+                             f"{stats.clock_end - film_start(container.streams.video[0]):.3f} s") if joined \
+                        else f"its header says {info.duration or 0:.3f} s"
                     raise UsageError(f"no frame in the range from {span.start:.3f} s: the film ends before it "
-                                     f"(its header says {info.duration or 0:.3f} s)")
+                                     f"({where})")
                 raise InputError(f"{src}: no video frame could be decoded"  # a damaged file
                                  + (f" from {span.start:.3f} s on" if span is not None else ""))
             writer.close()

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 from .colorizer import Colorizer
 from .errors import InputError
 from .image import colorize_pixels
-from .media.decode import TS_DISCONT, DecodeStats, TimeRange, demux_decode, film_start, first_frames_at
+from .media.decode import DecodeStats, TimeRange, demux_decode, film_start, first_frames_at
 from .media.probe import VideoInfo, counted, joined_length, open_input, video_info
 from .outputs import atomic_output
 from .timecode import format_clock, to_seconds
@@ -18,13 +18,13 @@ TILE_WIDTH = 320  # px of each picture in the sheet
 LABEL_HEIGHT = 18  # px
 
 
-def _frames_at(container, times: list[float]) -> list[tuple[np.ndarray, float] | None]:
+def _frames_at(container, info: VideoInfo, times: list[float]) -> list[tuple[np.ndarray, float] | None]:
     """(H, W, 3) uint8 gray RGB of the first frame at or after each of `times` (seconds), and its time; None
     past the end. A seek finds each where the file has timestamps; where it cannot (raw .h264: none; MPEG-TS
     and -PS: joined parts restart the clock), the file is read once, in time order."""
     video = container.streams.video[0]
     origin = film_start(video)
-    if video.start_time is not None and not container.format.flags & TS_DISCONT:
+    if video.start_time is not None and not info.clock_may_jump:
         firsts = (_first_at(container, t) for t in times)
         return [None if f is None else (_gray(f), _seconds(f, origin, t)) for f, t in zip(firsts, times)]
     ordered = sorted(set(times))
@@ -74,7 +74,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         else:
             times = [0.0]
         colorizer = colorizer or Colorizer()
-        for t, found in zip(times, _frames_at(container, times)):
+        for t, found in zip(times, _frames_at(container, info, times)):
             if found is None and at:
                 raise InputError(f"{src}: no frame at or after {format_clock(t)}")
             if found is None:  # spread over a length the picture does not fill (sound that runs on, in flv)
