@@ -171,7 +171,8 @@ def main() -> None:
         "device": str(colorizer.device), "dtype": str(colorizer.dtype or torch.float32).removeprefix("torch."),
         "torch_threads": torch.get_num_threads(),
         "size": f"{width}x{args.height}", "frames": rounds[0]["frames"], "batch_size": batch,
-        "preset": args.preset, "decoder_threads": args.decoder_threads, "shot_detect": args.shot_detect,
+        "preset": args.preset, "encoder_options": _encoder_options(opts.codec, opts),
+        "decoder_threads": args.decoder_threads, "shot_detect": args.shot_detect,
         "slices": args.slices,
         **{k: round(statistics.median(r[k] for r in rounds), 3) for k in rounds[0] if k != "frames"},
     }

@@ -4,10 +4,11 @@
 
 FILM (default: the demo clip at --height, as bench/throughput.py makes it) is colorized once, losslessly
 (FFV1), then its colored frames are encoded by libx264 in one thread under each setting at crf 14-22.
-Printed per setting and crf: CPU milliseconds per frame (the median of --reps), bytes and PSNR over the
-Y, Cb and Cr samples against the lossless frames. Then, at the PSNR that the default (veryfast, crf 18)
-reaches, each setting's bytes and CPU, interpolated between its crf points (log bytes, linear CPU,
-against PSNR).
+"veryfast" is x264's preset as it is; vidcolor's own default is the last row (media/encode.py). Printed
+per setting and crf: CPU milliseconds per frame (the median of --reps), bytes, and PSNR against the
+lossless frames over all samples, over Y and over Cb and Cr. Then, at the PSNR (all samples) that
+veryfast crf 18 reaches, each setting's bytes and CPU, interpolated between its crf points (log bytes,
+linear CPU, against PSNR).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.frame import PictureType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clips import make_clip, wide
@@ -34,7 +36,10 @@ SETTINGS = {"veryfast": {"preset": "veryfast"},
             "veryfast, me=dia": {"preset": "veryfast", "x264-params": "me=dia"},
             "veryfast, rc-lookahead=5": {"preset": "veryfast", "x264-params": "rc-lookahead=5"},
             "superfast": {"preset": "superfast"},
-            "faster": {"preset": "faster"}}
+            "faster": {"preset": "faster"},
+            "veryfast, chromaoffset=4": {"preset": "veryfast", "chromaoffset": "4"},
+            "veryfast, chromaoffset=8": {"preset": "veryfast", "chromaoffset": "8"},
+            "veryfast, me=dia, chromaoffset=8": {"preset": "veryfast", "x264-params": "me=dia", "chromaoffset": "8"}}
 CRFS = (14, 16, 18, 20, 22)
 
 
@@ -47,15 +52,23 @@ def encode(frames: list[av.VideoFrame], options: dict[str, str]) -> tuple[float,
         s.width, s.height, s.pix_fmt, s.thread_count = frames[0].width, frames[0].height, "yuv420p", 1
         for i, f in enumerate(frames):
             f.pts, f.time_base = i, Fraction(1, 25)
+            f.pict_type = PictureType.NONE  # decoded from FFV1, every frame says I: left so, x264 codes all as I
             out.mux(s.encode(f))
         out.mux(s.encode(None))
     return (cpu_seconds() - t0) / len(frames) * 1000, buf.getvalue()
 
 
-def psnr(data: bytes, truth: list[np.ndarray]) -> float:
+def psnr(data: bytes, truth: list[np.ndarray]) -> dict[str, float]:
+    """PSNR over all samples, over Y alone and over Cb and Cr (a chroma offset trades one for the other)."""
+    rows = len(truth[0]) * 2 // 3  # yuv420p as one array: the Y rows, then Cb's and Cr's
+    sums = np.zeros(2)  # squared errors of Y, then of Cb and Cr, frame by frame (a long film's do not fit)
     with av.open(io.BytesIO(data)) as c:
-        mse = np.mean([np.mean((f.to_ndarray().astype(np.float64) - t) ** 2) for f, t in zip(c.decode(video=0), truth)])
-    return float(10 * np.log10(255 ** 2 / mse))
+        for f, t in zip(c.decode(video=0), truth):
+            e = (f.to_ndarray().astype(np.float64) - t) ** 2
+            sums += e[:rows].sum(), e[rows:].sum()
+    counts = np.array([rows, len(truth[0]) - rows]) * truth[0].shape[1] * len(truth)
+    mse = {"psnr": sums.sum() / counts.sum(), "psnr_y": sums[0] / counts[0], "psnr_c": sums[1] / counts[1]}
+    return {k: round(float(10 * np.log10(255 ** 2 / v)), 3) for k, v in mse.items()}
 
 
 def at_quality(points: list[dict], target: float) -> dict:
@@ -81,7 +94,7 @@ def main() -> None:
         colorize_video(film, colored, encode=EncodeOptions(codec="ffv1"), progress=False)
         with av.open(str(colored)) as c:
             frames = [f.reformat(format="yuv420p") for f in c.decode(video=0)]
-    truth = [f.to_ndarray().astype(np.float64) for f in frames]
+    truth = [f.to_ndarray() for f in frames]
     runs: dict[tuple[str, int], list[float]] = {}
     files: dict[tuple[str, int], bytes] = {}
     for _ in range(args.reps):  # settings interleaved, so that a slow minute falls on all of them
@@ -90,7 +103,7 @@ def main() -> None:
                 ms, files[name, crf] = encode(frames, options | {"crf": str(crf)})
                 runs.setdefault((name, crf), []).append(ms)
     table = {name: [{"crf": crf, "cpu_ms": round(statistics.median(runs[name, crf]), 2),
-                     "bytes": len(files[name, crf]), "psnr": round(psnr(files[name, crf], truth), 3)}
+                     "bytes": len(files[name, crf])} | psnr(files[name, crf], truth)
                     for crf in CRFS] for name in SETTINGS}
     target = next(p["psnr"] for p in table["veryfast"] if p["crf"] == 18)
     result = {"film": str(args.film or f"demo clip {wide(args.height)}x{args.height}"), "frames": len(frames),

@@ -49,6 +49,11 @@ for _ in $(seq "${ROUNDS:-2}"); do
         [[ $height == 480 ]] && seconds=${SECONDS_480:-40}
         want throughput && step 90 python3 bench/throughput.py --height "$height" --seconds "$seconds" --model "$model" \
             --json | tee -a "$OUT/throughput.jsonl"
+        # BASELINE (.baseline: git-ignored): an earlier commit's code (git archive REV vidcolor bench samples),
+        # carried along: its rounds alternate with this code's, on the same machine (throughput_baseline.jsonl)
+        [[ -n ${BASELINE:-} ]] && want throughput && PYTHONPATH=${PYTHONPATH/$PWD/$PWD/$BASELINE} step 90 python3 \
+            "$BASELINE/bench/throughput.py" --height "$height" --seconds "$seconds" --model "$model" --json \
+            | tee -a "$OUT/throughput_baseline.jsonl"
     done
 done
 for height in 1080 480; do  # where the time goes: the stages alone, and the pipeline under other settings

@@ -13,6 +13,7 @@ from conftest import decode_planes, packets
 from vidcolor import __version__, colorize_video
 from vidcolor.cli import run
 from vidcolor.errors import OutputError, UsageError
+from vidcolor.media import encode
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.pipeline import default_batch_size
 
@@ -455,6 +456,36 @@ def test_other_encoders_run_quietly(clip, tmp_path, capfd, codec, lossless):
     assert capfd.readouterr().err == ""
     if lossless:
         assert all(np.array_equal(x, y) for x, y in zip(luma_planes(src), luma_planes(dst), strict=True))
+
+
+def _video_bytes(path) -> int:
+    with av.open(str(path)) as c:
+        return sum(p.size for p in c.demux(video=0))
+
+
+def _psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    mse = np.mean([np.mean((x.astype(np.float64) - y) ** 2) for x, y in zip(a, b, strict=True)])
+    return float(10 * np.log10(255 ** 2 / mse))
+
+
+def test_x264_codes_the_predicted_chroma_coarser_than_the_luma(clip, tmp_path, monkeypatch):
+    """Chroma coded CHROMA_QP_OFFSET quantizer steps coarser than luma: fewer bytes, the luma as close to
+    the film's, the colors still far closer to the prediction than the prediction is to any truth."""
+    src = clip("film.mp4", width=256, height=160, frames=25, photos=("astronaut", "coffee"), audio=())
+    colorize_video(src, tmp_path / "exact.mkv", model="fusion-small", encode=LOSSLESS, progress=False)
+    exact = [f.to_ndarray() for f in decode_planes(tmp_path / "exact.mkv")]
+    chosen, sizes, psnr = encode.CHROMA_QP_OFFSET, {}, {}
+    for offset in (0, chosen):
+        monkeypatch.setattr(encode, "CHROMA_QP_OFFSET", offset)
+        dst = tmp_path / f"offset{offset}.mp4"
+        colorize_video(src, dst, model="fusion-small", progress=False)
+        planes = [f.to_ndarray() for f in decode_planes(dst)]
+        sizes[offset] = _video_bytes(dst)
+        psnr[offset] = {"y": _psnr([p[:160] for p in planes], [p[:160] for p in exact]),
+                        "c": _psnr([p[160:] for p in planes], [p[160:] for p in exact])}
+    assert sizes[chosen] < 0.95 * sizes[0]
+    assert psnr[chosen]["y"] > psnr[0]["y"] - 0.2
+    assert psnr[chosen]["c"] > 40
 
 
 def test_failure_mid_run_leaves_no_partial_file(clip, tmp_path, monkeypatch):

@@ -88,14 +88,12 @@ _INTERLACED = _TOP_FIRST | _BOTTOM_FIRST
 def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> dict[str, str]:
     """`field_order`: the source's AVFieldOrder; interlaced video is coded as fields by libx264 (coded
     as frames, its combing would show, and players would not deinterlace it)."""
-    if codec in ("libx264", "libx265"):
-        # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth
-        quality = {"qp": "0"} if opts.crf == 0 else {"crf": str(opts.crf)}
-        if codec == "libx265":  # x265 prints a dozen lines of its own on every run; errors only
-            quality["x265-params"] = "log-level=error" + (":lossless=1" if opts.crf == 0 else "")
-        if codec == "libx264" and field_order in _INTERLACED:
-            quality |= {"flags": "+ilme+ildct", "x264-params": "tff=1" if field_order in _TOP_FIRST else "bff=1"}
-        return quality | {"preset": opts.preset}
+    if codec == "libx264":
+        return _x264_options(opts, field_order)
+    if codec == "libx265":  # x265 prints a dozen lines of its own on every run; errors only
+        if opts.crf == 0:  # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth
+            return {"qp": "0", "x265-params": "log-level=error:lossless=1", "preset": opts.preset}
+        return {"crf": str(opts.crf), "x265-params": "log-level=error", "preset": opts.preset}
     if codec == "libvpx-vp9":  # rows in parallel
         return {"crf": str(opts.crf), "b": "0", "row-mt": "1", "cpu-used": _speed(_VPX_SPEED, opts.preset)}
     if codec == "libsvtav1":
@@ -106,6 +104,26 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
         q = str(qscale(opts.crf))  # their fixed quantizer comes from each frame's quality, which PyAV leaves
         return {"flags": "+qscale", "qmin": q, "qmax": q}  # at 0: the bounds pin it instead
     return {}
+
+
+# Our chroma is a smooth prediction, not a recording: coded this many quantizer steps coarser than luma it
+# stays 47-55 dB from the colors predicted (the prediction itself is about 25 dB from the truth), for 5-20%
+# fewer bytes at the same luma quality and less of x264's CPU (bench/x264_settings.py, docs/throughput.md)
+CHROMA_QP_OFFSET = 8
+
+
+def _x264_options(opts: EncodeOptions, field_order: int) -> dict[str, str]:
+    if opts.crf == 0:  # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth, chroma too
+        options = {"qp": "0", "preset": opts.preset}
+    else:
+        options = {"crf": str(opts.crf), "preset": opts.preset, "chromaoffset": str(CHROMA_QP_OFFSET)}
+    params = []
+    if field_order in _INTERLACED:
+        options["flags"] = "+ilme+ildct"
+        params.append("tff=1" if field_order in _TOP_FIRST else "bff=1")
+    if opts.preset == "veryfast":  # a diamond search instead of a hexagon: the same bytes at the same PSNR
+        params.append("me=dia")    # on four films, 10-19% less of x264's CPU (bench/x264_settings.py)
+    return options | ({"x264-params": ":".join(params)} if params else {})
 
 
 def _speed(speeds: dict[str, int], preset: str) -> str:
