@@ -40,7 +40,7 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no GPU: 
 python3 -c "import torch, av; print('torch', torch.__version__, 'av', av.__version__, 'cpus', __import__('os').cpu_count())"
 model=weights/fusion-small.safetensors  # a path: the package is not installed there
 if want tests; then
-    step 150 python3 -m pytest -q -p no:cacheprovider tests > "$OUT/pytest.txt" 2>&1
+    step 220 python3 -m pytest -q -p no:cacheprovider tests > "$OUT/pytest.txt" 2>&1
     tail -15 "$OUT/pytest.txt"
 fi
 for _ in $(seq "${ROUNDS:-2}"); do
