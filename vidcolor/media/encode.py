@@ -107,12 +107,15 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
 
 
 # Our chroma is a smooth prediction, not a recording: coded this many quantizer steps coarser than luma it
-# stays 47-55 dB from the colors predicted (the prediction itself is about 25 dB from the truth), for 5-20%
-# fewer bytes at the same luma quality and less of x264's CPU (bench/x264_settings.py, docs/throughput.md)
+# stays 47-53 dB from the colors predicted (the prediction itself is about 25 dB from the truth), for 4-21%
+# fewer bytes at the same luma quality on four films, and less of x264's CPU (bench/x264_settings.py,
+# docs/throughput.md, session 22)
 CHROMA_QP_OFFSET = 8
 
 
 def _x264_options(opts: EncodeOptions, field_order: int) -> dict[str, str]:
+    """x264's options: the quality, the chroma offset above, fields for interlaced video, and at veryfast
+    (the default, which shares the CPU with the model) a cheaper motion search."""
     if opts.crf == 0:  # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth, chroma too
         options = {"qp": "0", "preset": opts.preset}
     else:
@@ -121,8 +124,8 @@ def _x264_options(opts: EncodeOptions, field_order: int) -> dict[str, str]:
     if field_order in _INTERLACED:
         options["flags"] = "+ilme+ildct"
         params.append("tff=1" if field_order in _TOP_FIRST else "bff=1")
-    if opts.preset == "veryfast":  # a diamond search instead of a hexagon: the same bytes at the same PSNR
-        params.append("me=dia")    # on four films, 10-19% less of x264's CPU (bench/x264_settings.py)
+    if opts.preset == "veryfast":  # a diamond search instead of a hexagon: -1.2% to +0.4% bytes at the same
+        params.append("me=dia")    # luma PSNR on four films, 5-14% less of x264's CPU (bench/x264_settings.py)
     return options | ({"x264-params": ":".join(params)} if params else {})
 
 
