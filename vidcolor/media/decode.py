@@ -55,8 +55,8 @@ def film_start(video: av.video.stream.VideoStream) -> float:
 def shown_until(item: av.VideoFrame | av.Packet, period: float) -> float:
     """Seconds at which a timed frame or packet stops being shown or heard: its own duration where the file
     gives one, else `period`."""
-    own = float(item.duration * item.time_base) if (item.duration or 0) > 0 else period
-    return float(item.pts * item.time_base) + own
+    own = _seconds(item.duration, item.time_base) if (item.duration or 0) > 0 else period
+    return _seconds(item.pts, item.time_base) + own
 
 
 def frame_rate(video: av.video.stream.VideoStream) -> Fraction | None:
@@ -243,10 +243,14 @@ class _Continuous:
         self.tail: set[int] = set()  # of those, the ones whose last packet of the part before may still come
         self.jump_at = -1  # where in the file the packet that jumped began
         self.due: dict[int, float] = {}  # stream index -> the time its next packet is due
-        self.latest = 0.0  # the latest time any stream is due
         # stream index -> its time base in seconds (float: Fractions took most of a read's time, and a
         # packet's times are whole ticks, so a move rounds to the exact tick), and whether it is timed
         self.streams: dict[int, tuple[float, bool]] = {}
+
+    @property
+    def latest(self) -> float:
+        """The latest time any stream is due: kept in the stats, where a range past the end reads it."""
+        return self.stats.clock_end or 0.0
 
     def __call__(self, packet: av.Packet) -> None:
         pos = packet.pos if packet.pos is not None else -1  # -1: not known
@@ -286,8 +290,7 @@ class _Continuous:
                 packet.pts += moved
         if timed:
             self.due[index] = t + (packet.duration or 0) * tb
-            self.latest = max(self.latest, self.due[index])
-            self.stats.clock_end = self.latest
+            self.stats.clock_end = max(self.latest, self.due[index])
 
 
 def packets_of(container: av.container.InputContainer, *streams) -> Iterator[av.Packet]:
