@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import heap
 from .defaults import DEFAULT_MODEL, DEFAULT_WORK_SIDE
 from .errors import VidcolorError
 from .model.fused import fuse_for_cpu
@@ -58,6 +59,8 @@ class Colorizer:
         shipped): how vivid a film should look is the restorer's call (docs/quality.md, Which levers pay).
         `precision`: "auto" (see autocast_dtype) or "float32"."""
         self.device = pick_device(device)
+        if self.device.type == "cpu":
+            heap.keep_freed_memory()
         self.saturation = saturation
         self.dtype = autocast_dtype(self.device, precision)
         net = model if isinstance(model, FusionNet) else load_model(model)

@@ -1,0 +1,30 @@
+"""Keep the memory the model frees for its next batch (glibc), instead of handing it back to the kernel.
+
+On a CPU the model allocates and frees its tensors batch after batch. glibc returns freed blocks of 128 KB
+to 32 MB to the kernel, so the next batch's tensors fault in fresh pages, which the kernel zeroes first:
+about 1,000 page faults per 480p frame. Kept, the same blocks are reused: 6% less CPU per frame for the
+model stage and end to end, peak memory 2-5% higher and still flat over a film (docs/throughput.md,
+session 23: bench/cpu_by_library.py, bench/memory.py).
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import sys
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+MMAP_THRESHOLD = 32 << 20  # glibc's largest: bigger blocks are still mapped and unmapped one by one
+TRIM_THRESHOLD = 512 << 20  # free memory kept at the top of a heap before it is given back
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Once per process; whether it took. A C library without glibc's mallopt (musl says no; macOS has
+    none) keeps its own behaviour."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
