@@ -5,11 +5,14 @@
 FILM (default: the demo clip at --height, as bench/throughput.py makes it) is colorized once, losslessly
 (FFV1), then its colored frames are encoded by libx264 in one thread under each setting at crf 14-22.
 "veryfast" is x264's preset as it is; vidcolor's own default is "veryfast, me=dia, chromaoffset=8"
-(media/encode.py); the last two rows are x265 at veryfast, without and with vidcolor's chroma offsets. Printed
+(media/encode.py), and the rows named after it add one cheaper step each (superfast's subme=1 and
+partitions, alone and together; no weighted P prediction; no 8x8 transform); the last two rows are x265 at
+veryfast, without and with vidcolor's chroma offsets. Printed
 per setting and crf: CPU milliseconds per frame (the median of --reps), bytes, and PSNR against the
 lossless frames over all samples, over Y and over Cb and Cr. Then, at the PSNR (all samples) that
 veryfast crf 18 reaches, each setting's bytes and CPU, interpolated between its crf points (log bytes,
-linear CPU, against PSNR).
+linear CPU, against PSNR); and, for vidcolor's default and the rows that add to it, the same at the luma PSNR
+the default reaches at crf 18 (their chroma is coded alike, so Y is what a cheaper step gives up).
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from throughput import cpu_seconds
 from vidcolor import colorize_video
 from vidcolor.media.encode import EncodeOptions
 
+VIDCOLOR = "veryfast, me=dia, chromaoffset=8"  # vidcolor's default (media/encode.py)
 SETTINGS = {"veryfast": {"preset": "veryfast"},
             "veryfast, me=dia": {"preset": "veryfast", "x264-params": "me=dia"},
             "veryfast, rc-lookahead=5": {"preset": "veryfast", "x264-params": "rc-lookahead=5"},
@@ -40,7 +44,11 @@ SETTINGS = {"veryfast": {"preset": "veryfast"},
             "faster": {"preset": "faster"},
             "veryfast, chromaoffset=4": {"preset": "veryfast", "chromaoffset": "4"},
             "veryfast, chromaoffset=8": {"preset": "veryfast", "chromaoffset": "8"},
-            "veryfast, me=dia, chromaoffset=8": {"preset": "veryfast", "x264-params": "me=dia", "chromaoffset": "8"},
+            VIDCOLOR: {"preset": "veryfast", "x264-params": "me=dia", "chromaoffset": "8"},
+            # what is left to cut from vidcolor's default: each of superfast's cheaper steps alone, and others
+            **{f"{VIDCOLOR}, {knob}": {"preset": "veryfast", "x264-params": f"me=dia:{knob}", "chromaoffset": "8"}
+               for knob in ("subme=1", "partitions=i8x8,i4x4", "subme=1:partitions=i8x8,i4x4", "weightp=0",
+                            "8x8dct=0")},
             # x265 (--codec libx265) beside them: its chroma offsets as vidcolor sets them, and without
             "x265 veryfast": {"codec": "libx265", "preset": "veryfast", "x265-params": "log-level=error"},
             "x265 veryfast, chroma offsets 8": {"codec": "libx265", "preset": "veryfast",
@@ -78,9 +86,9 @@ def psnr(data: bytes, truth: list[np.ndarray]) -> dict[str, float]:
     return {k: round(float(10 * np.log10(255 ** 2 / v)), 3) for k, v in mse.items()}
 
 
-def at_quality(points: list[dict], target: float) -> dict:
-    """Bytes and CPU interpolated at PSNR `target` (points sorted by crf: PSNR falls)."""
-    q = [p["psnr"] for p in points][::-1]
+def at_quality(points: list[dict], target: float, key: str = "psnr") -> dict:
+    """Bytes and CPU interpolated at PSNR `target` over `key` (points sorted by crf: PSNR falls)."""
+    q = [p[key] for p in points][::-1]
     if not q[0] <= target <= q[-1]:
         return {"bytes": None, "cpu_ms": None}
     size = np.exp(np.interp(target, q, [np.log(p["bytes"]) for p in points][::-1]))
@@ -116,6 +124,9 @@ def main() -> None:
     result = {"film": str(args.film or f"demo clip {wide(args.height)}x{args.height}"), "frames": len(frames),
               "settings": table, "at_default_psnr": {"psnr": target} | {
                   name: at_quality(points, target) for name, points in table.items()}}
+    luma = next(p["psnr_y"] for p in table[VIDCOLOR] if p["crf"] == 18)
+    result["at_vidcolor_luma"] = {"psnr_y": luma} | {  # the rows with vidcolor's chroma offset, compared on Y
+        name: at_quality(points, luma, "psnr_y") for name, points in table.items() if name.startswith(VIDCOLOR)}
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
 
 

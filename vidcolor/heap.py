@@ -2,9 +2,9 @@
 
 On a CPU the model allocates and frees its tensors batch after batch. glibc returns freed blocks of 128 KB
 to 32 MB to the kernel, so the next batch's tensors fault in fresh pages, which the kernel zeroes first:
-about 1,000 page faults per 480p frame. Kept, the same blocks are reused: 6% less CPU per frame for the
-model stage and end to end, peak memory 2-5% higher and still flat over a film (docs/throughput.md,
-session 23: bench/cpu_by_library.py, bench/memory.py).
+680-1,000 page faults per 480p frame. Kept, the same blocks are reused: 4-5% less CPU per frame, for
+the model stage and end to end alike; peak memory up to 5% higher, and still flat over a film
+(docs/throughput.md, session 23).
 """
 from __future__ import annotations
 
