@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 import av
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from x264_settings import psnr
 
 from vidcolor import colorize_video
 from vidcolor.media import encode
@@ -27,16 +31,13 @@ from vidcolor.media.encode import EncodeOptions
 DEMO = Path(__file__).resolve().parents[1] / "samples" / "demo_bw.mp4"
 
 
-def decoded(path: Path, format: str) -> list[np.ndarray]:
+def decoded(path: Path) -> list[av.VideoFrame]:
     with av.open(str(path)) as c:
-        return [f.to_ndarray(format=format) for f in c.decode(video=0)]
+        return list(c.decode(video=0))
 
 
-def chroma_psnr(coded: list[np.ndarray], truth: list[np.ndarray]) -> float:
-    """PSNR over the Cb and Cr rows of yuv420p arrays (the Y rows come first, two thirds of them)."""
-    rows = len(truth[0]) * 2 // 3
-    mse = np.mean([np.mean((c[rows:].astype(np.float64) - t[rows:]) ** 2) for c, t in zip(coded, truth)])
-    return round(float(10 * np.log10(255 ** 2 / mse)), 2)
+def rgb(frames: list[av.VideoFrame]) -> list[np.ndarray]:
+    return [f.to_ndarray(format="rgb24") for f in frames]
 
 
 def worst_crop(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[float, int, int, int, int, int]:
@@ -64,25 +65,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         lossless = Path(tmp) / "lossless.mkv"
         colorize_video(args.film, lossless, encode=EncodeOptions(codec="ffv1"), progress=False)
-        rgb, yuv, size = {"lossless": decoded(lossless, "rgb24")}, {}, {}
-        truth = decoded(lossless, "yuv420p")
+        frames = decoded(lossless)
+        truth = [f.to_ndarray(format="yuv420p") for f in frames]
+        pictures, coded = {"lossless": rgb(frames)}, {}
         for offset in offsets:
             encode.CHROMA_QP_OFFSET = offset
-            coded = Path(tmp) / f"offset{offset}.mp4"
-            colorize_video(args.film, coded, progress=False)
-            rgb[offset], yuv[offset], size[offset] = decoded(coded, "rgb24"), decoded(coded, "yuv420p"), \
-                coded.stat().st_size
-    diff, i, y, x, ch, cw = worst_crop(rgb[offsets[0]], rgb[offsets[1]])
+            path = Path(tmp) / f"offset{offset}.mp4"
+            colorize_video(args.film, path, progress=False)
+            pictures[offset], coded[offset] = rgb(decoded(path)), path.read_bytes()
+    diff, i, y, x, ch, cw = worst_crop(pictures[offsets[0]], pictures[offsets[1]])
     z = args.zoom
     sheet = Image.new("RGB", (3 * cw * z + 20, ch * z), "white")
-    for k, frames in enumerate(rgb.values()):
-        crop = Image.fromarray(frames[i][y:y + ch, x:x + cw]).resize((cw * z, ch * z), Image.NEAREST)
+    for k, shown in enumerate(pictures.values()):
+        crop = Image.fromarray(shown[i][y:y + ch, x:x + cw]).resize((cw * z, ch * z), Image.NEAREST)
         sheet.paste(crop, (k * (cw * z + 10), 0))
     sheet.save(args.out)
     result = {"film": str(args.film), "frames": len(truth), "sheet": str(args.out),
               "crop": {"frame": i, "top": y, "left": x, "height": ch, "width": cw},
               "mean_rgb_difference": round(diff, 2),
-              **{f"offset_{o}": {"bytes": size[o], "psnr_c_vs_lossless": chroma_psnr(yuv[o], truth)} for o in offsets}}
+              **{f"offset_{o}": {"bytes": len(coded[o]), "psnr_c_vs_lossless": psnr(coded[o], truth)["psnr_c"]}
+                 for o in offsets}}
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
 
 
