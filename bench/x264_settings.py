@@ -56,15 +56,15 @@ SETTINGS = {"veryfast": {"preset": "veryfast"},
 CRFS = (14, 16, 18, 20, 22)
 
 
-def encode(frames: list[av.VideoFrame], options: dict[str, str]) -> tuple[float, bytes]:
-    """CPU ms per frame of a one-thread libx264 encode (muxing included), and the file. An option "codec"
-    names another encoder."""
+def encode(frames: list[av.VideoFrame], options: dict[str, str], threads: int = 1) -> tuple[float, bytes]:
+    """CPU ms per frame of a libx264 encode in `threads` threads (muxing included), and the file. An option
+    "codec" names another encoder."""
     buf = io.BytesIO()
     codec = options.get("codec", "libx264")
     t0 = cpu_seconds()
     with av.open(buf, "w", format="matroska") as out:
         s = out.add_stream(codec, rate=25, options={k: v for k, v in options.items() if k != "codec"})
-        s.width, s.height, s.pix_fmt, s.thread_count = frames[0].width, frames[0].height, "yuv420p", 1
+        s.width, s.height, s.pix_fmt, s.thread_count = frames[0].width, frames[0].height, "yuv420p", threads
         for i, f in enumerate(frames):
             f.pts, f.time_base = i, Fraction(1, 25)
             f.pict_type = PictureType.NONE  # decoded from FFV1, every frame says I: left so, x264 codes all as I
@@ -95,6 +95,17 @@ def at_quality(points: list[dict], target: float, key: str = "psnr") -> dict:
     return {"bytes": int(size), "cpu_ms": round(float(np.interp(target, q, [p["cpu_ms"] for p in points][::-1])), 2)}
 
 
+def lossless_colors(film: Path | None, height: int, seconds: float) -> list[av.VideoFrame]:
+    """`film` (default: the demo clip at `height`, as bench/throughput.py makes it) colorized by vidcolor,
+    losslessly (FFV1), as yuv420p frames."""
+    with tempfile.TemporaryDirectory() as tmp:
+        film = film or make_clip(Path(tmp) / "clip.mp4", wide(height), height, seconds)
+        colored = Path(tmp) / "colored.mkv"
+        colorize_video(film, colored, encode=EncodeOptions(codec="ffv1"), progress=False)
+        with av.open(str(colored)) as c:
+            return [f.reformat(format="yuv420p") for f in c.decode(video=0)]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("film", nargs="?", type=Path)
@@ -103,12 +114,7 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=2)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        film = args.film or make_clip(Path(tmp) / "clip.mp4", wide(args.height), args.height, args.seconds)
-        colored = Path(tmp) / "colored.mkv"
-        colorize_video(film, colored, encode=EncodeOptions(codec="ffv1"), progress=False)
-        with av.open(str(colored)) as c:
-            frames = [f.reformat(format="yuv420p") for f in c.decode(video=0)]
+    frames = lossless_colors(args.film, args.height, args.seconds)
     truth = [f.to_ndarray() for f in frames]
     runs: dict[tuple[str, int], list[float]] = {}
     files: dict[tuple[str, int], bytes] = {}

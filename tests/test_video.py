@@ -484,6 +484,26 @@ def test_the_predicted_chroma_is_coded_coarser_than_the_luma(clip, tmp_path, mon
     assert psnr[chosen]["c"] > 40
 
 
+def _slices(packet: bytes) -> int:
+    """Coded slices (NAL types 1 and 5) in an mp4 H.264 packet: NAL units, each after its 4-byte length."""
+    count, at = 0, 0
+    while at < len(packet):
+        size = int.from_bytes(packet[at:at + 4], "big")
+        count += packet[at + 4] & 0x1F in (1, 5)
+        at += 4 + size
+    return count
+
+
+def test_x264_codes_each_picture_as_one_slice(clip, tmp_path):
+    """x264 in frame threads: PyAV's slice threads cut each picture into one slice per core, none predicting
+    from another (more bytes at the same quality: bench/x264_threads.py)."""
+    src = clip("film.mp4", width=256, height=160, frames=12, audio=())
+    dst = tmp_path / "out.mp4"
+    colorize_video(src, dst, model="fusion-small", progress=False)
+    video = packets(dst, "video")[0]
+    assert len(video) == 12 and {_slices(p) for p in video} == {1}
+
+
 def test_failure_mid_run_leaves_no_partial_file(clip, tmp_path, monkeypatch):
     from vidcolor import pipeline
 
