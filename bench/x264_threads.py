@@ -52,11 +52,10 @@ def main() -> None:
                 points.append({"crf": crf, "threads": threads, "cpu_ms": round(ms, 2), "fps": round(fps, 1),
                                "bytes": len(data)} | psnr(data, truth))
             table[kind] = points
-        target = next(q["psnr"] for q in table["slice"] if q["crf"] == 18)
-        table["frame_at_slice_psnr"] = {"psnr": target} | at_quality(table["frame"], target)
-        table["frame_at_slice_psnr"]["bytes_vs_slice"] = round(
-            table["frame_at_slice_psnr"]["bytes"] / next(q["bytes"] for q in table["slice"] if q["crf"] == 18) - 1, 4) \
-            if table["frame_at_slice_psnr"]["bytes"] else None
+        slices = next(q for q in table["slice"] if q["crf"] == 18)
+        frames_there = at_quality(table["frame"], slices["psnr"])
+        ratio = frames_there["bytes"] and round(frames_there["bytes"] / slices["bytes"] - 1, 4)
+        table["frame_at_slice_psnr"] = {"psnr": slices["psnr"]} | frames_there | {"bytes_vs_slice": ratio}
         result["cores"][cores] = table
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
 
