@@ -8,7 +8,7 @@ import torch
 from conftest import gray_rgb, photo
 
 from vidcolor.color import gray_to_lightness, hasler_colorfulness, rgb_to_lab
-from vidcolor.colorizer import Colorizer
+from vidcolor.colorizer import Colorizer, picture_boxes
 from vidcolor.errors import UsageError, VidcolorError, WeightsError
 from vidcolor.model import weights as W
 from vidcolor.model.fused import FusedLayer, fuse_for_cpu
@@ -109,6 +109,36 @@ def test_a_torch_without_working_fused_ops_keeps_the_plain_layers(monkeypatch):
     assert not any(isinstance(m, FusedLayer) for m in colorizer.net.modules())
     L = torch.rand(1, 1, 40, 56)
     assert torch.allclose(colorizer.ab(L), net.colorize(L, net.global_features(L)) * AB_SCALE, atol=1e-3)
+
+
+def test_the_network_sees_the_picture_between_bars_alone():
+    """Black bars (letterbox, pillarbox) are in none of the photos the network learnt from: the picture
+    between them gets the colors it gets alone, the bars none. Frames with bars of different widths run
+    in one batch; a small bright patch in a dark frame (a night scene, an iris shot) is no picture
+    between bars."""
+    net = W.load_model(W.DEFAULT_MODEL).eval()
+    colorizer = Colorizer(net, "cpu", precision="float32")
+    gray = torch.from_numpy(gray_rgb(photo("coffee", 72, 48))[..., 0]).float() / 255
+    picture = (gray_to_lightness(gray) / 100)[None, None]
+    frames = torch.zeros(4, 1, 64, 96)
+    frames[0, :, 8:56, 12:84] = picture[0]  # window-boxed
+    frames[1, :, 16:64, 24:96] = picture[0]
+    frames[2, :, 20:30, 40:50] = 0.5
+    frames[3] = frames[0]
+    frames[3, :, 8:56, 11] = 0.4 * picture[0, :, :, 0]  # a line the resize mixed: part bar, part picture
+    assert picture_boxes(frames) == [(8, 56, 12, 84), (16, 64, 24, 96), (0, 64, 0, 96), (8, 56, 12, 84)]
+    alone_g, alone_ab = colorizer.global_features(picture), colorizer.ab(picture)
+    with torch.inference_mode():  # what the network makes of the bars
+        assert (colorizer.net.global_features(frames[:1]) - alone_g).abs().amax() > 0.1
+    g, ab = colorizer.global_features(frames), colorizer.ab(frames).clone()
+    for i, (top, left) in enumerate([(8, 12), (16, 24)]):
+        assert torch.allclose(g[i], alone_g[0], atol=1e-5)
+        assert torch.allclose(ab[i, :, top:top + 48, left:left + 72], alone_ab[0], atol=1e-4)
+        ab[i, :, top - 1:top + 49, left - 1:left + 73] = 0  # the bars' lines next to the picture take its edge's
+        assert not ab[i].any()
+    assert torch.allclose(ab[2], colorizer.ab(frames[2:3]), atol=1e-4) and ab[2].abs().amax() > 0
+    assert torch.allclose(g[3], alone_g[0], atol=1e-5)  # the mixed line is left out of the picture
+    assert torch.equal(ab[3, :, 8:56, 11], ab[3, :, 8:56, 12]) and ab[3, :, 8:56, 11].abs().amax() > 0
 
 
 def test_bf16_keeps_the_first_layer_in_float32():

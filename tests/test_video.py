@@ -432,6 +432,37 @@ def test_pillarbox_borders_stay_neutral(tmp_path):
         assert np.all(u[:, :12] == 128) and np.all(v[:, -12:] == 128)
 
 
+def test_a_pillarboxed_film_gets_the_colors_of_its_picture_alone(tmp_path):
+    """The network sees the picture between the bars alone (a 4:3 film in a 16:9 frame): the picture's
+    colors are those of the same film without bars, to the code."""
+    from conftest import make_clip
+
+    bare = make_clip(tmp_path / "bare.mkv", width=80, height=64, codec="ffv1", audio=())
+    boxed = tmp_path / "boxed.mkv"
+    with av.open(str(boxed), "w") as out:
+        v = out.add_stream("ffv1", rate=25)
+        v.width, v.height, v.pix_fmt = 128, 64, "yuv420p"
+        for f in decode_planes(bare):
+            planes = f.to_ndarray()  # (96, 80): Y, then U and V side by side in 4:2:0's layout
+            y, uv = planes[:64], planes[64:].reshape(2, 32, 40)
+            g = av.VideoFrame.from_ndarray(np.concatenate([np.pad(y, ((0, 0), (24, 24)), constant_values=16),
+                                                           np.pad(uv, ((0, 0), (0, 0), (12, 12)),
+                                                                  constant_values=128).reshape(32, 128)]),
+                                           format="yuv420p")
+            g.pts = f.pts
+            out.mux(v.encode(g))
+        out.mux(v.encode(None))
+    colored = []
+    for src in (bare, boxed):
+        colorize_video(src, tmp_path / f"{src.stem}_color.mkv", model="fusion-small", encode=LOSSLESS,
+                       shot_detect=False, progress=False)
+        colored.append([f.to_ndarray()[64:] for f in decode_planes(tmp_path / f"{src.stem}_color.mkv")])
+    for alone, framed in zip(*colored):
+        alone, framed = alone.reshape(2, 32, 40), framed.reshape(2, 32, 64)
+        assert np.array_equal(framed[:, :, 12:52], alone) and alone.std() > 0
+        assert np.all(framed[:, :, :12] == 128) and np.all(framed[:, :, 52:] == 128)
+
+
 def test_cli_refuses_existing_output_and_input_as_output(clip, tmp_path, capsys):
     src = clip("film.mp4")
     before = src.read_bytes()

@@ -109,6 +109,9 @@ def fit_gamut(lab: torch.Tensor, steps: int = 10) -> torch.Tensor:
     return fitted.permute(0, 3, 1, 2)
 
 
+BORDER_GRAY = 0.08  # gray level under which a whole edge row/column counts as letterbox/pillarbox
+
+
 def gray_to_lightness(gray: torch.Tensor) -> torch.Tensor:
     """Gamma-encoded gray level in [0, 1] -> L* in [0, 100] (exact for R = G = B = gray)."""
     y = srgb_to_linear(gray)

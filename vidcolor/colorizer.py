@@ -5,6 +5,7 @@ size. Batches that run out of GPU memory are split in halves and retried, never 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from . import heap
+from .color import BORDER_GRAY, gray_to_lightness
 from .defaults import DEFAULT_MODEL, DEFAULT_WORK_SIDE
 from .errors import VidcolorError
 from .model.fused import fuse_for_cpu
@@ -49,6 +51,38 @@ def work_size(height: int, width: int, side: int | None) -> tuple[int, int]:
         return height, width
     s = side / min(height, width)
     return max(1, round(height * s)), max(1, round(width * s))
+
+
+# L*/100 at and under which a whole edge row or column is a bar, as media.planes keeps bars neutral
+_BAR_L = float(gray_to_lightness(torch.tensor(BORDER_GRAY, dtype=torch.float64))) / 100
+MIN_PICTURE_SHARE = 0.5  # a bright part narrower or lower than this share of the frame is no picture between bars
+# An edge line of the picture darker on average than this share of the line inside it is part bar (the resize to
+# the working size mixed them): left out, as one dark line at the edge of a featureless sky moved its global
+# vector by half its length (0.565 against 0.007 without it).
+MIXED_SHARE = 0.8
+
+Box = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def picture_boxes(L: torch.Tensor) -> list[Box]:
+    """(B, 1, h, w) L*/100 -> each frame's picture inside the dark bars at its edges (letterbox,
+    pillarbox). The network was trained on photos without bars: bars around held-out photos cost them
+    0.9 dB of PSNR, most of what the network gains over gray (bench/bars.py). A side along which the bright
+    part spans less than MIN_PICTURE_SHARE of the frame (a night scene, an iris shot) is kept whole."""
+    lit = L[:, 0] > _BAR_L
+    lines = [t.cpu() for t in (lit.any(-1), L[:, 0].mean(-1), lit.any(-2), L[:, 0].mean(-2))]
+    return [_span(rows, row_means) + _span(cols, col_means) for rows, row_means, cols, col_means in zip(*lines)]
+
+
+def _span(lit: torch.Tensor, mean: torch.Tensor) -> tuple[int, int]:
+    """(n,) bool and mean L*/100 of the lines across a frame -> where its picture begins and ends, or (0, n)."""
+    n, on = len(lit), lit.nonzero()
+    if not len(on) or on[-1] + 1 - on[0] < max(3, MIN_PICTURE_SHARE * n):
+        return 0, n
+    lo, hi = int(on[0]), int(on[-1]) + 1
+    lo += bool(lo > 0 and mean[lo] < MIXED_SHARE * mean[lo + 1])
+    hi -= bool(hi < n and mean[hi - 1] < MIXED_SHARE * mean[hi - 2])
+    return lo, hi
 
 
 class Colorizer:
@@ -89,19 +123,49 @@ class Colorizer:
 
     @torch.inference_mode()
     def global_features(self, L: torch.Tensor) -> torch.Tensor:
-        """(B, 1, h, w) L/100 -> (B, D) float32 global vectors."""
-        return self._split_on_oom(lambda x: self.net.global_features(x).float(), L)
+        """(B, 1, h, w) L/100 -> (B, D) float32 global vectors of the pictures inside their bars."""
+        return self._on_pictures(lambda x: self._split_on_oom(lambda y: self.net.global_features(y).float(), x),
+                                 L, on_canvas=False)
 
     @torch.inference_mode()
     def ab(self, L: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, 1, h, w) L/100 (+ optional (B, D) global vectors) -> (B, 2, h, w) float32 a*b*."""
+        """(B, 1, h, w) L/100 (+ optional (B, D) global vectors) -> (B, 2, h, w) float32 a*b*: predicted
+        for the pictures inside their bars, 0 (neutral) on the bars but for their line next to the picture,
+        which the resize to the working size may have mixed with it (picture_boxes)."""
         if g is None:
             g = self.global_features(L)
 
         def run(x: torch.Tensor, gg: torch.Tensor) -> torch.Tensor:
             return self.net.colorize(x, gg).float() * (AB_SCALE * self.net.chroma_gain * self.saturation)
 
-        return self._split_on_oom(run, L, g)
+        return self._on_pictures(lambda x, gg: self._split_on_oom(run, x, gg), L, g, on_canvas=True)
+
+    @staticmethod
+    def _on_pictures(fn: Callable[..., torch.Tensor], L: torch.Tensor, *per_frame: torch.Tensor,
+                     on_canvas: bool) -> torch.Tensor:
+        """fn(L cropped to a picture box, the rows of `per_frame` for its frames) for each group of frames
+        that share a box (almost always one: the whole frame, run as it is); the results in frame order,
+        on a zero canvas of the frames' size where `on_canvas`."""
+        groups: dict[Box, list[int]] = {}
+        for i, box in enumerate(picture_boxes(L)):
+            groups.setdefault(box, []).append(i)
+        whole = (0, L.shape[-2], 0, L.shape[-1])
+        if list(groups) == [whole]:
+            return fn(L, *per_frame)
+        out = None
+        for (top, bottom, left, right), rows in groups.items():
+            index = torch.tensor(rows, device=L.device)
+            part = fn(L[index, :, top:bottom, left:right], *(t[index] for t in per_frame))
+            if out is None:
+                shape = (*part.shape[:-2], *L.shape[-2:]) if on_canvas else part.shape
+                out = part.new_zeros((len(L), *shape[1:]))
+            if on_canvas:  # the line outside the picture on each side with a bar takes its edge's colors
+                edges = (int(left > 0), int(right < L.shape[-1]), int(top > 0), int(bottom < L.shape[-2]))
+                out[index, :, top - edges[2]:bottom + edges[3], left - edges[0]:right + edges[1]] = F.pad(
+                    part, edges, mode="replicate")
+            else:
+                out[index] = part
+        return out
 
     def _split_on_oom(self, fn, *batch: torch.Tensor) -> torch.Tensor:
         """Run fn on the batch; on CUDA out-of-memory, run it on each half instead."""

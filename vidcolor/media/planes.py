@@ -18,7 +18,15 @@ import torch.nn.functional as F
 from av.video.frame import PictureType
 from av.video.reformatter import Interpolation
 
-from ..color import cbcr_rows, gray_to_lightness, lab_to_linear_with, linear_to_srgb, srgb_to_linear, tabulated
+from ..color import (
+    BORDER_GRAY,
+    cbcr_rows,
+    gray_to_lightness,
+    lab_to_linear_with,
+    linear_to_srgb,
+    srgb_to_linear,
+    tabulated,
+)
 
 # Pixel formats written as they come: 4:2:0 and 4:4:4, 8 and 10 bits, limited and full range.
 KEPT_FORMATS = {"yuv420p": 8, "yuvj420p": 8, "yuv420p10le": 10, "yuv444p": 8, "yuvj444p": 8, "yuv444p10le": 10}
@@ -155,9 +163,6 @@ def luma_to_gray(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
     if fmt.full_range:
         return (y / (255 * scale)).clamp(0, 1)
     return ((y - 16 * scale) / (219 * scale)).clamp(0, 1)
-
-
-BORDER_GRAY = 0.08  # gray level under which a whole edge row/column counts as letterbox/pillarbox
 
 
 def border_bands(dark_cols: torch.Tensor, dark_rows: torch.Tensor) -> torch.Tensor | None:

@@ -1,0 +1,130 @@
+"""Black bars around the picture (pillarbox, letterbox): what they cost the network's colors, and what
+showing it the picture between them alone (colorizer.picture_boxes) gives back.
+
+    python bench/bars.py [--data ../shared/data/places-like] [--limit N] [--json]
+
+photos: held-out photos (val split), each framed three ways: as it is; pillarboxed, with black bars of 1/6
+of its width left and right (a 4:3 picture in a 16:9 frame); letterboxed, with bars of 1/6 of its height
+above and below. Each frame is colorized at the working size of the whole frame, as a film's frames are,
+cropped back to the photo and compared with the truth as `vidcolor eval` does (PSNR over RGB, colorfulness
+over the truth's).
+films: the color demo and, when ../shared is there, the color airplane footage, turned gray, as they are,
+pillarboxed (bars of 1/6 of the width) and letterboxed (a 4:3 frame), colorized by the pipeline
+(losslessly coded) and compared with the truth inside the bars: PSNR over RGB, mean over frames; `gray`
+is the gray film's.
+Each twice: with the picture between the bars seen alone (vidcolor's way), and with the whole frame seen,
+bars and all (the crop switched off).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from temporal import LOSSLESS, ROOT, SHARED, read_rgb, write_gray
+from work_side import psnr
+
+from vidcolor import colorize_video
+from vidcolor import colorizer as colorizer_module
+from vidcolor.color import hasler_colorfulness, rgb_to_lab
+from vidcolor.colorizer import Colorizer
+from vidcolor.image import photo_rgb
+from vidcolor.train.data import load_photos_native
+from vidcolor.train.evaluate import psnr8
+
+FRAMINGS = ("as_is", "pillarbox", "letterbox")
+
+
+def framed(L: torch.Tensor, framing: str) -> tuple[torch.Tensor, tuple[slice, slice]]:
+    """(B, 1, H, W) L* -> the frame with its bars (L* = 0), and where the photo lies in it."""
+    height, width = L.shape[-2:]
+    if framing == "pillarbox":
+        bar = width // 6
+        return F.pad(L, (bar, bar, 0, 0)), (slice(None), slice(bar, bar + width))
+    if framing == "letterbox":
+        bar = height // 6
+        return F.pad(L, (0, 0, bar, bar)), (slice(bar, bar + height), slice(None))
+    return L, (slice(None), slice(None))
+
+
+@contextmanager
+def seeing_bars() -> Iterator[None]:
+    """The crop switched off: every frame's picture box is the whole frame."""
+    shipped = colorizer_module.picture_boxes
+    colorizer_module.picture_boxes = lambda L: [(0, L.shape[-2], 0, L.shape[-1])] * len(L)
+    try:
+        yield
+    finally:
+        colorizer_module.picture_boxes = shipped
+
+
+def photos(colorizer: Colorizer, data: Path, limit: int | None) -> dict:
+    sums = {f: {"psnr": 0.0, "colorfulness": 0.0} for f in FRAMINGS}
+    truth_colorfulness, count = 0.0, 0
+    for batch in load_photos_native(data, "val", limit, 32):
+        truth = batch.float() / 255
+        L = rgb_to_lab(truth)[:, :1]
+        for framing in FRAMINGS:
+            frame, (rows, cols) = framed(L, framing)
+            ab = colorizer.ab(colorizer.work_lightness(frame / 100)).cpu()
+            pred = photo_rgb(frame, ab)[..., rows, cols]  # the frame as the photo command writes it
+            sums[framing]["psnr"] += psnr8(pred, truth).sum().item()
+            sums[framing]["colorfulness"] += hasler_colorfulness((pred * 255).round()).sum().item()
+        truth_colorfulness += hasler_colorfulness(batch.float()).sum().item()
+        count += len(batch)
+    return {f: {"psnr": round(s["psnr"] / count, 4),
+                "colorfulness_ratio": round(s["colorfulness"] / truth_colorfulness, 4)}
+            for f, s in sums.items()} | {"images": count}
+
+
+def films(colorizer: Colorizer) -> dict:
+    clips = {"demo": ROOT / "samples" / "demo_truth.mp4"}
+    if SHARED.is_dir():
+        clips["airplane"] = SHARED / "color_airplane_audio.mp4"
+    result = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, path in clips.items():
+            truth, rate = read_rgb(path)
+            height, width = truth[0].shape[:2]
+            pillar, letter = width // 12 * 2, (width * 3 // 4 - height) // 4 * 2  # even: 4:2:0 keeps them sharp
+            for framing, pad in (("as_is", (0, 0)), ("pillarbox", (0, pillar)), ("letterbox", (letter, 0))):
+                rows, cols = slice(pad[0], pad[0] + height), slice(pad[1], pad[1] + width)
+                gray = write_gray([np.pad(f, (pad[:1] * 2, pad[1:] * 2, (0, 0))) for f in truth], rate,
+                                  Path(tmp) / f"{name}_{framing}.mkv")
+                row = {"gray": round(psnr([f[rows, cols] for f in read_rgb(gray)[0]], truth), 3)}
+                for mode in ("picture_alone", "bars_seen"):
+                    out = Path(tmp) / "color.mkv"
+                    with seeing_bars() if mode == "bars_seen" else nullcontext():
+                        colorize_video(gray, out, colorizer=colorizer, encode=LOSSLESS, progress=False,
+                                       overwrite=True)
+                    row[mode] = round(psnr([f[rows, cols] for f in read_rgb(out)[0]], truth), 3)
+                result[f"{name}_{framing}"] = row
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/data/places-like")
+    p.add_argument("--limit", type=int, default=None, help="photos, spread evenly over the split (default: all)")
+    p.add_argument("--model", default="fusion-small")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    colorizer = Colorizer(args.model)
+    result = {"photos": {"picture_alone": photos(colorizer, args.data, args.limit)}}
+    with seeing_bars():
+        result["photos"]["bars_seen"] = photos(colorizer, args.data, args.limit)
+    result["films"] = films(colorizer)
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
