@@ -1,7 +1,7 @@
 """Black bars around the picture (pillarbox, letterbox): what they cost the network's colors, and what
 showing it the picture between them alone (colorizer.picture_boxes) gives back.
 
-    python bench/bars.py [--data ../shared/data/places-like] [--limit N] [--json]
+    python bench/bars.py [--data ../shared/data/places-like] [--limit N] [--figure docs/bars.jpg] [--json]
 
 photos: held-out photos (val split), each framed three ways: as it is; pillarboxed, with black bars of 1/6
 of its width left and right (a 4:3 picture in a 16:9 frame); letterboxed, with bars of 1/6 of its height
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from temporal import LOSSLESS, ROOT, SHARED, read_rgb, write_gray
@@ -86,7 +87,7 @@ def photos(colorizer: Colorizer, data: Path, limit: int | None) -> dict:
             for f, s in sums.items()} | {"images": count}
 
 
-def films(colorizer: Colorizer) -> dict:
+def films(colorizer: Colorizer, figure: Path | None) -> dict:
     clips = {"demo": ROOT / "samples" / "demo_truth.mp4"}
     if SHARED.is_dir():
         clips["airplane"] = SHARED / "color_airplane_audio.mp4"
@@ -100,15 +101,41 @@ def films(colorizer: Colorizer) -> dict:
                 rows, cols = slice(pad[0], pad[0] + height), slice(pad[1], pad[1] + width)
                 gray = write_gray([np.pad(f, (pad[:1] * 2, pad[1:] * 2, (0, 0))) for f in truth], rate,
                                   Path(tmp) / f"{name}_{framing}.mkv")
-                row = {"gray": round(psnr([f[rows, cols] for f in read_rgb(gray)[0]], truth), 3)}
+                seen = {"gray": read_rgb(gray)[0]}
                 for mode in ("picture_alone", "bars_seen"):
                     out = Path(tmp) / "color.mkv"
                     with seeing_bars() if mode == "bars_seen" else nullcontext():
                         colorize_video(gray, out, colorizer=colorizer, encode=LOSSLESS, progress=False,
                                        overwrite=True)
-                    row[mode] = round(psnr([f[rows, cols] for f in read_rgb(out)[0]], truth), 3)
-                result[f"{name}_{framing}"] = row
+                    seen[mode] = read_rgb(out)[0]
+                result[f"{name}_{framing}"] = {k: round(psnr([f[rows, cols] for f in v], truth), 3)
+                                               for k, v in seen.items()}
+                if figure is not None and (name, framing) == ("demo", "pillarbox"):
+                    write_figure(seen, truth, cols, figure)
     return result
+
+
+def write_figure(seen: dict[str, list[np.ndarray]], truth: list[np.ndarray], cols: slice, path: Path) -> None:
+    """The frame where seeing the picture alone gains most: gray | bars seen | picture alone | truth."""
+    gains = [psnr([a[:, cols]], [t]) - psnr([b[:, cols]], [t])
+             for a, b, t in zip(seen["picture_alone"], seen["bars_seen"], truth)]
+    i = int(np.argmax(gains))
+    panels = [(seen["gray"][i], "gray, pillarboxed"), (seen["bars_seen"][i], "the network sees the bars"),
+              (seen["picture_alone"][i], "vidcolor: the picture alone"), (truth[i], "truth")]
+    height = truth[i].shape[0] // 2
+    tiles = []
+    for frame, text in panels:
+        tile = Image.fromarray(frame)
+        tile = tile.resize((round(tile.width * height / tile.height), height), Image.LANCZOS)
+        labelled = Image.new("RGB", (tile.width + 4, height + 18), "white")
+        labelled.paste(tile, (0, 18))
+        ImageDraw.Draw(labelled).text((2, 3), text, fill="black")
+        tiles.append(labelled)
+    sheet = Image.new("RGB", (sum(t.width for t in tiles), height + 18), "white")
+    for k, tile in enumerate(tiles):
+        sheet.paste(tile, (sum(t.width for t in tiles[:k]), 0))
+    sheet.save(path, quality=88)
+    print(f"wrote {path} (frame {i}: {gains[i]:+.2f} dB)", file=sys.stderr)
 
 
 def main() -> None:
@@ -116,13 +143,14 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/data/places-like")
     p.add_argument("--limit", type=int, default=None, help="photos, spread evenly over the split (default: all)")
     p.add_argument("--model", default="fusion-small")
+    p.add_argument("--figure", type=Path, default=None, help="write the demo's pillarboxed frame that gains most")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     colorizer = Colorizer(args.model)
     result = {"photos": {"picture_alone": photos(colorizer, args.data, args.limit)}}
     with seeing_bars():
         result["photos"]["bars_seen"] = photos(colorizer, args.data, args.limit)
-    result["films"] = films(colorizer)
+    result["films"] = films(colorizer, args.figure)
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
 
 

@@ -69,9 +69,11 @@ def picture_boxes(L: torch.Tensor) -> list[Box]:
     pillarbox). The network was trained on photos without bars: bars around held-out photos cost them
     0.9 dB of PSNR, most of what the network gains over gray (bench/bars.py). A side along which the bright
     part spans less than MIN_PICTURE_SHARE of the frame (a night scene, an iris shot) is kept whole."""
-    lit = L[:, 0] > _BAR_L
-    lines = [t.cpu() for t in (lit.any(-1), L[:, 0].mean(-1), lit.any(-2), L[:, 0].mean(-2))]
-    return [_span(rows, row_means) + _span(cols, col_means) for rows, row_means, cols, col_means in zip(*lines)]
+    L = L[:, 0].float()
+    lit = (L > _BAR_L).float()
+    h, w = L.shape[-2:]
+    lines = torch.cat((lit.amax(-1), L.mean(-1), lit.amax(-2), L.mean(-2)), -1).cpu()  # one wait for a GPU
+    return [_span(x[:h] > 0, x[h:2 * h]) + _span(x[2 * h:2 * h + w] > 0, x[2 * h + w:]) for x in lines]
 
 
 def _span(lit: torch.Tensor, mean: torch.Tensor) -> tuple[int, int]:
@@ -154,8 +156,8 @@ class Colorizer:
             return fn(L, *per_frame)
         out = None
         for (top, bottom, left, right), rows in groups.items():
-            index = torch.tensor(rows, device=L.device)
-            part = fn(L[index, :, top:bottom, left:right], *(t[index] for t in per_frame))
+            index = slice(None) if len(rows) == len(L) else torch.tensor(rows, device=L.device)
+            part = fn(L[index, :, top:bottom, left:right].contiguous(), *(t[index] for t in per_frame))
             if out is None:
                 shape = (*part.shape[:-2], *L.shape[-2:]) if on_canvas else part.shape
                 out = part.new_zeros((len(L), *shape[1:]))
