@@ -9,6 +9,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -72,13 +73,14 @@ def picture_boxes(L: torch.Tensor) -> list[Box]:
     L = L[:, 0].float()
     lit = (L > _BAR_L).float()
     h, w = L.shape[-2:]
-    lines = torch.cat((lit.amax(-1), L.mean(-1), lit.amax(-2), L.mean(-2)), -1).cpu()  # one wait for a GPU
-    return [_span(x[:h] > 0, x[h:2 * h]) + _span(x[2 * h:2 * h + w] > 0, x[2 * h + w:]) for x in lines]
+    lines = torch.cat((lit.amax(-1), L.mean(-1), lit.amax(-2), L.mean(-2)), -1).cpu().numpy()  # one wait for a GPU
+    return [_span(x[:h], x[h:2 * h]) + _span(x[2 * h:2 * h + w], x[2 * h + w:]) for x in lines]
 
 
-def _span(lit: torch.Tensor, mean: torch.Tensor) -> tuple[int, int]:
-    """(n,) bool and mean L*/100 of the lines across a frame -> where its picture begins and ends, or (0, n)."""
-    n, on = len(lit), lit.nonzero()
+def _span(lit: np.ndarray, mean: np.ndarray) -> tuple[int, int]:
+    """(n,) 1 where a line across the frame has a pixel brighter than the bars, and the lines' mean L*/100 ->
+    where its picture begins and ends, or (0, n)."""
+    n, on = len(lit), np.flatnonzero(lit)
     if not len(on) or on[-1] + 1 - on[0] < max(3, MIN_PICTURE_SHARE * n):
         return 0, n
     lo, hi = int(on[0]), int(on[-1]) + 1
