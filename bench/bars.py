@@ -1,19 +1,20 @@
-"""Black bars around the picture (pillarbox, letterbox): what they cost the network's colors, and what
-showing it the picture between them alone (colorizer.picture_boxes) gives back.
+"""Black bars around the picture (pillarbox, letterbox) and a print's paper margins: what they cost the
+network's colors, and what showing it the picture inside them alone (colorizer.picture_boxes) gives back.
 
     python bench/bars.py [--data ../shared/data/places-like] [--limit N] [--figure docs/bars.jpg] [--json]
 
-photos: held-out photos (val split), each framed three ways: as it is; pillarboxed, with black bars of 1/6
+photos: held-out photos (val split), each framed four ways: as it is; pillarboxed, with black bars of 1/6
 of its width left and right (a 4:3 picture in a 16:9 frame); letterboxed, with bars of 1/6 of its height
-above and below. Each frame is colorized at the working size of the whole frame, as a film's frames are,
-cropped back to the photo and compared with the truth as `vidcolor eval` does (PSNR over RGB, colorfulness
-over the truth's).
+above and below; as a scanned print, in paper margins (L* 92) of 1/10 of its width on all four sides.
+Each frame is colorized at the working size of the whole frame, as a film's frames are, cropped back to
+the photo and compared with the truth as `vidcolor eval` does (PSNR over RGB, colorfulness over the
+truth's).
 films: the color demo and, when ../shared is there, the color airplane footage, turned gray, as they are,
 pillarboxed (bars of 1/6 of the width) and letterboxed (a 4:3 frame), colorized by the pipeline
 (losslessly coded) and compared with the truth inside the bars: PSNR over RGB, mean over frames; `gray`
 is the gray film's.
-Each twice: with the picture between the bars seen alone (vidcolor's way), and with the whole frame seen,
-bars and all (the crop switched off).
+Each twice: with the picture inside the bars or margins seen alone (vidcolor's way), and with the whole
+frame seen, bars and all (the crop switched off).
 """
 from __future__ import annotations
 
@@ -42,12 +43,16 @@ from vidcolor.image import photo_rgb
 from vidcolor.train.data import load_photos_native
 from vidcolor.train.evaluate import psnr8
 
-FRAMINGS = ("as_is", "pillarbox", "letterbox")
+FRAMINGS = ("as_is", "pillarbox", "letterbox", "margins")
+PAPER_L = 92.0  # L* of a scanned print's margin: paper, a little aged
 
 
 def framed(L: torch.Tensor, framing: str) -> tuple[torch.Tensor, tuple[slice, slice]]:
-    """(B, 1, H, W) L* -> the frame with its bars (L* = 0), and where the photo lies in it."""
+    """(B, 1, H, W) L* -> the frame with its bars (L* = 0) or margins, and where the photo lies in it."""
     height, width = L.shape[-2:]
+    if framing == "margins":
+        m = width // 10
+        return F.pad(L, (m, m, m, m), value=PAPER_L), (slice(m, m + height), slice(m, m + width))
     if framing == "pillarbox":
         bar = width // 6
         return F.pad(L, (bar, bar, 0, 0)), (slice(None), slice(bar, bar + width))

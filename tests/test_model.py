@@ -141,6 +141,19 @@ def test_the_network_sees_the_picture_between_bars_alone():
     assert torch.equal(ab[3, :, 8:56, 11], ab[3, :, 8:56, 12]) and ab[3, :, 8:56, 11].abs().amax() > 0
 
 
+def test_a_scanned_print_is_seen_without_its_paper_margins_and_a_bright_sky_is_kept():
+    """A print's margin is the same paper on all four sides: left out. A sky as bright at the top alone is
+    the picture's; so is a sky a little darker than the paper above a print."""
+    gray = torch.from_numpy(gray_rgb(photo("coffee", 72, 48))[..., 0]).float() / 255
+    picture = gray_to_lightness(gray) / 100
+    frames = torch.full((3, 1, 64, 96), 0.9)
+    frames[0, 0, 8:56, 12:84] = picture  # a print in its margins
+    frames[1, 0, 16:] = torch.nn.functional.interpolate(picture[None, None], size=(48, 96))[0, 0]  # sky on top
+    frames[2, 0, 8:56, 12:84] = picture
+    frames[2, 0, 8:20, 12:84] = 0.8  # the print's own sky, darker than its paper
+    assert picture_boxes(frames) == [(8, 56, 12, 84), (0, 64, 0, 96), (8, 56, 12, 84)]
+
+
 def test_bf16_keeps_the_first_layer_in_float32():
     """L in bf16 keeps 8 bits, and the first layer's output is a small difference of large sums. With the
     shipped weights on a photo, bf16 (fused on CPU; folded under autocast, as a GPU runs it; plain under

@@ -56,10 +56,16 @@ def work_size(height: int, width: int, side: int | None) -> tuple[int, int]:
 
 # L*/100 at and under which a whole edge row or column is a bar, as media.planes keeps bars neutral
 _BAR_L = float(gray_to_lightness(torch.tensor(BORDER_GRAY, dtype=torch.float64))) / 100
-MIN_PICTURE_SHARE = 0.5  # a bright part narrower or lower than this share of the frame is no picture between bars
-# An edge line of the picture darker on average than this share of the line inside it is part bar (the resize to
-# the working size mixed them): left out, as one dark line at the edge of a featureless sky moved its global
-# vector by half its length (0.565 against 0.007 without it).
+# A scanned print's paper margin: edge rows and columns within MARGIN_SPREAD of the frame's outermost ring, where
+# that ring is at least MARGIN_L (aged paper scans at L* 75-95); margins count only where all four sides have
+# one, which a bright sky has not. A sky as bright as the paper (a print's blown highlights are the paper) is
+# taken for margin; one 0.2 darker was, at a threshold of 0.75 instead of the ring's level (25 of 300 photos).
+MARGIN_L = 0.75
+MARGIN_SPREAD = 0.04
+MIN_PICTURE_SHARE = 0.5  # a picture narrower or lower than this share of the frame is no picture in a frame
+# An edge line of the picture darker (beside a bar; brighter beside a margin) on average than this share of
+# the line inside it is part frame (the resize to the working size mixed them): left out, as one dark line at
+# the edge of a featureless sky moved its global vector by half its length (0.565 against 0.007 without it).
 MIXED_SHARE = 0.8
 
 Box = tuple[int, int, int, int]  # top, bottom, left, right
@@ -67,25 +73,37 @@ Box = tuple[int, int, int, int]  # top, bottom, left, right
 
 def picture_boxes(L: torch.Tensor) -> list[Box]:
     """(B, 1, h, w) L*/100 -> each frame's picture inside the dark bars at its edges (letterbox,
-    pillarbox). The network was trained on photos without bars: bars around held-out photos cost them
-    0.9 dB of PSNR, most of what the network gains over gray (bench/bars.py). A side along which the bright
-    part spans less than MIN_PICTURE_SHARE of the frame (a night scene, an iris shot) is kept whole."""
+    pillarbox) and inside a print's paper margins. The network was trained on photos without either: black
+    bars around held-out photos cost them 0.9 dB of PSNR, most of what the network gains over gray, white
+    margins 1.1 dB (bench/bars.py). A side along which the picture would span less than MIN_PICTURE_SHARE
+    of the frame (a night scene, an iris shot) is kept whole."""
     L = L[:, 0].float()
-    lit = (L > _BAR_L).float()
     h, w = L.shape[-2:]
-    lines = torch.cat((lit.amax(-1), L.mean(-1), lit.amax(-2), L.mean(-2)), -1).cpu().numpy()  # one wait for a GPU
-    return [_span(x[:h], x[h:2 * h]) + _span(x[2 * h:2 * h + w], x[2 * h + w:]) for x in lines]
+    ring = torch.cat((L[:, 0], L[:, -1], L[:, :, 0], L[:, :, -1]), -1).mean(-1)[:, None, None]
+    unlike_ring = ((L - ring).abs() > MARGIN_SPREAD) | (ring < MARGIN_L)
+    lines = torch.cat([torch.cat(((L > _BAR_L).amax(dim), unlike_ring.amax(dim), L.mean(dim)), -1)
+                       for dim in (-1, -2)], -1).float().cpu().numpy()  # one wait for a GPU
+    boxes = []
+    for x in lines:
+        rows, cols = x[:3 * h].reshape(3, h), x[3 * h:].reshape(3, w)
+        bars = _span(rows[0], rows[2]) + _span(cols[0], cols[2])
+        margins = _span(rows[1], 1 - rows[2]) + _span(cols[1], 1 - cols[2])
+        if margins[0] > 0 and margins[1] < h and margins[2] > 0 and margins[3] < w:
+            bars = (max(bars[0], margins[0]), min(bars[1], margins[1]), max(bars[2], margins[2]),
+                    min(bars[3], margins[3]))
+        boxes.append(bars)
+    return boxes
 
 
-def _span(lit: np.ndarray, mean: np.ndarray) -> tuple[int, int]:
-    """(n,) 1 where a line across the frame has a pixel brighter than the bars, and the lines' mean L*/100 ->
-    where its picture begins and ends, or (0, n)."""
-    n, on = len(lit), np.flatnonzero(lit)
+def _span(inside: np.ndarray, depth: np.ndarray) -> tuple[int, int]:
+    """(n,) 1 where a line across the frame is not all bar (or margin), and the lines' mean depth into the
+    picture (L*/100 beside bars, 1 - L*/100 beside margins) -> where the picture begins and ends, or (0, n)."""
+    n, on = len(inside), np.flatnonzero(inside)
     if not len(on) or on[-1] + 1 - on[0] < max(3, MIN_PICTURE_SHARE * n):
         return 0, n
     lo, hi = int(on[0]), int(on[-1]) + 1
-    lo += bool(lo > 0 and mean[lo] < MIXED_SHARE * mean[lo + 1])
-    hi -= bool(hi < n and mean[hi - 1] < MIXED_SHARE * mean[hi - 2])
+    lo += bool(lo > 0 and depth[lo] < MIXED_SHARE * depth[lo + 1])
+    hi -= bool(hi < n and depth[hi - 1] < MIXED_SHARE * depth[hi - 2])
     return lo, hi
 
 
