@@ -58,8 +58,8 @@ def work_size(height: int, width: int, side: int | None) -> tuple[int, int]:
 _BAR_L = float(gray_to_lightness(torch.tensor(BORDER_GRAY, dtype=torch.float64))) / 100
 # A scanned print's paper margin: edge rows and columns within MARGIN_SPREAD of the frame's outermost ring, where
 # that ring is at least MARGIN_L (aged paper scans at L* 75-95); margins count only where all four sides have
-# one, which a bright sky has not. A sky as bright as the paper (a print's blown highlights are the paper) is
-# taken for margin; one 0.2 darker was, at a threshold of 0.75 instead of the ring's level (25 of 300 photos).
+# one, which a bright sky has not. With a plain threshold of 0.75 instead of the ring's level, 25 of 300 photos
+# in margins lost a band of sky with them (1 now: a sky as bright as the paper still goes).
 MARGIN_L = 0.75
 MARGIN_SPREAD = 0.04
 MIN_PICTURE_SHARE = 0.5  # a picture narrower or lower than this share of the frame is no picture in a frame
@@ -74,8 +74,8 @@ Box = tuple[int, int, int, int]  # top, bottom, left, right
 def picture_boxes(L: torch.Tensor) -> list[Box]:
     """(B, 1, h, w) L*/100 -> each frame's picture inside the dark bars at its edges (letterbox,
     pillarbox) and inside a print's paper margins. The network was trained on photos without either: black
-    bars around held-out photos cost them 0.9 dB of PSNR, most of what the network gains over gray, white
-    margins 1.1 dB (bench/bars.py). A side along which the picture would span less than MIN_PICTURE_SHARE
+    bars around held-out photos cost them 0.9 dB of PSNR, most of what the network gains over gray, paper
+    margins 1.0 dB (bench/bars.py). A side along which the picture would span less than MIN_PICTURE_SHARE
     of the frame (a night scene, an iris shot) is kept whole."""
     L = L[:, 0].float()
     h, w = L.shape[-2:]
@@ -145,15 +145,15 @@ class Colorizer:
 
     @torch.inference_mode()
     def global_features(self, L: torch.Tensor) -> torch.Tensor:
-        """(B, 1, h, w) L/100 -> (B, D) float32 global vectors of the pictures inside their bars."""
+        """(B, 1, h, w) L/100 -> (B, D) float32 global vectors of the pictures inside their bars or margins."""
         return self._on_pictures(lambda x: self._split_on_oom(lambda y: self.net.global_features(y).float(), x),
                                  L, on_canvas=False)
 
     @torch.inference_mode()
     def ab(self, L: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, h, w) L/100 (+ optional (B, D) global vectors) -> (B, 2, h, w) float32 a*b*: predicted
-        for the pictures inside their bars, 0 (neutral) on the bars but for their line next to the picture,
-        which the resize to the working size may have mixed with it (picture_boxes)."""
+        for the pictures inside their bars or margins, 0 (neutral) on those but for their line next to the
+        picture, which the resize to the working size may have mixed with it (picture_boxes)."""
         if g is None:
             g = self.global_features(L)
 
