@@ -79,20 +79,24 @@ def picture_boxes(L: torch.Tensor) -> list[Box]:
     of the frame (a night scene, an iris shot) is kept whole."""
     L = L[:, 0].float()
     h, w = L.shape[-2:]
-    ring = torch.cat((L[:, 0], L[:, -1], L[:, :, 0], L[:, :, -1]), -1).mean(-1)[:, None, None]
-    unlike_ring = ((L - ring).abs() > MARGIN_SPREAD) | (ring < MARGIN_L)
-    lines = torch.cat([torch.cat(((L > _BAR_L).amax(dim), unlike_ring.amax(dim), L.mean(dim)), -1)
-                       for dim in (-1, -2)], -1).float().cpu().numpy()  # one wait for a GPU
+    ring = torch.cat((L[:, 0], L[:, -1], L[:, :, 0], L[:, :, -1]), -1).mean(-1, keepdim=True)
+    stats = torch.cat([ring, *(torch.cat((*torch.aminmax(L, dim=d), L.mean(d)), -1) for d in (-1, -2))], -1)
     boxes = []
-    for x in lines:
-        rows, cols = x[:3 * h].reshape(3, h), x[3 * h:].reshape(3, w)
-        bars = _span(rows[0], rows[2]) + _span(cols[0], cols[2])
-        margins = _span(rows[1], 1 - rows[2]) + _span(cols[1], 1 - cols[2])
+    for x in stats.cpu().numpy():  # one wait for a GPU
+        ring, rows, cols = x[0], x[1:1 + 3 * h].reshape(3, h), x[1 + 3 * h:].reshape(3, w)
+        bars = _span(rows[1] > _BAR_L, rows[2]) + _span(cols[1] > _BAR_L, cols[2])
+        margins = (_span(_unlike(rows, ring), 1 - rows[2]) + _span(_unlike(cols, ring), 1 - cols[2])
+                   if ring >= MARGIN_L else (0, h, 0, w))
         if margins[0] > 0 and margins[1] < h and margins[2] > 0 and margins[3] < w:
             bars = (max(bars[0], margins[0]), min(bars[1], margins[1]), max(bars[2], margins[2]),
                     min(bars[3], margins[3]))
         boxes.append(bars)
     return boxes
+
+
+def _unlike(lines: np.ndarray, ring: float) -> np.ndarray:
+    """(3, n) min, max and mean L*/100 of the lines across a frame -> where a line strays from the ring's level."""
+    return (lines[1] - ring > MARGIN_SPREAD) | (ring - lines[0] > MARGIN_SPREAD)
 
 
 def _span(inside: np.ndarray, depth: np.ndarray) -> tuple[int, int]:
