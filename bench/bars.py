@@ -66,7 +66,7 @@ def framed(L: torch.Tensor, framing: str) -> tuple[torch.Tensor, tuple[slice, sl
 def seeing_bars() -> Iterator[None]:
     """The crop switched off: every frame's picture box is the whole frame."""
     shipped = colorizer_module.picture_boxes
-    colorizer_module.picture_boxes = lambda L: [(0, L.shape[-2], 0, L.shape[-1])] * len(L)
+    colorizer_module.picture_boxes = lambda L: [colorizer_module.Box(0, L.shape[-2], 0, L.shape[-1])] * len(L)
     try:
         yield
     finally:

@@ -8,7 +8,7 @@ import torch
 from conftest import gray_rgb, photo
 
 from vidcolor.color import gray_to_lightness, hasler_colorfulness, rgb_to_lab
-from vidcolor.colorizer import Colorizer, picture_boxes
+from vidcolor.colorizer import Box, Colorizer, picture_boxes
 from vidcolor.errors import UsageError, VidcolorError, WeightsError
 from vidcolor.model import weights as W
 from vidcolor.model.fused import FusedLayer, fuse_for_cpu
@@ -126,7 +126,8 @@ def test_the_network_sees_the_picture_between_bars_alone():
     frames[2, :, 20:30, 40:50] = 0.5
     frames[3] = frames[0]
     frames[3, :, 8:56, 11] = 0.4 * picture[0, :, :, 0]  # a line the resize mixed: part bar, part picture
-    assert picture_boxes(frames) == [(8, 56, 12, 84), (16, 64, 24, 96), (0, 64, 0, 96), (8, 56, 12, 84)]
+    assert picture_boxes(frames) == [Box(8, 56, 12, 84), Box(16, 64, 24, 96), Box(0, 64, 0, 96),
+                                     Box(8, 56, 12, 84, mixed=(1, 0, 0, 0))]
     alone_g, alone_ab = colorizer.global_features(picture), colorizer.ab(picture)
     with torch.inference_mode():  # what the network makes of the bars
         assert (colorizer.net.global_features(frames[:1]) - alone_g).abs().amax() > 0.1
@@ -134,11 +135,12 @@ def test_the_network_sees_the_picture_between_bars_alone():
     for i, (top, left) in enumerate([(8, 12), (16, 24)]):
         assert torch.allclose(g[i], alone_g[0], atol=1e-5)
         assert torch.allclose(ab[i, :, top:top + 48, left:left + 72], alone_ab[0], atol=1e-4)
-        ab[i, :, top - 1:top + 49, left - 1:left + 73] = 0  # the bars' lines next to the picture take its edge's
-        assert not ab[i].any()
+        ab[i, :, top:top + 48, left:left + 72] = 0
+        assert not ab[i].any()  # the bars
     assert torch.allclose(ab[2], colorizer.ab(frames[2:3]), atol=1e-4) and ab[2].abs().amax() > 0
     assert torch.allclose(g[3], alone_g[0], atol=1e-5)  # the mixed line is left out of the picture
     assert torch.equal(ab[3, :, 8:56, 11], ab[3, :, 8:56, 12]) and ab[3, :, 8:56, 11].abs().amax() > 0
+    assert not ab[3, :, :, :11].any() and not ab[3, :, :, 84:].any()  # beyond it, the bars
 
 
 def test_a_scanned_print_is_seen_without_its_paper_margins_and_a_bright_sky_is_kept():
@@ -151,7 +153,7 @@ def test_a_scanned_print_is_seen_without_its_paper_margins_and_a_bright_sky_is_k
     frames[1, 0, 16:] = torch.nn.functional.interpolate(picture[None, None], size=(48, 96))[0, 0]  # sky on top
     frames[2, 0, 8:56, 12:84] = picture
     frames[2, 0, 8:20, 12:84] = 0.8  # the print's own sky, darker than its paper
-    assert picture_boxes(frames) == [(8, 56, 12, 84), (0, 64, 0, 96), (8, 56, 12, 84)]
+    assert picture_boxes(frames) == [Box(8, 56, 12, 84), Box(0, 64, 0, 96), Box(8, 56, 12, 84)]
 
 
 def test_bf16_keeps_the_first_layer_in_float32():

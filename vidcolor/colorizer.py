@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -68,7 +69,18 @@ MIN_PICTURE_SHARE = 0.5  # a picture narrower or lower than this share of the fr
 # the edge of a featureless sky moved its global vector by half its length (0.565 against 0.007 without it).
 MIXED_SHARE = 0.8
 
-Box = tuple[int, int, int, int]  # top, bottom, left, right
+Span = tuple[int, int, int, int]  # first and one past the last line of a picture; mixed lines before and after
+
+
+class Box(NamedTuple):
+    """Where a frame's picture is, and the lines around it that the resize mixed with a bar or margin: those
+    are painted with the picture's edge colors, the bars and margins beyond them stay neutral."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+    mixed: tuple[int, int, int, int] = (0, 0, 0, 0)  # lines: left, right, top, bottom (F.pad's order)
 
 
 def picture_boxes(L: torch.Tensor) -> list[Box]:
@@ -84,14 +96,21 @@ def picture_boxes(L: torch.Tensor) -> list[Box]:
     boxes = []
     for x in stats.cpu().numpy():  # one wait for a GPU
         ring, rows, cols = x[0], x[1:1 + 3 * h].reshape(3, h), x[1 + 3 * h:].reshape(3, w)
-        bars = _span(rows[1] > _BAR_L, rows[2]) + _span(cols[1] > _BAR_L, cols[2])
-        margins = (_span(_unlike(rows, ring), 1 - rows[2]) + _span(_unlike(cols, ring), 1 - cols[2])
-                   if ring >= MARGIN_L else (0, h, 0, w))
-        if margins[0] > 0 and margins[1] < h and margins[2] > 0 and margins[3] < w:
-            bars = (max(bars[0], margins[0]), min(bars[1], margins[1]), max(bars[2], margins[2]),
-                    min(bars[3], margins[3]))
-        boxes.append(bars)
+        rows_in, cols_in = _span(rows[1] > _BAR_L, rows[2]), _span(cols[1] > _BAR_L, cols[2])
+        if ring >= MARGIN_L:
+            margin_rows, margin_cols = _span(_unlike(rows, ring), 1 - rows[2]), _span(_unlike(cols, ring), 1 - cols[2])
+            if margin_rows[0] > 0 and margin_rows[1] < h and margin_cols[0] > 0 and margin_cols[1] < w:
+                rows_in, cols_in = _tighter(rows_in, margin_rows), _tighter(cols_in, margin_cols)
+        boxes.append(Box(rows_in[0], rows_in[1], cols_in[0], cols_in[1],
+                         (cols_in[2], cols_in[3], rows_in[2], rows_in[3])))
     return boxes
+
+
+def _tighter(a: Span, b: Span) -> Span:
+    """The later start and the earlier end of two spans, each with its mixed line."""
+    start = a if a[0] >= b[0] else b
+    end = a if a[1] <= b[1] else b
+    return start[0], end[1], start[2], end[3]
 
 
 def _unlike(lines: np.ndarray, ring: float) -> np.ndarray:
@@ -99,16 +118,17 @@ def _unlike(lines: np.ndarray, ring: float) -> np.ndarray:
     return (lines[1] - ring > MARGIN_SPREAD) | (ring - lines[0] > MARGIN_SPREAD)
 
 
-def _span(inside: np.ndarray, depth: np.ndarray) -> tuple[int, int]:
+def _span(inside: np.ndarray, depth: np.ndarray) -> Span:
     """(n,) 1 where a line across the frame is not all bar (or margin), and the lines' mean depth into the
-    picture (L*/100 beside bars, 1 - L*/100 beside margins) -> where the picture begins and ends, or (0, n)."""
+    picture (L*/100 beside bars, 1 - L*/100 beside margins) -> where the picture begins and ends (the whole
+    frame where it is no picture in a frame), and whether a mixed line was left out at either end."""
     n, on = len(inside), np.flatnonzero(inside)
     if not len(on) or on[-1] + 1 - on[0] < max(3, MIN_PICTURE_SHARE * n):
-        return 0, n
+        return 0, n, 0, 0
     lo, hi = int(on[0]), int(on[-1]) + 1
-    lo += bool(lo > 0 and depth[lo] < MIXED_SHARE * depth[lo + 1])
-    hi -= bool(hi < n and depth[hi - 1] < MIXED_SHARE * depth[hi - 2])
-    return lo, hi
+    mixed_lo = int(lo > 0 and depth[lo] < MIXED_SHARE * depth[lo + 1])
+    mixed_hi = int(hi < n and depth[hi - 1] < MIXED_SHARE * depth[hi - 2])
+    return lo + mixed_lo, hi - mixed_hi, mixed_lo, mixed_hi
 
 
 class Colorizer:
@@ -156,8 +176,8 @@ class Colorizer:
     @torch.inference_mode()
     def ab(self, L: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, h, w) L/100 (+ optional (B, D) global vectors) -> (B, 2, h, w) float32 a*b*: predicted
-        for the pictures inside their bars or margins, 0 (neutral) on those but for their line next to the
-        picture, which the resize to the working size may have mixed with it (picture_boxes)."""
+        for the pictures inside their bars or margins, 0 (neutral) on those but for a line the resize to
+        the working size mixed with the picture (picture_boxes)."""
         if g is None:
             g = self.global_features(L)
 
@@ -175,20 +195,18 @@ class Colorizer:
         groups: dict[Box, list[int]] = {}
         for i, box in enumerate(picture_boxes(L)):
             groups.setdefault(box, []).append(i)
-        whole = (0, L.shape[-2], 0, L.shape[-1])
-        if list(groups) == [whole]:
+        if list(groups) == [Box(0, L.shape[-2], 0, L.shape[-1])]:
             return fn(L, *per_frame)
         out = None
-        for (top, bottom, left, right), rows in groups.items():
+        for (top, bottom, left, right, mixed), rows in groups.items():
             index = slice(None) if len(rows) == len(L) else torch.tensor(rows, device=L.device)
             part = fn(L[index, :, top:bottom, left:right].contiguous(), *(t[index] for t in per_frame))
             if out is None:
                 shape = (*part.shape[:-2], *L.shape[-2:]) if on_canvas else part.shape
                 out = part.new_zeros((len(L), *shape[1:]))
-            if on_canvas:  # the line outside the picture on each side with a bar takes its edge's colors
-                edges = (int(left > 0), int(right < L.shape[-1]), int(top > 0), int(bottom < L.shape[-2]))
-                out[index, :, top - edges[2]:bottom + edges[3], left - edges[0]:right + edges[1]] = F.pad(
-                    part, edges, mode="replicate")
+            if on_canvas:  # mixed lines take the picture's edge colors
+                out[index, :, top - mixed[2]:bottom + mixed[3], left - mixed[0]:right + mixed[1]] = F.pad(
+                    part, mixed, mode="replicate")
             else:
                 out[index] = part
         return out
