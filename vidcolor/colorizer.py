@@ -170,37 +170,41 @@ class Colorizer:
     @torch.inference_mode()
     def global_features(self, L: torch.Tensor) -> torch.Tensor:
         """(B, 1, h, w) L/100 -> (B, D) float32 global vectors of the pictures inside their bars or margins."""
-        return self._on_pictures(lambda x: self._split_on_oom(lambda y: self.net.global_features(y).float(), x),
-                                 L, on_canvas=False)
+        return self._on_pictures(self._global, L, on_canvas=False)
 
     @torch.inference_mode()
     def ab(self, L: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, h, w) L/100 (+ optional (B, D) global vectors) -> (B, 2, h, w) float32 a*b*: predicted
         for the pictures inside their bars or margins, 0 (neutral) on those but for a line the resize to
         the working size mixed with the picture (picture_boxes)."""
+        boxes = picture_boxes(L)
         if g is None:
-            g = self.global_features(L)
+            g = self._on_pictures(self._global, L, on_canvas=False, boxes=boxes)
 
         def run(x: torch.Tensor, gg: torch.Tensor) -> torch.Tensor:
             return self.net.colorize(x, gg).float() * (AB_SCALE * self.net.chroma_gain * self.saturation)
 
-        return self._on_pictures(lambda x, gg: self._split_on_oom(run, x, gg), L, g, on_canvas=True)
+        return self._on_pictures(run, L, g, on_canvas=True, boxes=boxes)
 
-    @staticmethod
-    def _on_pictures(fn: Callable[..., torch.Tensor], L: torch.Tensor, *per_frame: torch.Tensor,
-                     on_canvas: bool) -> torch.Tensor:
-        """fn(L cropped to a picture box, the rows of `per_frame` for its frames) for each group of frames
-        that share a box (almost always one: the whole frame, run as it is); the results in frame order,
-        on a zero canvas of the frames' size where `on_canvas`."""
+    def _global(self, L: torch.Tensor) -> torch.Tensor:
+        return self.net.global_features(L).float()
+
+    def _on_pictures(self, fn: Callable[..., torch.Tensor], L: torch.Tensor, *per_frame: torch.Tensor,
+                     on_canvas: bool, boxes: list[Box] | None = None) -> torch.Tensor:
+        """fn(L cropped to a picture box, the rows of `per_frame` for its frames), halved on out-of-memory,
+        for each group of frames that share a box (almost always one: the whole frame, run as it is); the
+        results in frame order, on a zero canvas of the frames' size where `on_canvas`. `boxes`: L's
+        picture_boxes, where the caller has them already."""
         groups: dict[Box, list[int]] = {}
-        for i, box in enumerate(picture_boxes(L)):
+        for i, box in enumerate(boxes or picture_boxes(L)):
             groups.setdefault(box, []).append(i)
         if list(groups) == [Box(0, L.shape[-2], 0, L.shape[-1])]:
-            return fn(L, *per_frame)
+            return self._split_on_oom(fn, L, *per_frame)
         out = None
         for (top, bottom, left, right, mixed), rows in groups.items():
             index = slice(None) if len(rows) == len(L) else torch.tensor(rows, device=L.device)
-            part = fn(L[index, :, top:bottom, left:right].contiguous(), *(t[index] for t in per_frame))
+            part = self._split_on_oom(fn, L[index, :, top:bottom, left:right].contiguous(),
+                                      *(t[index] for t in per_frame))
             if out is None:
                 shape = (*part.shape[:-2], *L.shape[-2:]) if on_canvas else part.shape
                 out = part.new_zeros((len(L), *shape[1:]))
