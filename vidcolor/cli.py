@@ -25,6 +25,9 @@ SATURATION = typer.Option(1.0, min=0.0, max=3.0, help="Scale the colors (1: as t
 FRAME_RATE = typer.Option(None, "--frame-rate", help="Rate of an image sequence (scans/reel_%06d.dpx) or of "
                           "the film scans in a folder [default: the DPX header's, else 24]; 18, 24000/1001 and "
                           "23.976 work too.")
+LEVELS = typer.Option("auto", help="auto: a film whose blacks and whites have faded (measured on frames sampled "
+                      "over it) is shown to the network with more contrast; the picture's luminance is kept. off: "
+                      "as it is.")
 PRECISION = typer.Option("auto", help="auto: bf16 on GPUs and on CPUs with bf16 instructions (AMX, AVX512-BF16), "
                          "else float32; or float32.")
 
@@ -73,6 +76,7 @@ def colorize(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
     frame_rate: str | None = FRAME_RATE,
+    levels: str = LEVELS,
 ) -> None:
     """Colorize a video, an image sequence, a photo, or every one in a folder (the default command)."""
     input = Path(input)  # checked by the library, which names the problem (typer's check would exit 2)
@@ -90,7 +94,7 @@ def colorize(
                          overwrite=overwrite, progress=not quiet, reference=reference, batch_size=batch_size,
                          encode=EncodeOptions(codec, crf, preset), shot_detect=shot_detect,
                          smooth_seconds=smooth_seconds, start=start, end=end, duration=duration,
-                         side_by_side=side_by_side, frame_rate=frame_rate)
+                         side_by_side=side_by_side, frame_rate=frame_rate, levels=levels)
         return
     photo = is_photo(input) and not sequence
     if output is None:  # film.mod, film.rmvb, an animated GIF: into .mp4, as in a folder
@@ -105,7 +109,8 @@ def colorize(
                                 overwrite=overwrite, progress=not quiet, shot_detect=shot_detect,
                                 smooth_seconds=smooth_seconds, start=start, end=end,
                                 duration=duration, side_by_side=side_by_side, reference=reference,
-                                saturation=saturation, precision=precision, frame_rate=frame_rate).to_dict()
+                                saturation=saturation, precision=precision, frame_rate=frame_rate,
+                                levels=levels).to_dict()
     if json_out:
         _print_json(report)
     elif not quiet:
@@ -135,6 +140,7 @@ def preview(
     model: str = typer.Option(DEFAULT_MODEL), device: str = typer.Option("auto"),
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
     saturation: float = SATURATION, precision: str = PRECISION, frame_rate: str | None = FRAME_RATE,
+    levels: str = LEVELS,
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
     from .colorizer import Colorizer
@@ -142,7 +148,7 @@ def preview(
 
     output = output or _beside(input, "preview", ".png")
     report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
-                          overwrite, frame_rate)
+                          overwrite, frame_rate, levels)
     typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
 
 

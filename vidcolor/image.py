@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,13 +178,15 @@ def photo_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
 
 
 def colorize_pixels(pixels: np.ndarray, colorizer: Colorizer, global_vector: torch.Tensor | None = None,
-                    bits: int = 8) -> np.ndarray:
+                    bits: int = 8, levels: Callable[[torch.Tensor], torch.Tensor] | None = None) -> np.ndarray:
     """(H, W, 1 or 3) integer sRGB -> (H, W, 3) sRGB at `bits` (8 or 16): the input's L* at full resolution,
-    a*b* predicted at the working size and upsampled smoothly. Converted strip by strip: as whole-picture
-    float tensors a scan took about 100 bytes a pixel (bench/photo_memory.py)."""
+    a*b* predicted at the working size and upsampled smoothly (`levels`: how the network is to see a film's
+    frame's L*/100, levels.Levels). Converted strip by strip: as whole-picture float tensors a scan took
+    about 100 bytes a pixel (bench/photo_memory.py)."""
     height, width = pixels.shape[:2]
     L = _lightness(pixels)
-    wide = _widened(colorizer.ab(colorizer.work_lightness(L / 100), global_vector).cpu(), width)
+    seen = colorizer.work_lightness(L / 100)
+    wide = _widened(colorizer.ab(levels(seen) if levels else seen, global_vector).cpu(), width)
     out = np.empty((height, width, 3), np.uint16 if bits > 8 else np.uint8)
     for rows in photo16.strips(height, width):
         rgb = _fitted_rgb(L[:, :, rows], _rows(wide, height, rows))[0].permute(1, 2, 0)

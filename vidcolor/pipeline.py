@@ -22,6 +22,7 @@ from .colorizer import Colorizer, work_size
 from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE, MAX_BATCH_SIZE
 from .errors import InputError, UsageError
 from .image import is_reference_table, reference_vector, shot_references
+from .levels import Levels, chosen_levels
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start, shown_until
 from .media.encode import EncodeOptions, Writer, encoder_formats, is_cover, unused_options, video_codec
 from .media.planes import (
@@ -80,6 +81,7 @@ class VideoReport:
     shots: int = 0
     corrupt_packets: int = 0
     warnings: list[str] = field(default_factory=list)
+    levels: dict = field(default_factory=dict)  # the film's black and white points, as the network sees them
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,11 +103,14 @@ class FrameStage:
 
     def __init__(self, colorizer: Colorizer, fmt: PlaneFormat, batch_size: int, window: int,
                  detect_shots: bool, emit: Callable[[Rendered], None], fixed_g: torch.Tensor | None = None,
-                 shot_g: dict[int, torch.Tensor] | None = None, split: Callable[..., Batch] = whole) -> None:
+                 shot_g: dict[int, torch.Tensor] | None = None, split: Callable[..., Batch] = whole,
+                 levels: Levels = Levels()) -> None:
         """`fixed_g`: one global vector (D,) for every frame, e.g. a reference photo's; `shot_g`: one
         for some shots (by 0-based index), the others keep their own. `split(fn, *batch)` runs the
-        per-frame work, in slices over the CPU cores (workers.slice_workers) or whole."""
+        per-frame work, in slices over the CPU cores (workers.slice_workers) or whole. `levels`: how the
+        network is to see the film's L* (shots and the chroma filter see it as it is)."""
         self.colorizer, self.fmt, self.batch_size, self.emit = colorizer, fmt, batch_size, emit
+        self.levels = levels
         self.split = split
         self.fixed_g, self.shot_g = fixed_g, shot_g or {}
         self.detector = ShotDetector() if detect_shots else None
@@ -182,7 +187,8 @@ class FrameStage:
             gray = luma_to_gray(y, self.fmt)
         gray_w = F.interpolate(gray, size=size, mode="area") if size != tuple(gray.shape[-2:]) else gray
         L = tabulated(gray_to_lightness, gray_w) / 100
-        g = self.colorizer.global_features(L) if self.fixed_g is None else self.fixed_g.expand(len(L), -1)
+        g = self.colorizer.global_features(self.levels(L)) if self.fixed_g is None else \
+            self.fixed_g.expand(len(L), -1)
         if self.detector is None:
             return L, g, gray.new_empty(len(gray), 0), sums
         h = max(1, round(gray.shape[-2] * SMALL_WIDTH / gray.shape[-1]))
@@ -191,7 +197,10 @@ class FrameStage:
     def _paint(self, L: torch.Tensor, g: torch.Tensor, before: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """a*b* of frames from L*/100 and global vectors, and the chroma filter's gates and motion sources
         (`before`: the frames before them): all per frame, so the slice workers run them."""
-        return self.colorizer.ab(L, g), *ChromaFilter.gate(L, before)
+        return self._ab(L, g), *ChromaFilter.gate(L, before)
+
+    def _ab(self, L: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        return self.colorizer.ab(self.levels(L), g)
 
     def _codes(self, sums: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         """(B, 1, ch, cw) chroma_luma and (B, 2, h, w) a*b* -> (B, 2, ch, cw) Cb/Cr codes in the narrowest
@@ -211,7 +220,7 @@ class FrameStage:
             L = torch.cat([p.L for p, _ in chunk])
             vectors = torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk])
             if self.chroma_filter is None:
-                ab = self.split(self.colorizer.ab, L, vectors)
+                ab = self.split(self._ab, L, vectors)
             else:
                 ab, blend, where = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
                 ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend, where)
@@ -424,7 +433,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                    end: str | float | None = None, duration: str | float | None = None,
                    side_by_side: bool = False, reference: str | Path | torch.Tensor | None = None,
                    saturation: float = 1.0, precision: str = "auto",
-                   frame_rate: str | float | Fraction | None = None) -> VideoReport:
+                   frame_rate: str | float | Fraction | None = None, levels: str | Levels = "auto") -> VideoReport:
     """Colorize a video file into `dst`, keeping luminance, timing, audio, subtitles and metadata.
 
     With `shot_detect`, each frame's global vector is averaged over +-`smooth_seconds` within
@@ -435,7 +444,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     vector), or, for a .csv of `shot index,photo` lines, of one photo per listed shot. `saturation` scales the
     predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer). `src` may be an
     image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default: the DPX header's, else 24);
-    so may `dst` (RGB DPX, TIFF or PNG files, numbered like the frames they come from)."""
+    so may `dst` (RGB DPX, TIFF or PNG files, numbered like the frames they come from). `levels`: "auto"
+    (a faded film is shown to the network with more contrast: levels.py), "off", or the film's Levels."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()
@@ -450,6 +460,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         report.warnings += unused_options(codec, encode)
         info = video_info(container)
         span = _time_range(info, start, end, duration)
+        film = chosen_levels(levels, src, frame_rate, container, info)
+        report.levels = asdict(film)
+        if film.said():
+            report.warnings.append(film.said())
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
         fixed_g, shot_g = None, None
         if reference is not None and is_reference_table(reference):
@@ -522,7 +536,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     if isinstance(item, av.VideoFrame):
                         if stage is None:
                             stage = FrameStage(colorizer, state["fmt"], batch_size, window, shot_detect, emit,
-                                               fixed_g, shot_g, split)
+                                               fixed_g, shot_g, split, film)
                         stage.push(items, item)
                         items = []
                 if stage is not None:

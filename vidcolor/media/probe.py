@@ -47,11 +47,13 @@ def check_readable(path: Path) -> None:
         raise InputError(f"{path}: empty file")
 
 
-def open_input(path: Path, frame_rate: str | float | Fraction | None = None) -> av.container.InputContainer:
-    """Open a media file or an image sequence (`frame_rate`: its rate, default 24) for reading, or raise
-    InputError with the reason."""
+def open_input(path: Path, frame_rate: str | float | Fraction | None = None,
+               first: int | None = None) -> av.container.InputContainer:
+    """Open a media file or an image sequence (`frame_rate`: its rate, default 24; `first`: its first frame's
+    number where a reader opened before has listed the folder for it) for reading, or raise InputError with
+    the reason."""
     if is_sequence(path):
-        first = first_frame(path)
+        first = first_frame(path) if first is None else first
         rate = parse_rate(frame_rate) if frame_rate is not None else \
             scan_header(numbered(path, first)).rate or DEFAULT_RATE
         fmt, options = "image2", demuxer_options(first, rate)

@@ -1,0 +1,129 @@
+"""A faded film's black and white points, so that the network sees the contrast it was trained on.
+
+Faded prints and washed-out transfers have grey blacks and dull whites; the network, trained on photos
+with their full range, then colors them little better than gray: real color footage faded to L* 25 +
+0.5 L* lost 1.5-1.9 dB of its colors' PSNR (bench/levels.py). A single photo cannot tell a faded print
+from a hazy day (stretching every held-out photo cost 0.17 dB), but a whole film can: its darkest and
+brightest pixels over many shots reach near black and white unless the film itself has faded. So the
+levels are the film's, from frames sampled over its whole length, the same for every frame, range and
+preview of it; they change what the network sees only: the output's luminance stays the input's.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .color import gray_to_lightness, tabulated
+from .colorizer import picture_boxes, work_size
+from .defaults import DEFAULT_WORK_SIDE
+from .errors import UsageError, VidcolorError
+from .media.decode import first_frames_at
+from .media.planes import luma, luma_to_gray, plane_format, to_plane_format
+from .media.probe import VideoInfo, open_input, video_info
+from .media.sampling import film_length, keyframes_at, spread
+from .media.sequence import opened_first
+
+log = logging.getLogger("vidcolor")
+
+SAMPLES = 24  # frames sampled over the film: one seek each
+ONE_PASS_FRAMES = 1500  # a film this short is read once instead: it may hold a single keyframe (720 frames of
+# 720p: 0.8 s on 2 cores)
+PERCENTILES = (0.01, 0.99)  # of the pictures' L*: the film's black and white points (dust and specks aside)
+# What the network is shown of a faded film's black..white: on 256 training photos faded four ways, the
+# targets (0, 0.90), (0, 0.94), (0.02, 0.94), (0.04, 0.94), (0, 0.98) gave 25.62-25.68 dB; (0.02, 0.94) best.
+SEEN_BLACK, SEEN_WHITE = 0.02, 0.94
+# The film's white - black (L*/100): at or under FADED_RANGE stretched all the way, at or over
+# NATURAL_RANGE left as it is, linearly in between (no jump between two nearly equal films). The real
+# films at hand measure 0.76 (Chaplin, a 1910s print), 0.86 (the cut-list clip and the airplane) and 0.93
+# (the demo); photos of the training split, each alone, 0.87 at the median, 0.67 at the tenth percentile.
+# Faded to L* 25 + 0.5 L*, the demo and the airplane measure 0.47 and 0.44.
+FADED_RANGE, NATURAL_RANGE = 0.55, 0.70
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The film's black and white points (L*/100) and how far toward SEEN_BLACK..SEEN_WHITE they are
+    stretched for the network (0: not at all)."""
+
+    black: float = 0.0
+    white: float = 1.0
+    weight: float = 0.0
+
+    @classmethod
+    def of(cls, L: torch.Tensor) -> Levels:
+        """Levels of a film from the L*/100 of its pictures' pixels (any shape)."""
+        black, white = torch.quantile(L.flatten().float(), torch.tensor(PERCENTILES, device=L.device)).tolist()
+        weight = min(1.0, max(0.0, (NATURAL_RANGE - (white - black)) / (NATURAL_RANGE - FADED_RANGE)))
+        return cls(round(black, 4), round(white, 4), round(weight, 4))
+
+    def __call__(self, L: torch.Tensor) -> torch.Tensor:
+        """L*/100 as the network is to see it."""
+        if self.weight == 0:
+            return L
+        gain = (SEEN_WHITE - SEEN_BLACK) / max(self.white - self.black, 1e-3)
+        return torch.lerp(L, (L - self.black) * gain + SEEN_BLACK, self.weight).clamp(0, 1)
+
+    def said(self) -> str | None:
+        """One line for the user where the film is stretched."""
+        if self.weight == 0:
+            return None
+        return (f"the film looks faded (black L* {100 * self.black:.0f}, white L* {100 * self.white:.0f}): the "
+                f"network sees it with more contrast{'' if self.weight == 1 else ', in part'}; the picture's "
+                "luminance is kept (--levels off to show it the film as it is)")
+
+
+def sampled_lightness(frames: list[av.VideoFrame]) -> torch.Tensor:
+    """L*/100 of the pixels of the frames' pictures at the working size, bars and paper margins left out."""
+    pixels = []
+    for frame in frames:
+        fmt = plane_format(frame)  # as the pipeline reads it: RGB and gray scans become Y'CbCr
+        y = torch.from_numpy(luma(to_plane_format(frame, fmt), fmt).astype(np.int32))[None, None]
+        gray = luma_to_gray(y, fmt)
+        size = work_size(*gray.shape[-2:], DEFAULT_WORK_SIDE)
+        L = tabulated(gray_to_lightness, F.interpolate(gray, size=size, mode="area")) / 100
+        top, bottom, left, right, _ = picture_boxes(L)[0]
+        pixels.append(L[..., top:bottom, left:right].flatten())
+    return torch.cat(pixels)
+
+
+def film_levels(src: Path, frame_rate: str | float | Fraction | None = None, info: VideoInfo | None = None,
+                first: int | None = None) -> Levels:
+    """The levels of the film in `src` from SAMPLES frames spread over it; a film that cannot be sampled
+    (damaged, no index) is seen as it is: the run itself will say what is wrong with it. `first`: an image
+    sequence's first number, as open_input takes it."""
+    try:
+        container = open_input(src, frame_rate, first)
+    except VidcolorError:
+        return Levels()
+    try:
+        info = info or video_info(container)
+        times = spread(film_length(src, frame_rate, info), SAMPLES)
+        seekable = container.streams.video[0].start_time is not None and not info.clock_may_jump
+        if seekable and (info.frames or ONE_PASS_FRAMES + 1) > ONE_PASS_FRAMES:
+            frames = keyframes_at(container, times)
+        else:  # a short film (it may hold one keyframe), or one that cannot seek: read once in time order
+            frames = list(first_frames_at(container, times))
+        return Levels.of(sampled_lightness(frames)) if frames else Levels()
+    except (VidcolorError, av.FFmpegError, ValueError) as ex:
+        log.debug("%s: levels not sampled: %s", src, ex)
+        return Levels()
+    finally:
+        container.close()
+
+
+def chosen_levels(levels: str | Levels, src: Path, frame_rate: str | float | Fraction | None,
+                  opened: av.container.InputContainer, info: VideoInfo) -> Levels:
+    """`levels` as colorize_video and make_preview take it ("auto", "off" or a film's Levels) -> Levels;
+    `opened`: the caller's reader of `src` (an image sequence's folder is not listed again)."""
+    if isinstance(levels, Levels):
+        return levels
+    if levels not in ("auto", "off"):
+        raise UsageError(f"levels: {levels!r} is not one of auto, off")
+    return film_levels(src, frame_rate, info, opened_first(opened)) if levels == "auto" else Levels()
