@@ -127,7 +127,13 @@ def write_figure(seen: dict[str, list[np.ndarray]], truth: list[np.ndarray], col
     i = int(np.argmax(gains))
     panels = [(seen["gray"][i], "gray, pillarboxed"), (seen["bars_seen"][i], "the network sees the bars"),
               (seen["picture_alone"][i], "vidcolor: the picture alone"), (truth[i], "truth")]
-    height = truth[i].shape[0] // 2
+    labelled_row(panels, path)
+    print(f"wrote {path} (frame {i}: {gains[i]:+.2f} dB)", file=sys.stderr)
+
+
+def labelled_row(panels: list[tuple[np.ndarray, str]], path: Path) -> None:
+    """Pictures side by side at half their height, each with its label above, as a JPEG."""
+    height = panels[0][0].shape[0] // 2
     tiles = []
     for frame, text in panels:
         tile = Image.fromarray(frame)
@@ -140,7 +146,6 @@ def write_figure(seen: dict[str, list[np.ndarray]], truth: list[np.ndarray], col
     for k, tile in enumerate(tiles):
         sheet.paste(tile, (sum(t.width for t in tiles[:k]), 0))
     sheet.save(path, quality=88)
-    print(f"wrote {path} (frame {i}: {gains[i]:+.2f} dB)", file=sys.stderr)
 
 
 def main() -> None:

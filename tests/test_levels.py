@@ -24,9 +24,11 @@ FADED = (0.35, 0.4)  # gray' = 0.35 + 0.4 gray: grey blacks (L* 39), dull whites
 
 def rewrite(src, dst, luma, width_pad: int = 0):
     """`src`'s frames with each Y plane changed by luma(y) (uint8 codes), optionally pillarboxed with black
-    bars of `width_pad` px each side; chroma neutral, losslessly coded."""
+    bars of `width_pad` px each side; chroma neutral, losslessly coded (FFV1 in .mkv: every frame a keyframe;
+    else x264, one keyframe)."""
     with av.open(str(dst), "w") as out:
-        v = out.add_stream("ffv1", rate=25)
+        v = out.add_stream("ffv1", rate=25) if dst.suffix == ".mkv" else \
+            out.add_stream("libx264", rate=25, options={"qp": "0"})
         frames = decode_planes(src)
         v.height, v.width, v.pix_fmt = frames[0].height, frames[0].width + 2 * width_pad, "yuv420p"
         for f in frames:
@@ -99,6 +101,17 @@ def test_the_levels_are_the_pictures_not_the_bars_around_it(films, tmp_path):
     alone, framed = film_levels(fade), film_levels(boxed)
     assert framed.weight == alone.weight == 1
     assert framed.black == pytest.approx(alone.black, abs=0.01) and framed.white == pytest.approx(alone.white, abs=0.01)
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4", ".ts"])
+def test_a_films_levels_are_found_by_keyframes_or_by_one_read(films, tmp_path, suffix):
+    """FFV1 (every frame a keyframe): sought; x264 in mp4 (one keyframe): read once; MPEG-TS: read once,
+    as it cannot be sought by time."""
+    bare, _ = films
+    fade = rewrite(bare, tmp_path / f"faded{suffix}", faded)
+    levels = film_levels(fade)
+    expected = [gray_to_lightness(torch.tensor(FADED[0] + FADED[1] * x)).item() / 100 for x in (0.0, 1.0)]
+    assert levels.weight == 1 and levels.black >= expected[0] - 0.01 and levels.white <= expected[1] + 0.01
 
 
 def test_a_preview_shows_the_levels_of_the_whole_film(films, tmp_path):

@@ -1,6 +1,7 @@
 """Frames found by time, a few over a whole film: for preview sheets and the film's levels."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -25,18 +26,21 @@ def frames_at(container: av.container.InputContainer, info: VideoInfo,
     return [found.get(t) for t in times]
 
 
-def keyframes_at(container: av.container.InputContainer, times: list[float]) -> list[av.VideoFrame]:
-    """The keyframe at or before each of `times` (seconds), one decoded picture each, as many as the film has
-    apart (a short film may have one): a few frames spread over a film in about as many milliseconds,
+def keyframes_at(container: av.container.InputContainer, times: list[float]) -> Iterator[av.VideoFrame]:
+    """The keyframe at or before each of `times` (seconds), each decoded once and alone, as many as the film
+    has apart (a short film may have one): a few frames spread over a film in about as many milliseconds,
     where frames_at decodes up to a group of pictures for each. Files with timestamps only."""
     video = container.streams.video[0]
-    origin, found = film_start(video), {}
+    origin, seen = film_start(video), set()
     for t in times:
-        container.seek(round((origin + t) / video.time_base), stream=video, backward=True)
-        frame = next(container.decode(video), None)
-        if frame is not None:
-            found.setdefault(frame.pts, frame)
-    return list(found.values())
+        container.seek(round((origin + t) / video.time_base), stream=video, backward=True)  # flushes the decoder
+        packet = next((p for p in container.demux(video) if p.size), None)
+        if packet is None or packet.pts in seen:
+            continue
+        seen.add(packet.pts)
+        for frame in (video.decode(packet) + video.decode(None))[:1]:
+            frame.time_base = frame.time_base or video.time_base  # as the pipeline's frames have it
+            yield frame
 
 
 def _first_at(container: av.container.InputContainer, t: float) -> av.VideoFrame | None:
