@@ -31,6 +31,7 @@ def keyframes_at(container: av.container.InputContainer, times: list[float]) -> 
     has apart (a short film may have one): a few frames spread over a film in about as many milliseconds,
     where frames_at decodes up to a group of pictures for each. Files with timestamps only."""
     video = container.streams.video[0]
+    video.thread_count = 1  # one picture at a time: frame threads would only wait for more
     origin, seen = film_start(video), set()
     for t in times:
         container.seek(round((origin + t) / video.time_base), stream=video, backward=True)  # flushes the decoder
