@@ -92,13 +92,18 @@ def photos(colorizer: Colorizer, data: Path, limit: int | None) -> dict:
             for f, s in sums.items()} | {"images": count}
 
 
-def films(colorizer: Colorizer, figure: Path | None) -> dict:
+def truth_clips() -> dict[str, Path]:
+    """The color films with truth: the demo, and the airplane footage where ../shared is there."""
     clips = {"demo": ROOT / "samples" / "demo_truth.mp4"}
     if SHARED.is_dir():
         clips["airplane"] = SHARED / "color_airplane_audio.mp4"
+    return clips
+
+
+def films(colorizer: Colorizer, figure: Path | None) -> dict:
     result = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, path in clips.items():
+        for name, path in truth_clips().items():
             truth, rate = read_rgb(path)
             height, width = truth[0].shape[:2]
             pillar, letter = width // 12 * 2, (width * 3 // 4 - height) // 4 * 2  # even: 4:2:0 keeps them sharp

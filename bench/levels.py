@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bars import labelled_row
-from temporal import LOSSLESS, ROOT, SHARED, read_rgb, write_gray
+from bars import labelled_row, truth_clips
+from temporal import LOSSLESS, ROOT, read_rgb, write_gray
 
 from vidcolor import colorize_video
 from vidcolor.color import lab_to_rgb, rgb_to_lab
@@ -60,12 +60,9 @@ def color_psnr(colored: list[np.ndarray], truth_lab: torch.Tensor, truth: list[n
 
 
 def films(colorizer: Colorizer, figure: Path | None) -> dict:
-    clips = {"demo": ROOT / "samples" / "demo_truth.mp4"}
-    if SHARED.is_dir():
-        clips["airplane"] = SHARED / "color_airplane_audio.mp4"
     result = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, path in clips.items():
+        for name, path in truth_clips().items():
             truth, rate = read_rgb(path)
             truth_lab = lab_frames(truth)
             for fade, (offset, gain) in FADES.items():
