@@ -45,9 +45,9 @@ PERCENTILES = (0.01, 0.99)  # of the pictures' L*: the film's black and white po
 SEEN_BLACK, SEEN_WHITE = 0.02, 0.94
 # The film's white - black (L*/100): at or under FADED_RANGE stretched all the way, at or over
 # NATURAL_RANGE left as it is, linearly in between (no jump between two nearly equal films). The real
-# films at hand measure 0.76 (Chaplin, a 1910s print), 0.86 (the cut-list clip and the airplane) and 0.93
+# films at hand measure 0.78 (Chaplin, a 1910s print), 0.86-0.87 (the cut-list clip, the airplane) and 0.93
 # (the demo); photos of the training split, each alone, 0.87 at the median, 0.67 at the tenth percentile.
-# Faded to L* 25 + 0.5 L*, the demo and the airplane measure 0.47 and 0.44.
+# Faded to L* 25 + 0.5 L*, the demo and the airplane measure 0.46 and 0.43.
 FADED_RANGE, NATURAL_RANGE = 0.55, 0.70
 
 
@@ -140,7 +140,6 @@ def chosen_levels(levels: str | Levels, src: Path, frame_rate: str | float | Fra
     return film_levels(src, frame_rate, info, opened_first(opened)) if levels == "auto" else Levels()
 
 
-
 def _read_short_film(container: av.container.InputContainer, times: list[float]) -> Iterator[av.VideoFrame]:
     """The first decoded frame at or after each of `times` (seconds), in one read of a short film, decoded as
     cheaply as levels allow: on one thread, its keyframes and P frames only (no B frame), without deblocking
@@ -155,7 +154,9 @@ def _read_short_film(container: av.container.InputContainer, times: list[float])
             continue
         frame.time_base = frame.time_base or video.time_base  # as the pipeline's frames have it
         yield frame
-        while pending and (frame.time is None or frame.time >= pending[0]):
+        if frame.time is None:  # untimed: frames in a row stand for the times in turn
+            pending.popleft()
+        while pending and frame.time is not None and frame.time >= pending[0]:
             pending.popleft()
         if not pending:
             return

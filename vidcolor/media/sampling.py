@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -57,7 +58,7 @@ def _seconds(frame: av.VideoFrame, origin: float, default: float) -> float:
     return frame.time - origin if frame.time is not None else default
 
 
-def film_length(src: Path, frame_rate, info: VideoInfo) -> float | None:
+def film_length(src: Path, frame_rate: str | float | Fraction | None, info: VideoInfo) -> float | None:
     """The film's length in seconds, that sampled times spread over. For MPEG-TS and -PS, where joined parts
     are put one after the other, the file is read once without decoding: FFmpeg's length is the raw clock's."""
     if not info.clock_may_jump:
