@@ -114,9 +114,10 @@ def test_a_films_levels_are_found_by_keyframes_or_by_one_read(films, tmp_path, s
     assert levels.weight == 1 and levels.black >= expected[0] - 0.01 and levels.white <= expected[1] + 0.01
 
 
-def test_a_preview_shows_the_levels_of_the_whole_film(films, tmp_path):
+def test_a_preview_shows_the_levels_of_the_whole_film(films, tmp_path, caplog):
     _, fade = films
     auto = make_preview(fade, tmp_path / "auto.png", count=2)
+    assert "the film looks faded" in caplog.text
     off = make_preview(fade, tmp_path / "off.png", count=2, levels="off")
     assert auto["levels"] == asdict(film_levels(fade)) and off["levels"]["weight"] == 0
     sheets = [np.asarray(Image.open(tmp_path / f"{name}.png")) for name in ("auto", "off")]

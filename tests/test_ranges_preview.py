@@ -112,7 +112,8 @@ def test_preview_spreads_its_frames_over_the_picture_not_the_sound(tmp_path, cap
         src = film_with_long_sound(tmp_path / name)
         assert run(["preview", str(src), "-o", str(tmp_path / "sheet.png"), "--count", "4", "--overwrite",
                     "--model", "tiny-random"]) == 0
-        shown.append(capsys.readouterr().err.split("(")[1].split(")")[0].split(", "))
+        wrote = next(line for line in capsys.readouterr().err.splitlines() if line.startswith("wrote"))
+        shown.append(wrote.split("(")[1].split(")")[0].split(", "))
     for times in shown:
         assert len(times) == 4 and all(t < "00:00:01.1" for t in times)
     assert run(["preview", str(src), "-o", str(tmp_path / "at.png"), "--at", "2.0", "--model", "tiny-random"]) == 3

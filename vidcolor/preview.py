@@ -1,6 +1,7 @@
 """Preview sheets: a few frames of a film, gray | color, found by seeking (seconds, not minutes)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from .media.probe import open_input, video_info
 from .media.sampling import film_length, frames_at, spread
 from .outputs import atomic_output
 from .timecode import format_clock, to_seconds
+
+log = logging.getLogger("vidcolor")
 
 TILE_WIDTH = 320  # px of each picture in the sheet
 LABEL_HEIGHT = 18  # px
@@ -40,6 +43,8 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         else:
             times = spread(film_length(src, frame_rate, info), count)
         film = chosen_levels(levels, src, frame_rate, container, info)
+        if film.said():
+            log.warning("%s: %s", src, film.said())
         colorizer = colorizer or Colorizer()
         for t, found in zip(times, frames_at(container, info, times)):
             if found is None and at:
