@@ -11,8 +11,7 @@ range and preview of it; they change what the network sees only: the output's lu
 from __future__ import annotations
 
 import logging
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,10 +25,10 @@ from .color import gray_to_lightness, tabulated
 from .colorizer import picture_boxes, work_size
 from .defaults import DEFAULT_WORK_SIDE
 from .errors import UsageError, VidcolorError
-from .media.decode import film_start, first_frames_at
+from .media.decode import first_frames_at
 from .media.planes import luma, luma_to_gray, plane_format, to_plane_format
 from .media.probe import VideoInfo, open_input, video_info
-from .media.sampling import film_length, keyframes_at, spread
+from .media.sampling import cheap_frames_at, film_length, keyframes_at, spread
 from .media.sequence import opened_first
 
 log = logging.getLogger("vidcolor")
@@ -102,23 +101,24 @@ def sampled_lightness(frames: Iterable[av.VideoFrame]) -> list[torch.Tensor]:
 
 
 def film_levels(src: Path, frame_rate: str | float | Fraction | None = None, info: VideoInfo | None = None,
-                first: int | None = None) -> Levels:
+                first: int | None = None, length: float | None = None) -> Levels:
     """The levels of the film in `src` from SAMPLES frames spread over it; a film that cannot be sampled
     (damaged, no index) is seen as it is: the run itself will say what is wrong with it. `first`: an image
-    sequence's first number, as open_input takes it."""
+    sequence's first number, as open_input takes it; `length`: media.sampling.film_length's, where the caller
+    has it (an MPEG-TS file is read through for it)."""
     try:
         container = open_input(src, frame_rate, first)
     except VidcolorError:
         return Levels()
     try:
         info = info or video_info(container)
-        times = spread(film_length(src, frame_rate, info), SAMPLES)
+        times = spread(length or film_length(src, frame_rate, info), SAMPLES)
         seekable = container.streams.video[0].start_time is not None and not info.clock_may_jump
         pixels = sampled_lightness(keyframes_at(container, times)) if seekable else []
         if seekable and len(pixels) < MIN_KEYFRAMES and (info.frames or ONE_PASS_FRAMES + 1) <= ONE_PASS_FRAMES:
             container.close()  # a short film of few keyframes: read it once from its start instead
             container = open_input(src, frame_rate, first)
-            pixels = sampled_lightness(_read_short_film(container, times))
+            pixels = sampled_lightness(cheap_frames_at(container, times))
         elif not seekable:  # MPEG-TS and -PS, raw .h264 too, as a preview sheet reads them
             pixels = sampled_lightness(first_frames_at(container, times))
         return Levels.of(torch.cat(pixels)) if pixels else Levels()
@@ -130,33 +130,13 @@ def film_levels(src: Path, frame_rate: str | float | Fraction | None = None, inf
 
 
 def chosen_levels(levels: str | Levels, src: Path, frame_rate: str | float | Fraction | None,
-                  opened: av.container.InputContainer, info: VideoInfo) -> Levels:
+                  opened: av.container.InputContainer, info: VideoInfo, length: float | None = None) -> Levels:
     """`levels` as colorize_video and make_preview take it ("auto", "off" or a film's Levels) -> Levels;
-    `opened`: the caller's reader of `src` (an image sequence's folder is not listed again)."""
+    `opened`: the caller's reader of `src` (an image sequence's folder is not listed again); `length`: as
+    film_levels takes it."""
     if isinstance(levels, Levels):
         return levels
     if levels not in ("auto", "off"):
         raise UsageError(f"levels: {levels!r} is not one of auto, off")
-    return film_levels(src, frame_rate, info, opened_first(opened)) if levels == "auto" else Levels()
+    return film_levels(src, frame_rate, info, opened_first(opened), length) if levels == "auto" else Levels()
 
-
-def _read_short_film(container: av.container.InputContainer, times: list[float]) -> Iterator[av.VideoFrame]:
-    """The first decoded frame at or after each of `times` (seconds), in one read of a short film, decoded as
-    cheaply as levels allow: on one thread, its keyframes and P frames only (no B frame), without deblocking
-    (an 8 s 480p clip: 0.05 s of CPU, against 0.26 decoded in full on FFmpeg's threads)."""
-    video = container.streams.video[0]
-    video.thread_count = 1
-    video.codec_context.skip_frame = "BIDIR"
-    video.codec_context.options = {"skip_loop_filter": "all"}
-    pending = deque(film_start(video) + t for t in times)
-    for frame in container.decode(video):
-        if frame.time is not None and frame.time < pending[0]:
-            continue
-        frame.time_base = frame.time_base or video.time_base  # as the pipeline's frames have it
-        yield frame
-        if frame.time is None:  # untimed: frames in a row stand for the times in turn
-            pending.popleft()
-        while pending and frame.time is not None and frame.time >= pending[0]:
-            pending.popleft()
-        if not pending:
-            return

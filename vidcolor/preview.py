@@ -38,11 +38,10 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     rows = []
     try:
         info = video_info(container)
-        if at:
-            times = [to_seconds(t, info.rate) for t in at]
-        else:
-            times = spread(film_length(src, frame_rate, info), count)
-        film = chosen_levels(levels, src, frame_rate, container, info)
+        # once, where the times or the levels need it: an MPEG-TS file is read through for it
+        length = film_length(src, frame_rate, info) if not at or levels == "auto" else None
+        times = [to_seconds(t, info.rate) for t in at] if at else spread(length, count)
+        film = chosen_levels(levels, src, frame_rate, container, info, length)
         if film.said():
             log.warning("%s: %s", src, film.said())
         colorizer = colorizer or Colorizer()
