@@ -11,6 +11,7 @@ import pytest
 from skimage import data as skdata
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
+SEPIA, BLUE_TINT = (1.0, 0.78, 0.42), (0.55, 0.72, 1.0)  # tints of a film base or a toned print, times gray
 
 
 def photo(name: str, width: int, height: int) -> np.ndarray:
@@ -58,8 +59,11 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
               codec: str = "libx264", audio: tuple[str, ...] = ("aac",), subtitles: bool = False,
               pts: list[int] | None = None, time_base: Fraction | None = None, rotation: int = 0,
               color_range: int | None = None, metadata: dict | None = None, sar: Fraction | None = None,
-              chapters: list[tuple[int, int, str]] | None = None, audio_rate: int | None = None) -> Path:
+              chapters: list[tuple[int, int, str]] | None = None, audio_rate: int | None = None,
+              tint: tuple[float, float, float] | None = None) -> Path:
     """Write a clip: a slow pan over each photo in turn (one shot per photo), sine tones as audio.
+
+    `tint`: the gray pictures times this RGB color, as a tinted film base (SEPIA, BLUE_TINT).
 
     `pts` gives explicit frame timestamps in `time_base` (variable frame rate); `chapters`, (start ms,
     end ms, title) each."""
@@ -95,6 +99,7 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
     for i in range(frames):
         img = pans[i // per_shot][:, i % per_shot: i % per_shot + width]
         img = gray_rgb(img) if gray else img
+        img = (img * np.array(tint)).round().astype(np.uint8) if tint else img
         f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
         f = f.reformat(format=pix_fmt, dst_color_range=color_range) if color_range else f.reformat(format=pix_fmt)
         f.pts = i if pts is None else pts[i]

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import make_clip, packets, photo, remux
+from conftest import gray_rgb, make_clip, packets, photo, remux
 from PIL import Image
 
 from vidcolor import colorize_video
@@ -63,7 +63,7 @@ def test_frames_keep_their_times_and_the_sound_its_sync(tmp_path, src_ext, dst_e
 
 def recording(path: Path, first: int, frames: int, photo_name: str = "coffee", sound: str = "mp2",
               sound_rate: int = 48000, no_picture: range = range(0), pan: int = 0) -> Path:
-    """An MPEG-TS recording from frame `first` of its clock on (25 fps, 40 ms of sound per frame); the
+    """A black-and-white MPEG-TS recording from frame `first` of its clock on (25 fps, 40 ms of sound per frame); the
     frames in `no_picture` have sound only; `pan` px a frame moves the photo, so that each frame differs."""
     with av.open(str(path), "w", format="mpegts") as out:
         v = out.add_stream("libx264", rate=25, options={"g": "12"})
@@ -73,7 +73,7 @@ def recording(path: Path, first: int, frames: int, photo_name: str = "coffee", s
         per_frame = sound_rate // 25
         for i in range(first, first + frames):
             if i not in no_picture:
-                picture = np.roll(photo(photo_name, 64, 48), pan * (i - first), axis=1)
+                picture = np.roll(gray_rgb(photo(photo_name, 64, 48)), pan * (i - first), axis=1)
                 f = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
                 f.pts, f.time_base = i, Fraction(1, 25)
                 out.mux(v.encode(f))
@@ -255,13 +255,13 @@ def test_copied_aac_whose_rate_changes_mid_track_is_warned_about(tmp_path, caplo
 
 
 def write_dv(path: Path, width: int, height: int, pix_fmt: str, rate: Fraction, frames: int) -> Path:
-    """A camcorder's raw DV: a pan over a photo, with 48 kHz sound (a chirp)."""
+    """A camcorder's raw DV: a pan over a black-and-white photo, with 48 kHz sound (a chirp)."""
     with av.open(str(path), "w") as out:
         v = out.add_stream("dvvideo", rate=rate)
         v.width, v.height, v.pix_fmt = width, height, pix_fmt
         a = out.add_stream("pcm_s16le", rate=48000)
         a.layout = "stereo"
-        scene = photo("astronaut", width + frames, height)
+        scene = gray_rgb(photo("astronaut", width + frames, height))
         per_frame = round(48000 / rate)
         for i in range(frames):
             picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(scene[:, i:i + width]), format="rgb24")

@@ -14,7 +14,8 @@ from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.color import gray_to_lightness
 from vidcolor.errors import UsageError
-from vidcolor.levels import FADED_RANGE, NATURAL_RANGE, SEEN_BLACK, SEEN_WHITE, Levels, film_levels
+from vidcolor.levels import FADED_RANGE, NATURAL_RANGE, SEEN_BLACK, SEEN_WHITE, Levels
+from vidcolor.survey import film_survey
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.preview import make_preview
 
@@ -98,7 +99,7 @@ def test_a_faded_film_is_seen_with_its_contrast_back_and_keeps_its_luminance(fil
 def test_the_levels_are_the_pictures_not_the_bars_around_it(films, tmp_path):
     _, fade = films
     boxed = rewrite(fade, tmp_path / "boxed.mkv", lambda y: y, width_pad=32)
-    alone, framed = film_levels(fade), film_levels(boxed)
+    alone, framed = film_survey(fade).levels, film_survey(boxed).levels
     assert framed.weight == alone.weight == 1
     assert framed.black == pytest.approx(alone.black, abs=0.01) and framed.white == pytest.approx(alone.white, abs=0.01)
 
@@ -109,7 +110,7 @@ def test_a_films_levels_are_found_by_keyframes_or_by_one_read(films, tmp_path, s
     as it cannot be sought by time."""
     bare, _ = films
     fade = rewrite(bare, tmp_path / f"faded{suffix}", faded)
-    levels = film_levels(fade)
+    levels = film_survey(fade).levels
     expected = [gray_to_lightness(torch.tensor(FADED[0] + FADED[1] * x)).item() / 100 for x in (0.0, 1.0)]
     assert levels.weight == 1 and levels.black >= expected[0] - 0.01 and levels.white <= expected[1] + 0.01
 
@@ -119,7 +120,7 @@ def test_a_preview_shows_the_levels_of_the_whole_film(films, tmp_path, caplog):
     auto = make_preview(fade, tmp_path / "auto.png", count=2)
     assert "the film looks faded" in caplog.text
     off = make_preview(fade, tmp_path / "off.png", count=2, levels="off")
-    assert auto["levels"] == asdict(film_levels(fade)) and off["levels"]["weight"] == 0
+    assert auto["levels"] == asdict(film_survey(fade).levels) and off["levels"]["weight"] == 0
     sheets = [np.asarray(Image.open(tmp_path / f"{name}.png")) for name in ("auto", "off")]
     assert sheets[0].shape == sheets[1].shape and not np.array_equal(*sheets)
 

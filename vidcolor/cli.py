@@ -77,6 +77,9 @@ def colorize(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
     frame_rate: str | None = FRAME_RATE,
     levels: str = LEVELS,
+    recolor: bool = typer.Option(False, "--recolor", help="In a folder, colorize the photos and films that "
+                                 "have colors of their own too (by default they are left as they are, and "
+                                 "listed). A file given alone is colorized, with a warning."),
 ) -> None:
     """Colorize a video, an image sequence, a photo, or every one in a folder (the default command)."""
     input = Path(input)  # checked by the library, which names the problem (typer's check would exit 2)
@@ -94,7 +97,7 @@ def colorize(
                          overwrite=overwrite, progress=not quiet, reference=reference, batch_size=batch_size,
                          encode=EncodeOptions(codec, crf, preset), shot_detect=shot_detect,
                          smooth_seconds=smooth_seconds, start=start, end=end, duration=duration,
-                         side_by_side=side_by_side, frame_rate=frame_rate, levels=levels)
+                         side_by_side=side_by_side, frame_rate=frame_rate, levels=levels, recolor=recolor)
         return
     photo = is_photo(input) and not sequence
     if output is None:  # film.mod, film.rmvb, an animated GIF: into .mp4, as in a folder
@@ -125,8 +128,9 @@ def _colorize_folder(input: Path, output: Path, json_out: bool, quiet: bool, **o
     if json_out:
         _print_json(report)
     elif not quiet:
+        in_color = f", {len(report['in_color'])} in color left as they are (--recolor)" if report["in_color"] else ""
         typer.echo(f"wrote {len(report['colorized'])} files to {output} ({len(report['already_there'])} already "
-                   f"there, {len(report['failed'])} failed)", err=True)
+                   f"there{in_color}, {len(report['failed'])} failed)", err=True)
     if report["failed"]:
         raise typer.Exit(report["failed"][0]["exit_code"])
 

@@ -32,6 +32,11 @@ class WeightsError(VidcolorError):
     exit_code = 5
 
 
+class AlreadyInColor(VidcolorError):
+    """A photo or film that has colors of its own, where the caller asked to leave such ones as they are
+    (recolor=False: a folder's color prints among its black-and-white ones)."""
+
+
 EXIT_CODES = {
     0: "success",
     1: "unexpected internal error (rerun with VIDCOLOR_DEBUG=1 for a traceback)",

@@ -1,7 +1,8 @@
 """A folder of photos and films (a family's box of scans, an archive's reels): each colorized to the same
 name under the output folder, with the model loaded once. A file that fails is named and the others go on;
 an output already there is kept, so a run stopped midway resumes where it stopped. Film scanned frame by
-frame (numbered DPX, TIFF or PNG files) is colorized as the film it is, with its shots smoothed."""
+frame (numbered DPX, TIFF or PNG files) is colorized as the film it is, with its shots smoothed. Photos
+and films that have colors of their own are left as they are unless asked (input_color.py)."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .colorizer import Colorizer
-from .errors import InputError, OutputError, UsageError, VidcolorError, one_line
+from .errors import AlreadyInColor, InputError, OutputError, UsageError, VidcolorError, one_line
 from .image import GIF, IMAGE_SUFFIXES, colorize_image, is_photo, is_reference_table, reference_vector
 from .media.encode import format_for
 from .media.probe import VIDEO_SUFFIXES
@@ -74,11 +75,14 @@ def _prune(folder: Path, top: Path) -> None:
 
 def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | None = None,
                     overwrite: bool = False, progress: bool = True, reference: str | Path | None = None,
-                    frame_rate: str | float | Fraction | None = None, **video_options) -> dict:
+                    frame_rate: str | float | Fraction | None = None, recolor: bool = False,
+                    **video_options) -> dict:
     """Colorize every photo and film under `src` into `dst`, keeping their relative names (and so their
-    formats); film scans become frames of the same names. `frame_rate` is the scans' (default: each DPX
-    header's, else 24), `video_options` go to `colorize_video` (encoder, shots, range). Returns the reports
-    of the files colorized, the outputs already there, and the files that failed with their error."""
+    formats); film scans become frames of the same names. Those that have colors of their own (color prints
+    in a box of black-and-white ones) are left as they are, and listed, unless `recolor`. `frame_rate` is
+    the scans' (default: each DPX header's, else 24), `video_options` go to `colorize_video` (encoder,
+    shots, range). Returns the reports of the files colorized, the outputs already there, the files in
+    color, and the files that failed with their error."""
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
         raise InputError(f"{src}: no such folder")
@@ -96,7 +100,8 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
     colorizer = colorizer or Colorizer()
     # the reference's mood, once for every file (20-30% of the time of a folder of small photos)
     mood = reference_vector(colorizer, reference) if reference is not None else None
-    report: dict = {"input": str(src), "output": str(dst), "colorized": [], "already_there": [], "failed": []}
+    report: dict = {"input": str(src), "output": str(dst), "colorized": [], "already_there": [], "in_color": [],
+                    "failed": []}
     for path in tqdm(scans + files, unit="file", disable=not progress, desc=src.name[:30]):
         scan = path in scans
         photo = not scan and is_photo(path)
@@ -107,11 +112,15 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
             if photo:
-                done = colorize_image(path, out, colorizer, overwrite, mood)
+                done = colorize_image(path, out, colorizer, overwrite, mood, recolor)
             else:
                 done = colorize_video(path, out, colorizer=colorizer, overwrite=overwrite, progress=progress,
-                                      reference=mood, frame_rate=frame_rate if scan else None,
+                                      reference=mood, frame_rate=frame_rate if scan else None, recolor=recolor,
                                       **video_options).to_dict()
+        except AlreadyInColor:
+            report["in_color"].append(str(path))
+            _prune(out.parent, dst)
+            continue
         except Exception as ex:  # this file's problem, a bug on it included: the others go on (Ctrl-C stops)
             report["failed"].append(_failed(path, ex))
             _prune(out.parent, dst)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from . import __version__, icc, photo16
 from .color import fit_gamut, gray_to_lightness, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
-from .errors import InputError, OutputError
+from .errors import AlreadyInColor, InputError, OutputError
+from .input_color import chroma_of_rgb, coloring
 from .outputs import atomic_output
 
 log = logging.getLogger("vidcolor")
@@ -230,13 +231,19 @@ def shot_references(colorizer: Colorizer, table: Path) -> dict[int, torch.Tensor
 
 
 def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None = None,
-                   overwrite: bool = False, reference: str | Path | torch.Tensor | None = None) -> dict:
+                   overwrite: bool = False, reference: str | Path | torch.Tensor | None = None,
+                   recolor: bool = True) -> dict:
     """Colorize one photo; write dst (format from its suffix). Returns a small report.
 
-    `reference`: a color photo whose mood (global features) replaces the input's own, or its global vector."""
+    `reference`: a color photo whose mood (global features) replaces the input's own, or its global vector.
+    `recolor`: False raises AlreadyInColor for a photo that has colors of its own (True: it is colorized,
+    with a warning)."""
     src, dst = Path(src), Path(dst)
-    colorizer = colorizer or Colorizer()
     picture = read_image(src)
+    has = coloring(chroma_of_rgb(picture.pixels))
+    if has.kind == "color" and not recolor:
+        raise AlreadyInColor(f"{src}: already has colors of its own; not colorized")
+    colorizer = colorizer or Colorizer()
     _heif(dst)
     fmt = Image.registered_extensions().get(dst.suffix.lower())
     bits = 16 if picture.bits == 16 and fmt in photo16.FORMATS else 8
@@ -245,7 +252,7 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
         warnings.append(f"{picture.count} pictures in the file: only the first is colorized")
     if picture.alpha is not None and fmt == "JPEG":
         warnings.append(f"{dst.name}: JPEG holds no transparency, the copy is opaque")
-    warnings += picture.notes
+    warnings += picture.notes + [line for line in [has.said("the photo")] if line]
     for w in warnings:
         log.warning("%s: %s", src, w)
     g = reference_vector(colorizer, reference)[None] if reference is not None else None
@@ -255,7 +262,7 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     with atomic_output(src, dst, overwrite) as tmp:
         _write(tmp, dst, fmt, pixels, _marked(picture.kept))
     return {"input": str(src), "output": str(dst), "size": list(picture.pixels.shape[1::-1]), "bits": bits,
-            "warnings": warnings}
+            "coloring": asdict(has), "warnings": warnings}
 
 
 def _codes(alpha: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -5,16 +5,12 @@ with their full range, then colors them little better than gray: real color foot
 0.5 L* lost 1.9 and 3.1 dB of its colors' PSNR (bench/levels.py). A single photo cannot tell a faded print
 from a hazy day (stretching every held-out photo by its own levels cost 0.14 dB), but a whole film can:
 its darkest and brightest pixels over many shots reach near black and white unless the film itself has
-faded. So the levels are the film's, from frames sampled over its whole length, the same for every frame,
+faded. So the levels are the film's, from frames sampled over its whole length (survey.py), the same for every frame,
 range and preview of it; they change what the network sees only: the output's luminance stays the input's.
 """
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
-from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
@@ -24,20 +20,8 @@ import torch.nn.functional as F
 from .color import gray_to_lightness, tabulated
 from .colorizer import picture_boxes, work_size
 from .defaults import DEFAULT_WORK_SIDE
-from .errors import UsageError, VidcolorError
-from .media.decode import first_frames_at
-from .media.planes import luma, luma_to_gray, plane_format, to_plane_format
-from .media.probe import VideoInfo, open_input, video_info
-from .media.sampling import cheap_frames_at, film_length, keyframes_at, spread
-from .media.sequence import opened_first
+from .media.planes import PlaneFormat, luma, luma_to_gray
 
-log = logging.getLogger("vidcolor")
-
-SAMPLES = 24  # frames sampled over the film: one seek each
-# A film of fewer keyframes than this (x264 puts one at each cut and every 250 frames) is read once from its
-# start instead, where it is this short: its 3 keyframes made the airplane footage look darker than it is
-# (white L* 81 against 89 over all its frames), and stretched, its colors lost 1.2 dB.
-MIN_KEYFRAMES, ONE_PASS_FRAMES = SAMPLES // 2, 1500
 PERCENTILES = (0.01, 0.99)  # of the pictures' L*: the film's black and white points (dust and specks aside)
 # What the network is shown of a faded film's black..white: on 256 training photos faded four ways, the
 # targets (0, 0.90), (0, 0.94), (0.02, 0.94), (0.04, 0.94), (0, 0.98) gave 25.62-25.68 dB; (0.02, 0.94) best.
@@ -83,60 +67,16 @@ class Levels:
                 "luminance is kept (--levels off to show it the film as it is)")
 
 
-def sampled_lightness(frames: Iterable[av.VideoFrame]) -> list[torch.Tensor]:
-    """L*/100 of the pixels of each frame's picture at the working size, bars and paper margins left out,
-    frame by frame as they are decoded (24 4K frames held at once would take 300 MB)."""
-    pixels = []
-    for frame in frames:
-        fmt = plane_format(frame)  # as the pipeline reads it: RGB and gray scans become Y'CbCr
-        y = luma(to_plane_format(frame, fmt), fmt)
-        step = max(1, round(min(y.shape) / DEFAULT_WORK_SIDE) // 2)  # every other pixel or fewer, then the area
-        # mean down to the working size: a quarter of the work at 480p; the films at hand moved by 0.001 at most
-        gray = luma_to_gray(torch.from_numpy(y[::step, ::step].astype(np.int32))[None, None], fmt)
-        size = work_size(*gray.shape[-2:], DEFAULT_WORK_SIDE)
-        L = tabulated(gray_to_lightness, F.interpolate(gray, size=size, mode="area")) / 100
-        top, bottom, left, right, _ = picture_boxes(L)[0]
-        pixels.append(L[..., top:bottom, left:right].flatten())
-    return pixels
+def picture_lightness(frame: av.VideoFrame, fmt: PlaneFormat) -> torch.Tensor:
+    """L*/100 of the pixels of a sampled frame's picture (`frame` in the pipeline's plane format `fmt`) at the
+    working size, bars and paper margins left out."""
+    y = luma(frame, fmt)
+    step = max(1, round(min(y.shape) / DEFAULT_WORK_SIDE) // 2)  # every other pixel or fewer, then the area
+    # mean down to the working size: a quarter of the work at 480p; the films at hand moved by 0.001 at most
+    gray = luma_to_gray(torch.from_numpy(y[::step, ::step].astype(np.int32))[None, None], fmt)
+    size = work_size(*gray.shape[-2:], DEFAULT_WORK_SIDE)
+    L = tabulated(gray_to_lightness, F.interpolate(gray, size=size, mode="area")) / 100
+    top, bottom, left, right, _ = picture_boxes(L)[0]
+    return L[..., top:bottom, left:right].flatten()
 
-
-def film_levels(src: Path, frame_rate: str | float | Fraction | None = None, info: VideoInfo | None = None,
-                first: int | None = None, length: float | None = None) -> Levels:
-    """The levels of the film in `src` from SAMPLES frames spread over it; a film that cannot be sampled
-    (damaged, no index) is seen as it is: the run itself will say what is wrong with it. `first`: an image
-    sequence's first number, as open_input takes it; `length`: media.sampling.film_length's, where the caller
-    has it (an MPEG-TS file is read through for it)."""
-    try:
-        container = open_input(src, frame_rate, first)
-    except VidcolorError:
-        return Levels()
-    try:
-        info = info or video_info(container)
-        times = spread(length or film_length(src, frame_rate, info), SAMPLES)
-        seekable = container.streams.video[0].start_time is not None and not info.clock_may_jump
-        pixels = sampled_lightness(keyframes_at(container, times)) if seekable else []
-        if seekable and len(pixels) < MIN_KEYFRAMES and (info.frames or ONE_PASS_FRAMES + 1) <= ONE_PASS_FRAMES:
-            container.close()  # a short film of few keyframes: read it once from its start instead
-            container = open_input(src, frame_rate, first)
-            pixels = sampled_lightness(cheap_frames_at(container, times))
-        elif not seekable:  # MPEG-TS and -PS, raw .h264 too, as a preview sheet reads them
-            pixels = sampled_lightness(first_frames_at(container, times))
-        return Levels.of(torch.cat(pixels)) if pixels else Levels()
-    except (VidcolorError, av.FFmpegError, ValueError) as ex:
-        log.debug("%s: levels not sampled: %s", src, ex)
-        return Levels()
-    finally:
-        container.close()
-
-
-def chosen_levels(levels: str | Levels, src: Path, frame_rate: str | float | Fraction | None,
-                  opened: av.container.InputContainer, info: VideoInfo, length: float | None = None) -> Levels:
-    """`levels` as colorize_video and make_preview take it ("auto", "off" or a film's Levels) -> Levels;
-    `opened`: the caller's reader of `src` (an image sequence's folder is not listed again); `length`: as
-    film_levels takes it."""
-    if isinstance(levels, Levels):
-        return levels
-    if levels not in ("auto", "off"):
-        raise UsageError(f"levels: {levels!r} is not one of auto, off")
-    return film_levels(src, frame_rate, info, opened_first(opened), length) if levels == "auto" else Levels()
 

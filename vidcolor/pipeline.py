@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from .color import gray_to_lightness, tabulated
 from .colorizer import Colorizer, work_size
 from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE, MAX_BATCH_SIZE
-from .errors import InputError, UsageError
+from .errors import AlreadyInColor, InputError, UsageError
 from .image import is_reference_table, reference_vector, shot_references
-from .levels import Levels, chosen_levels
+from .levels import Levels
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start, shown_until
 from .media.encode import EncodeOptions, Writer, encoder_formats, is_cover, unused_options, video_codec
 from .media.planes import (
@@ -49,6 +49,7 @@ from .progress import FilmBar
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
+from .survey import Survey, chosen_levels, film_survey
 from .timecode import timecode_tag, to_seconds
 from .workers import Batch, slice_workers, whole
 
@@ -82,6 +83,7 @@ class VideoReport:
     corrupt_packets: int = 0
     warnings: list[str] = field(default_factory=list)
     levels: dict = field(default_factory=dict)  # the film's black and white points, as the network sees them
+    coloring: dict = field(default_factory=dict)  # what the film has of color: gray, tinted (and its hues) or color
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -425,6 +427,10 @@ def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
     return frames if frames > 0 or not info.clock_may_jump else None  # None: where a later part ends is not known
 
 
+def _color_frames(survey: Survey) -> str:
+    return f"{sum(c.kind == 'color' for c in survey.frames)} of {len(survey.frames)}"
+
+
 def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFAULT_MODEL, device: str = "auto",
                    batch_size: int | None = None, work_side: int | None = DEFAULT_WORK_SIDE,
                    encode: EncodeOptions = EncodeOptions(), overwrite: bool = False, progress: bool = True,
@@ -433,7 +439,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                    end: str | float | None = None, duration: str | float | None = None,
                    side_by_side: bool = False, reference: str | Path | torch.Tensor | None = None,
                    saturation: float = 1.0, precision: str = "auto",
-                   frame_rate: str | float | Fraction | None = None, levels: str | Levels = "auto") -> VideoReport:
+                   frame_rate: str | float | Fraction | None = None, levels: str | Levels = "auto",
+                   recolor: bool = True) -> VideoReport:
     """Colorize a video file into `dst`, keeping luminance, timing, audio, subtitles and metadata.
 
     With `shot_detect`, each frame's global vector is averaged over +-`smooth_seconds` within
@@ -445,7 +452,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer). `src` may be an
     image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default: the DPX header's, else 24);
     so may `dst` (RGB DPX, TIFF or PNG files, numbered like the frames they come from). `levels`: "auto"
-    (a faded film is shown to the network with more contrast: levels.py), "off", or the film's Levels."""
+    (a faded film is shown to the network with more contrast: levels.py), "off", or the film's Levels.
+    `recolor`: False raises AlreadyInColor, before anything is written, for a film that has colors of its own
+    (input_color.py; True: it is colorized, with a warning)."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()
@@ -460,10 +469,13 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         report.warnings += unused_options(codec, encode)
         info = video_info(container)
         span = _time_range(info, start, end, duration)
-        film = chosen_levels(levels, src, frame_rate, container, info)
-        report.levels = asdict(film)
-        if film.said():
-            report.warnings.append(film.said())
+        survey = film_survey(src, frame_rate, info, opened_first(container))
+        film = chosen_levels(levels, survey)
+        report.levels, report.coloring = asdict(film), asdict(survey.coloring)
+        if survey.coloring.kind == "color" and not recolor:
+            raise AlreadyInColor(f"{src}: already has colors of its own (in {_color_frames(survey)} of the "
+                                 "frames sampled); not colorized")
+        report.warnings += [line for line in (film.said(), survey.coloring.said("the film")) if line]
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
         fixed_g, shot_g = None, None
         if reference is not None and is_reference_table(reference):

@@ -11,10 +11,12 @@ from PIL import Image, ImageDraw
 from .colorizer import Colorizer
 from .errors import InputError
 from .image import colorize_pixels
-from .levels import Levels, chosen_levels
+from .levels import Levels
 from .media.probe import open_input, video_info
 from .media.sampling import film_length, frames_at, spread
+from .media.sequence import opened_first
 from .outputs import atomic_output
+from .survey import chosen_levels, film_survey
 from .timecode import format_clock, to_seconds
 
 log = logging.getLogger("vidcolor")
@@ -41,7 +43,8 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         # once, where the times or the levels need it: an MPEG-TS file is read through for it
         length = film_length(src, frame_rate, info) if not at or levels == "auto" else None
         times = [to_seconds(t, info.rate) for t in at] if at else spread(length, count)
-        film = chosen_levels(levels, src, frame_rate, container, info, length)
+        surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if levels == "auto" else None
+        film = chosen_levels(levels, surveyed)
         if film.said():
             log.warning("%s: %s", src, film.said())
         colorizer = colorizer or Colorizer()

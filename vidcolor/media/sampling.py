@@ -1,4 +1,5 @@
-"""Frames found by time, a few over a whole film: for preview sheets and the film's levels."""
+"""Frames found by time, a few over a whole film: for preview sheets and the film's survey (its levels and
+colors)."""
 from __future__ import annotations
 
 from collections import deque

@@ -1,0 +1,145 @@
+"""How well vidcolor tells gray, tinted and color pictures apart (vidcolor.input_color): a folder's color
+photos and films are left as they are, and tinted ones are colorized.
+
+    python bench/input_color.py [--limit N] [--json]
+
+photos: held-out photos (val split), each made into variants, saved as JPEG (quality 75) and read back:
+as they are (color); faded color (saturation 0.35); gray; gray with scanner noise (each channel +-3 codes,
+sigma) and a faint cast (a slope of up to 3 codes across the picture); sepia-toned (shadows brown, whites
+white); split-toned (shadows brown, highlights cream: the hue moves about 30 degrees); amber- and
+blue-tinted (the gray times a color, as a tinted film base); yellowed (gray, and a yellow cast strongest at
+the edges, as an old scan's paper). The share of each variant judged gray, tinted and color.
+films: the films at hand, their frames sampled as a film's are before colorizing: the demo in color and in
+black and white; and where ../shared is there, the airplane footage (color), the cut-list clip (color),
+the Chaplin film (black and white) and the Chaplin film sepia-toned.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bars import SHARED, truth_clips
+from temporal import ROOT
+
+from vidcolor.input_color import chroma_of_rgb, coloring
+from vidcolor.survey import film_survey
+from vidcolor.train.data import load_photos_native
+
+DATA = ROOT.parent / "shared" / "data" / "places-like"
+SEPIA_SHADOW = np.array([0.44, 0.26, 0.08])  # the brown of a toned print's shadows, sRGB 0..1
+SPLIT_SHADOW, SPLIT_HIGHLIGHT = np.array([0.45, 0.22, 0.10]), np.array([1.0, 0.93, 0.70])
+
+
+def gray_of(rgb: np.ndarray) -> np.ndarray:
+    return rgb @ np.array([0.299, 0.587, 0.114])
+
+
+def sepia(gray: np.ndarray) -> np.ndarray:
+    """Toned: dark tones brown, light ones to white (gray 0..1 -> RGB 0..1)."""
+    g = gray[..., None]
+    return g * (1 - (1 - g) * (1 - SEPIA_SHADOW / SEPIA_SHADOW.max()))
+
+
+def variants(rgb: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """(H, W, 3) float sRGB 0..1 -> the variants above, float 0..1."""
+    gray = gray_of(rgb)
+    h, w = gray.shape
+    slope = np.linspace(-1, 1, w)[None, :, None] * np.array([3, -2, 1]) / 255
+    edge = np.minimum.outer(np.minimum(np.arange(h), np.arange(h)[::-1]) / h,
+                            np.minimum(np.arange(w), np.arange(w)[::-1]) / w)
+    yellowing = (1 - np.clip(edge * 4, 0, 1))[..., None] * np.array([0, -0.02, -0.12])
+    mean = rgb.mean(-1, keepdims=True)
+    return {
+        "color": rgb,
+        "faded_color": mean + 0.35 * (rgb - mean),
+        "gray": np.repeat(gray[..., None], 3, -1),
+        "gray_noisy": gray[..., None] + rng.normal(0, 3 / 255, (h, w, 3)) + slope,
+        "sepia": sepia(gray),
+        "split_toned": (1 - gray[..., None]) * gray[..., None] * SPLIT_SHADOW / SPLIT_SHADOW.max() * 1.3
+        + gray[..., None] ** 2 * SPLIT_HIGHLIGHT,
+        "amber": gray[..., None] * np.array([1.0, 0.78, 0.42]),
+        "blue": gray[..., None] * np.array([0.55, 0.72, 1.0]),
+        "yellowed": gray[..., None] * 0.95 + 0.05 + yellowing,
+    }
+
+
+def jpeg(rgb: np.ndarray) -> np.ndarray:
+    """As a scan saved at JPEG quality 75 (chroma at half size) reads back."""
+    saved = io.BytesIO()
+    Image.fromarray(rgb).save(saved, "JPEG", quality=75)
+    return np.asarray(Image.open(saved))
+
+
+def photos(limit: int | None) -> dict:
+    rng = np.random.default_rng(0)
+    counts: dict[str, Counter] = {}
+    hues: dict[str, Counter] = {}
+    for batch in load_photos_native(DATA, "val", limit, 32):
+        for rgb in batch.permute(0, 2, 3, 1).numpy():
+            for name, v in variants(rgb / 255, rng).items():
+                c = coloring(chroma_of_rgb(jpeg((v.clip(0, 1) * 255).round().astype(np.uint8))))
+                counts.setdefault(name, Counter())[c.kind] += 1
+                if c.hue:
+                    hues.setdefault(name, Counter())[c.hue] += 1
+    return {name: {"photos": sum(c.values()), **{k: round(c[k] / sum(c.values()), 4)
+                                                 for k in ("gray", "tinted", "color")},
+                   "hues": dict(hues.get(name, Counter()).most_common(3))} for name, c in counts.items()}
+
+
+def toned_copy(src: Path, dst: Path) -> Path:
+    """`src` (a gray film) sepia-toned, picture only."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        v = out.add_stream("libx264", rate=vin.average_rate, options={"crf": "12", "preset": "veryfast"})
+        v.width, v.height, v.pix_fmt = vin.width, vin.height, "yuv420p"
+        for f in inp.decode(vin):
+            toned = sepia(gray_of(f.to_ndarray(format="rgb24") / 255))
+            frame = av.VideoFrame.from_ndarray((toned * 255).round().astype(np.uint8), format="rgb24")
+            out.mux(v.encode(frame.reformat(format="yuv420p")))
+        out.mux(v.encode(None))
+    return dst
+
+
+def films(tmp: Path) -> dict:
+    clips = {name: path for name, path in truth_clips().items()} | {"demo_bw": ROOT / "samples" / "demo_bw.mp4"}
+    if SHARED.is_dir():
+        clips |= {"cuts": SHARED / "cuts_testvideo.mp4", "chaplin": SHARED / "bw_chaplin_audio.mp4",
+                  "chaplin_sepia": toned_copy(SHARED / "bw_chaplin_audio.mp4", tmp / "chaplin_sepia.mp4")}
+    out = {}
+    for name, path in clips.items():
+        survey = film_survey(path)
+        out[name] = {"kind": survey.coloring.kind, "hue": survey.coloring.hue,
+                     "frames": dict(Counter(c.kind for c in survey.frames))}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--limit", type=int, default=None, help="held-out photos (default: all)")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = {"films": films(Path(tmp)), "photos": photos(args.limit) if DATA.is_dir() else None}
+    if args.json:
+        print(json.dumps(result))
+        return
+    for name, r in result["films"].items():
+        print(f"film {name:14s} {r['kind']:7s} {r['hue'] or '':12s} sampled frames {r['frames']}")
+    for name, r in (result["photos"] or {}).items():
+        print(f"photos {name:12s} gray {r['gray']:.3f}  tinted {r['tinted']:.3f}  color {r['color']:.3f}  {r['hues']}")
+
+
+if __name__ == "__main__":
+    main()

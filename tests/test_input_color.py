@@ -1,0 +1,85 @@
+"""Photos and films that already have colors: told from gray and tinted ones, said when they are colorized,
+left as they are where asked (a folder's color prints)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import BLUE_TINT, SEPIA, gray_rgb, make_clip, photo
+from PIL import Image
+
+from vidcolor import colorize_video
+from vidcolor.cli import run
+from vidcolor.errors import AlreadyInColor
+from vidcolor.image import colorize_image
+from vidcolor.input_color import chroma_of_rgb, coloring
+
+
+def tinted(rgb: np.ndarray, tint: tuple[float, float, float]) -> np.ndarray:
+    return (gray_rgb(rgb) * np.array(tint)).round().astype(np.uint8)
+
+
+def test_gray_tinted_and_color_pictures_are_told_apart():
+    rng = np.random.default_rng(0)
+    for name in ("astronaut", "rocket"):  # the rocket: a blue sky, orange flames under it
+        rgb = photo(name, 160, 120)
+        noisy = (gray_rgb(rgb) + rng.normal(0, 3, rgb.shape)).clip(0, 255).astype(np.uint8)  # a scanner's noise
+        assert coloring(chroma_of_rgb(rgb)).kind == "color"
+        assert coloring(chroma_of_rgb(gray_rgb(rgb))).kind == "gray"
+        assert coloring(chroma_of_rgb(gray_rgb(rgb)[..., :1])).kind == "gray"  # one channel, as Pillow's L
+        assert coloring(chroma_of_rgb(noisy)).kind == "gray"
+        assert (coloring(chroma_of_rgb(tinted(rgb, SEPIA))).kind, coloring(chroma_of_rgb(tinted(rgb, SEPIA))).hue) \
+            == ("tinted", "sepia")
+        assert coloring(chroma_of_rgb(tinted(rgb, BLUE_TINT))).hue == "blue"
+    sixteen_bit = photo("astronaut", 160, 120).astype(np.uint16) * 257
+    assert coloring(chroma_of_rgb(sixteen_bit)).kind == "color"
+
+
+def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tmp_path):
+    films = {"color": clip("color.mp4", gray=False, photos=("astronaut", "rocket"), frames=24),
+             "tinted": clip("sepia.mp4", tint=SEPIA, frames=24),
+             "gray": clip("gray.mp4", frames=24)}
+    reports = {kind: colorize_video(path, tmp_path / f"out_{kind}.mp4", model="tiny-random", progress=False)
+               for kind, path in films.items()}
+    assert reports["color"].coloring == {"kind": "color", "hue": None}
+    assert any("already has colors" in w for w in reports["color"].warnings)
+    assert reports["tinted"].coloring == {"kind": "tinted", "hue": "sepia"}
+    assert reports["gray"].coloring == {"kind": "gray", "hue": None}
+    for kind in ("tinted", "gray"):
+        assert not any("colors" in w for w in reports[kind].warnings) and reports[kind].frames_out == 24
+
+
+def test_where_asked_a_color_film_or_photo_is_left_as_it_is(clip, tmp_path):
+    film = clip("color.mp4", gray=False, photos=("astronaut",))
+    with pytest.raises(AlreadyInColor, match="already has colors"):
+        colorize_video(film, tmp_path / "out.mp4", model="tiny-random", progress=False, recolor=False)
+    Image.fromarray(photo("astronaut", 64, 48)).save(tmp_path / "color.png")
+    with pytest.raises(AlreadyInColor):
+        colorize_image(tmp_path / "color.png", tmp_path / "out.png", recolor=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["color.mp4", "color.png"]  # nothing written
+    report = colorize_image(tmp_path / "color.png", tmp_path / "out.png")  # alone, by default: with a warning
+    assert report["coloring"]["kind"] == "color" and "already has colors" in report["warnings"][-1]
+
+
+def test_a_folders_color_prints_and_films_are_left_as_they_are_unless_asked(tmp_path, capsys):
+    box = tmp_path / "box"
+    box.mkdir()
+    astronaut = photo("astronaut", 64, 48)
+    Image.fromarray(gray_rgb(astronaut)).save(box / "gray.png")
+    Image.fromarray(tinted(astronaut, SEPIA)).save(box / "sepia.jpg", quality=75)
+    Image.fromarray(astronaut).save(box / "color.jpg", quality=75)
+    make_clip(box / "holiday.mp4", gray=False, photos=("astronaut", "rocket"))
+    make_clip(box / "reel.mp4", tint=BLUE_TINT)
+    out = tmp_path / "colored"
+
+    assert run([str(box), "-o", str(out), "--model", "tiny-random"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["gray.png", "reel.mp4", "sepia.jpg"]
+    assert "(0 already there, 2 in color left as they are (--recolor), 0 failed)" in capsys.readouterr().err
+
+    assert run([str(box), "-o", str(out), "--model", "tiny-random", "-q", "--json", "--recolor"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(p.name for p in out.iterdir()) == ["color.jpg", "gray.png", "holiday.mp4", "reel.mp4",
+                                                     "sepia.jpg"]
+    assert sorted(r["input"] for r in report["colorized"]) == [str(box / "color.jpg"), str(box / "holiday.mp4")]
+    assert report["in_color"] == []

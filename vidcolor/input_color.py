@@ -1,0 +1,108 @@
+"""Whether a photo or film already has colors: gray, tinted (one hue: a sepia-toned print, an amber or blue
+tinted reel, a yellowed scan) or in color.
+
+Colorizing replaces whatever chroma a picture has. That is what a tint asks for, but the colors of a color
+photo or film are its own: a family's box of scans mixes color prints with black-and-white ones, and a
+folder's color pictures are left as they are unless asked (folder.py); one given alone is colorized, with
+a warning. What tells color from a tint is hue: a tint's colored pixels share one, a color picture's do not.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# Chroma is measured as BT.601 Cb/Cr in 8-bit full-range codes around 0, on the picture shrunk to about
+# SIDE pixels (its short side) by area means: scanner and tape noise averages out, colored regions stay.
+SIDE = 64
+CHROMATIC = 6.0  # codes from which a pixel counts as colored (gray with noise stays under: bench/input_color.py)
+TINT_SHARE = 0.05  # of the pixels colored: tinted or in color; fewer, gray
+# A tint's colored pixels lie near their main hue; a color picture's spread out. It is in color where more
+# than a share of them lie further than an angle (degrees) from the main hue: a tenth beyond 20 degrees, or
+# a fiftieth beyond 60 (the orange flames under a rocket's blue sky). On held-out photos saved as JPEG
+# (bench/input_color.py): sepia-toned, amber, blue and yellowed pictures, none; split-toned (the hue moving
+# 30 degrees from shadows to whites), 0.6%; and 83% of color photos: the others, of about one hue (a sunset,
+# a sandy shore, an orange cat), are taken for tints.
+OFF_HUE = ((20.0, 0.10), (60.0, 0.02))
+COLOR_FRAMES = 0.25  # of a film's sampled frames in color: a color film (tinted ones have none)
+# a tint's name by its hue angle (degrees, HSV's: 0 red, 120 green, 240 blue), from the upper bound of each sector
+_HUES = ((20, "red"), (50, "sepia"), (75, "yellow"), (165, "green"), (200, "cyan"), (260, "blue"),
+         (300, "purple"), (345, "magenta"), (360, "red"))
+_CBCR_FROM_RGB = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+
+
+@dataclass(frozen=True)
+class Coloring:
+    """What a picture or film has of color: kind "gray", "tinted" or "color", and a tint's hue names."""
+
+    kind: str = "gray"
+    hue: str | None = None
+
+    def said(self, what: str) -> str | None:
+        """One line for the user where colorizing replaces colors `what` ("the photo", "the film") has of its
+        own (a tint is what colorizing is for: it goes unsaid, in the report only)."""
+        if self.kind != "color":
+            return None
+        return f"{what} already has colors: colorizing replaces them with the network's (the luminance is kept)"
+
+
+def chroma_of_rgb(pixels: np.ndarray) -> torch.Tensor:
+    """(H, W, 1 or 3) integer sRGB -> (2, h, w) Cb/Cr codes (8-bit scale, 0 at gray), shrunk to SIDE."""
+    if pixels.shape[-1] == 1:
+        return torch.zeros(2, 1, 1)
+    step = max(1, min(pixels.shape[:2]) // (4 * SIDE))  # a 100-megapixel scan is not read whole for this
+    rgb = torch.from_numpy(pixels[::step, ::step].astype(np.float32) * (255 / np.iinfo(pixels.dtype).max))
+    cbcr = torch.einsum("hwc,kc->khw", rgb, torch.tensor(_CBCR_FROM_RGB))
+    return _shrunk(cbcr)
+
+
+def chroma_of_planes(cb: np.ndarray, cr: np.ndarray, bits: int, full_range: bool) -> torch.Tensor:
+    """A frame's Cb and Cr planes (codes at `bits`) -> (2, h, w) codes as chroma_of_rgb gives them."""
+    scale = 2 ** (8 - bits) * (1 if full_range else 255 / 224)
+    step = max(1, min(cb.shape) // (4 * SIDE))
+    cbcr = torch.from_numpy(np.stack((cb[::step, ::step], cr[::step, ::step])).astype(np.float32))
+    return _shrunk((cbcr - 2 ** (bits - 1)) * scale)
+
+
+def _shrunk(cbcr: torch.Tensor) -> torch.Tensor:
+    h, w = cbcr.shape[-2:]
+    size = max(1, round(h * SIDE / min(h, w))), max(1, round(w * SIDE / min(h, w)))
+    return F.interpolate(cbcr[None], size=size, mode="area")[0] if (h, w) != size and h >= size[0] else cbcr
+
+
+def coloring(cbcr: torch.Tensor) -> Coloring:
+    """A picture's Coloring from its (2, h, w) chroma codes."""
+    c = cbcr.flatten(1).T.double()
+    norm = c.norm(dim=1)
+    colored = c[norm > CHROMATIC] / norm[norm > CHROMATIC, None]  # their hues, as unit vectors
+    if len(colored) < TINT_SHARE * len(c):
+        return Coloring()
+    main = colored.mean(0) / colored.mean(0).norm().clamp(min=1e-9)
+    off = torch.rad2deg(torch.acos((colored @ main).clamp(-1, 1)))
+    if any((off > angle).double().mean() > share for angle, share in OFF_HUE):
+        return Coloring("color")
+    return Coloring("tinted", hue_name(*main.tolist()))
+
+
+def hue_name(cb: float, cr: float) -> str:
+    """The name of the hue of the chroma direction (cb, cr), by HSV's hue of that color on a mid gray."""
+    r, g, b = 1.402 * cr, -0.344136 * cb - 0.714136 * cr, 1.772 * cb  # BT.601 full range, around gray
+    angle = math.degrees(math.atan2(math.sqrt(3) * (g - b), 2 * r - g - b)) % 360
+    return next(name for bound, name in _HUES if angle < bound)
+
+
+def film_coloring(frames: list[Coloring]) -> Coloring:
+    """A film's, from sampled frames': in color where COLOR_FRAMES of them are (a color film's shots of one
+    hue, a sky or a sunset, look tinted alone); else tinted where half are (a silent film tinted amber by day
+    and blue by night: its tints, the most common first)."""
+    kinds = Counter(f.kind for f in frames)
+    if kinds["color"] and kinds["color"] >= COLOR_FRAMES * len(frames):
+        return Coloring("color")
+    if kinds["tinted"] and 2 * kinds["tinted"] >= len(frames):
+        hues = Counter(f.hue for f in frames if f.kind == "tinted")
+        return Coloring("tinted", ", ".join(h for h, _ in hues.most_common()))
+    return Coloring()

@@ -1,0 +1,93 @@
+"""What a film is like over its whole length, from frames sampled before it is colorized: its levels (is it
+faded? levels.py) and its colors (gray, tinted or in color? input_color.py). Seen once per film, they hold
+for every frame, range and preview of it."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import torch
+
+from .errors import UsageError, VidcolorError
+from .input_color import Coloring, chroma_of_planes, coloring, film_coloring
+from .levels import Levels, picture_lightness
+from .media.decode import first_frames_at
+from .media.planes import plane_format, plane_view, to_plane_format
+from .media.probe import VideoInfo, open_input, video_info
+from .media.sampling import cheap_frames_at, film_length, keyframes_at, spread
+
+log = logging.getLogger("vidcolor")
+
+SAMPLES = 24  # frames sampled over the film: one seek each
+# A film of fewer keyframes than this (x264 puts one at each cut and every 250 frames) is read once from its
+# start instead, where it is this short: its 3 keyframes made the airplane footage look darker than it is
+# (white L* 81 against 89 over all its frames), and stretched, its colors lost 1.2 dB.
+MIN_KEYFRAMES, ONE_PASS_FRAMES = SAMPLES // 2, 1500
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A film's levels and coloring, and each sampled frame's coloring; a film that could not be sampled
+    (damaged, no index) gets the defaults: seen as it is, gray."""
+
+    levels: Levels = Levels()
+    coloring: Coloring = Coloring()
+    frames: tuple[Coloring, ...] = ()
+
+
+def _looked(frames: Iterable[av.VideoFrame]) -> tuple[list[torch.Tensor], list[Coloring]]:
+    """The L*/100 of each sampled frame's picture and its coloring, frame by frame as they are decoded (24 4K
+    frames held at once would take 300 MB)."""
+    pixels, colorings = [], []
+    for frame in frames:
+        fmt = plane_format(frame)  # as the pipeline reads it: RGB and gray scans become Y'CbCr
+        frame = to_plane_format(frame, fmt)
+        pixels.append(picture_lightness(frame, fmt))
+        cb, cr = (plane_view(p, fmt.dtype, p.height, p.width) for p in frame.planes[1:3])
+        colorings.append(coloring(chroma_of_planes(cb, cr, fmt.bits, fmt.full_range)))
+    return pixels, colorings
+
+
+def film_survey(src: Path, frame_rate: str | float | Fraction | None = None, info: VideoInfo | None = None,
+                first: int | None = None, length: float | None = None) -> Survey:
+    """The Survey of the film in `src` from SAMPLES frames spread over it; the run itself will say what is
+    wrong with a film that cannot be sampled. `first`: an image sequence's first number, as open_input takes
+    it; `length`: media.sampling.film_length's, where the caller has it (an MPEG-TS file is read through
+    for it)."""
+    try:
+        container = open_input(src, frame_rate, first)
+    except VidcolorError:
+        return Survey()
+    try:
+        info = info or video_info(container)
+        times = spread(length or film_length(src, frame_rate, info), SAMPLES)
+        seekable = container.streams.video[0].start_time is not None and not info.clock_may_jump
+        pixels, colorings = _looked(keyframes_at(container, times)) if seekable else ([], [])
+        if seekable and len(pixels) < MIN_KEYFRAMES and (info.frames or ONE_PASS_FRAMES + 1) <= ONE_PASS_FRAMES:
+            container.close()  # a short film of few keyframes: read it once from its start instead
+            container = open_input(src, frame_rate, first)
+            pixels, colorings = _looked(cheap_frames_at(container, times))
+        elif not seekable:  # MPEG-TS and -PS, raw .h264 too, as a preview sheet reads them
+            pixels, colorings = _looked(first_frames_at(container, times))
+        if not pixels:
+            return Survey()
+        return Survey(Levels.of(torch.cat(pixels)), film_coloring(colorings), tuple(colorings))
+    except (VidcolorError, av.FFmpegError, ValueError) as ex:
+        log.debug("%s: not sampled: %s", src, ex)
+        return Survey()
+    finally:
+        container.close()
+
+
+def chosen_levels(levels: str | Levels, survey: Survey | None) -> Levels:
+    """`levels` as colorize_video and make_preview take it ("auto", "off" or a film's Levels) -> Levels;
+    `survey`: the film's (needed for "auto")."""
+    if isinstance(levels, Levels):
+        return levels
+    if levels not in ("auto", "off"):
+        raise UsageError(f"levels: {levels!r} is not one of auto, off")
+    return survey.levels if levels == "auto" else Levels()
