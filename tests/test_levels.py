@@ -15,9 +15,9 @@ from vidcolor.cli import run
 from vidcolor.color import gray_to_lightness
 from vidcolor.errors import UsageError
 from vidcolor.levels import FADED_RANGE, NATURAL_RANGE, SEEN_BLACK, SEEN_WHITE, Levels
-from vidcolor.survey import film_survey
 from vidcolor.media.encode import EncodeOptions
 from vidcolor.preview import make_preview
+from vidcolor.survey import film_survey
 
 LOSSLESS = EncodeOptions(crf=0)
 FADED = (0.35, 0.4)  # gray' = 0.35 + 0.4 gray: grey blacks (L* 39), dull whites (L* 77)
