@@ -11,9 +11,11 @@ from PIL import Image
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
+from vidcolor.colorizer import Colorizer
 from vidcolor.errors import AlreadyInColor
 from vidcolor.image import colorize_image
 from vidcolor.input_color import chroma_of_rgb, coloring
+from vidcolor.preview import make_preview
 
 
 def tinted(rgb: np.ndarray, tint: tuple[float, float, float]) -> np.ndarray:
@@ -36,7 +38,7 @@ def test_gray_tinted_and_color_pictures_are_told_apart():
     assert coloring(chroma_of_rgb(sixteen_bit)).kind == "color"
 
 
-def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tmp_path):
+def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tmp_path, caplog):
     films = {"color": clip("color.mp4", gray=False, photos=("astronaut", "rocket"), frames=24),
              "tinted": clip("sepia.mp4", tint=SEPIA, frames=24),
              "gray": clip("gray.mp4", frames=24)}
@@ -48,6 +50,9 @@ def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tm
     assert reports["gray"].coloring == {"kind": "gray", "hue": None}
     for kind in ("tinted", "gray"):
         assert not any("colors" in w for w in reports[kind].warnings) and reports[kind].frames_out == 24
+    caplog.clear()
+    make_preview(films["color"], tmp_path / "sheet.png", count=2, colorizer=Colorizer("tiny-random"))
+    assert "the film already has colors" in caplog.text
 
 
 def test_where_asked_a_color_film_or_photo_is_left_as_it_is(clip, tmp_path):

@@ -45,8 +45,9 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         times = [to_seconds(t, info.rate) for t in at] if at else spread(length, count)
         surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if levels == "auto" else None
         film = chosen_levels(levels, surveyed)
-        if film.said():
-            log.warning("%s: %s", src, film.said())
+        for line in (film.said(), surveyed and surveyed.coloring.said("the film")):
+            if line:
+                log.warning("%s: %s", src, line)
         colorizer = colorizer or Colorizer()
         for t, found in zip(times, frames_at(container, info, times)):
             if found is None and at:
