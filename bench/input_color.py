@@ -9,6 +9,9 @@ sigma) and a faint cast (a slope of up to 3 codes across the picture); sepia-ton
 white); split-toned (shadows brown, highlights cream: the hue moves about 30 degrees); amber- and
 blue-tinted (the gray times a color, as a tinted film base); yellowed (gray, and a yellow cast strongest at
 the edges, as an old scan's paper). The share of each variant judged gray, tinted and color.
+tape: frames off a tape, as 4:2:0 planes of 640x480 (100 each): a gray picture or one with a cast of 8
+codes, under chroma noise of sigma 5, 10 or 20 codes smeared over 4 chroma samples along the lines (VHS);
+and held-out color photos at 640x480 under the same noise of sigma 10. The share judged color.
 films: the films at hand, their frames sampled as a film's are before colorizing: the demo in color and in
 black and white; and where ../shared is there, the airplane footage (color), the cut-list clip (color),
 the Chaplin film (black and white) and the Chaplin film sepia-toned.
@@ -32,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bars import SHARED, truth_clips
 from temporal import ROOT
 
-from vidcolor.input_color import chroma_of_rgb, coloring
+from vidcolor.input_color import chroma_of_planes, chroma_of_rgb, coloring
 from vidcolor.survey import film_survey
 from vidcolor.train.data import load_photos_native
 
@@ -97,6 +100,32 @@ def photos(limit: int | None) -> dict:
                    "hues": dict(hues.get(name, Counter()).most_common(3))} for name, c in counts.items()}
 
 
+def tape(limit: int | None) -> dict:
+    rng = np.random.default_rng(0)
+
+    def noisy(cb: np.ndarray, cr: np.ndarray, sigma: float) -> str:
+        noise = rng.normal(0, sigma, (2, *cb.shape))
+        smeared = sum(np.roll(noise, k, axis=-1) for k in range(4)) / 2  # sigma kept
+        smeared = (smeared + np.stack((cb, cr))).round().clip(16, 240).astype(np.uint8)
+        return coloring(chroma_of_planes(*smeared, 8, False)).kind
+
+    out = {}
+    for cast in (0, 8):
+        for sigma in (5, 10, 20):
+            kinds = Counter(noisy(np.full((240, 320), 128 + 0.6 * cast), np.full((240, 320), 128 + 0.8 * cast), sigma)
+                            for _ in range(100))
+            out[f"cast{cast}_sigma{sigma}"] = round(kinds["color"] / 100, 3)
+    kinds = Counter()
+    for batch in load_photos_native(DATA, "val", limit, 32):
+        for rgb in batch.permute(0, 2, 3, 1).numpy():
+            frame = av.VideoFrame.from_ndarray(np.asarray(Image.fromarray(rgb).resize((640, 480))), format="rgb24")
+            planes = frame.reformat(format="yuv420p").to_ndarray()  # (720, 640): Y, then U and V as rows
+            cb, cr = planes[480:600].reshape(240, 320), planes[600:].reshape(240, 320)
+            kinds[noisy(cb.astype(np.float64), cr.astype(np.float64), 10)] += 1
+    out["color_photos_sigma10"] = round(kinds["color"] / max(1, sum(kinds.values())), 4)
+    return out
+
+
 def toned_copy(src: Path, dst: Path) -> Path:
     """`src` (a gray film) sepia-toned, picture only."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
@@ -131,7 +160,8 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
-        result = {"films": films(Path(tmp)), "photos": photos(args.limit) if DATA.is_dir() else None}
+        result = {"films": films(Path(tmp)), "photos": photos(args.limit) if DATA.is_dir() else None,
+                  "tape": tape(args.limit) if DATA.is_dir() else None}
     if args.json:
         print(json.dumps(result))
         return
@@ -139,6 +169,8 @@ def main() -> None:
         print(f"film {name:14s} {r['kind']:7s} {r['hue'] or '':12s} sampled frames {r['frames']}")
     for name, r in (result["photos"] or {}).items():
         print(f"photos {name:12s} gray {r['gray']:.3f}  tinted {r['tinted']:.3f}  color {r['color']:.3f}  {r['hues']}")
+    for name, share in (result["tape"] or {}).items():
+        print(f"tape {name:20s} color {share:.3f}")
 
 
 if __name__ == "__main__":

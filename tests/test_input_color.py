@@ -14,7 +14,7 @@ from vidcolor.cli import run
 from vidcolor.colorizer import Colorizer
 from vidcolor.errors import AlreadyInColor
 from vidcolor.image import colorize_image
-from vidcolor.input_color import chroma_of_rgb, coloring
+from vidcolor.input_color import chroma_of_planes, chroma_of_rgb, coloring
 from vidcolor.preview import make_preview
 
 
@@ -36,6 +36,20 @@ def test_gray_tinted_and_color_pictures_are_told_apart():
         assert coloring(chroma_of_rgb(tinted(rgb, BLUE_TINT))).hue == "blue"
     sixteen_bit = photo("astronaut", 160, 120).astype(np.uint16) * 257
     assert coloring(chroma_of_rgb(sixteen_bit)).kind == "color"
+
+
+def test_a_tapes_chroma_noise_is_not_color():
+    """A black-and-white film off a VHS tape: chroma noise smeared along the lines, with or without a cast.
+    Without the noise's bar, such frames were taken for color."""
+    rng = np.random.default_rng(1)
+    astronaut = photo("astronaut", 640, 480)
+    for cast, sigma in ((0, 10), (8, 10), (0, 20)):
+        noise = rng.normal(0, sigma, (2, 240, 320))
+        smeared = sum(np.roll(noise, k, axis=-1) for k in range(4)) / 2
+        cb, cr = (smeared + 128 + np.array([0.6, 0.8])[:, None, None] * cast).round().clip(16, 240).astype(np.uint8)
+        assert coloring(chroma_of_planes(cb, cr, 8, False)).kind != "color"
+    ycc = np.asarray(Image.fromarray(astronaut).convert("YCbCr"))[::2, ::2]  # full range, as JPEG's
+    assert coloring(chroma_of_planes(ycc[..., 1], ycc[..., 2], 8, True)).kind == "color"
 
 
 def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tmp_path, caplog):

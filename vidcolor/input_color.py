@@ -17,16 +17,20 @@ import torch
 import torch.nn.functional as F
 
 # Chroma is measured as BT.601 Cb/Cr in 8-bit full-range codes around 0, on the picture shrunk to about
-# SIDE pixels (its short side) by area means: scanner and tape noise averages out, colored regions stay.
-SIDE = 64
-CHROMATIC = 6.0  # codes from which a pixel counts as colored (gray with noise stays under: bench/input_color.py)
+# SIDE pixels (its short side) by area means. Colored regions stay; noise averages out, and what is left of
+# it sets the bar: a tape's chroma noise (VHS: sigma 5-20 codes, smeared along the lines) had made gray
+# frames look like color.
+SIDE = 32
+CHROMATIC = 6.0  # codes from which a pixel counts as colored, at least
+NOISE_BAR = 4.0  # and at least this many times the noise left after shrinking
 TINT_SHARE = 0.05  # of the pixels colored: tinted or in color; fewer, gray
 # A tint's colored pixels lie near their main hue; a color picture's spread out. It is in color where more
 # than a share of them lie further than an angle (degrees) from the main hue: a tenth beyond 20 degrees, or
 # a fiftieth beyond 60 (the orange flames under a rocket's blue sky). On held-out photos saved as JPEG
-# (bench/input_color.py): sepia-toned, amber, blue and yellowed pictures, none; split-toned (the hue moving
-# 30 degrees from shadows to whites), 0.6%; and 83% of color photos: the others, of about one hue (a sunset,
-# a sandy shore, an orange cat), are taken for tints.
+# (bench/input_color.py): of sepia-toned, amber, blue, yellowed and gray ones, none; of split-toned ones
+# (the hue moving 30 degrees from shadows to whites), 0.6%; of gray and cast tape frames under chroma noise,
+# none; of color photos, 82%: the others, of about one hue (a sunset, a sandy shore, an orange cat), are
+# taken for tints.
 OFF_HUE = ((20.0, 0.10), (60.0, 0.02))
 COLOR_FRAMES = 0.25  # of a film's sampled frames in color: a color film (tinted ones have none)
 # a tint's name by its hue angle (degrees, HSV's: 0 red, 120 green, 240 blue), from the upper bound of each sector
@@ -51,13 +55,13 @@ class Coloring:
 
 
 def chroma_of_rgb(pixels: np.ndarray) -> torch.Tensor:
-    """(H, W, 1 or 3) integer sRGB -> (2, h, w) Cb/Cr codes (8-bit scale, 0 at gray), shrunk to SIDE."""
+    """(H, W, 1 or 3) integer sRGB -> (2, h, w) Cb/Cr codes (8-bit scale, 0 at gray), decimated to at most
+    about 4 x SIDE (a 100-megapixel scan is not converted whole for this)."""
     if pixels.shape[-1] == 1:
-        return torch.zeros(2, 1, 1)
-    step = max(1, min(pixels.shape[:2]) // (4 * SIDE))  # a 100-megapixel scan is not read whole for this
+        return torch.zeros(2, 2, 2)
+    step = max(1, min(pixels.shape[:2]) // (4 * SIDE))
     rgb = torch.from_numpy(pixels[::step, ::step].astype(np.float32) * (255 / np.iinfo(pixels.dtype).max))
-    cbcr = torch.einsum("hwc,kc->khw", rgb, torch.tensor(_CBCR_FROM_RGB))
-    return _shrunk(cbcr)
+    return torch.einsum("hwc,kc->khw", rgb, torch.tensor(_CBCR_FROM_RGB))
 
 
 def chroma_of_planes(cb: np.ndarray, cr: np.ndarray, bits: int, full_range: bool) -> torch.Tensor:
@@ -65,20 +69,24 @@ def chroma_of_planes(cb: np.ndarray, cr: np.ndarray, bits: int, full_range: bool
     scale = 2 ** (8 - bits) * (1 if full_range else 255 / 224)
     step = max(1, min(cb.shape) // (4 * SIDE))
     cbcr = torch.from_numpy(np.stack((cb[::step, ::step], cr[::step, ::step])).astype(np.float32))
-    return _shrunk((cbcr - 2 ** (bits - 1)) * scale)
-
-
-def _shrunk(cbcr: torch.Tensor) -> torch.Tensor:
-    h, w = cbcr.shape[-2:]
-    size = max(1, round(h * SIDE / min(h, w))), max(1, round(w * SIDE / min(h, w)))
-    return F.interpolate(cbcr[None], size=size, mode="area")[0] if (h, w) != size and h >= size[0] else cbcr
+    return (cbcr - 2 ** (bits - 1)) * scale
 
 
 def coloring(cbcr: torch.Tensor) -> Coloring:
-    """A picture's Coloring from its (2, h, w) chroma codes."""
-    c = cbcr.flatten(1).T.double()
+    """A picture's Coloring from its (2, h, w) chroma codes. Its even and odd lines are shrunk apart: their
+    difference is the noise (a tape's is not alike from line to line, a picture's colors are)."""
+    rows = cbcr.shape[1] // 2
+    even, odd = cbcr[:, 0:2 * rows:2], cbcr[:, 1:2 * rows:2]
+    if rows == 0:
+        return Coloring()
+    h, w = even.shape[-2:]
+    size = (max(1, round(h * SIDE / min(h, w))), max(1, round(w * SIDE / min(h, w)))) if min(h, w) > SIDE else (h, w)
+    even, odd = (F.interpolate(x[None], size=size, mode="area")[0] for x in (even, odd))
+    noise = (even - odd).square().sum(0).mean().sqrt().item() / 2  # rms of the two's mean
+    c = ((even + odd) / 2).flatten(1).T.double()
     norm = c.norm(dim=1)
-    colored = c[norm > CHROMATIC] / norm[norm > CHROMATIC, None]  # their hues, as unit vectors
+    bar = max(CHROMATIC, NOISE_BAR * noise)
+    colored = c[norm > bar] / norm[norm > bar, None]  # their hues, as unit vectors
     if len(colored) < TINT_SHARE * len(c):
         return Coloring()
     main = colored.mean(0) / colored.mean(0).norm().clamp(min=1e-9)
