@@ -68,17 +68,21 @@ def chroma_of_planes(cb: np.ndarray, cr: np.ndarray, bits: int, full_range: bool
     """A frame's Cb and Cr planes (codes at `bits`) -> (2, h, w) codes as chroma_of_rgb gives them."""
     scale = 2 ** (8 - bits) * (1 if full_range else 255 / 224)
     step = max(1, min(cb.shape) // (4 * SIDE))
-    cbcr = torch.from_numpy(np.stack((cb[::step, ::step], cr[::step, ::step])).astype(np.float32))
-    return (cbcr - 2 ** (bits - 1)) * scale
+    cbcr = np.stack((cb[::step, ::step], cr[::step, ::step])).astype(np.float32)
+    cbcr -= 2 ** (bits - 1)
+    cbcr *= scale
+    return torch.from_numpy(cbcr)
 
 
 def coloring(cbcr: torch.Tensor) -> Coloring:
     """A picture's Coloring from its (2, h, w) chroma codes. Its even and odd lines are shrunk apart: their
     difference is the noise (a tape's is not alike from line to line, a picture's colors are)."""
     rows = cbcr.shape[1] // 2
-    even, odd = cbcr[:, 0:2 * rows:2], cbcr[:, 1:2 * rows:2]
     if rows == 0:
         return Coloring()
+    # as contiguous planes: the area means of strided ones took ten times as long (4 ms at 480p)
+    even, odd = cbcr[:, :2 * rows].reshape(2, rows, 2, -1).unbind(2)
+    even, odd = even.contiguous(), odd.contiguous()
     h, w = even.shape[-2:]
     size = (max(1, round(h * SIDE / min(h, w))), max(1, round(w * SIDE / min(h, w)))) if min(h, w) > SIDE else (h, w)
     even, odd = (F.interpolate(x[None], size=size, mode="area")[0] for x in (even, odd))
