@@ -36,6 +36,8 @@ def test_gray_tinted_and_color_pictures_are_told_apart():
         assert coloring(chroma_of_rgb(tinted(rgb, BLUE_TINT))).hue == "blue"
     sixteen_bit = photo("astronaut", 160, 120).astype(np.uint16) * 257
     assert coloring(chroma_of_rgb(sixteen_bit)).kind == "color"
+    scan = photo("rocket", 3200, 2400)  # sampled every 18 pixels, its lines two by two
+    assert coloring(chroma_of_rgb(scan)).kind == "color" and coloring(chroma_of_rgb(gray_rgb(scan))).kind == "gray"
 
 
 def test_a_tapes_chroma_noise_is_not_color():

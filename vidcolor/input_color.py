@@ -55,23 +55,32 @@ class Coloring:
 
 
 def chroma_of_rgb(pixels: np.ndarray) -> torch.Tensor:
-    """(H, W, 1 or 3) integer sRGB -> (2, h, w) Cb/Cr codes (8-bit scale, 0 at gray), decimated to at most
-    about 4 x SIDE (a 100-megapixel scan is not converted whole for this)."""
+    """(H, W, 1 or 3) integer sRGB -> (2, h, w) Cb/Cr codes (8-bit scale, 0 at gray), sampled down to about
+    4 x SIDE (a 100-megapixel scan is not converted whole for this)."""
     if pixels.shape[-1] == 1:
         return torch.zeros(2, 2, 2)
-    step = max(1, min(pixels.shape[:2]) // (4 * SIDE))
-    rgb = torch.from_numpy(pixels[::step, ::step].astype(np.float32) * (255 / np.iinfo(pixels.dtype).max))
-    return torch.einsum("hwc,kc->khw", rgb, torch.tensor(_CBCR_FROM_RGB))
+    rgb = _sampled(pixels).astype(np.float32) * (255 / np.iinfo(pixels.dtype).max)
+    return torch.einsum("hwc,kc->khw", torch.from_numpy(rgb), torch.tensor(_CBCR_FROM_RGB))
 
 
 def chroma_of_planes(cb: np.ndarray, cr: np.ndarray, bits: int, full_range: bool) -> torch.Tensor:
     """A frame's Cb and Cr planes (codes at `bits`) -> (2, h, w) codes as chroma_of_rgb gives them."""
     scale = 2 ** (8 - bits) * (1 if full_range else 255 / 224)
-    step = max(1, min(cb.shape) // (4 * SIDE))
-    cbcr = np.stack((cb[::step, ::step], cr[::step, ::step])).astype(np.float32)
+    cbcr = np.stack((_sampled(cb), _sampled(cr))).astype(np.float32)
     cbcr -= 2 ** (bits - 1)
     cbcr *= scale
     return torch.from_numpy(cbcr)
+
+
+def _sampled(x: np.ndarray) -> np.ndarray:
+    """(H, W, ...) -> every step-th column, and rows two by two every step rows, where the short side is over
+    4 x SIDE: coloring takes the noise from the difference of neighbouring lines (step lines apart, they
+    would differ by the picture's detail)."""
+    step = min(x.shape[:2]) // (4 * SIDE)
+    if step < 2:
+        return x
+    rows = (np.arange(0, x.shape[0] - 1, step)[:, None] + (0, 1)).ravel()
+    return x[rows, ::step]
 
 
 def coloring(cbcr: torch.Tensor) -> Coloring:
