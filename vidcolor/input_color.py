@@ -96,15 +96,15 @@ def coloring(cbcr: torch.Tensor) -> Coloring:
     size = (max(1, round(h * SIDE / min(h, w))), max(1, round(w * SIDE / min(h, w)))) if min(h, w) > SIDE else (h, w)
     even, odd = (F.interpolate(x[None], size=size, mode="area")[0] for x in (even, odd))
     noise = (even - odd).square().sum(0).mean().sqrt().item() / 2  # rms of the two's mean
-    c = ((even + odd) / 2).flatten(1).T.double()
-    norm = c.norm(dim=1)
+    c = ((even + odd) / 2).flatten(1).T
+    norm = torch.hypot(c[:, 0], c[:, 1])  # linalg's norm took 0.35 ms on these 3,600 pairs
     bar = max(CHROMATIC, NOISE_BAR * noise)
     colored = c[norm > bar] / norm[norm > bar, None]  # their hues, as unit vectors
     if len(colored) < TINT_SHARE * len(c):
         return Coloring()
     main = colored.mean(0) / colored.mean(0).norm().clamp(min=1e-9)
     off = torch.rad2deg(torch.acos((colored @ main).clamp(-1, 1)))
-    if any((off > angle).double().mean() > share for angle, share in OFF_HUE):
+    if any((off > angle).float().mean() > share for angle, share in OFF_HUE):
         return Coloring("color")
     return Coloring("tinted", hue_name(*main.tolist()))
 
