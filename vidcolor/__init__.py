@@ -6,11 +6,12 @@ The network is the global/local fusion model of Iizuka, Simo-Serra and Ishikawa,
 __version__ = "0.1.0"  # before the imports: the modules that mark their outputs with it import it
 
 from .colorizer import Colorizer
-from .errors import InputError, OutputError, VidcolorError, WeightsError
+from .errors import AlreadyInColor, InputError, OutputError, VidcolorError, WeightsError
 from .image import colorize_image
 from .model.weights import load_model
 
 __all__ = [
+           "AlreadyInColor",
            "Colorizer",
            "InputError",
            "OutputError",

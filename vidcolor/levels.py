@@ -5,8 +5,9 @@ with their full range, then colors them little better than gray: real color foot
 0.5 L* lost 1.9 and 3.1 dB of its colors' PSNR (bench/levels.py). A single photo cannot tell a faded print
 from a hazy day (stretching every held-out photo by its own levels cost 0.14 dB), but a whole film can:
 its darkest and brightest pixels over many shots reach near black and white unless the film itself has
-faded. So the levels are the film's, from frames sampled over its whole length (survey.py), the same for every frame,
-range and preview of it; they change what the network sees only: the output's luminance stays the input's.
+faded. So the levels are the film's, from frames sampled over its whole length (survey.py), the same for
+every frame, range and preview of it; they change what the network sees only: the output's luminance stays
+the input's.
 """
 from __future__ import annotations
 

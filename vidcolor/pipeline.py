@@ -49,7 +49,7 @@ from .progress import FilmBar
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
-from .survey import Survey, chosen_levels, film_survey
+from .survey import chosen_levels, film_survey
 from .timecode import timecode_tag, to_seconds
 from .workers import Batch, slice_workers, whole
 
@@ -427,10 +427,6 @@ def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
     return frames if frames > 0 or not info.clock_may_jump else None  # None: where a later part ends is not known
 
 
-def _color_frames(survey: Survey) -> str:
-    return f"{sum(c.kind == 'color' for c in survey.frames)} of {len(survey.frames)}"
-
-
 def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFAULT_MODEL, device: str = "auto",
                    batch_size: int | None = None, work_side: int | None = DEFAULT_WORK_SIDE,
                    encode: EncodeOptions = EncodeOptions(), overwrite: bool = False, progress: bool = True,
@@ -473,8 +469,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         film = chosen_levels(levels, survey)
         report.levels, report.coloring = asdict(film), asdict(survey.coloring)
         if survey.coloring.kind == "color" and not recolor:
-            raise AlreadyInColor(f"{src}: already has colors of its own (in {_color_frames(survey)} of the "
-                                 "frames sampled); not colorized")
+            in_color = sum(c.kind == "color" for c in survey.frames)
+            raise AlreadyInColor(f"{src}: already has colors of its own (in {in_color} of the "
+                                 f"{len(survey.frames)} frames sampled); not colorized")
         report.warnings += [line for line in (film.said(), survey.coloring.said("the film")) if line]
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
         fixed_g, shot_g = None, None

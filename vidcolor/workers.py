@@ -64,7 +64,7 @@ class SliceWorkers:
 def torch_threads(n: int) -> Iterator[None]:
     """The calling thread's torch work on `n` threads until the block ends. Small tensors' steps on more
     spin at the barrier more than they compute: the film's survey (24 pictures at 128 px) took 0.50 s of
-    CPU on torch's two threads, 0.15 s on one."""
+    CPU on torch's two threads, 0.17 s on one."""
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
