@@ -3,6 +3,7 @@ left as they are where asked (a folder's color prints)."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -96,7 +97,10 @@ def test_a_folders_color_prints_and_films_are_left_as_they_are_unless_asked(tmp_
 
     assert run([str(box), "-o", str(out), "--model", "tiny-random"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["gray.png", "reel.mp4", "sepia.jpg"]
-    assert "(0 already there, 2 in color left as they are (--recolor), 0 failed)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "(0 already there, 2 in color left as they are (--recolor), 0 failed)" in err
+    assert re.search(rf"{re.escape(str(box / 'holiday.mp4'))}: already has colors of its own \(in (\d+) of the \1 "
+                     r"frames sampled\); not colorized", err)
 
     assert run([str(box), "-o", str(out), "--model", "tiny-random", "-q", "--json", "--recolor"]) == 0
     report = json.loads(capsys.readouterr().out)

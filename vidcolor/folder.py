@@ -117,7 +117,8 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
                 done = colorize_video(path, out, colorizer=colorizer, overwrite=overwrite, progress=progress,
                                       reference=mood, frame_rate=frame_rate if scan else None, recolor=recolor,
                                       **video_options).to_dict()
-        except AlreadyInColor:
+        except AlreadyInColor as ex:
+            log.warning("%s", ex)
             report["in_color"].append(str(path))
             _prune(out.parent, dst)
             continue
