@@ -55,6 +55,16 @@ def test_a_tapes_chroma_noise_is_not_color():
     assert coloring(chroma_of_planes(ycc[..., 1], ycc[..., 2], 8, True)).kind == "color"
 
 
+def test_an_interlaced_color_frame_panned_between_its_fields_is_color():
+    """Interlaced 4:2:0 keeps each field's chroma on every other line. Taken line by line, a pan of 32 px
+    between the fields looked like noise, and the astronaut's colors fell under its bar."""
+    pan = photo("astronaut", 720 + 32, 480)
+    top, bottom = (np.asarray(Image.fromarray(pan[:, x:x + 720]).convert("YCbCr")) for x in (0, 32))
+    planes = np.empty((240, 360, 3), np.uint8)
+    planes[0::2], planes[1::2] = top[0::2][::2, ::2], bottom[1::2][::2, ::2]  # each field's chroma lines
+    assert coloring(chroma_of_planes(planes[..., 1], planes[..., 2], 8, True)).kind == "color"
+
+
 def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tmp_path, caplog):
     films = {"color": clip("color.mp4", gray=False, photos=("astronaut", "rocket"), frames=24),
              "tinted": clip("sepia.mp4", tint=SEPIA, frames=24),
@@ -99,7 +109,7 @@ def test_a_folders_color_prints_and_films_are_left_as_they_are_unless_asked(tmp_
     assert sorted(p.name for p in out.iterdir()) == ["gray.png", "reel.mp4", "sepia.jpg"]
     err = capsys.readouterr().err
     assert "(0 already there, 2 in color left as they are (--recolor), 0 failed)" in err
-    assert re.search(rf"{re.escape(str(box / 'holiday.mp4'))}: already has colors of its own \(in (\d+) of the \1 "
+    assert re.search(rf"{re.escape(str(box / 'holiday.mp4'))}: already has colors of its own \(in \d+ of the \d+ "
                      r"frames sampled\); not colorized", err)
 
     assert run([str(box), "-o", str(out), "--model", "tiny-random", "-q", "--json", "--recolor"]) == 0
