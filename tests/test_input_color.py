@@ -16,6 +16,7 @@ from vidcolor.colorizer import Colorizer
 from vidcolor.errors import AlreadyInColor
 from vidcolor.image import colorize_image
 from vidcolor.input_color import chroma_of_planes, chroma_of_rgb, coloring
+from vidcolor.media.encode import Writer
 from vidcolor.preview import make_preview
 
 
@@ -80,6 +81,24 @@ def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tm
     caplog.clear()
     make_preview(films["color"], tmp_path / "sheet.png", count=2, colorizer=Colorizer("tiny-random"))
     assert "the film already has colors" in caplog.text
+
+
+def test_a_color_film_is_said_before_its_first_frame_is_written(clip, tmp_path, caplog, monkeypatch):
+    """What is known of a film before its frames (in color, faded, a stream dropped) is said at once: a user
+    can stop a two-hour run that would only replace a film's own colors. Once: not again at the end."""
+    film = clip("color.mp4", gray=False, photos=("astronaut", "rocket"), frames=24)
+
+    def refuse(self, frame, rotation):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(Writer, "frame", refuse)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        colorize_video(film, tmp_path / "out.mp4", model="tiny-random", progress=False)
+    assert caplog.text.count("the film already has colors") == 1
+    monkeypatch.undo()
+    caplog.clear()
+    colorize_video(film, tmp_path / "out.mp4", model="tiny-random", progress=False)
+    assert caplog.text.count("the film already has colors") == 1
 
 
 def test_where_asked_a_color_film_or_photo_is_left_as_it_is(clip, tmp_path):

@@ -483,6 +483,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             fixed_g = reference_vector(colorizer, reference)
         batch_size = batch_size or default_batch_size(colorizer.device, info.width, info.height)
         side = _side_streams(container, report, image_files)
+        for w in report.warnings:  # known before the first frame (a film in color, a stream dropped): said now,
+            log.warning("%s: %s", src, w)  # not after a two-hour run
+        told = len(report.warnings)
         stats = DecodeStats()
         with (atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted,
               slice_workers(colorizer.device) as split):
@@ -610,6 +613,6 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                                "splice): each part was put right after the one before")
     report.seconds = round(time.perf_counter() - t0, 3)
     report.fps = round(report.frames_out / max(report.seconds, 1e-9), 2)
-    for w in report.warnings:
+    for w in report.warnings[told:]:
         log.warning("%s: %s", src, w)
     return report
