@@ -79,8 +79,8 @@ def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tm
     for kind in ("tinted", "gray"):
         assert not any("colors" in w for w in reports[kind].warnings) and reports[kind].frames_out == 24
     caplog.clear()
-    make_preview(films["color"], tmp_path / "sheet.png", count=2, colorizer=Colorizer("tiny-random"))
-    assert "the film already has colors" in caplog.text
+    sheet = make_preview(films["color"], tmp_path / "sheet.png", count=2, colorizer=Colorizer("tiny-random"))
+    assert "the film already has colors" in caplog.text and sheet["coloring"] == {"kind": "color", "hue": None}
 
 
 def test_a_color_film_is_said_before_its_first_frame_is_written(clip, tmp_path, caplog, monkeypatch):

@@ -73,4 +73,5 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
             sheet.paste(tile, (4 + c * (TILE_WIDTH + 4), y + LABEL_HEIGHT))
     with atomic_output(src, dst, overwrite) as tmp:
         sheet.save(tmp, format="PNG")
-    return {"input": str(src), "output": str(dst), "times": [r[0] for r in rows], "levels": asdict(film)}
+    return {"input": str(src), "output": str(dst), "times": [r[0] for r in rows], "levels": asdict(film),
+            "coloring": asdict(surveyed.coloring) if surveyed else None}
