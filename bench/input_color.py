@@ -8,7 +8,9 @@ as they are (color); faded color (saturation 0.35); gray; gray with scanner nois
 sigma) and a faint cast (a slope of up to 3 codes across the picture); sepia-toned (shadows brown, whites
 white); split-toned (shadows brown, highlights cream: the hue moves about 30 degrees); amber- and
 blue-tinted (the gray times a color, as a tinted film base); yellowed (gray, and a yellow cast strongest at
-the edges, as an old scan's paper). The share of each variant judged gray, tinted and color.
+the edges, as an old scan's paper); toned two ways (shadows toward blue, highlights toward yellow, up to 3%
+of full scale); in mixed light (a cast from warm at the left to cool at the right, +-8 codes: a phone's
+photo of a print between a lamp and a window). The share of each variant judged gray, tinted and color.
 tape: frames off a tape, as 4:2:0 planes of 640x480 (100 each): a gray picture or one with a cast of 8
 codes, under chroma noise of sigma 5, 10 or 20 codes smeared over 4 chroma samples along the lines (VHS);
 and held-out color photos at 640x480 under the same noise of sigma 10. The share judged color.
@@ -74,6 +76,9 @@ def variants(rgb: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]
         "amber": gray[..., None] * np.array([1.0, 0.78, 0.42]),
         "blue": gray[..., None] * np.array([0.55, 0.72, 1.0]),
         "yellowed": gray[..., None] * 0.95 + 0.05 + yellowing,
+        "two_way_toned": gray[..., None] + 4 * (gray * (1 - gray))[..., None]
+        * np.where(gray[..., None] < 0.5, [-0.03, 0, 0.03], [0.03, 0.015, -0.03]),
+        "mixed_light": gray[..., None] + np.linspace(1, -1, w)[None, :, None] * np.array([8, 2.4, -8]) / 255,
     }
 
 

@@ -33,6 +33,8 @@ def test_gray_tinted_and_color_pictures_are_told_apart():
         assert coloring(chroma_of_rgb(gray_rgb(rgb))).kind == "gray"
         assert coloring(chroma_of_rgb(gray_rgb(rgb)[..., :1])).kind == "gray"  # one channel, as Pillow's L
         assert coloring(chroma_of_rgb(noisy)).kind == "gray"
+        ramp = np.linspace(1, -1, 160)[None, :, None] * np.array([10, 3, -10])  # a print between a lamp and a window
+        assert coloring(chroma_of_rgb((gray_rgb(rgb) + ramp).clip(0, 255).astype(np.uint8))).kind != "color"
         assert (coloring(chroma_of_rgb(tinted(rgb, SEPIA))).kind, coloring(chroma_of_rgb(tinted(rgb, SEPIA))).hue) \
             == ("tinted", "sepia")
         assert coloring(chroma_of_rgb(tinted(rgb, BLUE_TINT))).hue == "blue"

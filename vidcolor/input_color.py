@@ -26,11 +26,12 @@ NOISE_BAR = 4.0  # and at least this many times the noise left after shrinking
 TINT_SHARE = 0.05  # of the pixels colored: tinted or in color; fewer, gray
 # A tint's colored pixels lie near their main hue; a color picture's spread out. It is in color where more
 # than a share of them lie further than an angle (degrees) from the main hue: a tenth beyond 20 degrees, or
-# a fiftieth beyond 60 (the orange flames under a rocket's blue sky). On held-out photos saved as JPEG
-# (bench/input_color.py): of sepia-toned, amber, blue, yellowed and gray ones, none; of split-toned ones
-# (the hue moving 30 degrees from shadows to whites), 0.6%; of gray and cast tape frames under chroma noise,
-# none; of color photos, 82%: the others, of about one hue (a sunset, a sandy shore, an orange cat), are
-# taken for tints.
+# a fiftieth beyond 60 (the orange flames under a rocket's blue sky), and still once a plane fitted to its
+# chroma is taken away (a cast sliding from warm to cool across a print). On held-out photos saved as JPEG
+# (bench/input_color.py): of sepia-toned, amber, blue, yellowed, gray and mixed-light ones, none; of
+# split-toned ones (the hue moving 30 degrees from shadows to whites), 0.6%; of gray and cast tape frames
+# under chroma noise, none; of color photos, 81%: the others, of about one hue (a sunset, a sandy shore, an
+# orange cat), are taken for tints. Toned two ways (blue shadows, yellow highlights), 57%: taken for color.
 OFF_HUE = ((20.0, 0.10), (60.0, 0.02))
 COLOR_FRAMES = 0.25  # of a film's sampled frames in color: a color film (tinted ones have none)
 # a tint's name by its hue angle (degrees, HSV's: 0 red, 120 green, 240 blue), from the upper bound of each sector
@@ -100,17 +101,28 @@ def coloring(cbcr: torch.Tensor) -> Coloring:
     # the rms noise of the two's mean from the median of their differences (a Rayleigh's median is 1.665 x
     # this rms): the edges of a small picture's colors are in the differences too, and the rms took them in
     noise = torch.hypot(*(first - second)).median().item() / 1.665
-    c = ((first + second) / 2).flatten(1).T
-    norm = torch.hypot(c[:, 0], c[:, 1])  # linalg's norm took 0.35 ms on these 3,600 pairs
     bar = max(CHROMATIC, NOISE_BAR * noise)
+    c = ((first + second) / 2).flatten(1).T
+    kind, main = _hues(c, bar)
+    if kind == "color":  # unless a cast that slides across the picture (a print between a lamp and a
+        # window) is all that differs: a plane fitted to the chroma takes it away, and objects' colors stay
+        y, x = torch.meshgrid(*(torch.linspace(-1, 1, n) for n in size), indexing="ij")
+        plane = torch.stack((torch.ones_like(x), x, y), -1).reshape(-1, 3)
+        if _hues(c - plane @ torch.linalg.lstsq(plane, c).solution, bar)[0] == "color":
+            return Coloring("color")
+    return Coloring() if main is None else Coloring("tinted", hue_name(*main.tolist()))
+
+
+def _hues(c: torch.Tensor, bar: float) -> tuple[str, torch.Tensor | None]:
+    """(N, 2) chroma -> "gray", "tinted" or "color" by the hues of the pixels over `bar`, and their main hue
+    (a unit vector; None for gray)."""
+    norm = torch.hypot(c[:, 0], c[:, 1])  # linalg's norm took 0.35 ms on these 3,600 pairs
     colored = c[norm > bar] / norm[norm > bar, None]  # their hues, as unit vectors
     if len(colored) < TINT_SHARE * len(c):
-        return Coloring()
+        return "gray", None
     main = colored.mean(0) / colored.mean(0).norm().clamp(min=1e-9)
     off = torch.rad2deg(torch.acos((colored @ main).clamp(-1, 1)))
-    if any((off > angle).float().mean() > share for angle, share in OFF_HUE):
-        return Coloring("color")
-    return Coloring("tinted", hue_name(*main.tolist()))
+    return "color" if any((off > angle).float().mean() > share for angle, share in OFF_HUE) else "tinted", main
 
 
 def hue_name(cb: float, cr: float) -> str:
