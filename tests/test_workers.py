@@ -108,4 +108,5 @@ def test_the_cpu_model_reuses_the_memory_it_frees():
     faults = {mode: float(subprocess.run([sys.executable, "-c", _FAULTS_PER_FRAME, mode], capture_output=True,
                                          text=True, check=True).stdout)
               for mode in ("kept", "given back")}
-    assert faults["kept"] < 50 and faults["given back"] > 200, faults
+    # kept: 0 a frame as a rule, once 104 in a full run on a busy host (session 27); given back: 690-920
+    assert faults["kept"] < faults["given back"] / 4 and faults["given back"] > 200, faults
