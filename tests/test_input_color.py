@@ -83,6 +83,9 @@ def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tm
     caplog.clear()
     sheet = make_preview(films["color"], tmp_path / "sheet.png", count=2, colorizer=Colorizer("tiny-random"))
     assert "the film already has colors" in caplog.text and sheet["coloring"] == {"kind": "color", "hue": None}
+    sheet = make_preview(films["color"], tmp_path / "sheet.png", count=2, colorizer=Colorizer("tiny-random"),
+                         levels="off", overwrite=True)  # its levels left alone, its colors still said
+    assert sheet["coloring"]["kind"] == "color" and sheet["levels"]["weight"] == 0
 
 
 def test_a_color_film_is_said_before_its_first_frame_is_written(clip, tmp_path, caplog, monkeypatch):

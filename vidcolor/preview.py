@@ -43,7 +43,9 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         # once, where the times or the levels need it: an MPEG-TS file is read through for it
         length = film_length(src, frame_rate, info) if not at or levels == "auto" else None
         times = [to_seconds(t, info.rate) for t in at] if at else spread(length, count)
-        surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if levels == "auto" else None
+        # the levels need the survey; with the length at hand it is cheap enough for the colors alone too
+        surveyed = film_survey(src, frame_rate, info, opened_first(container), length) \
+            if levels == "auto" or length is not None else None
         film = chosen_levels(levels, surveyed)
         for line in (film.said(), surveyed and surveyed.coloring.said("the film")):
             if line:
