@@ -1,7 +1,7 @@
 """The film pipeline, the only place that chains the stages:
 
-(the film's levels, sampled over it) -> decode (thread) -> analyze (global vectors, shots) -> smooth within
-shots -> render (model) -> compose + encode + mux (thread).
+(the film's survey, sampled over it: its levels, its colors) -> decode (thread) -> analyze (global vectors,
+shots) -> smooth within shots -> render (model) -> compose + encode + mux (thread).
 """
 from __future__ import annotations
 

@@ -40,12 +40,12 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     rows = []
     try:
         info = video_info(container)
-        # once, where the times or the levels need it: an MPEG-TS file is read through for it
-        length = film_length(src, frame_rate, info) if not at or levels == "auto" else None
+        # the film's length and survey, where the times or the levels need them (an MPEG-TS file is read
+        # through for its length, once); not for --at times with --levels off, whose quick path reads no more
+        sampled = not at or levels == "auto"
+        length = film_length(src, frame_rate, info) if sampled else None
         times = [to_seconds(t, info.rate) for t in at] if at else spread(length, count)
-        # the levels need the survey; with the length at hand it is cheap enough for the colors alone too
-        surveyed = film_survey(src, frame_rate, info, opened_first(container), length) \
-            if levels == "auto" or length is not None else None
+        surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if sampled else None
         film = chosen_levels(levels, surveyed)
         for line in (film.said(), surveyed and surveyed.coloring.said("the film")):
             if line:
