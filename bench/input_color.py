@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bars import SHARED, truth_clips
 from temporal import ROOT
 
-from vidcolor.input_color import chroma_of_planes, chroma_of_rgb, coloring
+from vidcolor.input_color import coloring, ycc_of_planes, ycc_of_rgb
 from vidcolor.survey import film_survey
 from vidcolor.train.data import load_photos_native
 
@@ -96,7 +96,7 @@ def photos(limit: int | None) -> dict:
     for batch in load_photos_native(DATA, "val", limit, 32):
         for rgb in batch.permute(0, 2, 3, 1).numpy():
             for name, v in variants(rgb / 255, rng).items():
-                c = coloring(chroma_of_rgb(jpeg((v.clip(0, 1) * 255).round().astype(np.uint8))))
+                c = coloring(ycc_of_rgb(jpeg((v.clip(0, 1) * 255).round().astype(np.uint8))))
                 counts.setdefault(name, Counter())[c.kind] += 1
                 if c.hue:
                     hues.setdefault(name, Counter())[c.hue] += 1
@@ -108,17 +108,18 @@ def photos(limit: int | None) -> dict:
 def tape(limit: int | None) -> dict:
     rng = np.random.default_rng(0)
 
-    def noisy(cb: np.ndarray, cr: np.ndarray, sigma: float) -> str:
+    def noisy(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, sigma: float) -> str:
         noise = rng.normal(0, sigma, (2, *cb.shape))
         smeared = sum(np.roll(noise, k, axis=-1) for k in range(4)) / 2  # sigma kept
         smeared = (smeared + np.stack((cb, cr))).round().clip(16, 240).astype(np.uint8)
-        return coloring(chroma_of_planes(*smeared, 8, False)).kind
+        return coloring(ycc_of_planes(y, *smeared, 8, False)).kind
 
     out = {}
+    flat = np.full((480, 640), 126)  # the picture's own tones: flat
     for cast in (0, 8):
         for sigma in (5, 10, 20):
-            kinds = Counter(noisy(np.full((240, 320), 128 + 0.6 * cast), np.full((240, 320), 128 + 0.8 * cast), sigma)
-                            for _ in range(100))
+            cb, cr = (np.full((240, 320), 128 + share * cast) for share in (0.6, 0.8))
+            kinds = Counter(noisy(flat, cb, cr, sigma) for _ in range(100))
             out[f"cast{cast}_sigma{sigma}"] = round(kinds["color"] / 100, 3)
     kinds = Counter()
     for batch in load_photos_native(DATA, "val", limit, 32):
@@ -126,7 +127,7 @@ def tape(limit: int | None) -> dict:
             frame = av.VideoFrame.from_ndarray(np.asarray(Image.fromarray(rgb).resize((640, 480))), format="rgb24")
             planes = frame.reformat(format="yuv420p").to_ndarray()  # (720, 640): Y, then U and V as rows
             cb, cr = planes[480:600].reshape(240, 320), planes[600:].reshape(240, 320)
-            kinds[noisy(cb.astype(np.float64), cr.astype(np.float64), 10)] += 1
+            kinds[noisy(planes[:480], cb.astype(np.float64), cr.astype(np.float64), 10)] += 1
     out["color_photos_sigma10"] = round(kinds["color"] / max(1, sum(kinds.values())), 4)
     return out
 

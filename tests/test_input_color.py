@@ -15,7 +15,7 @@ from vidcolor.cli import run
 from vidcolor.colorizer import Colorizer
 from vidcolor.errors import AlreadyInColor
 from vidcolor.image import colorize_image
-from vidcolor.input_color import chroma_of_planes, chroma_of_rgb, coloring
+from vidcolor.input_color import coloring, ycc_of_planes, ycc_of_rgb
 from vidcolor.media.encode import Writer
 from vidcolor.preview import make_preview
 
@@ -29,33 +29,35 @@ def test_gray_tinted_and_color_pictures_are_told_apart():
     for name in ("astronaut", "rocket"):  # the rocket: a blue sky, orange flames under it
         rgb = photo(name, 160, 120)
         noisy = (gray_rgb(rgb) + rng.normal(0, 3, rgb.shape)).clip(0, 255).astype(np.uint8)  # a scanner's noise
-        assert coloring(chroma_of_rgb(rgb)).kind == "color"
-        assert coloring(chroma_of_rgb(gray_rgb(rgb))).kind == "gray"
-        assert coloring(chroma_of_rgb(gray_rgb(rgb)[..., :1])).kind == "gray"  # one channel, as Pillow's L
-        assert coloring(chroma_of_rgb(noisy)).kind == "gray"
+        assert coloring(ycc_of_rgb(rgb)).kind == "color"
+        assert coloring(ycc_of_rgb(gray_rgb(rgb))).kind == "gray"
+        assert coloring(ycc_of_rgb(gray_rgb(rgb)[..., :1])).kind == "gray"  # one channel, as Pillow's L
+        assert coloring(ycc_of_rgb(noisy)).kind == "gray"
         ramp = np.linspace(1, -1, 160)[None, :, None] * np.array([10, 3, -10])  # a print between a lamp and a window
-        assert coloring(chroma_of_rgb((gray_rgb(rgb) + ramp).clip(0, 255).astype(np.uint8))).kind != "color"
-        assert (coloring(chroma_of_rgb(tinted(rgb, SEPIA))).kind, coloring(chroma_of_rgb(tinted(rgb, SEPIA))).hue) \
+        assert coloring(ycc_of_rgb((gray_rgb(rgb) + ramp).clip(0, 255).astype(np.uint8))).kind != "color"
+        gray = gray_rgb(rgb)[..., :1] / 255  # a print toned two ways: its shadows blue, its highlights yellow
+        toned = gray + 4 * gray * (1 - gray) * np.where(gray < 0.5, [-0.03, 0, 0.03], [0.03, 0.015, -0.03])
+        assert coloring(ycc_of_rgb((toned * 255).round().clip(0, 255).astype(np.uint8))).kind == "tinted"
+        assert (coloring(ycc_of_rgb(tinted(rgb, SEPIA))).kind, coloring(ycc_of_rgb(tinted(rgb, SEPIA))).hue) \
             == ("tinted", "sepia")
-        assert coloring(chroma_of_rgb(tinted(rgb, BLUE_TINT))).hue == "blue"
+        assert coloring(ycc_of_rgb(tinted(rgb, BLUE_TINT))).hue == "blue"
     sixteen_bit = photo("astronaut", 160, 120).astype(np.uint16) * 257
-    assert coloring(chroma_of_rgb(sixteen_bit)).kind == "color"
+    assert coloring(ycc_of_rgb(sixteen_bit)).kind == "color"
     scan = photo("rocket", 3200, 2400)  # sampled every 18 pixels, its lines two by two
-    assert coloring(chroma_of_rgb(scan)).kind == "color" and coloring(chroma_of_rgb(gray_rgb(scan))).kind == "gray"
+    assert coloring(ycc_of_rgb(scan)).kind == "color" and coloring(ycc_of_rgb(gray_rgb(scan))).kind == "gray"
 
 
 def test_a_tapes_chroma_noise_is_not_color():
     """A black-and-white film off a VHS tape: chroma noise smeared along the lines, with or without a cast.
     Without the noise's bar, such frames were taken for color."""
     rng = np.random.default_rng(1)
-    astronaut = photo("astronaut", 640, 480)
+    ycc = np.asarray(Image.fromarray(photo("astronaut", 640, 480)).convert("YCbCr"))  # full range, as JPEG's
     for cast, sigma in ((0, 10), (8, 10), (0, 20)):
         noise = rng.normal(0, sigma, (2, 240, 320))
         smeared = sum(np.roll(noise, k, axis=-1) for k in range(4)) / 2
         cb, cr = (smeared + 128 + np.array([0.6, 0.8])[:, None, None] * cast).round().clip(16, 240).astype(np.uint8)
-        assert coloring(chroma_of_planes(cb, cr, 8, False)).kind != "color"
-    ycc = np.asarray(Image.fromarray(astronaut).convert("YCbCr"))[::2, ::2]  # full range, as JPEG's
-    assert coloring(chroma_of_planes(ycc[..., 1], ycc[..., 2], 8, True)).kind == "color"
+        assert coloring(ycc_of_planes(ycc[..., 0], cb, cr, 8, False)).kind != "color"
+    assert coloring(ycc_of_planes(ycc[..., 0], ycc[::2, ::2, 1], ycc[::2, ::2, 2], 8, True)).kind == "color"
 
 
 def test_an_interlaced_color_frame_panned_between_its_fields_is_color():
@@ -65,7 +67,7 @@ def test_an_interlaced_color_frame_panned_between_its_fields_is_color():
     top, bottom = (np.asarray(Image.fromarray(pan[:, x:x + 720]).convert("YCbCr")) for x in (0, 32))
     planes = np.empty((240, 360, 3), np.uint8)
     planes[0::2], planes[1::2] = top[0::2][::2, ::2], bottom[1::2][::2, ::2]  # each field's chroma lines
-    assert coloring(chroma_of_planes(planes[..., 1], planes[..., 2], 8, True)).kind == "color"
+    assert coloring(ycc_of_planes(*planes.transpose(2, 0, 1), 8, True)).kind == "color"
 
 
 def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tmp_path, caplog):

@@ -16,7 +16,7 @@ from . import __version__, icc, photo16
 from .color import fit_gamut, gray_to_lightness, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .errors import AlreadyInColor, InputError, OutputError
-from .input_color import chroma_of_rgb, coloring
+from .input_color import coloring, ycc_of_rgb
 from .outputs import atomic_output
 
 log = logging.getLogger("vidcolor")
@@ -240,7 +240,7 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     with a warning)."""
     src, dst = Path(src), Path(dst)
     picture = read_image(src)
-    has = coloring(chroma_of_rgb(picture.pixels))
+    has = coloring(ycc_of_rgb(picture.pixels))
     if has.kind == "color" and not recolor:
         raise AlreadyInColor(f"{src}: already has colors of its own; not colorized")
     colorizer = colorizer or Colorizer()

@@ -26,18 +26,19 @@ NOISE_BAR = 4.0  # and at least this many times the noise left after shrinking
 TINT_SHARE = 0.05  # of the pixels colored: tinted or in color; fewer, gray
 # A tint's colored pixels lie near their main hue; a color picture's spread out. It is in color where more
 # than a share of them lie further than an angle (degrees) from the main hue: a tenth beyond 20 degrees, or
-# a fiftieth beyond 60 (the orange flames under a rocket's blue sky), and still once a plane fitted to its
-# chroma is taken away (a cast sliding from warm to cool across a print). On held-out photos saved as JPEG
-# (bench/input_color.py): of sepia-toned, amber, blue, yellowed, gray and mixed-light ones, none; of
-# split-toned ones (the hue moving 30 degrees from shadows to whites), 0.6%; of gray and cast tape frames
-# under chroma noise, none; of color photos, 81%: the others, of about one hue (a sunset, a sandy shore, an
-# orange cat), are taken for tints. Toned two ways (blue shadows, yellow highlights), 57%: taken for color.
+# a fiftieth beyond 60 (the orange flames under a rocket's blue sky), and still once what a plane over the
+# picture and a cubic of its tones explain of its chroma is taken away (a cast sliding from warm to cool
+# across a print; a toning that follows the silver, shadows one hue and highlights another). On held-out
+# photos saved as JPEG (bench/input_color.py): of sepia-toned, split-toned, amber, blue, yellowed, gray and
+# mixed-light ones, none; toned two ways (blue shadows, yellow highlights), 1% (57% with the plane alone); of
+# gray and cast tape frames under chroma noise, none; of color photos, 80% (81%): the others, of about one
+# hue (a sunset, a sandy shore, an orange cat) or whose hues follow their tones, are taken for tints.
 OFF_HUE = ((20.0, 0.10), (60.0, 0.02))
 COLOR_FRAMES = 0.25  # of a film's sampled frames in color: a color film (tinted ones have none)
 # a tint's name by its hue angle (degrees, HSV's: 0 red, 120 green, 240 blue), from the upper bound of each sector
 _HUES = ((20, "red"), (50, "sepia"), (75, "yellow"), (165, "green"), (200, "cyan"), (260, "blue"),
          (300, "purple"), (345, "magenta"), (360, "red"))
-_CBCR_FROM_RGB = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+_YCC_FROM_RGB = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
 
 
 @dataclass(frozen=True)
@@ -55,22 +56,27 @@ class Coloring:
         return f"{what} already has colors: colorizing replaces them with the network's (the luminance is kept)"
 
 
-def chroma_of_rgb(pixels: np.ndarray) -> torch.Tensor:
-    """(H, W, 1 or 3) integer sRGB -> (2, h, w) Cb/Cr codes (8-bit scale, 0 at gray), sampled down to about
-    4 x SIDE (a 100-megapixel scan is not converted whole for this)."""
+def ycc_of_rgb(pixels: np.ndarray) -> torch.Tensor:
+    """(H, W, 1 or 3) integer sRGB -> (3, h, w) BT.601 Y' (0..255) and Cb/Cr codes (8-bit scale, 0 at gray),
+    sampled down to about 4 x SIDE (a 100-megapixel scan is not converted whole for this)."""
     if pixels.shape[-1] == 1:
-        return torch.zeros(2, 2, 2)
+        return torch.zeros(3, 2, 2)
     rgb = _sampled(pixels).astype(np.float32) * (255 / np.iinfo(pixels.dtype).max)
-    return torch.einsum("hwc,kc->khw", torch.from_numpy(rgb), torch.tensor(_CBCR_FROM_RGB))
+    return torch.einsum("hwc,kc->khw", torch.from_numpy(rgb), torch.tensor(_YCC_FROM_RGB))
 
 
-def chroma_of_planes(cb: np.ndarray, cr: np.ndarray, bits: int, full_range: bool) -> torch.Tensor:
-    """A frame's Cb and Cr planes (codes at `bits`) -> (2, h, w) codes as chroma_of_rgb gives them."""
-    scale = 2 ** (8 - bits) * (1 if full_range else 255 / 224)
-    cbcr = np.stack((_sampled(cb), _sampled(cr))).astype(np.float32)
-    cbcr -= 2 ** (bits - 1)
-    cbcr *= scale
-    return torch.from_numpy(cbcr)
+def ycc_of_planes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, bits: int, full_range: bool) -> torch.Tensor:
+    """A frame's Y', Cb and Cr planes (codes at `bits`) -> (3, h, w) as ycc_of_rgb gives them, Y' where the
+    chroma samples lie (every other pixel of a 4:2:0 frame's)."""
+    steps = [-(-a // b) for a, b in zip(y.shape, cb.shape)]
+    y = y[::steps[0], ::steps[1]][:cb.shape[0], :cb.shape[1]]
+    ycc = np.stack([_sampled(p) for p in (y, cb, cr)]).astype(np.float32)
+    ycc *= 2 ** (8 - bits)
+    ycc[1:] -= 128
+    if not full_range:
+        ycc[0] = (ycc[0] - 16) * (255 / 219)
+        ycc[1:] *= 255 / 224
+    return torch.from_numpy(ycc)
 
 
 def _sampled(x: np.ndarray) -> np.ndarray:
@@ -84,31 +90,35 @@ def _sampled(x: np.ndarray) -> np.ndarray:
     return x[rows, ::step]
 
 
-def coloring(cbcr: torch.Tensor) -> Coloring:
-    """A picture's Coloring from its (2, h, w) chroma codes. Its lines are shrunk in two sets, lines 4k and
-    4k + 1 and lines 4k + 2 and 4k + 3, whose difference is the noise: a tape's is not alike from line to
-    line, a picture's colors are; and each set holds both fields of an interlaced frame, which a pan moves
-    apart (taken line by line, the fields' difference hid a color film's colors)."""
-    quads = cbcr.shape[1] // 4
+def coloring(ycc: torch.Tensor) -> Coloring:
+    """A picture's Coloring from its (3, h, w) Y' and chroma codes. Its lines are shrunk in two sets, lines 4k
+    and 4k + 1 and lines 4k + 2 and 4k + 3, whose chroma's difference is the noise: a tape's is not alike from
+    line to line, a picture's colors are; and each set holds both fields of an interlaced frame, which a pan
+    moves apart (taken line by line, the fields' difference hid a color film's colors)."""
+    quads = ycc.shape[1] // 4
     if quads == 0:
         return Coloring()
-    lines = cbcr[:, :4 * quads].reshape(2, quads, 4, -1)
+    lines = ycc[:, :4 * quads].reshape(3, quads, 4, -1)
     # each set as one contiguous plane: the area means of strided ones took ten times as long (4 ms at 480p)
-    first, second = (lines[:, :, k:k + 2].reshape(2, 2 * quads, -1).contiguous() for k in (0, 2))
+    first, second = (lines[:, :, k:k + 2].reshape(3, 2 * quads, -1).contiguous() for k in (0, 2))
     h, w = first.shape[-2:]
     size = (max(1, round(h * SIDE / min(h, w))), max(1, round(w * SIDE / min(h, w)))) if min(h, w) > SIDE else (h, w)
     first, second = (F.interpolate(x[None], size=size, mode="area")[0] for x in (first, second))
     # the rms noise of the two's mean from the median of their differences (a Rayleigh's median is 1.665 x
     # this rms): the edges of a small picture's colors are in the differences too, and the rms took them in
-    noise = torch.hypot(*(first - second)).median().item() / 1.665
+    noise = torch.hypot(*(first[1:] - second[1:])).median().item() / 1.665
     bar = max(CHROMATIC, NOISE_BAR * noise)
-    c = ((first + second) / 2).flatten(1).T
+    mean = ((first + second) / 2).flatten(1)
+    c = mean[1:].T
     kind, main = _hues(c, bar)
-    if kind == "color":  # unless a cast that slides across the picture (a print between a lamp and a
-        # window) is all that differs: a plane fitted to the chroma takes it away, and objects' colors stay
-        y, x = torch.meshgrid(*(torch.linspace(-1, 1, n) for n in size), indexing="ij")
-        plane = torch.stack((torch.ones_like(x), x, y), -1).reshape(-1, 3)
-        if _hues(c - plane @ torch.linalg.lstsq(plane, c).solution, bar)[0] == "color":
+    if kind == "color":  # unless all that differs is a cast that slides across the picture (a print between a
+        # lamp and a window) or a hue that follows the tones (a print toned two ways, its shadows blue and its
+        # highlights yellow): fitted to the place and the tone by least squares, they are taken away, and
+        # objects' colors stay
+        y, x = (t.flatten() for t in torch.meshgrid(*(torch.linspace(-1, 1, n) for n in size), indexing="ij"))
+        tone = mean[0] / 255
+        fit = torch.stack((torch.ones_like(x), x, y, tone, tone ** 2, tone ** 3), -1)
+        if _hues(c - fit @ torch.linalg.lstsq(fit, c).solution, bar)[0] == "color":
             return Coloring("color")
     return Coloring() if main is None else Coloring("tinted", hue_name(*main.tolist()))
 

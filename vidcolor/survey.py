@@ -13,7 +13,7 @@ import av
 import torch
 
 from .errors import UsageError, VidcolorError
-from .input_color import Coloring, chroma_of_planes, coloring, film_coloring
+from .input_color import Coloring, coloring, film_coloring, ycc_of_planes
 from .levels import Levels, picture_lightness
 from .media.decode import first_frames_at
 from .media.planes import plane_format, plane_view, to_plane_format
@@ -49,8 +49,8 @@ def _looked(frames: Iterable[av.VideoFrame]) -> tuple[list[torch.Tensor], list[C
             fmt = plane_format(frame)  # as the pipeline reads it: RGB and gray scans become Y'CbCr
             frame = to_plane_format(frame, fmt)
             pixels.append(picture_lightness(frame, fmt))
-            cb, cr = (plane_view(p, fmt.dtype, p.height, p.width) for p in frame.planes[1:3])
-            colorings.append(coloring(chroma_of_planes(cb, cr, fmt.bits, fmt.full_range)))
+            y, cb, cr = (plane_view(p, fmt.dtype, p.height, p.width) for p in frame.planes[:3])
+            colorings.append(coloring(ycc_of_planes(y, cb, cr, fmt.bits, fmt.full_range)))
     return pixels, colorings
 
 
