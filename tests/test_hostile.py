@@ -145,6 +145,28 @@ def test_directory(tmp_path, capsys):
     assert code == 2 and "names a file, and a folder is colorized into a folder" in err
 
 
+@pytest.mark.parametrize("option", [("--device", "gpu"), ("--device", "cuda:7"), ("--precision", "half"),
+                                    ("--preset", "fastest"), ("--codec", "h265"), ("--codec", "aac"),
+                                    ("--levels", "strong")])
+def test_a_bad_option_is_refused_before_any_work(tmp_path, capsys, monkeypatch, option):
+    """One line and exit 2 before the film is sampled or a frame colorized, and once for a folder, not by
+    each of its files in turn. A bad device had crashed ("internal error"), a bad encoder or preset had been
+    refused by the encoder at the first colorized frame (exit 4), a bad --levels after the sampling."""
+    from vidcolor import pipeline
+
+    def sampled(*args, **kwargs):
+        raise AssertionError("the film was sampled")
+
+    monkeypatch.setattr(pipeline, "film_survey", sampled)
+    box = tmp_path / "box"
+    box.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        make_clip(box / name, frames=4)
+    for src, dst in ((box / "a.mp4", tmp_path / "a_color.mp4"), (box, tmp_path / "box_color")):
+        code, err = run_case(src, dst, list(option), capsys)
+        assert code == 2 and err.count("error:") == 1 and option[1] in err and not dst.exists()
+
+
 def test_unreadable_file(tmp_path, capsys, monkeypatch):
     src = make_clip(tmp_path / "locked.mp4")
     real = os.access

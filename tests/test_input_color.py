@@ -88,6 +88,13 @@ def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tm
     sheet = make_preview(films["color"], tmp_path / "sheet.png", count=2, colorizer=Colorizer("tiny-random"),
                          levels="off", overwrite=True)  # its levels left alone, its colors still said
     assert sheet["coloring"]["kind"] == "color" and sheet["levels"]["weight"] == 0
+    caplog.clear()  # times asked for, levels off: nothing more of the film is read, its frames shown are judged
+    sheet = make_preview(films["color"], tmp_path / "sheet.png", at=["0.1"], colorizer=Colorizer("tiny-random"),
+                         levels="off", overwrite=True)
+    assert "the film already has colors" in caplog.text and sheet["coloring"] == {"kind": "color", "hue": None}
+    sheet = make_preview(films["tinted"], tmp_path / "sheet.png", at=["0.1", "0.5"], levels="off",
+                         colorizer=Colorizer("tiny-random"), overwrite=True)
+    assert sheet["coloring"] == {"kind": "tinted", "hue": "sepia"}
 
 
 def test_a_color_film_is_said_before_its_first_frame_is_written(clip, tmp_path, caplog, monkeypatch):

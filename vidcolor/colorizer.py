@@ -17,18 +17,29 @@ import torch.nn.functional as F
 from . import heap
 from .color import BORDER_GRAY, gray_to_lightness
 from .defaults import DEFAULT_MODEL, DEFAULT_WORK_SIDE
-from .errors import VidcolorError
+from .errors import UsageError, VidcolorError
 from .model.fused import fuse_for_cpu
 from .model.net import AB_SCALE, FusionNet, fold_batch_norm
 from .model.weights import load_model
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """auto, cpu, cuda or cuda:N -> the device, checked before any work: a name torch does not take, or a
+    GPU it does not see, is the user's to fix, not a crash at the first batch."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise VidcolorError("--device cuda was asked for, but torch sees no CUDA GPU")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise UsageError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        seen = torch.cuda.device_count()
+        raise UsageError(f"--device {name} was asked for, but torch sees "
+                         + (f"{seen} CUDA GPU{'s' if seen > 1 else ''} (cuda:0 to cuda:{seen - 1})" if seen else
+                            "no CUDA GPU"))
+    return device
 
 
 def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
@@ -38,7 +49,7 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
     if precision == "float32":
         return None
     if precision != "auto":
-        raise VidcolorError(f"unknown precision {precision!r}: use auto or float32")
+        raise UsageError(f"unknown precision {precision!r}: use auto or float32")
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "cpu" and any(getattr(torch.cpu, probe, lambda: False)()  # private API: absent -> float32

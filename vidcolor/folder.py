@@ -19,6 +19,7 @@ from .media.probe import VIDEO_SUFFIXES
 from .media.sequence import frame_files
 from .pipeline import colorize_video
 from .scans import SCAN_SUFFIXES, film_scans
+from .survey import check_levels
 
 log = logging.getLogger("vidcolor")
 # folders that systems and NAS boxes keep beside the user's files: thumbnails, recycle bins, snapshots
@@ -92,6 +93,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
         raise UsageError(f"{dst}: names a file, and a folder is colorized into a folder")
     if reference is not None and is_reference_table(reference):
         raise UsageError("a per-shot reference table belongs to one film; give a folder one color photo")
+    check_levels(video_options.get("levels", "auto"))  # refused once, not by every film in turn
     scans, files = film_scans(media_files(src, dst))
     if not scans and not files:
         raise InputError(f"{src}: no photos, films or film scans in it (by name: "

@@ -49,7 +49,7 @@ from .progress import FilmBar
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
-from .survey import chosen_levels, film_survey
+from .survey import check_levels, chosen_levels, film_survey
 from .timecode import timecode_tag, to_seconds
 from .workers import Batch, slice_workers, whole
 
@@ -457,6 +457,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     container = open_input(src, frame_rate)
     try:
         check_output(src, dst, overwrite)  # before the model loads: a refused output should fail fast
+        check_levels(levels)  # and before the film is sampled, as the device and precision are
+        colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
         image_files = is_sequence(dst)
         codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
         if why:
@@ -473,7 +475,6 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             raise AlreadyInColor(f"{src}: already has colors of its own (in {in_color} of the "
                                  f"{len(survey.frames)} frames sampled); not colorized")
         report.warnings += [line for line in (film.said(), survey.coloring.said("the film")) if line]
-        colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
         fixed_g, shot_g = None, None
         if reference is not None and is_reference_table(reference):
             if not shot_detect:

@@ -16,7 +16,7 @@ from .media.probe import open_input, video_info
 from .media.sampling import film_length, frames_at, spread
 from .media.sequence import opened_first
 from .outputs import atomic_output
-from .survey import chosen_levels, film_survey
+from .survey import check_levels, chosen_levels, film_survey, frames_coloring
 from .timecode import format_clock, to_seconds
 
 log = logging.getLogger("vidcolor")
@@ -36,22 +36,26 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     (`frame_rate`: an image sequence's rate; `levels`: as colorize_video takes it, the whole film's, so that
     the sheet shows what the film will look like)."""
     src, dst = Path(src), Path(dst)
+    check_levels(levels)
     container = open_input(src, frame_rate)
     rows = []
     try:
         info = video_info(container)
         # the film's length and survey, where the times or the levels need them (an MPEG-TS file is read
         # through for its length, once); not for --at times with --levels off, whose quick path reads no more
+        # and judges the film's colors by the frames it shows
         sampled = not at or levels == "auto"
         length = film_length(src, frame_rate, info) if sampled else None
         times = [to_seconds(t, info.rate) for t in at] if at else spread(length, count)
         surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if sampled else None
         film = chosen_levels(levels, surveyed)
-        for line in (film.said(), surveyed and surveyed.coloring.said("the film")):
+        frames = frames_at(container, info, times)
+        has = surveyed.coloring if surveyed else frames_coloring(found[0] for found in frames if found)
+        for line in (film.said(), has.said("the film")):
             if line:
                 log.warning("%s: %s", src, line)
         colorizer = colorizer or Colorizer()
-        for t, found in zip(times, frames_at(container, info, times)):
+        for t, found in zip(times, frames):
             if found is None and at:
                 raise InputError(f"{src}: no frame at or after {format_clock(t)}")
             if found is None:  # spread over a length the picture does not fill (sound that runs on, in flv)
@@ -76,4 +80,4 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     with atomic_output(src, dst, overwrite) as tmp:
         sheet.save(tmp, format="PNG")
     return {"input": str(src), "output": str(dst), "times": [r[0] for r in rows], "levels": asdict(film),
-            "coloring": asdict(surveyed.coloring) if surveyed else None}
+            "coloring": asdict(has)}

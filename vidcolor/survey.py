@@ -16,7 +16,7 @@ from .errors import UsageError, VidcolorError
 from .input_color import Coloring, coloring, film_coloring, ycc_of_planes
 from .levels import Levels, picture_lightness
 from .media.decode import first_frames_at
-from .media.planes import plane_format, plane_view, to_plane_format
+from .media.planes import PlaneFormat, plane_format, plane_view, to_plane_format
 from .media.probe import VideoInfo, open_input, video_info
 from .media.sampling import cheap_frames_at, film_length, keyframes_at, spread
 from .workers import torch_threads
@@ -49,9 +49,24 @@ def _looked(frames: Iterable[av.VideoFrame]) -> tuple[list[torch.Tensor], list[C
             fmt = plane_format(frame)  # as the pipeline reads it: RGB and gray scans become Y'CbCr
             frame = to_plane_format(frame, fmt)
             pixels.append(picture_lightness(frame, fmt))
-            y, cb, cr = (plane_view(p, fmt.dtype, p.height, p.width) for p in frame.planes[:3])
-            colorings.append(coloring(ycc_of_planes(y, cb, cr, fmt.bits, fmt.full_range)))
+            colorings.append(_coloring(frame, fmt))
     return pixels, colorings
+
+
+def _coloring(frame: av.VideoFrame, fmt: PlaneFormat) -> Coloring:
+    y, cb, cr = (plane_view(p, fmt.dtype, p.height, p.width) for p in frame.planes[:3])
+    return coloring(ycc_of_planes(y, cb, cr, fmt.bits, fmt.full_range))
+
+
+def frames_coloring(frames: Iterable[av.VideoFrame]) -> Coloring:
+    """The coloring of a film from these of its frames alone, judged as a survey judges its samples: for a
+    preview of a few times, which samples nothing more of the film."""
+    colorings = []
+    with torch_threads(1):
+        for frame in frames:
+            fmt = plane_format(frame)
+            colorings.append(_coloring(to_plane_format(frame, fmt), fmt))
+    return film_coloring(colorings)
 
 
 def film_survey(src: Path, frame_rate: str | float | Fraction | None = None, info: VideoInfo | None = None,
@@ -85,11 +100,16 @@ def film_survey(src: Path, frame_rate: str | float | Fraction | None = None, inf
         container.close()
 
 
+def check_levels(levels: str | Levels) -> None:
+    """`levels` as colorize_video, make_preview and colorize_folder take it: "auto", "off" or a film's Levels;
+    anything else is refused before the film is sampled."""
+    if not isinstance(levels, Levels) and levels not in ("auto", "off"):
+        raise UsageError(f"levels: {levels!r} is not one of auto, off")
+
+
 def chosen_levels(levels: str | Levels, survey: Survey | None) -> Levels:
-    """`levels` as colorize_video and make_preview take it ("auto", "off" or a film's Levels) -> Levels;
-    `survey`: the film's (needed for "auto")."""
+    """`levels` -> Levels; `survey`: the film's (needed for "auto")."""
+    check_levels(levels)
     if isinstance(levels, Levels):
         return levels
-    if levels not in ("auto", "off"):
-        raise UsageError(f"levels: {levels!r} is not one of auto, off")
     return survey.levels if levels == "auto" else Levels()

@@ -48,11 +48,28 @@ def _source_timecode(source: av.container.InputContainer) -> str | None:
     return next((t for t in tags if t is not None), None)
 
 
+# x264's and x265's speed presets, fastest first; the other encoders' speeds are named by them too
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+
+
 @dataclass(frozen=True)
 class EncodeOptions:
     codec: str = "libx264"
     crf: int = 18  # visually lossless for x264/x265
     preset: str = "veryfast"  # the encoder shares the CPU with the model: see docs/throughput.md
+
+    def __post_init__(self) -> None:
+        """An encoder this FFmpeg lacks, or a preset none knows, is refused here, before any work (once for a
+        whole folder): the encoder would refuse it only when it opens, at the first colorized frame."""
+        try:
+            kind = av.codec.Codec(self.codec, "w").type
+        except (av.FFmpegError, ValueError):
+            kind = None
+        if kind != "video":
+            raise UsageError(f"--codec {self.codec}: this FFmpeg has no video encoder of that name (libx264, "
+                             "libx265, libvpx-vp9, libsvtav1, ffv1, prores_ks, dnxhd, mpeg2video, ...)")
+        if self.preset not in PRESETS:
+            raise UsageError(f"unknown --preset {self.preset!r}: use one of {', '.join(PRESETS)}")
 
 
 # DV's profiles (FFmpeg's libavcodec/dv_profile.c): the pixel formats the dvvideo encoder takes at each
@@ -142,8 +159,6 @@ def _x264_options(opts: EncodeOptions, field_order: int) -> dict[str, str]:
 
 def _speed(speeds: dict[str, int], preset: str) -> str:
     """An encoder's own speed setting for one of x264's preset names."""
-    if preset not in speeds:
-        raise UsageError(f"unknown --preset {preset!r}: use one of {', '.join(speeds)}")
     return str(speeds[preset])
 
 
