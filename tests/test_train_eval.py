@@ -58,6 +58,8 @@ def test_train_resumes_then_eval_and_export(photo_set, tmp_path, capsys):
     assert len(json.loads(capsys.readouterr().out)["sha256"]) == 64
     assert run(["eval", str(photo_set), "--model", str(out), "--json", "--split", "train"]) == 0
     assert json.loads(capsys.readouterr().out)["images"] == 12
+    assert run(["eval", str(photo_set), "--model", str(out), "--split", "test"]) == 3
+    assert "no photos in split 'test' (its splits: train, val)" in capsys.readouterr().err
 
 
 def test_pack_shard_trains(photo_set, tmp_path, capsys):

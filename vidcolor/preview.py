@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .colorizer import Colorizer
-from .errors import InputError
+from .errors import InputError, UsageError
 from .image import colorize_pixels
 from .levels import Levels
 from .media.probe import open_input, video_info
@@ -57,7 +57,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         colorizer = colorizer or Colorizer()
         for t, found in zip(times, frames):
             if found is None and at:
-                raise InputError(f"{src}: no frame at or after {format_clock(t)}")
+                raise UsageError(f"{src}: no frame at or after {format_clock(t)}: the picture ends before it")
             if found is None:  # spread over a length the picture does not fill (sound that runs on, in flv)
                 continue
             frame, t_frame = found

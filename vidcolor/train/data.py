@@ -42,6 +42,16 @@ def read_index(data: Path) -> list[dict]:
         raise InputError(f"{data}: cannot read {INDEX} ({ex})") from ex
 
 
+def split_rows(data: Path, split: str) -> list[dict]:
+    """The index rows of `split`; none is an error that names the splits there are."""
+    rows = read_index(data)
+    chosen = [r for r in rows if r["split"] == split]
+    if not chosen:
+        there = ", ".join(sorted({r["split"] for r in rows})) or "none"
+        raise InputError(f"{data}: no photos in split {split!r} (its splits: {there})")
+    return chosen
+
+
 def scene_classes(rows: list[dict]) -> list[str]:
     return sorted({r["label"] for r in rows if r["source"] in SCENE_SOURCES and r["label"] != "none"})
 
@@ -65,9 +75,7 @@ def _read_bytes(data: Path, paths: list[str]) -> list[bytes]:
 def load_photos(data: Path, split: str, size: int, classes: list[str], limit: int | None = None,
                 workers: int = 4) -> PhotoSet:
     """Decode the photos of `split` at size x size."""
-    rows = [r for r in read_index(data) if r["split"] == split][:limit]
-    if not rows:
-        raise InputError(f"{data}: no photos in split {split!r}")
+    rows = split_rows(data, split)[:limit]
     paths = [r["path"] for r in rows]
     class_of = {c: i for i, c in enumerate(classes)}
     labels = [class_of.get(r["label"], -1) if r["source"] in SCENE_SOURCES else -1 for r in rows]
@@ -91,8 +99,7 @@ def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, coun
 
     Training on a lent GPU receives its data as such shards (64 MiB per call, code included); `side`
     stores each photo at the size training decodes it at, which makes the shard smaller."""
-    rows = [r for r in read_index(data) if r["split"] == split]
-    rows = rows[start: None if count is None else start + count]
+    rows = split_rows(data, split)[start: None if count is None else start + count]
     if side is not None:
         for r in rows:
             r["width"] = r["height"] = str(side)
@@ -144,11 +151,9 @@ def augment(batch: torch.Tensor, size: int, generator: torch.Generator, crop_min
 def load_photos_native(data: Path, split: str, limit: int | None, batch_size: int):
     """Yield (B, 3, H, W) uint8 batches of `split` at native size, photos of one size per batch. `limit`
     takes photos evenly spread over the index, which lists its sources one after another."""
-    rows = [r for r in read_index(data) if r["split"] == split]
+    rows = split_rows(data, split)
     if limit is not None and limit < len(rows):
         rows = [rows[i * len(rows) // limit] for i in range(limit)]
-    if not rows:
-        raise InputError(f"{data}: no photos in split {split!r}")
     by_size: dict[tuple[str, str], list[str]] = {}
     for r in rows:
         by_size.setdefault((r["width"], r["height"]), []).append(r["path"])
