@@ -235,3 +235,16 @@ def test_dpx_scans_keep_their_rate_and_timecode(tmp_path, big_endian):
     colorize_video(pattern, tmp_path / "at24.mov", model="tiny-random", progress=False, frame_rate="24")
     with av.open(str(tmp_path / "at24.mov")) as c:  # --frame-rate still decides
         assert c.streams.video[0].average_rate == 24
+
+
+def test_a_preview_sheet_takes_a_sequence_of_photos_but_not_one_photo(scans, tmp_path, capsys):
+    """FFmpeg reads a photo as a film of one frame, and the sheet found no frame at the times spread over it
+    ("no video frame could be decoded"): a photo is named as one, while a sequence of them is a film."""
+    pattern, _ = scans
+    assert run(["preview", str(pattern), "-o", str(tmp_path / "reel.png"), "--count", "2", "--model",
+                "tiny-random"]) == 0
+    assert capsys.readouterr().err.startswith("wrote")
+    single = pattern.with_name(f"reel_{FIRST:06d}.png")
+    assert run(["preview", str(single), "-o", str(tmp_path / "one.png"), "--model", "tiny-random"]) == 2
+    assert f"{single}: a photo; a preview sheet shows frames of a film" in capsys.readouterr().err
+    assert not (tmp_path / "one.png").exists()

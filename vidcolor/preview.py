@@ -10,11 +10,11 @@ from PIL import Image, ImageDraw
 
 from .colorizer import Colorizer
 from .errors import InputError, UsageError
-from .image import colorize_pixels
+from .image import colorize_pixels, is_photo
 from .levels import Levels
 from .media.probe import open_input, video_info
 from .media.sampling import film_length, frames_at, spread
-from .media.sequence import opened_first
+from .media.sequence import is_sequence, opened_first
 from .outputs import atomic_output
 from .survey import check_levels, chosen_levels, film_survey, frames_coloring
 from .timecode import format_clock, to_seconds
@@ -37,6 +37,9 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     the sheet shows what the film will look like)."""
     src, dst = Path(src), Path(dst)
     check_levels(levels)
+    if is_photo(src) and not is_sequence(src):  # FFmpeg reads it as a film of one frame, found at no time
+        raise UsageError(f"{src}: a photo; a preview sheet shows frames of a film: colorize the photo itself "
+                         f"(vidcolor {src})")
     container = open_input(src, frame_rate)
     rows = []
     try:
