@@ -241,3 +241,10 @@ def test_the_default_output_is_named_as_a_folder_names_its_copies(tmp_path):
         assert run([str(tmp_path / name), "--model", "tiny-random", "-q"]) == 0
     made = sorted(p.name for p in tmp_path.iterdir() if "_color" in p.name)
     assert made == ["film_color.mkv", "loop_color.mp4", "still_color.gif", "tape_color.mp4"]
+    into = tmp_path / "out"  # an existing folder given: the same names there (it was "out: is a directory")
+    into.mkdir()
+    for name in ("film.mkv", "tape.mod", "still.gif"):
+        assert run([str(tmp_path / name), "-o", str(into), "--model", "tiny-random", "-q"]) == 0
+    assert run(["preview", str(tmp_path / "film.mkv"), "-o", str(into), "--count", "1", "--model", "tiny-random"]) == 0
+    assert sorted(p.name for p in into.iterdir()) == ["film_color.mkv", "film_preview.png", "still_color.gif",
+                                                      "tape_color.mp4"]

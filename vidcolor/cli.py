@@ -49,7 +49,8 @@ def colorize(
                                 "photo, or a folder of photos and videos."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Output file, image sequence "
                                        "(graded/reel_%06d.dpx, .tif, .png), or folder for a folder "
-                                       "[default: INPUT_color.EXT, INPUT_color/]."),
+                                       "[default: INPUT_color.EXT, INPUT_color/; in an existing folder for a "
+                                       "file: INPUT_color.EXT there]."),
     model: str = typer.Option(DEFAULT_MODEL, help="Model name or path to a .safetensors file."),
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
     batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16; on a CPU "
@@ -100,9 +101,10 @@ def colorize(
                          side_by_side=side_by_side, frame_rate=frame_rate, levels=levels, recolor=recolor)
         return
     photo = is_photo(input) and not sequence
-    if output is None:  # film.mod, film.rmvb, an animated GIF: into .mp4, as in a folder
-        output = _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
-        output = output if sequence else output_for(output, photo)
+    if output is None or output.is_dir():  # beside the input, or in the folder given, as INPUT_color.EXT
+        named = _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
+        named = named if sequence else output_for(named, photo)  # film.mod, film.rmvb, an animated GIF: .mp4
+        output = named if output is None else output / named.name
     if photo:
         report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
                                 overwrite=overwrite, reference=reference)
@@ -138,7 +140,8 @@ def _colorize_folder(input: Path, output: Path, json_out: bool, quiet: bool, **o
 @app.command()
 def preview(
     input: Path = typer.Argument(..., help="Video file or image sequence."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="PNG sheet [default: INPUT_preview.png]."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="PNG sheet [default: INPUT_preview.png, "
+                                       "there if a folder is given]."),
     at: list[str] | None = typer.Option(None, "--at", help="A time to show (repeat); hh:mm:ss.ms, s or f<n>."),
     count: int = typer.Option(6, min=1, max=100, help="Frames spread over the film, when no --at is given."),
     model: str = typer.Option(DEFAULT_MODEL), device: str = typer.Option("auto"),
@@ -150,7 +153,8 @@ def preview(
     from .colorizer import Colorizer
     from .preview import make_preview
 
-    output = output or _beside(input, "preview", ".png")
+    named = _beside(input, "preview", ".png")
+    output = output / named.name if output is not None and output.is_dir() else output or named
     report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
                           overwrite, frame_rate, levels)
     typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
