@@ -176,3 +176,31 @@ def test_export_carries_a_chroma_gain(photo_set, tmp_path, capsys):
     assert ab.abs().max() > 0.1
     assert torch.allclose(Colorizer(gained, "cpu", None, precision="float32").ab(L), 1.5 * ab, atol=1e-4)
     assert torch.allclose(Colorizer(gained, "cpu", None, 0.5, precision="float32").ab(L), 0.75 * ab, atol=1e-4)
+
+
+def test_training_commands_refuse_bad_options_and_outputs_before_their_work(photo_set, tmp_path, capsys):
+    """A wrong optimizer had trained with AdamW without a word; a missing folder for the checkpoint, the
+    exported weights, the shard or the eval sheet crashed ("internal error") once the work was done; a file
+    that is not a checkpoint crashed too. Each is now one line with its exit code, before any step."""
+    tiny = ["--width", "8", "--size", "32", "--global-size", "32", "--batch-size", "4", "--workers", "1"]
+    gone = tmp_path / "gone"
+    not_a_checkpoint = tmp_path / "notes.pt"
+    not_a_checkpoint.write_text("not a checkpoint")
+    cases = [
+        (["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt"), "--optimizer", "sgd", *tiny], 2,
+         "optimizer 'sgd': use adamw or adadelta"),
+        (["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt"), "--variant", "fc", *tiny], 2,
+         "variant 'fc': use pooled or paper"),
+        (["train", str(photo_set), "--checkpoint", str(gone / "a.pt"), *tiny], 4, f"folder {gone} does not exist"),
+        (["train", str(photo_set), "--checkpoint", str(not_a_checkpoint), *tiny], 5, "not a readable training"),
+        (["export", str(not_a_checkpoint), "-o", str(tmp_path / "m.safetensors")], 5, "not a readable training"),
+        (["export", str(tmp_path / "none.pt"), "-o", str(tmp_path / "m.safetensors")], 5, "no such checkpoint"),
+        (["pack", str(photo_set), "-o", str(gone / "s.tar")], 4, f"folder {gone} does not exist"),
+        (["eval", str(photo_set), "--model", "tiny-random", "--sheet", str(gone / "s.png")], 4,
+         f"folder {gone} does not exist"),
+    ]
+    for argv, code, said in cases:
+        assert run(argv) == code, argv
+        out, err = capsys.readouterr()
+        assert said in err and "internal error" not in err and "step" not in out, argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.pt", "photos"]

@@ -238,8 +238,6 @@ def train(
     from .train.loop import TrainArgs
     from .train.loop import train as run_train
 
-    if variant not in ("pooled", "paper"):
-        raise typer.BadParameter("variant must be pooled or paper")
     args = TrainArgs(str(data), str(checkpoint), init, widen, variant, width, size, load_size, global_size,
                      batch_size, steps, lr, alpha=alpha, rebalance=rebalance,
                      colorfulness=colorfulness, crop_min=crop_min, exposure=exposure, optimizer=optimizer, seed=seed,

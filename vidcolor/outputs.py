@@ -36,13 +36,19 @@ def check_output(src: Path, dst: Path, overwrite: bool) -> None:
         raise OutputError(f"{dst}: is a directory")
     if dst.exists() and not overwrite:
         raise OutputError(f"{dst}: already exists (use --overwrite to replace it)")
+    check_folder(dst)
+    if is_sequence(dst):
+        _check_frames(src, dst, overwrite)
+
+
+def check_folder(dst: Path) -> None:
+    """The folder `dst` goes in exists and can be written: said before the work that ends in writing it (a
+    training run, an evaluation's sheet), not after."""
     parent = dst.parent if str(dst.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"{dst}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{dst}: folder {parent} is not writable")
-    if is_sequence(dst):
-        _check_frames(src, dst, overwrite)
 
 
 def _check_frames(src: Path, dst: Path, overwrite: bool) -> None:

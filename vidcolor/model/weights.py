@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 
 from ..defaults import DEFAULT_MODEL
 from ..errors import WeightsError
+from ..outputs import check_folder
 from .net import FusionNet, NetConfig
 
 
@@ -57,6 +58,7 @@ def sha256_of(path: Path) -> str:
 
 def save_weights(model: FusionNet, path: Path, classes: list[str], info: dict | None = None) -> str:
     """Write fp16 weights with config, class names, chroma gain and provenance in the metadata; return sha256."""
+    check_folder(path)
     tensors = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
     meta = {"config": json.dumps(model.config.to_dict()), "classes": json.dumps(classes),
             "chroma_gain": json.dumps(model.chroma_gain), "info": json.dumps(info or {})}

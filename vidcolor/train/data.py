@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..color import linear_to_srgb, srgb_to_linear
 from ..errors import InputError
+from ..outputs import check_folder
 
 SCENE_SOURCES = ("miniplaces", "sun-cmu16720-a", "sun-cmu16720-b")  # sources whose labels are scene classes
 INDEX = "index.csv"
@@ -99,6 +100,7 @@ def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, coun
 
     Training on a lent GPU receives its data as such shards (64 MiB per call, code included); `side`
     stores each photo at the size training decodes it at, which makes the shard smaller."""
+    check_folder(out)
     rows = split_rows(data, split)[start: None if count is None else start + count]
     if side is not None:
         for r in rows:

@@ -13,6 +13,7 @@ from PIL import Image
 from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import Colorizer
 from ..image import photo_rgb
+from ..outputs import check_folder
 from .data import load_photos_native
 
 SHEET_TILE = 176  # px, side of one picture in the contact sheet
@@ -28,6 +29,8 @@ def psnr8(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | None = None,
              sheet: Path | None = None, sheet_count: int = 12, batch_size: int = 32) -> dict:
     """Metrics over the photos of `split`; optionally a gray | vidcolor | truth contact sheet."""
+    if sheet is not None:
+        check_folder(sheet)  # before the evaluation, not after it
     sums = {"psnr": 0.0, "psnr_gray": 0.0, "colorfulness": 0.0, "colorfulness_truth": 0.0}
     count, tiles = 0, []
     for batch in load_photos_native(data, split, limit, batch_size):

@@ -7,6 +7,7 @@ call on a lent GPU) and the next run continues the same cosine schedule.
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -17,9 +18,10 @@ import torch.nn.functional as F
 
 from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import autocast_dtype, pick_device
-from ..errors import UsageError
+from ..errors import UsageError, WeightsError
 from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
 from ..model.weights import load_model
+from ..outputs import check_folder
 from .data import augment, load_photos, read_index, scene_classes
 from .widen import widen
 
@@ -136,8 +138,13 @@ def train(args: TrainArgs) -> dict:
     device = pick_device(args.device)
     if args.widen and not args.init:
         raise UsageError("--widen grows the --init network: give --init")
+    if args.variant not in ("pooled", "paper"):
+        raise UsageError(f"variant {args.variant!r}: use pooled or paper")
+    if args.optimizer not in ("adamw", "adadelta"):  # anything else had trained with AdamW without a word
+        raise UsageError(f"optimizer {args.optimizer!r}: use adamw or adadelta")
     ckpt_path = Path(args.checkpoint)
-    state = torch.load(ckpt_path, map_location="cpu", weights_only=True) if ckpt_path.exists() else None
+    check_folder(ckpt_path)
+    state = read_checkpoint(ckpt_path) if ckpt_path.exists() else None
     start = load_model(args.init) if state is None and args.init else None
     if start is not None and args.widen:
         start = widen(start, args.widen)
@@ -203,9 +210,22 @@ def train(args: TrainArgs) -> dict:
     return {"step": step, "images_seen": seen, "seconds": round(seconds, 1), "checkpoint": str(ckpt_path)}
 
 
+def read_checkpoint(path: Path) -> dict:
+    """A training checkpoint's dict; a missing, damaged or foreign file is named, not a crash."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise WeightsError(f"{path}: no such checkpoint") from None
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as ex:
+        raise WeightsError(f"{path}: not a readable training checkpoint ({type(ex).__name__})") from ex
+    if not isinstance(state, dict) or not {"config", "classes", "model"} <= state.keys():
+        raise WeightsError(f"{path}: not a vidcolor training checkpoint")
+    return state
+
+
 def load_checkpoint_model(path: Path) -> FusionNet:
     """The network of a training checkpoint, in eval mode on CPU."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = read_checkpoint(path)
     model = FusionNet(NetConfig(**state["config"]))
     model.load_state_dict(state["model"])
     model.classes = state["classes"]
