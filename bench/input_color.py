@@ -11,8 +11,9 @@ blue-tinted (the gray times a color, as a tinted film base); yellowed (gray, and
 the edges, as an old scan's paper); toned two ways (shadows toward blue, highlights toward yellow, up to 3%
 of full scale); in mixed light (a cast from warm at the left to cool at the right, +-8 codes: a phone's
 photo of a print between a lamp and a window). The share of each variant judged gray, tinted and color.
-tape: frames off a tape, as 4:2:0 planes of 640x480 (100 each): a gray picture or one with a cast of 8
-codes, under chroma noise of sigma 5, 10 or 20 codes smeared over 4 chroma samples along the lines (VHS);
+tape: frames off a tape, as 4:2:0 planes of 640x480 (100 each, the tones of 100 held-out photos): gray or
+with a cast of 8 codes, under chroma noise of sigma 5, 10 or 20 codes smeared over 4 chroma samples along
+the lines (VHS);
 and held-out color photos at 640x480 under the same noise of sigma 10. The share judged color.
 films: the films at hand, their frames sampled as a film's are before colorizing: the demo in color and in
 black and white; and where ../shared is there, the airplane footage (color), the cut-list clip (color),
@@ -114,21 +115,20 @@ def tape(limit: int | None) -> dict:
         smeared = (smeared + np.stack((cb, cr))).round().clip(16, 240).astype(np.uint8)
         return coloring(ycc_of_planes(y, *smeared, 8, False)).kind
 
-    out = {}
-    flat = np.full((480, 640), 126)  # the picture's own tones: flat
-    for cast in (0, 8):
-        for sigma in (5, 10, 20):
-            cb, cr = (np.full((240, 320), 128 + share * cast) for share in (0.6, 0.8))
-            kinds = Counter(noisy(flat, cb, cr, sigma) for _ in range(100))
-            out[f"cast{cast}_sigma{sigma}"] = round(kinds["color"] / 100, 3)
-    kinds = Counter()
+    pictures = []  # held-out photos at 640x480 as 4:2:0 planes: Y, then U and V as rows (720, 640)
     for batch in load_photos_native(DATA, "val", limit, 32):
         for rgb in batch.permute(0, 2, 3, 1).numpy():
             frame = av.VideoFrame.from_ndarray(np.asarray(Image.fromarray(rgb).resize((640, 480))), format="rgb24")
-            planes = frame.reformat(format="yuv420p").to_ndarray()  # (720, 640): Y, then U and V as rows
-            cb, cr = planes[480:600].reshape(240, 320), planes[600:].reshape(240, 320)
-            kinds[noisy(planes[:480], cb.astype(np.float64), cr.astype(np.float64), 10)] += 1
-    out["color_photos_sigma10"] = round(kinds["color"] / max(1, sum(kinds.values())), 4)
+            pictures.append(frame.reformat(format="yuv420p").to_ndarray())
+    out = {}
+    for cast in (0, 8):  # a black-and-white tape: the first 100 photos' tones, no color but the cast and noise
+        for sigma in (5, 10, 20):
+            cb, cr = (np.full((240, 320), 128 + share * cast) for share in (0.6, 0.8))
+            kinds = Counter(noisy(planes[:480], cb, cr, sigma) for planes in pictures[:100])
+            out[f"cast{cast}_sigma{sigma}"] = round(kinds["color"] / len(pictures[:100]), 3)
+    kinds = Counter(noisy(planes[:480], *(planes[k:k + 120].reshape(240, 320).astype(np.float64) for k in (480, 600)),
+                          10) for planes in pictures)
+    out["color_photos_sigma10"] = round(kinds["color"] / max(1, len(pictures)), 4)
     return out
 
 
