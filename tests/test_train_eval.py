@@ -131,7 +131,7 @@ def test_training_and_evaluation_run_without_pyav():
     import sys
 
     code = ("import sys, vidcolor, vidcolor.train.loop, vidcolor.train.evaluate; assert 'av' not in sys.modules; "
-            "vidcolor.colorize_video; assert 'av' in sys.modules")
+            "vidcolor.colorize_video; assert 'av' in sys.modules; [getattr(vidcolor, n) for n in vidcolor.__all__]")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
