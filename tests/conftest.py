@@ -60,10 +60,11 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
               pts: list[int] | None = None, time_base: Fraction | None = None, rotation: int = 0,
               color_range: int | None = None, metadata: dict | None = None, sar: Fraction | None = None,
               chapters: list[tuple[int, int, str]] | None = None, audio_rate: int | None = None,
-              tint: tuple[float, float, float] | None = None) -> Path:
+              tint: tuple[float, float, float] | None = None, color_photos: tuple[str, ...] = ()) -> Path:
     """Write a clip: a slow pan over each photo in turn (one shot per photo), sine tones as audio.
 
-    `tint`: the gray pictures times this RGB color, as a tinted film base (SEPIA, BLUE_TINT).
+    `tint`: the gray pictures times this RGB color, as a tinted film base (SEPIA, BLUE_TINT). `color_photos`:
+    these photos' shots stay in color in a gray clip (a documentary's interviews between archive footage).
 
     `pts` gives explicit frame timestamps in `time_base` (variable frame rate); `chapters`, (start ms,
     end ms, title) each."""
@@ -98,7 +99,7 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
     seconds = (frames / rate) if pts is None else float((pts[-1] + 1) * time_base)
     for i in range(frames):
         img = pans[i // per_shot][:, i % per_shot: i % per_shot + width]
-        img = gray_rgb(img) if gray else img
+        img = gray_rgb(img) if gray and photos[i // per_shot] not in color_photos else img
         img = (img * np.array(tint)).round().astype(np.uint8) if tint else img
         f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
         f = f.reformat(format=pix_fmt, dst_color_range=color_range) if color_range else f.reformat(format=pix_fmt)

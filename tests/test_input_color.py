@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import BLUE_TINT, SEPIA, gray_rgb, make_clip, photo
+from conftest import BLUE_TINT, SEPIA, decode_planes, gray_rgb, make_clip, photo
 from PIL import Image
 
 from vidcolor import colorize_video
@@ -16,7 +16,7 @@ from vidcolor.colorizer import Colorizer
 from vidcolor.errors import AlreadyInColor
 from vidcolor.image import colorize_image
 from vidcolor.input_color import coloring, ycc_of_planes, ycc_of_rgb
-from vidcolor.media.encode import Writer
+from vidcolor.media.encode import EncodeOptions, Writer
 from vidcolor.preview import make_preview
 
 
@@ -151,3 +151,35 @@ def test_a_folders_color_prints_and_films_are_left_as_they_are_unless_asked(tmp_
                                                      "sepia.jpg"]
     assert sorted(r["input"] for r in report["colorized"]) == [str(box / "color.jpg"), str(box / "holiday.mp4")]
     assert report["in_color"] == []
+
+
+def test_a_films_shots_in_color_keep_their_colors_and_the_others_are_colorized(tmp_path, caplog):
+    """A documentary's color interviews between black-and-white archive footage: colorizing the whole film
+    replaced the interviews' colors with the network's. The shots in color now keep their own, to the code
+    (coded losslessly here), and the others are colorized; --recolor (keep_color_shots=False) colorizes all."""
+    film = make_clip(tmp_path / "mixed.mp4", width=160, height=96, frames=48, photos=("coffee", "astronaut", "rocket"),
+                     color_photos=("astronaut",))
+    source = [f.to_ndarray()[96:] for f in decode_planes(film)]  # yuv420p: the chroma planes' rows
+    outs = {}
+    for keep in (True, False):
+        dst = tmp_path / f"keep_{keep}.mkv"
+        report = colorize_video(film, dst, model="tiny-random", progress=False, encode=EncodeOptions(crf=0),
+                                keep_color_shots=keep)
+        outs[keep] = [f.to_ndarray()[96:] for f in decode_planes(dst)]
+        assert report.shots == 3 and report.kept_color_shots == (1 if keep else 0)
+        assert report.coloring["kind"] == "color"  # a third of its frames
+    said = "1 of its 3 shots have colors of their own and kept them"
+    assert said in caplog.text and "its shots in color keep them" in caplog.text
+    kept = [np.array_equal(a, b) for a, b in zip(outs[True], source, strict=True)]
+    assert kept == [False] * 16 + [True] * 16 + [False] * 16
+    assert all(np.abs(c.astype(int) - 128).mean() > 1 for c in outs[True][:16] + outs[True][32:])  # colorized
+    assert not any(np.array_equal(a, b) for a, b in zip(outs[False], source))
+    caplog.clear()  # a film mostly in black and white: not a film in color, and its one shot in color is kept
+    film = make_clip(tmp_path / "archive.mp4", width=160, height=96, frames=80, color_photos=("astronaut",),
+                     photos=("coffee", "chelsea", "astronaut", "rocket", "immunohistochemistry"))
+    report = colorize_video(film, tmp_path / "archive_color.mkv", model="tiny-random", progress=False,
+                            encode=EncodeOptions(crf=0))
+    kept = [np.array_equal(a.to_ndarray()[96:], b.to_ndarray()[96:])
+            for a, b in zip(decode_planes(tmp_path / "archive_color.mkv"), decode_planes(film), strict=True)]
+    assert report.coloring["kind"] != "color" and report.shots == 5 and report.kept_color_shots == 1
+    assert kept == [False] * 32 + [True] * 16 + [False] * 32 and "already has colors" not in caplog.text

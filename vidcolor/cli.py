@@ -78,9 +78,10 @@ def colorize(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
     frame_rate: str | None = FRAME_RATE,
     levels: str = LEVELS,
-    recolor: bool = typer.Option(False, "--recolor", help="In a folder, colorize the photos and films that "
-                                 "have colors of their own too (by default they are left as they are, and "
-                                 "listed). A file given alone is colorized, with a warning."),
+    recolor: bool = typer.Option(False, "--recolor", help="Colorize what has colors of its own too: a "
+                                 "folder's color photos and films (by default left as they are, and listed) "
+                                 "and a film's shots in color (by default they keep their colors). A photo "
+                                 "given alone is colorized, with a warning."),
 ) -> None:
     """Colorize a video, an image sequence, a photo, or every one in a folder (the default command)."""
     input = Path(input)  # checked by the library, which names the problem (typer's check would exit 2)
@@ -115,7 +116,7 @@ def colorize(
                                 smooth_seconds=smooth_seconds, start=start, end=end,
                                 duration=duration, side_by_side=side_by_side, reference=reference,
                                 saturation=saturation, precision=precision, frame_rate=frame_rate,
-                                levels=levels).to_dict()
+                                levels=levels, keep_color_shots=not recolor).to_dict()
     if json_out:
         _print_json(report)
     elif not quiet:

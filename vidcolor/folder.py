@@ -118,6 +118,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
             else:
                 done = colorize_video(path, out, colorizer=colorizer, overwrite=overwrite, progress=progress,
                                       reference=mood, frame_rate=frame_rate if scan else None, recolor=recolor,
+                                      keep_color_shots=not recolor,
                                       **video_options).to_dict()
         except AlreadyInColor as ex:
             log.warning("%s", ex)

@@ -37,6 +37,7 @@ from .media.planes import (
     compose_side_by_side,
     luma,
     luma_to_gray,
+    own_chroma,
     plane_format,
     rgb_format,
     to_plane_format,
@@ -49,9 +50,9 @@ from .progress import FilmBar
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
-from .survey import check_levels, chosen_levels, film_survey
+from .survey import check_levels, chosen_levels, film_survey, frame_coloring
 from .timecode import timecode_tag, to_seconds
-from .workers import Batch, slice_workers, whole
+from .workers import Batch, slice_workers, torch_threads, whole
 
 log = logging.getLogger("vidcolor")
 
@@ -84,6 +85,7 @@ class VideoReport:
     warnings: list[str] = field(default_factory=list)
     levels: dict = field(default_factory=dict)  # the film's black and white points, as the network sees them
     coloring: dict = field(default_factory=dict)  # what the film has of color: gray, tinted (and its hues) or color
+    kept_color_shots: int = 0  # shots that had colors of their own and kept them
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,13 +108,16 @@ class FrameStage:
     def __init__(self, colorizer: Colorizer, fmt: PlaneFormat, batch_size: int, window: int,
                  detect_shots: bool, emit: Callable[[Rendered], None], fixed_g: torch.Tensor | None = None,
                  shot_g: dict[int, torch.Tensor] | None = None, split: Callable[..., Batch] = whole,
-                 levels: Levels = Levels()) -> None:
+                 levels: Levels = Levels(), keep: frozenset[str] = frozenset()) -> None:
         """`fixed_g`: one global vector (D,) for every frame, e.g. a reference photo's; `shot_g`: one
         for some shots (by 0-based index), the others keep their own. `split(fn, *batch)` runs the
         per-frame work, in slices over the CPU cores (workers.slice_workers) or whole. `levels`: how the
-        network is to see the film's L* (shots and the chroma filter see it as it is)."""
+        network is to see the film's L* (shots and the chroma filter see it as it is). `keep`: the kinds of
+        shot ("color", "tinted": ShotSmoother judges them) that keep their own colors; every frame's colors
+        are judged where it names any."""
         self.colorizer, self.fmt, self.batch_size, self.emit = colorizer, fmt, batch_size, emit
-        self.levels = levels
+        self.levels, self.keep = levels, keep
+        self.kept_shots: set[int] = set()
         self.split = split
         self.fixed_g, self.shot_g = fixed_g, shot_g or {}
         self.detector = ShotDetector() if detect_shots else None
@@ -165,8 +170,10 @@ class FrameStage:
             return
         frames = [f for _, f in self.incoming]
         L, g, small, sums = self.split(self._look, self.luma(frames))
+        with torch_threads(1):  # small pictures (the survey's reason)
+            has = [frame_coloring(f, self.fmt) if self.keep else None for f in frames]
         for i, (items, _) in enumerate(self.incoming):
-            self.smoother.add(Pending(self.count + i, items, g[i], L[i:i + 1], sums[i:i + 1]))
+            self.smoother.add(Pending(self.count + i, items, g[i], L[i:i + 1], sums[i:i + 1], coloring=has[i]))
         if self.detector is not None:
             self._decide([d for s in small.cpu().numpy() for d in self.detector.push(s)])
         else:
@@ -227,8 +234,12 @@ class FrameStage:
                 ab, blend, where = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
                 ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend, where)
             cbcr = self.split(self._codes, torch.cat([p.luma for p, _ in chunk]), ab)
-            self.emit(Rendered([it for p, _ in chunk for it in p.items], frames,
-                               cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)))
+            codes = cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)
+            for i, (p, _) in enumerate(chunk):
+                if p.shot_kind in self.keep:
+                    codes[i] = own_chroma(frames[i], self.fmt)
+                    self.kept_shots.add(p.shot)
+            self.emit(Rendered([it for p, _ in chunk for it in p.items], frames, codes))
             for p, _ in chunk:
                 p.drop_pixels()
 
@@ -436,7 +447,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                    side_by_side: bool = False, reference: str | Path | torch.Tensor | None = None,
                    saturation: float = 1.0, precision: str = "auto",
                    frame_rate: str | float | Fraction | None = None, levels: str | Levels = "auto",
-                   recolor: bool = True) -> VideoReport:
+                   recolor: bool = True, keep_color_shots: bool = True) -> VideoReport:
     """Colorize a video file into `dst`, keeping luminance, timing, audio, subtitles and metadata.
 
     With `shot_detect`, each frame's global vector is averaged over +-`smooth_seconds` within
@@ -450,7 +461,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     so may `dst` (RGB DPX, TIFF or PNG files, numbered like the frames they come from). `levels`: "auto"
     (a faded film is shown to the network with more contrast: levels.py), "off", or the film's Levels.
     `recolor`: False raises AlreadyInColor, before anything is written, for a film that has colors of its own
-    (input_color.py; True: it is colorized, with a warning)."""
+    (input_color.py; True: it is colorized, with a warning). `keep_color_shots` (with shot detection): where
+    frames sampled over the film have colors, every frame is judged, and the shots in color keep their own
+    colors (a documentary's interviews between black-and-white archive footage); False: every shot is
+    colorized."""
     src, dst = Path(src), Path(dst)
     report = VideoReport(str(src), str(dst))
     t0 = time.perf_counter()
@@ -474,7 +488,14 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             in_color = sum(c.kind == "color" for c in survey.frames)
             raise AlreadyInColor(f"{src}: already has colors of its own (in {in_color} of the "
                                  f"{len(survey.frames)} frames sampled); not colorized")
-        report.warnings += [line for line in (film.said(), survey.coloring.said("the film")) if line]
+        # shots that keep their colors: in a film in color, those not gray (its shots of one hue, a sky, look
+        # tinted); in one with a few frames in color, the shots in color (a documentary's interviews)
+        judged = keep_color_shots and shot_detect and any(c.kind == "color" for c in survey.frames)
+        color_film = survey.coloring.kind == "color"
+        keep = frozenset(("color", "tinted") if color_film else ("color",)) if judged else frozenset()
+        has = survey.coloring.said("the film") if not (judged and color_film) else \
+            "the film already has colors: its shots in color keep them, the gray ones are colorized (--recolor: all)"
+        report.warnings += [line for line in (film.said(), has) if line]
         fixed_g, shot_g = None, None
         if reference is not None and is_reference_table(reference):
             if not shot_detect:
@@ -549,12 +570,13 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     if isinstance(item, av.VideoFrame):
                         if stage is None:
                             stage = FrameStage(colorizer, state["fmt"], batch_size, window, shot_detect, emit,
-                                               fixed_g, shot_g, split, film)
+                                               fixed_g, shot_g, split, film, keep)
                         stage.push(items, item)
                         items = []
                 if stage is not None:
                     stage.finish(items)
                     report.shots = 1 + len(stage.boundaries)
+                    report.kept_color_shots = len(stage.kept_shots)
                 sink.close()
                 interrupted()
                 complete = _reaches_end(info, state.get("last"), state.get("sound"), span,
@@ -588,6 +610,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                                        "subtitles from it to the end were left out; every frame is there")
             if "changes" in state:
                 report.warnings += state["changes"].warnings()
+            if report.kept_color_shots:
+                report.warnings.append(f"{report.kept_color_shots} of its {report.shots} shots have colors of their "
+                                       "own and kept them (--recolor colorizes them too)")
             if writer.bumped_pts:
                 report.warnings.append(f"{writer.bumped_pts} frames had missing or repeated timestamps; "
                                        "they were moved by one tick to keep the order")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .input_color import Coloring, film_coloring
 from .motion import camera_motion, exposure_free, sample, sources, warp
 
 
@@ -26,6 +27,8 @@ class Pending:
     L: torch.Tensor | None  # (1, 1, h, w) L*/100 at the working size
     luma: torch.Tensor | None  # (1, 1, ch, cw) planes.chroma_luma: what the chroma conversion needs of Y'
     shot: int | None = None
+    coloring: Coloring | None = None  # what the frame has of color, where the film's frames are judged
+    shot_kind: str | None = None  # and its shot: "gray", "tinted" or "color" (ShotSmoother)
 
     def drop_pixels(self) -> None:
         """Once the frame is rendered the smoother still needs its vector for the frames after it (the
@@ -34,8 +37,13 @@ class Pending:
 
 
 class ShotSmoother:
+    """Also judges each shot's colors at its first frame, where the frames are judged (Pending.coloring): as
+    a film's (input_color.film_coloring), over its first frames up to the window's end; the whole shot
+    keeps that kind (Pending.shot_kind), so that none switches between its own colors and the network's."""
+
     def __init__(self, window: int) -> None:
         self.window = window
+        self.judged: tuple[int | None, str | None] = (None, None)  # the shot released last, and its kind
         self.buf: deque[Pending] = deque()  # released frames kept for the backward window, then pending
         self.released = 0  # index of the next frame to release
         self.decided = 0  # frames whose shot is known
@@ -70,6 +78,10 @@ class ShotSmoother:
             w = torch.tensor([float(self.window + 1 - abs(p.index - t)) if p.shot == me.shot else 0.0
                               for p in span], dtype=me.g.dtype).to(me.g.device, non_blocking=True)
             out.append((me, (w[:, None] * torch.stack([p.g for p in span])).sum(0) / w.sum()))
+            if self.judged[0] != me.shot:
+                ahead = [p.coloring for p in span if p.shot == me.shot and p.index >= t]
+                self.judged = (me.shot, None if None in ahead else film_coloring(ahead).kind)
+            me.shot_kind = self.judged[1]
             self.released += 1
             while self.buf and self.buf[0].index < self.released - self.window:
                 self.buf.popleft()

@@ -49,11 +49,12 @@ def _looked(frames: Iterable[av.VideoFrame]) -> tuple[list[torch.Tensor], list[C
             fmt = plane_format(frame)  # as the pipeline reads it: RGB and gray scans become Y'CbCr
             frame = to_plane_format(frame, fmt)
             pixels.append(picture_lightness(frame, fmt))
-            colorings.append(_coloring(frame, fmt))
+            colorings.append(frame_coloring(frame, fmt))
     return pixels, colorings
 
 
-def _coloring(frame: av.VideoFrame, fmt: PlaneFormat) -> Coloring:
+def frame_coloring(frame: av.VideoFrame, fmt: PlaneFormat) -> Coloring:
+    """The Coloring of a frame already in its plane format (the pipeline's frames, a survey's samples)."""
     y, cb, cr = (plane_view(p, fmt.dtype, p.height, p.width) for p in frame.planes[:3])
     return coloring(ycc_of_planes(y, cb, cr, fmt.bits, fmt.full_range))
 
@@ -65,7 +66,7 @@ def frames_coloring(frames: Iterable[av.VideoFrame]) -> Coloring:
     with torch_threads(1):
         for frame in frames:
             fmt = plane_format(frame)
-            colorings.append(_coloring(to_plane_format(frame, fmt), fmt))
+            colorings.append(frame_coloring(to_plane_format(frame, fmt), fmt))
     return film_coloring(colorings)
 
 

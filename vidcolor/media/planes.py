@@ -277,6 +277,11 @@ def compose(frame: av.VideoFrame, cbcr: np.ndarray, fmt: PlaneFormat) -> av.Vide
     return frame
 
 
+def own_chroma(frame: av.VideoFrame, fmt: PlaneFormat) -> np.ndarray:
+    """(2, ch, cw) the frame's own Cb and Cr planes, as compose takes them: a shot that keeps its colors."""
+    return np.stack([plane_view(p, fmt.dtype, p.height, p.width) for p in frame.planes[1:3]])
+
+
 def compose_side_by_side(frame: av.VideoFrame, cbcr: np.ndarray, fmt: PlaneFormat) -> av.VideoFrame:
     """A frame twice as wide: the input as it is on the left, the colorized one on the right."""
     out = av.VideoFrame(2 * frame.width, frame.height, fmt.pix_fmt)
