@@ -149,6 +149,8 @@ def preview(
     work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
     saturation: float = SATURATION, precision: str = PRECISION, frame_rate: str | None = FRAME_RATE,
     levels: str = LEVELS,
+    recolor: bool = typer.Option(False, "--recolor", help="Colorize the frames that have colors of their own "
+                                 "too (by default they are shown as they are, as a run keeps their shots')."),
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
     from .colorizer import Colorizer
@@ -157,7 +159,7 @@ def preview(
     named = _beside(input, "preview", ".png")
     output = output / named.name if output is not None and output.is_dir() else output or named
     report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
-                          overwrite, frame_rate, levels)
+                          overwrite, frame_rate, levels, recolor)
     typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
 
 

@@ -50,7 +50,7 @@ from .progress import FilmBar
 from .shots import SMALL_WIDTH, ShotDetector
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
-from .survey import check_levels, chosen_levels, film_survey, frame_coloring
+from .survey import check_levels, chosen_levels, film_survey, frame_coloring, kept_kinds, said_of_film
 from .timecode import timecode_tag, to_seconds
 from .workers import Batch, slice_workers, torch_threads, whole
 
@@ -488,14 +488,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             in_color = sum(c.kind == "color" for c in survey.frames)
             raise AlreadyInColor(f"{src}: already has colors of its own (in {in_color} of the "
                                  f"{len(survey.frames)} frames sampled); not colorized")
-        # shots that keep their colors: in a film in color, those not gray (its shots of one hue, a sky, look
-        # tinted); in one with a few frames in color, the shots in color (a documentary's interviews)
-        judged = keep_color_shots and shot_detect and any(c.kind == "color" for c in survey.frames)
-        color_film = survey.coloring.kind == "color"
-        keep = frozenset(("color", "tinted") if color_film else ("color",)) if judged else frozenset()
-        has = survey.coloring.said("the film") if not (judged and color_film) else \
-            "the film already has colors: its shots in color keep them, the gray ones are colorized (--recolor: all)"
-        report.warnings += [line for line in (film.said(), has) if line]
+        keep = kept_kinds(survey.frames, survey.coloring) if keep_color_shots and shot_detect else frozenset()
+        report.warnings += [line for line in (film.said(), said_of_film(survey.coloring, keep)) if line]
         fixed_g, shot_g = None, None
         if reference is not None and is_reference_table(reference):
             if not shot_detect:

@@ -11,12 +11,13 @@ from PIL import Image, ImageDraw
 from .colorizer import Colorizer
 from .errors import InputError, UsageError
 from .image import colorize_pixels, is_photo
+from .input_color import film_coloring
 from .levels import Levels
 from .media.probe import open_input, video_info
 from .media.sampling import film_length, frames_at, spread
 from .media.sequence import is_sequence, opened_first
 from .outputs import atomic_output
-from .survey import check_levels, chosen_levels, film_survey, frames_coloring
+from .survey import check_levels, chosen_levels, film_survey, frames_colorings, kept_kinds, said_of_film
 from .timecode import format_clock, to_seconds
 
 log = logging.getLogger("vidcolor")
@@ -31,10 +32,11 @@ def _gray(frame) -> np.ndarray:
 
 def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, count: int = 6,
                  colorizer: Colorizer | None = None, overwrite: bool = False,
-                 frame_rate: str | float | None = None, levels: str | Levels = "auto") -> dict:
+                 frame_rate: str | float | None = None, levels: str | Levels = "auto", recolor: bool = False) -> dict:
     """Write a PNG contact sheet: one row per time, gray | color, labelled with the frame's time
     (`frame_rate`: an image sequence's rate; `levels`: as colorize_video takes it, the whole film's, so that
-    the sheet shows what the film will look like)."""
+    the sheet shows what the film will look like). A frame that has colors of its own, where a run would keep
+    its shot's (pipeline: keep_color_shots), is shown as it is, unless `recolor`."""
     src, dst = Path(src), Path(dst)
     check_levels(levels)
     if is_photo(src) and not is_sequence(src):  # FFmpeg reads it as a film of one frame, found at no time
@@ -53,8 +55,10 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if sampled else None
         film = chosen_levels(levels, surveyed)
         frames = frames_at(container, info, times)
-        has = surveyed.coloring if surveyed else frames_coloring(found[0] for found in frames if found)
-        for line in (film.said(), has.said("the film")):
+        shown = frames_colorings(found[0] for found in frames if found)
+        has = surveyed.coloring if surveyed else film_coloring(shown)
+        keep = frozenset() if recolor else kept_kinds(surveyed.frames if surveyed else shown, has)
+        for line in (film.said(), said_of_film(has, keep)):
             if line:
                 log.warning("%s: %s", src, line)
         colorizer = colorizer or Colorizer()
@@ -64,9 +68,9 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
             if found is None:  # spread over a length the picture does not fill (sound that runs on, in flv)
                 continue
             frame, t_frame = found
-            gray = _gray(frame)
-            color = colorize_pixels(gray, colorizer, levels=film)
-            rows.append((format_clock(t_frame), gray, color))
+            gray, kept = _gray(frame), shown.pop(0).kind in keep
+            color = frame.to_ndarray(format="rgb24") if kept else colorize_pixels(gray, colorizer, levels=film)
+            rows.append((format_clock(t_frame), gray, color, kept))
     finally:
         container.close()
     if not rows:
@@ -74,13 +78,13 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     h = round(rows[0][1].shape[0] * TILE_WIDTH / rows[0][1].shape[1])
     sheet = Image.new("RGB", (2 * TILE_WIDTH + 12, len(rows) * (h + LABEL_HEIGHT + 4) + 4), "white")
     draw = ImageDraw.Draw(sheet)
-    for r, (label, gray, color) in enumerate(rows):
+    for r, (label, gray, color, kept) in enumerate(rows):
         y = 4 + r * (h + LABEL_HEIGHT + 4)
-        draw.text((4, y + 2), f"{label}   gray | vidcolor", fill="black")
+        draw.text((4, y + 2), f"{label}   gray | {'its own colors, kept' if kept else 'vidcolor'}", fill="black")
         for c, pic in enumerate((gray, color)):
             tile = Image.fromarray(pic).resize((TILE_WIDTH, h), Image.BILINEAR)
             sheet.paste(tile, (4 + c * (TILE_WIDTH + 4), y + LABEL_HEIGHT))
     with atomic_output(src, dst, overwrite) as tmp:
         sheet.save(tmp, format="PNG")
     return {"input": str(src), "output": str(dst), "times": [r[0] for r in rows], "levels": asdict(film),
-            "coloring": asdict(has)}
+            "coloring": asdict(has), "kept": [r[0] for r in rows if r[3]]}

@@ -59,15 +59,31 @@ def frame_coloring(frame: av.VideoFrame, fmt: PlaneFormat) -> Coloring:
     return coloring(ycc_of_planes(y, cb, cr, fmt.bits, fmt.full_range))
 
 
-def frames_coloring(frames: Iterable[av.VideoFrame]) -> Coloring:
-    """The coloring of a film from these of its frames alone, judged as a survey judges its samples: for a
-    preview of a few times, which samples nothing more of the film."""
+def frames_colorings(frames: Iterable[av.VideoFrame]) -> list[Coloring]:
+    """Each decoded frame's Coloring, as a survey judges its samples (a preview's frames)."""
     colorings = []
     with torch_threads(1):
         for frame in frames:
             fmt = plane_format(frame)
             colorings.append(frame_coloring(to_plane_format(frame, fmt), fmt))
-    return film_coloring(colorings)
+    return colorings
+
+
+def said_of_film(film: Coloring, keep: frozenset[str]) -> str | None:
+    """What is said of a film's colors before its first frame, where it keeps the shots of kinds `keep`."""
+    if film.kind == "color" and keep:
+        return "the film already has colors: its shots in color keep them, the gray ones are colorized (--recolor: all)"
+    return film.said("the film")
+
+
+def kept_kinds(sampled: Iterable[Coloring], film: Coloring) -> frozenset[str]:
+    """The kinds of shot (input_color's) that keep their own colors in a film whose sampled frames are
+    `sampled`: none where none is in color (no frame is judged then); in a film in color, those not gray
+    (its shots of one hue, a sky, look tinted); in one mostly black and white, those in color (a
+    documentary's color interviews between archive footage)."""
+    if not any(c.kind == "color" for c in sampled):
+        return frozenset()
+    return frozenset(("color", "tinted") if film.kind == "color" else ("color",))
 
 
 def film_survey(src: Path, frame_rate: str | float | Fraction | None = None, info: VideoInfo | None = None,
