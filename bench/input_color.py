@@ -16,8 +16,11 @@ with a cast of 8 codes, under chroma noise of sigma 5, 10 or 20 codes smeared ov
 the lines (VHS);
 and held-out color photos at 640x480 under the same noise of sigma 10. The share judged color.
 films: the films at hand, their frames sampled as a film's are before colorizing: the demo in color and in
-black and white; and where ../shared is there, the airplane footage (color), the cut-list clip (color),
-the Chaplin film (black and white) and the Chaplin film sepia-toned.
+black and white; a documentary made of the demo's shots, the first and third in color, the others in black
+and white; and where ../shared is there, the airplane footage (color), the cut-list clip (color), the
+Chaplin film (black and white) and the Chaplin film sepia-toned. Each is then colorized as a run does by
+default (a tiny random network, coded losslessly): its shots, those that kept their own colors, and the
+runs of frames whose chroma is the input's to the code (black frames are, colorized or not).
 """
 from __future__ import annotations
 
@@ -38,12 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bars import SHARED, truth_clips
 from temporal import ROOT
 
+from vidcolor import colorize_video
 from vidcolor.input_color import coloring, ycc_of_planes, ycc_of_rgb
+from vidcolor.media.encode import EncodeOptions
 from vidcolor.survey import film_survey
 from vidcolor.train.data import load_photos_native
 
 DATA = ROOT.parent / "shared" / "data" / "places-like"
 SEPIA_SHADOW = np.array([0.44, 0.26, 0.08])  # the brown of a toned print's shadows, sRGB 0..1
+DEMO_SHOT = 50  # frames of each of the demo's four shots
 SPLIT_SHADOW, SPLIT_HIGHLIGHT = np.array([0.45, 0.22, 0.10]), np.array([1.0, 0.93, 0.70])
 
 
@@ -151,12 +157,45 @@ def films(tmp: Path) -> dict:
     if SHARED.is_dir():
         clips |= {"cuts": SHARED / "cuts_testvideo.mp4", "chaplin": SHARED / "bw_chaplin_audio.mp4",
                   "chaplin_sepia": toned_copy(SHARED / "bw_chaplin_audio.mp4", tmp / "chaplin_sepia.mp4")}
+    clips["documentary"] = documentary(tmp / "documentary.mp4")
     out = {}
     for name, path in clips.items():
         survey = film_survey(path)
         out[name] = {"kind": survey.coloring.kind, "hue": survey.coloring.hue,
-                     "frames": dict(Counter(c.kind for c in survey.frames))}
+                     "frames": dict(Counter(c.kind for c in survey.frames)), **kept_shots(path, tmp / "out.mkv")}
     return out
+
+
+def documentary(dst: Path) -> Path:
+    """The demo's four shots, the first and third in color (demo_truth), the second and fourth in black and
+    white (demo_bw): a documentary's color interviews between archive footage. The same frames, so that the
+    shots are found where the demo's are."""
+    with av.open(str(ROOT / "samples" / "demo_truth.mp4")) as a, av.open(str(ROOT / "samples" / "demo_bw.mp4")) as b:
+        pairs = list(zip(a.decode(video=0), b.decode(video=0)))
+    with av.open(str(dst), "w") as out:
+        v = out.add_stream("libx264", rate=25, options={"crf": "12", "preset": "veryfast"})
+        v.width, v.height, v.pix_fmt = pairs[0][0].width, pairs[0][0].height, "yuv420p"
+        for i, (color, gray) in enumerate(pairs):
+            frame = av.VideoFrame.from_ndarray((color if (i // DEMO_SHOT) % 2 == 0 else gray).to_ndarray(),
+                                               format="yuv420p")
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    return dst
+
+
+def kept_shots(src: Path, dst: Path) -> dict:
+    """The film colorized as a run does by default (a tiny random network: the colors play no part, coded
+    losslessly): its shots, those that kept their own colors, and the frames whose chroma is the input's to
+    the code, as runs of frame numbers."""
+    report = colorize_video(src, dst, model="tiny-random", progress=False, overwrite=True, encode=EncodeOptions(crf=0))
+    with av.open(str(src)) as a, av.open(str(dst)) as b:
+        same = [np.array_equal(x.to_ndarray()[x.height:], y.to_ndarray()[y.height:])
+                for x, y in zip(a.decode(video=0), b.decode(video=0), strict=True)]
+    runs = [[i, i] for i, (k, before) in enumerate(zip(same, [False] + same)) if k and not before]
+    for run in runs:
+        while run[1] + 1 < len(same) and same[run[1] + 1]:
+            run[1] += 1
+    return {"shots": report.shots, "kept_shots": report.kept_color_shots, "kept_frames": runs}
 
 
 def main() -> None:
@@ -172,7 +211,8 @@ def main() -> None:
         print(json.dumps(result))
         return
     for name, r in result["films"].items():
-        print(f"film {name:14s} {r['kind']:7s} {r['hue'] or '':12s} sampled frames {r['frames']}")
+        print(f"film {name:14s} {r['kind']:7s} {r['hue'] or '':12s} sampled frames {r['frames']}; shots "
+              f"{r['shots']}, kept {r['kept_shots']}, frames kept {r['kept_frames']}")
     for name, r in (result["photos"] or {}).items():
         print(f"photos {name:12s} gray {r['gray']:.3f}  tinted {r['tinted']:.3f}  color {r['color']:.3f}  {r['hues']}")
     for name, share in (result["tape"] or {}).items():
