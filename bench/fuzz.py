@@ -6,11 +6,12 @@
 Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
 MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order), or, with --containers, the
 others of FILMS (flv, nut, mov, WebM, MPEG program stream, MXF, Ogg, WMV, DV), "joined" (two MPEG-TS
-clips joined with `cat`, the clock starting again) and "ffv1" (an FFV1 + FLAC master); every third run
-colorizes a range, which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and
-16-bit gray TIFF with a gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha,
-JPEG 2000, HEIC). `--progress`: films run with their progress bar (an MPEG-TS or -PS film's then has a
-thread that measures its joined parts); its lines are left out of the error's.
+clips joined with `cat`, the clock starting again), "ffv1" (an FFV1 + FLAC master) and "mixed" (mp4, a
+shot in color, whose colors it keeps, then one in black and white); every third run colorizes a range,
+which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and 16-bit gray TIFF with a
+gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha, JPEG 2000, HEIC).
+`--progress`: films run with their progress bar (an MPEG-TS or -PS film's then has a thread that measures
+its joined parts); its lines are left out of the error's.
 Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a one-line 'vidcolor: error:'
 message; exit 2 too for a range, which may start past a truncated film's end), internal_error (any other
 exit), traceback, hang (timeout), partial_output (a failure that left the output or a temporary file),
@@ -69,6 +70,9 @@ def film_seed(tmp: Path, name: str) -> tuple[str, Path]:
         return ".ts", tmp / "seed_joined.ts"
     if name == "ffv1":  # an archive's master: FFV1 (FFmpeg's default, a keyframe every 12 frames) and FLAC
         return ".mkv", make_clip(tmp / "seed_ffv1.mkv", frames=30, codec="ffv1", audio=("flac",))
+    if name == "mixed":  # a shot in color and one in black and white: every frame's colors are judged
+        return ".mp4", make_clip(tmp / "seed_mixed.mp4", frames=30, photos=("astronaut", "coffee"),
+                                 color_photos=("astronaut",), **FILMS["mp4"])
     return f".{name}", make_clip(tmp / f"seed.{name}", frames=30, **FILMS[name])
 
 
@@ -121,8 +125,8 @@ def main() -> None:
     p.add_argument("--keep", type=Path, default=None, help="copy inputs that failed badly into this folder")
     p.add_argument("--photos", action="store_true", help="corrupt photos instead of clips")
     p.add_argument("--containers", default="mp4,mkv,ts,avi",
-                   help=f"the films to corrupt, in turn (of {', '.join(FILMS)}, joined; the default is the first "
-                        "seeds')")
+                   help=f"the films to corrupt, in turn (of {', '.join(FILMS)}, joined, ffv1, mixed; the default "
+                        "is the first seeds')")
     p.add_argument("--progress", action="store_true", help="films with their progress bar")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
