@@ -170,8 +170,10 @@ class FrameStage:
             return
         frames = [f for _, f in self.incoming]
         L, g, small, sums = self.split(self._look, self.luma(frames))
-        with torch_threads(1):  # small pictures (the survey's reason)
-            has = [frame_coloring(f, self.fmt) if self.keep else None for f in frames]
+        has = [None] * len(frames)
+        if self.keep:
+            with torch_threads(1):  # small pictures (the survey's reason)
+                has = [frame_coloring(f, self.fmt) for f in frames]
         for i, (items, _) in enumerate(self.incoming):
             self.smoother.add(Pending(self.count + i, items, g[i], L[i:i + 1], sums[i:i + 1], coloring=has[i]))
         if self.detector is not None:
