@@ -87,7 +87,7 @@ def test_a_color_film_is_said_and_a_tinted_one_colorized_without_a_word(clip, tm
     assert "the film already has colors" in caplog.text and sheet["coloring"] == {"kind": "color", "hue": None}
     assert sheet["kept"] == sheet["times"]  # shown as they are, as a run keeps their shots' colors
     sheet = make_preview(films["color"], tmp_path / "sheet.png", count=2, colorizer=Colorizer("tiny-random"),
-                         recolor=True, overwrite=True)
+                         keep_color_shots=False, overwrite=True)
     assert sheet["kept"] == [] and len(sheet["times"]) == 2
     sheet = make_preview(films["color"], tmp_path / "sheet.png", count=2, colorizer=Colorizer("tiny-random"),
                          levels="off", overwrite=True)  # its levels left alone, its colors still said

@@ -159,7 +159,7 @@ def preview(
     named = _beside(input, "preview", ".png")
     output = output / named.name if output is not None and output.is_dir() else output or named
     report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
-                          overwrite, frame_rate, levels, recolor)
+                          overwrite, frame_rate, levels, keep_color_shots=not recolor)
     typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
 
 

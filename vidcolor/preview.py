@@ -32,11 +32,12 @@ def _gray(frame) -> np.ndarray:
 
 def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, count: int = 6,
                  colorizer: Colorizer | None = None, overwrite: bool = False,
-                 frame_rate: str | float | None = None, levels: str | Levels = "auto", recolor: bool = False) -> dict:
+                 frame_rate: str | float | None = None, levels: str | Levels = "auto",
+                 keep_color_shots: bool = True) -> dict:
     """Write a PNG contact sheet: one row per time, gray | color, labelled with the frame's time
     (`frame_rate`: an image sequence's rate; `levels`: as colorize_video takes it, the whole film's, so that
-    the sheet shows what the film will look like). A frame that has colors of its own, where a run would keep
-    its shot's (pipeline: keep_color_shots), is shown as it is, unless `recolor`."""
+    the sheet shows what the film will look like). With `keep_color_shots`, as a run has it, a frame that has
+    colors of its own where the run would keep its shot's is shown as it is."""
     src, dst = Path(src), Path(dst)
     check_levels(levels)
     if is_photo(src) and not is_sequence(src):  # FFmpeg reads it as a film of one frame, found at no time
@@ -57,7 +58,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         frames = frames_at(container, info, times)
         shown = frames_colorings(found[0] for found in frames if found)
         has = surveyed.coloring if surveyed else film_coloring(shown)
-        keep = frozenset() if recolor else kept_kinds(surveyed.frames if surveyed else shown, has)
+        keep = kept_kinds(surveyed.frames if surveyed else shown, has) if keep_color_shots else frozenset()
         for line in (film.said(), said_of_film(has, keep)):
             if line:
                 log.warning("%s: %s", src, line)
