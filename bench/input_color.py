@@ -1,7 +1,7 @@
 """How well vidcolor tells gray, tinted and color pictures apart (vidcolor.input_color): a folder's color
 photos and films are left as they are, and tinted ones are colorized.
 
-    python bench/input_color.py [--limit N] [--json]
+    python bench/input_color.py [--limit N] [--figure docs/kept_shots.jpg] [--json]
 
 photos: held-out photos (val split), each made into variants, saved as JPEG (quality 75) and read back:
 as they are (color); faded color (saturation 0.35); gray; gray with scanner noise (each channel +-3 codes,
@@ -44,6 +44,7 @@ from temporal import ROOT
 from vidcolor import colorize_video
 from vidcolor.input_color import coloring, ycc_of_planes, ycc_of_rgb
 from vidcolor.media.encode import EncodeOptions
+from vidcolor.preview import make_preview
 from vidcolor.survey import film_survey
 from vidcolor.train.data import load_photos_native
 
@@ -152,6 +153,14 @@ def toned_copy(src: Path, dst: Path) -> Path:
     return dst
 
 
+def figure(tmp: Path, path: Path) -> None:
+    """The documentary's preview sheet with the shipped weights, a frame of each shot: the first shot keeps
+    its colors, the others are colorized (the third, in color but of about one hue, too)."""
+    sheet = tmp / "sheet.png"
+    make_preview(documentary(tmp / "documentary_sheet.mp4"), sheet, count=4)
+    Image.open(sheet).save(path, quality=90)
+
+
 def films(tmp: Path) -> dict:
     clips = {name: path for name, path in truth_clips().items()} | {"demo_bw": ROOT / "samples" / "demo_bw.mp4"}
     if SHARED.is_dir():
@@ -201,10 +210,13 @@ def kept_shots(src: Path, dst: Path) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--limit", type=int, default=None, help="held-out photos (default: all)")
+    p.add_argument("--figure", type=Path, default=None, help="write the documentary's preview sheet here")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
+        if args.figure is not None:
+            figure(Path(tmp), args.figure)
         result = {"films": films(Path(tmp)), "photos": photos(args.limit) if DATA.is_dir() else None,
                   "tape": tape(args.limit) if DATA.is_dir() else None}
     if args.json:
