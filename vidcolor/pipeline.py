@@ -228,22 +228,30 @@ class FrameStage:
         while len(self.ready) >= self.batch_size or (final and self.ready):
             chunk, self.ready = self.ready[:self.batch_size], self.ready[self.batch_size:]
             frames = [p.items[-1] for p, _ in chunk]
-            L = torch.cat([p.L for p, _ in chunk])
-            vectors = torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk])
-            if self.chroma_filter is None:
-                ab = self.split(self._ab, L, vectors)
+            kept = [p.shot_kind in self.keep for p, _ in chunk]
+            if any(kept):  # their own chroma, and the network only for the others
+                rest = [c for c, k in zip(chunk, kept) if not k]
+                colored = iter(self._colored(rest) if rest else ())
+                codes = np.stack([own_chroma(f, self.fmt) if k else next(colored) for f, k in zip(frames, kept)])
+                self.kept_shots.update(p.shot for (p, _), k in zip(chunk, kept) if k)
             else:
-                ab, blend, where = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
-                ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend, where)
-            cbcr = self.split(self._codes, torch.cat([p.luma for p, _ in chunk]), ab)
-            codes = cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)
-            for i, (p, _) in enumerate(chunk):
-                if p.shot_kind in self.keep:
-                    codes[i] = own_chroma(frames[i], self.fmt)
-                    self.kept_shots.add(p.shot)
+                codes = self._colored(chunk)
             self.emit(Rendered([it for p, _ in chunk for it in p.items], frames, codes))
             for p, _ in chunk:
                 p.drop_pixels()
+
+    def _colored(self, chunk: list[tuple[Pending, torch.Tensor]]) -> np.ndarray:
+        """(B, 2, ch, cw) Cb/Cr codes of the chunk's frames from the network (the chroma filter runs over
+        these frames alone: it starts again at each shot, and a kept shot lies between shots)."""
+        L = torch.cat([p.L for p, _ in chunk])
+        vectors = torch.stack([self.shot_g.get(p.shot, g) for p, g in chunk])
+        if self.chroma_filter is None:
+            ab = self.split(self._ab, L, vectors)
+        else:
+            ab, blend, where = self.split(self._paint, L, vectors, self.chroma_filter.predecessors(L))
+            ab = self.chroma_filter([p.shot for p, _ in chunk], ab, blend, where)
+        cbcr = self.split(self._codes, torch.cat([p.luma for p, _ in chunk]), ab)
+        return cbcr.cpu().numpy().astype(self.fmt.dtype, copy=False)
 
 
 def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport, image_files: bool,
