@@ -178,6 +178,10 @@ def test_a_films_shots_in_color_keep_their_colors_and_the_others_are_colorized(t
     assert kept == [False] * 16 + [True] * 16 + [False] * 16
     assert all(np.abs(c.astype(int) - 128).mean() > 1 for c in outs[True][:16] + outs[True][32:])  # colorized
     assert not any(np.array_equal(a, b) for a, b in zip(outs[False], source))
+    part = colorize_video(film, tmp_path / "part.mkv", model="tiny-random", progress=False, start="f10",
+                          end="f30", encode=EncodeOptions(crf=0))  # 6 gray frames, then 14 of the shot in color
+    kept = [np.array_equal(a.to_ndarray()[96:], b) for a, b in zip(decode_planes(tmp_path / "part.mkv"), source[10:])]
+    assert (part.shots, part.kept_color_shots, kept) == (2, 1, [False] * 6 + [True] * 14)
     caplog.clear()  # a film mostly in black and white: not a film in color, and its one shot in color is kept
     film = make_clip(tmp_path / "archive.mp4", width=160, height=96, frames=80, color_photos=("astronaut",),
                      photos=("coffee", "chelsea", "astronaut", "rocket", "immunohistochemistry"))

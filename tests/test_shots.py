@@ -39,6 +39,15 @@ def test_cut_found_and_pan_ignored():
     assert boundaries(frames) == [(30, "cut")]
 
 
+def test_a_cut_a_few_frames_after_the_start_is_found_and_a_dark_start_is_no_boundary():
+    """A range may start a few frames before a cut: the boundaries' minimum distance kept it in the shot
+    after it (their moods averaged; the gray frames of a range starting before a shot in color left gray).
+    A film that opens on black has its one boundary where the picture comes, none in its first frames."""
+    assert boundaries(smalls("astronaut", 3, pan=1) + smalls("coffee", 30, pan=1)) == [(3, "cut")]
+    black = [np.zeros((36, SMALL_WIDTH), np.float32)] * 12
+    assert boundaries(black + smalls("coffee", 30)) == [(12, "cut")]
+
+
 def test_flash_is_not_a_cut():
     frames = smalls("chelsea", 40)
     for k in (20, 21):

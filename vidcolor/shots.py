@@ -4,8 +4,9 @@ Hard cuts: a jump in the mean absolute difference of consecutive 64-px-wide fram
 large in absolute terms and ADAPTIVE_RATIO times larger than the differences around it (so
 camera motion, which changes every frame, does not count), is not a flash (the picture does
 not come back within FLASH_FRAMES), and leaves at least MIN_SHOT_FRAMES since the last
-boundary. Fades: the picture going to black or coming out of it (with hysteresis) is a
-boundary too, so that color does not bleed through a fade. Works on luma only: B&W film.
+boundary (the first may come at once: a range can start a few frames before a cut). Fades:
+the picture going to black or coming out of it (with hysteresis) is a boundary too, so that
+color does not bleed through a fade. Works on luma only: B&W film.
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ class ShotDetector:
         self.first = 0  # index of frames[0]
         self.count = 0  # frames pushed
         self.decided = 0  # frames decided
-        self.last_boundary = 0
+        self.last_boundary: int | None = None  # none yet: a range may start a few frames before a cut
         self.dark = False
 
     def push(self, small: np.ndarray) -> list[tuple[int, str | None]]:
@@ -77,11 +78,11 @@ class ShotDetector:
         self.decided = t + 1
         frame, score = self._get(t)
         kind = None
-        if t > 0 and t - self.last_boundary >= MIN_SHOT_FRAMES:
-            if self._is_cut(t, score):
-                kind = "cut"
-            elif self._dark_changes(frame):
-                kind = "fade"
+        apart = t - (self.last_boundary or 0) >= MIN_SHOT_FRAMES  # a film that starts dark is no fade
+        if t > 0 and (apart or self.last_boundary is None) and self._is_cut(t, score):
+            kind = "cut"
+        elif t > 0 and apart and self._dark_changes(frame):
+            kind = "fade"
         if t > 0:
             self._update_dark(frame)
         if kind:
