@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import av
 import numpy as np
 import pytest
 from conftest import BLUE_TINT, SEPIA, decode_planes, gray_rgb, make_clip, photo
@@ -191,3 +192,25 @@ def test_a_films_shots_in_color_keep_their_colors_and_the_others_are_colorized(t
             for a, b in zip(decode_planes(tmp_path / "archive_color.mkv"), decode_planes(film), strict=True)]
     assert report.coloring["kind"] != "color" and report.shots == 5 and report.kept_color_shots == 1
     assert kept == [False] * 32 + [True] * 16 + [False] * 32 and "already has colors" not in caplog.text
+
+
+def test_a_dissolve_from_black_and_white_to_color_keeps_the_colors_it_ends_on(tmp_path):
+    """Archive footage in black and white dissolving into a color interview is one shot to the detector (no
+    cut). Decided at its first second alone, the whole shot was colorized, the interview's colors replaced.
+    A whole second judged in color now turns the shot's kind: the colors it ends on are kept."""
+    pan = photo("astronaut", 160 + 60, 96)
+    film = tmp_path / "dissolve.mp4"
+    with av.open(str(film), "w") as out:
+        v = out.add_stream("libx264", rate=25, options={"crf": "12"})
+        v.width, v.height, v.pix_fmt = 160, 96, "yuv420p"
+        for i in range(60):
+            rgb, share = pan[:, i:i + 160], min(max((i - 20) / 10, 0.0), 1.0)  # gray, 10 frames of dissolve, color
+            mixed = (gray_rgb(rgb) * (1 - share) + rgb * share).round().astype(np.uint8)
+            out.mux(v.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(mixed), format="rgb24")))
+        out.mux(v.encode(None))
+    report = colorize_video(film, tmp_path / "out.mkv", model="tiny-random", progress=False,
+                            encode=EncodeOptions(crf=0))
+    kept = [np.array_equal(a.to_ndarray()[96:], b.to_ndarray()[96:])
+            for a, b in zip(decode_planes(tmp_path / "out.mkv"), decode_planes(film), strict=True)]
+    assert report.shots == 1 and report.kept_color_shots == 1
+    assert not any(kept[:20]) and all(kept[30:])  # the gray start colorized, the color end its own

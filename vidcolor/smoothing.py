@@ -38,8 +38,10 @@ class Pending:
 
 class ShotSmoother:
     """Also judges each shot's colors at its first frame, where the frames are judged (Pending.coloring): as
-    a film's (input_color.film_coloring), over its first frames up to the window's end; the whole shot
-    keeps that kind (Pending.shot_kind), so that none switches between its own colors and the network's."""
+    a film's (input_color.film_coloring), over its first frames up to the window's end. The shot keeps that
+    kind (Pending.shot_kind) unless a whole window ahead is judged gray, or color, and the kind is not: a
+    dissolve from archive footage in black and white to a color interview, which the shot detector does
+    not cut. A few frames of another kind (a dark moment, a sky) change nothing."""
 
     def __init__(self, window: int) -> None:
         self.window = window
@@ -78,9 +80,11 @@ class ShotSmoother:
             w = torch.tensor([float(self.window + 1 - abs(p.index - t)) if p.shot == me.shot else 0.0
                               for p in span], dtype=me.g.dtype).to(me.g.device, non_blocking=True)
             out.append((me, (w[:, None] * torch.stack([p.g for p in span])).sum(0) / w.sum()))
-            if self.judged[0] != me.shot:
-                ahead = [p.coloring for p in span if p.shot == me.shot and p.index >= t]
+            ahead = [p.coloring for p in span if p.shot == me.shot and p.index >= t]
+            if self.judged[0] != me.shot or None in ahead:
                 self.judged = (me.shot, None if None in ahead else film_coloring(ahead).kind)
+            elif len(ahead) > self.window and len({c.kind for c in ahead}) == 1 and ahead[0].kind in ("gray", "color"):
+                self.judged = (me.shot, ahead[0].kind)  # a whole window of one: a dissolve between the two
             me.shot_kind = self.judged[1]
             self.released += 1
             while self.buf and self.buf[0].index < self.released - self.window:
