@@ -39,6 +39,13 @@ def _beside(input: Path, tag: str, suffix: str) -> Path:
     return input.with_name(f"{base_name(input) if is_sequence(input) else input.stem}_{tag}{suffix}")
 
 
+def _into(output: Path | None, named: Path) -> Path:
+    """The output given, or `named` (the default name) where none is, or inside the existing folder given."""
+    if output is None:
+        return named
+    return output / named.name if output.is_dir() else output
+
+
 def _print_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, indent=None) + "\n")
 
@@ -102,10 +109,8 @@ def colorize(
                          side_by_side=side_by_side, frame_rate=frame_rate, levels=levels, recolor=recolor)
         return
     photo = is_photo(input) and not sequence
-    if output is None or output.is_dir():  # beside the input, or in the folder given, as INPUT_color.EXT
-        named = _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
-        named = named if sequence else output_for(named, photo)  # film.mod, film.rmvb, an animated GIF: .mp4
-        output = named if output is None else output / named.name
+    named = _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
+    output = _into(output, named if sequence else output_for(named, photo))  # film.mod, an animated GIF: .mp4
     if photo:
         report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
                                 overwrite=overwrite, reference=reference)
@@ -156,8 +161,7 @@ def preview(
     from .colorizer import Colorizer
     from .preview import make_preview
 
-    named = _beside(input, "preview", ".png")
-    output = output / named.name if output is not None and output.is_dir() else output or named
+    output = _into(output, _beside(input, "preview", ".png"))
     report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
                           overwrite, frame_rate, levels, keep_color_shots=not recolor)
     typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)

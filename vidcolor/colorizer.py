@@ -34,11 +34,10 @@ def pick_device(name: str = "auto") -> torch.device:
         device = None
     if device is None or device.type not in ("cpu", "cuda"):
         raise UsageError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        seen = torch.cuda.device_count()
-        raise UsageError(f"--device {name} was asked for, but torch sees "
-                         + (f"{seen} CUDA GPU{'s' if seen > 1 else ''} (cuda:0 to cuda:{seen - 1})" if seen else
-                            "no CUDA GPU"))
+    seen = torch.cuda.device_count() if device.type == "cuda" else 0
+    if device.type == "cuda" and (device.index or 0) >= seen:
+        gpus = f"{seen} CUDA GPU{'s' if seen > 1 else ''} (cuda:0 to cuda:{seen - 1})" if seen else "no CUDA GPU"
+        raise UsageError(f"--device {name} was asked for, but torch sees {gpus}")
     return device
 
 

@@ -63,13 +63,14 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
             if line:
                 log.warning("%s: %s", src, line)
         colorizer = colorizer or Colorizer()
+        judged = iter(shown)  # the frames found, in turn
         for t, found in zip(times, frames):
             if found is None and at:
                 raise UsageError(f"{src}: no frame at or after {format_clock(t)}: the picture ends before it")
             if found is None:  # spread over a length the picture does not fill (sound that runs on, in flv)
                 continue
             frame, t_frame = found
-            gray, kept = _gray(frame), shown.pop(0).kind in keep
+            gray, kept = _gray(frame), next(judged).kind in keep
             color = frame.to_ndarray(format="rgb24") if kept else colorize_pixels(gray, colorizer, levels=film)
             rows.append((format_clock(t_frame), gray, color, kept))
     finally:

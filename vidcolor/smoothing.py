@@ -80,16 +80,21 @@ class ShotSmoother:
             w = torch.tensor([float(self.window + 1 - abs(p.index - t)) if p.shot == me.shot else 0.0
                               for p in span], dtype=me.g.dtype).to(me.g.device, non_blocking=True)
             out.append((me, (w[:, None] * torch.stack([p.g for p in span])).sum(0) / w.sum()))
-            ahead = [p.coloring for p in span if p.shot == me.shot and p.index >= t]
-            if self.judged[0] != me.shot or None in ahead:
-                self.judged = (me.shot, None if None in ahead else film_coloring(ahead).kind)
-            elif len(ahead) > self.window and len({c.kind for c in ahead}) == 1 and ahead[0].kind in ("gray", "color"):
-                self.judged = (me.shot, ahead[0].kind)  # a whole window of one: a dissolve between the two
-            me.shot_kind = self.judged[1]
+            if me.coloring is not None:  # the film's frames are judged (all of them, or none)
+                me.shot_kind = self._shot_kind(me, [p.coloring for p in span if p.shot == me.shot and p.index >= t])
             self.released += 1
             while self.buf and self.buf[0].index < self.released - self.window:
                 self.buf.popleft()
         return out
+
+
+    def _shot_kind(self, me: Pending, ahead: list[Coloring]) -> str:
+        """The kind of `me`'s shot, from `ahead`: its frames from `me` on within the window."""
+        if self.judged[0] != me.shot:
+            self.judged = (me.shot, film_coloring(ahead).kind)
+        elif len(ahead) > self.window and len({c.kind for c in ahead}) == 1 and ahead[0].kind in ("gray", "color"):
+            self.judged = (me.shot, ahead[0].kind)  # a whole window of one: a dissolve between the two
+        return self.judged[1]
 
 
 class ChromaFilter:

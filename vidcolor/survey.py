@@ -4,7 +4,7 @@ for every frame, range and preview of it."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -40,14 +40,19 @@ class Survey:
     frames: tuple[Coloring, ...] = ()
 
 
+def _as_read(frames: Iterable[av.VideoFrame]) -> Iterator[tuple[av.VideoFrame, PlaneFormat]]:
+    """Each frame in its plane format, as the pipeline reads it (RGB and gray scans become Y'CbCr), one at a
+    time: 24 4K frames held at once would take 300 MB."""
+    for frame in frames:
+        fmt = plane_format(frame)
+        yield to_plane_format(frame, fmt), fmt
+
+
 def _looked(frames: Iterable[av.VideoFrame]) -> tuple[list[torch.Tensor], list[Coloring]]:
-    """The L*/100 of each sampled frame's picture and its coloring, frame by frame as they are decoded (24 4K
-    frames held at once would take 300 MB)."""
+    """The L*/100 of each sampled frame's picture and its coloring."""
     pixels, colorings = [], []
     with torch_threads(1):  # small pictures: a second thread spins more than it works (0.50 s of CPU, not 0.15)
-        for frame in frames:
-            fmt = plane_format(frame)  # as the pipeline reads it: RGB and gray scans become Y'CbCr
-            frame = to_plane_format(frame, fmt)
+        for frame, fmt in _as_read(frames):
             pixels.append(picture_lightness(frame, fmt))
             colorings.append(frame_coloring(frame, fmt))
     return pixels, colorings
@@ -61,12 +66,8 @@ def frame_coloring(frame: av.VideoFrame, fmt: PlaneFormat) -> Coloring:
 
 def frames_colorings(frames: Iterable[av.VideoFrame]) -> list[Coloring]:
     """Each decoded frame's Coloring, as a survey judges its samples (a preview's frames)."""
-    colorings = []
     with torch_threads(1):
-        for frame in frames:
-            fmt = plane_format(frame)
-            colorings.append(frame_coloring(to_plane_format(frame, fmt), fmt))
-    return colorings
+        return [frame_coloring(frame, fmt) for frame, fmt in _as_read(frames)]
 
 
 def said_of_film(film: Coloring, keep: frozenset[str]) -> str | None:
