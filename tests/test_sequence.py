@@ -111,6 +111,24 @@ def test_cli_names_the_output_after_the_sequence_and_keeps_frame_rates_for_seque
     assert not film.with_name("x.mp4").exists()
 
 
+def test_a_film_or_photo_whose_name_looks_like_a_pattern_is_one_file_and_so_are_its_outputs(tmp_path, clip):
+    """`a%d.mp4` exists: it and its default outputs are files of those names (its output was refused as a
+    sequence of .mp4 pictures; a photo's and a preview sheet's were said to be written, and were not)."""
+    film = clip("a%d.mp4", frames=6)
+    pic = tmp_path / "p%d.png"
+    Image.fromarray(gray_rgb(photo("coffee", 64, 48))).save(pic)
+    assert run([str(film), "--model", "tiny-random", "-q"]) == 0
+    assert run([str(film), "-o", str(tmp_path / "b%d.mkv"), "--model", "tiny-random", "-q"]) == 0
+    assert run(["preview", str(film), "--count", "2", "--model", "tiny-random"]) == 0
+    assert run([str(pic), "--model", "tiny-random", "-q"]) == 0
+    for name in ("a%d_color.mp4", "b%d.mkv"):
+        assert len(decode_planes(tmp_path / name)) == 6
+    assert Image.open(tmp_path / "a%d_preview.png").size[0] > 0
+    assert Image.open(tmp_path / "p%d_color.png").size == (64, 48)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a%d.mp4", "a%d_color.mp4", "a%d_preview.png", "b%d.mkv",
+                                                         "p%d.png", "p%d_color.png"]
+
+
 @pytest.mark.parametrize("text, rate", [("24", Fraction(24)), ("18", Fraction(18)), ("23.976", Fraction(24000, 1001)),
                                         ("29.97", Fraction(30000, 1001)), ("24000/1001", Fraction(24000, 1001)),
                                         ("12.5", Fraction(25, 2))])

@@ -27,8 +27,9 @@ def disk_full(ex: BaseException, dst: Path) -> OutputError | None:
     return None
 
 
-def check_output(src: Path, dst: Path, overwrite: bool) -> None:
-    """Refuse outputs that would damage the input or existing files, or that cannot be written."""
+def check_output(src: Path, dst: Path, overwrite: bool, frames: bool = False) -> None:
+    """Refuse outputs that would damage the input or existing files, or that cannot be written. `frames`: dst
+    is an image sequence's pattern (a photo or a preview sheet named `p%d.jpg` is one file of that name)."""
     same_file = dst.exists() and src.exists() and os.path.samefile(src, dst)  # also through links
     if same_file or dst.resolve() == src.resolve():
         raise OutputError(f"{dst}: the output is the input; choose another output path")
@@ -37,7 +38,7 @@ def check_output(src: Path, dst: Path, overwrite: bool) -> None:
     if dst.exists() and not overwrite:
         raise OutputError(f"{dst}: already exists (use --overwrite to replace it)")
     check_folder(dst)
-    if is_sequence(dst):
+    if frames:
         _check_frames(src, dst, overwrite)
 
 
@@ -64,10 +65,10 @@ def _check_frames(src: Path, dst: Path, overwrite: bool) -> None:
 
 
 @contextmanager
-def atomic_output(src: Path, dst: Path, overwrite: bool = False) -> Iterator[Path]:
+def atomic_output(src: Path, dst: Path, overwrite: bool = False, frames: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside dst (same suffix); rename it to dst only if the body succeeds."""
-    check_output(src, dst, overwrite)
-    if is_sequence(dst):
+    check_output(src, dst, overwrite, frames)
+    if frames:
         with _atomic_frames(dst) as tmp:
             yield tmp
         return

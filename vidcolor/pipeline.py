@@ -480,10 +480,10 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     t0 = time.perf_counter()
     container = open_input(src, frame_rate)
     try:
-        check_output(src, dst, overwrite)  # before the model loads: a refused output should fail fast
+        image_files = is_sequence(dst)
+        check_output(src, dst, overwrite, image_files)  # before the model loads: a refused output should fail fast
         check_levels(levels)  # and before the film is sampled, as the device and precision are
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
-        image_files = is_sequence(dst)
         codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
         if why:
             report.warnings.append(f"video coded with {codec}: {why}")
@@ -513,7 +513,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             log.warning("%s: %s", src, w)  # not after a two-hour run
         told = len(report.warnings)
         stats = DecodeStats()
-        with (atomic_output(src, dst, overwrite) as tmp, deferred_interrupt() as interrupted,
+        with (atomic_output(src, dst, overwrite, image_files) as tmp, deferred_interrupt() as interrupted,
               slice_workers(colorizer.device) as split):
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None or image_files,
                             label=dst, first_number=_first_number(container, info, span) if image_files else None,

@@ -12,13 +12,16 @@ import av
 
 from ..errors import InputError, UsageError
 from .decode import TS_DISCONT, film_start, frame_rate, joined_end, packets_of, shown_until
-from .sequence import DEFAULT_RATE, demuxer_options, first_frame, is_sequence, numbered, parse_rate, scan_header
-
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".mk3d", ".webm", ".avi", ".mpg", ".mpeg", ".m2p", ".m2v",
-                  ".ts", ".trp", ".m2ts", ".mts", ".m2t", ".wmv", ".asf", ".dvr-ms", ".wtv", ".flv", ".f4v", ".ogv",
-                  ".ogm", ".3gp", ".3g2", ".dv", ".mxf", ".vob", ".vro", ".evo", ".mod", ".tod", ".divx", ".rm",
-                  ".rmvb", ".y4m"}  # .vob, .vro, .evo: DVD, DVD-VR and HD DVD; .mod, .tod: SD camcorders;
-# .rm, .rmvb: RealMedia, the web's home video around 2000; .dvr-ms, .wtv: Windows Media Center recordings
+from .sequence import (
+    DEFAULT_RATE,
+    VIDEO_SUFFIXES,
+    demuxer_options,
+    first_frame,
+    is_sequence,
+    numbered,
+    parse_rate,
+    scan_header,
+)
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,19 @@ if TYPE_CHECKING:  # training runs without PyAV
 DEFAULT_RATE = Fraction(24)  # film; FFmpeg's own default, 25, is PAL television's
 IMAGE_CODECS = {".dpx": "dpx", ".tif": "tiff", ".tiff": "tiff", ".png": "png"}  # what sequences are written as
 _NUMBER = re.compile(r"%(0\d+)?d")  # %d or %06d, the forms image2 reads
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".mk3d", ".webm", ".avi", ".mpg", ".mpeg", ".m2p", ".m2v",
+                  ".ts", ".trp", ".m2ts", ".mts", ".m2t", ".wmv", ".asf", ".dvr-ms", ".wtv", ".flv", ".f4v", ".ogv",
+                  ".ogm", ".3gp", ".3g2", ".dv", ".mxf", ".vob", ".vro", ".evo", ".mod", ".tod", ".divx", ".rm",
+                  ".rmvb", ".y4m"}  # .vob, .vro, .evo: DVD, DVD-VR and HD DVD; .mod, .tod: SD camcorders;
+# .rm, .rmvb: RealMedia, the web's home video around 2000; .dvr-ms, .wtv: Windows Media Center recordings
 _DPX_FILM_RATE, _DPX_TIMECODE, _DPX_TV_RATE = 1724, 1920, 1940  # byte offsets of SMPTE 268M header fields
 
 
 def is_sequence(path: Path) -> bool:
-    """A file name with one frame-number pattern that is not itself the name of a file."""
-    return len(_NUMBER.findall(path.name.replace("%%", "\0"))) == 1 and not path.exists()
+    """A file name with one frame-number pattern that is not itself the name of a file, nor a film's name
+    (`a%d.mp4`, whose default output `a%d_color.mp4` was refused as a sequence of .mp4 pictures)."""
+    return (len(_NUMBER.findall(path.name.replace("%%", "\0"))) == 1 and path.suffix.lower() not in VIDEO_SUFFIXES
+            and not path.exists())
 
 
 def _around_number(name: str) -> tuple[str, str]:
