@@ -831,6 +831,35 @@ def test_output_is_input_through_a_link(tmp_path, capsys):
     assert code == 4 and "the output is the input" in err
 
 
+def test_output_names_up_to_the_file_systems_limit_are_written_and_longer_ones_refused_first(tmp_path, capsys):
+    """A name of 250 bytes is allowed: its temporary name beside it (a prefix and suffix more) was not, and the
+    run ended in an internal error after its work. A longer name than the folder takes is refused before it;
+    an input of such a name does not exist (it had ended in an internal error too)."""
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    src = make_clip(tmp_path / "in.mp4", frames=4)
+    longest = tmp_path / ("\u00e9" * ((limit - 4) // 2) + "x" * ((limit - 4) % 2) + ".mkv")
+    assert len(os.fsencode(longest.name)) == limit
+    code, err = run_case(src, longest, capsys=capsys)
+    assert code == 0, err
+    assert len(decode_planes(longest)) == 4
+    photo_dst = tmp_path / ("p" * (limit - 4) + ".png")
+    Image.fromarray(np.full((32, 48, 3), 128, np.uint8)).save(tmp_path / "gray.png")
+    code, err = run_case(tmp_path / "gray.png", photo_dst, capsys=capsys)
+    assert code == 0 and photo_dst.exists(), err
+    code, err = run_case(src, tmp_path / ("x" * limit + ".mp4"), capsys=capsys)
+    assert code == 4 and "name is too long" in err
+    box = tmp_path / "box"
+    box.mkdir()
+    (box / "in.mp4").write_bytes(src.read_bytes())
+    code, err = run_case(box, tmp_path / ("x" * (limit + 1)), capsys=capsys)
+    assert code == 4 and "name is too long" in err
+    from vidcolor.cli import run
+    assert run([str(tmp_path / ("x" * limit + ".mp4")), "-o", str(tmp_path / "out.mp4"), *TINY]) == 3
+    assert "no such file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mp4", "gray.png", longest.name, photo_dst.name,
+                                                                 "box"])
+
+
 def test_unknown_output_extension(tmp_path, capsys):
     src = make_clip(tmp_path / "in.mp4")
     code, err = run_case(src, tmp_path / "out.xyz", capsys=capsys)

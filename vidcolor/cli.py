@@ -43,7 +43,7 @@ def _into(output: Path | None, named: Path) -> Path:
     """The output given, or `named` (the default name) where none is, or inside the existing folder given."""
     if output is None:
         return named
-    return output / named.name if output.is_dir() else output
+    return output / named.name if os.path.isdir(output) else output  # False for a name too long to be one
 
 
 def _print_json(obj: dict) -> None:
@@ -100,7 +100,7 @@ def colorize(
     from .pipeline import colorize_video
 
     sequence = is_sequence(input)
-    if input.is_dir():
+    if os.path.isdir(input):
         _colorize_folder(input, output or input.with_name(f"{input.name}_color"), json_out, quiet,
                          colorizer=Colorizer(model, device, work_side, saturation, precision),
                          overwrite=overwrite, progress=not quiet, reference=reference, batch_size=batch_size,

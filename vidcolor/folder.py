@@ -17,6 +17,7 @@ from .image import GIF, IMAGE_SUFFIXES, colorize_image, is_photo, is_reference_t
 from .media.encode import format_for
 from .media.probe import VIDEO_SUFFIXES
 from .media.sequence import frame_files
+from .outputs import check_name
 from .pipeline import colorize_video
 from .scans import SCAN_SUFFIXES, film_scans
 from .survey import check_levels
@@ -87,6 +88,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
         raise InputError(f"{src}: no such folder")
+    check_name(dst)
     if dst.resolve() == src.resolve():
         raise OutputError(f"{dst}: the output folder is the input folder; choose another")
     if dst.suffix.lower() in MEDIA_SUFFIXES or (dst.exists() and not dst.is_dir()):

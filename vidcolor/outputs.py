@@ -30,6 +30,7 @@ def disk_full(ex: BaseException, dst: Path) -> OutputError | None:
 def check_output(src: Path, dst: Path, overwrite: bool, frames: bool = False) -> None:
     """Refuse outputs that would damage the input or existing files, or that cannot be written. `frames`: dst
     is an image sequence's pattern (a photo or a preview sheet named `p%d.jpg` is one file of that name)."""
+    check_name(dst)
     same_file = dst.exists() and src.exists() and os.path.samefile(src, dst)  # also through links
     if same_file or dst.resolve() == src.resolve():
         raise OutputError(f"{dst}: the output is the input; choose another output path")
@@ -40,6 +41,14 @@ def check_output(src: Path, dst: Path, overwrite: bool, frames: bool = False) ->
     check_folder(dst)
     if frames:
         _check_frames(src, dst, overwrite)
+
+
+def check_name(dst: Path) -> None:
+    """A name longer than the file system takes is refused before the work, not by the rename after it."""
+    longest, length = _name_max(dst.parent), len(os.fsencode(dst.name))
+    if length > longest:
+        raise OutputError(f"{dst.name[:40]}...: the output's name is too long ({length} bytes; its folder takes "
+                          f"{longest}): choose a shorter one")
 
 
 def check_folder(dst: Path) -> None:
@@ -72,7 +81,8 @@ def atomic_output(src: Path, dst: Path, overwrite: bool = False, frames: bool = 
         with _atomic_frames(dst) as tmp:
             yield tmp
         return
-    fd, name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f".part{dst.suffix}", dir=dst.parent)
+    fd, name = tempfile.mkstemp(prefix=_prefix(dst.stem, f".part{dst.suffix}", dst.parent), suffix=f".part{dst.suffix}",
+                                dir=dst.parent)
     os.close(fd)
     tmp = Path(name)
     umask = os.umask(0)
@@ -91,7 +101,7 @@ def _atomic_frames(dst: Path) -> Iterator[Path]:
     """Yield the pattern inside a temporary folder beside dst; when the body succeeds, move its frames into
     dst's folder, after removing older frames of that name (an older, longer sequence would leave a tail)."""
     # no '%' in the folder's name: image2 would read it as the frame number
-    folder = Path(tempfile.mkdtemp(prefix=f".{base_name(dst)}.", suffix=".part", dir=dst.parent))
+    folder = Path(tempfile.mkdtemp(prefix=_prefix(base_name(dst), ".part", dst.parent), suffix=".part", dir=dst.parent))
     try:
         with _disk_full_named(dst):
             yield folder / dst.name
@@ -101,6 +111,23 @@ def _atomic_frames(dst: Path) -> Iterator[Path]:
                 os.replace(new, dst.parent / new.name)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name, in bytes, that the file system of `folder` takes (255 where it cannot be asked)."""
+    try:
+        return os.pathconf(folder if folder.is_dir() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf on Windows
+        return 255
+
+
+def _prefix(name: str, suffix: str, folder: Path) -> str:
+    """`.name.` for a temporary file's or folder's name, `name` cut short where the whole would be longer than the
+    file system takes with tempfile's 8 random characters and `suffix` (an output's name may use all of it)."""
+    room = _name_max(folder) - len(os.fsencode(suffix)) - 8 - 2
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f".{name}."
 
 
 @contextmanager

@@ -40,7 +40,7 @@ class VideoInfo:
 
 
 def check_readable(path: Path) -> None:
-    if not path.exists():
+    if not os.path.exists(path):  # False, not an OSError, for a name longer than any file's
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a video file")
