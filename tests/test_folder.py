@@ -6,6 +6,7 @@ import json
 
 import av
 import numpy as np
+import pytest
 from conftest import gray_rgb, make_clip, photo
 from PIL import Image
 
@@ -248,3 +249,28 @@ def test_the_default_output_is_named_as_a_folder_names_its_copies(tmp_path):
     assert run(["preview", str(tmp_path / "film.mkv"), "-o", str(into), "--count", "1", "--model", "tiny-random"]) == 0
     assert sorted(p.name for p in into.iterdir()) == ["film_color.mkv", "film_preview.png", "still_color.gif",
                                                       "tape_color.mp4"]
+
+
+def test_the_models_options_given_to_a_folder_build_its_colorizer(tmp_path):
+    """colorize_folder(..., saturation=0) gives gray films and photos: the model's options had gone on to each
+    film, which has the folder's colorizer already, and were ignored without a word."""
+    from vidcolor import colorize_folder
+    from vidcolor.colorizer import Colorizer
+    from vidcolor.errors import UsageError
+
+    src = tmp_path / "box"
+    src.mkdir()
+    make_clip(src / "film.mp4", frames=4)
+    Image.fromarray(gray_rgb(photo("coffee", 64, 48))).save(src / "print.png")
+    for saturation, gray in ((0.0, True), (1.0, False)):
+        dst = tmp_path / f"out{saturation}"
+        report = colorize_folder(src, dst, model="tiny-random", saturation=saturation, progress=False)
+        assert len(report["colorized"]) == 2
+        with av.open(str(dst / "film.mp4")) as c:
+            frame = next(c.decode(video=0)).to_ndarray(format="yuv420p")
+        chroma = frame[64:].astype(int) - 128
+        rgb = np.asarray(Image.open(dst / "print.png").convert("RGB"), int)
+        spread = np.abs(rgb - rgb.mean(axis=2, keepdims=True)).max()
+        assert (np.abs(chroma).max() <= 1 and spread <= 1) == gray, (saturation, np.abs(chroma).max(), spread)
+    with pytest.raises(UsageError, match="saturation: give them to the Colorizer"):
+        colorize_folder(src, tmp_path / "x", colorizer=Colorizer("tiny-random"), saturation=0.5)

@@ -167,6 +167,43 @@ def test_a_bad_option_is_refused_before_any_work(tmp_path, capsys, monkeypatch, 
         assert code == 2 and err.count("error:") == 1 and option[1] in err and not dst.exists()
 
 
+@pytest.mark.parametrize("option", [{"start": -1}, {"duration": -2.0}, {"batch_size": 0}, {"smooth_seconds": -1},
+                                    {"smooth_seconds": float("nan")}, {"smooth_seconds": 60}, {"saturation": -2},
+                                    {"work_side": 7}])
+def test_the_apis_bad_options_are_refused_as_the_command_lines_are(tmp_path, monkeypatch, option):
+    """The library checks what typer checks on the command line, before any work, for one film and once for a
+    folder: a negative start had colorized the whole film, smooth_seconds=-1 crashed in torch, saturation=-2
+    turned the colors around, and a window of 60 s would hold a minute of frames in memory."""
+    from vidcolor import colorize_folder, pipeline
+    from vidcolor.errors import UsageError
+
+    def sampled(*args, **kwargs):
+        raise AssertionError("the film was sampled")
+
+    monkeypatch.setattr(pipeline, "film_survey", sampled)
+    box = tmp_path / "box"
+    box.mkdir()
+    make_clip(box / "a.mp4", frames=4)
+    with pytest.raises(UsageError):
+        colorize_video(box / "a.mp4", tmp_path / "a_color.mp4", model="tiny-random", progress=False, **option)
+    if "start" not in option and "duration" not in option:  # a folder takes no range
+        with pytest.raises(UsageError):
+            colorize_folder(box, tmp_path / "box_color", model="tiny-random", progress=False, **option)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["box"]
+
+
+@pytest.mark.parametrize("count", [0, -1, 101])
+def test_a_preview_of_no_rows_or_too_many_is_refused_as_usage(tmp_path, count):
+    """count=0 had read as a film with no frame to decode (exit 3, blaming the film)."""
+    from vidcolor import make_preview
+    from vidcolor.errors import UsageError
+
+    src = make_clip(tmp_path / "a.mp4", frames=4)
+    with pytest.raises(UsageError, match="count"):
+        make_preview(src, tmp_path / "sheet.png", count=count)
+    assert not (tmp_path / "sheet.png").exists()
+
+
 def test_unreadable_file(tmp_path, capsys, monkeypatch):
     src = make_clip(tmp_path / "locked.mp4")
     real = os.access

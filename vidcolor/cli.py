@@ -10,7 +10,15 @@ from pathlib import Path
 
 import typer
 
-from .defaults import DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE
+from .defaults import (
+    DEFAULT_MODEL,
+    DEFAULT_SMOOTH_SECONDS,
+    DEFAULT_WORK_SIDE,
+    MAX_PREVIEW_COUNT,
+    MAX_SATURATION,
+    MAX_SMOOTH_SECONDS,
+    MIN_WORK_SIDE,
+)
 from .errors import EXIT_CODES, VidcolorError, one_line
 
 EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
@@ -20,8 +28,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                        "vidcolor INPUT -o OUTPUT is short for vidcolor colorize INPUT -o OUTPUT.\n\n" + EXIT_HELP)
 
 
-SATURATION = typer.Option(1.0, min=0.0, max=3.0, help="Scale the colors (1: as the weights file calibrates them; "
-                          "1.2: more vivid; 0.8: quieter).")
+SATURATION = typer.Option(1.0, min=0.0, max=MAX_SATURATION,
+                          help="Scale the colors (1: as the weights file calibrates them; 1.2: more vivid; "
+                          "0.8: quieter).")
 FRAME_RATE = typer.Option(None, "--frame-rate", help="Rate of an image sequence (scans/reel_%06d.dpx) or of "
                           "the film scans in a folder [default: the DPX header's, else 24]; 18, 24000/1001 and "
                           "23.976 work too.")
@@ -62,7 +71,7 @@ def colorize(
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
     batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16; on a CPU "
                                           "fewer for bigger frames: 9 at 720p, 4 at 1080p, 1 at 4K]."),
-    work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32, help="Short side (px) the network sees."),
+    work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=MIN_WORK_SIDE, help="Short side (px) the network sees."),
     saturation: float = SATURATION,
     precision: str = PRECISION,
     codec: str = typer.Option("libx264", help="Video encoder (webm: VP9 unless given; image sequences: from the "
@@ -72,7 +81,7 @@ def colorize(
     preset: str = typer.Option("veryfast", help="Encoder speed preset (slow: smaller files, slower)."),
     shot_detect: bool = typer.Option(True, "--shot-detect/--no-shot-detect",
                                      help="Hold colors steady within each shot (global features averaged)."),
-    smooth_seconds: float = typer.Option(DEFAULT_SMOOTH_SECONDS, min=0.0,
+    smooth_seconds: float = typer.Option(DEFAULT_SMOOTH_SECONDS, min=0.0, max=MAX_SMOOTH_SECONDS,
                                          help="Half-width of the averaging window in a shot."),
     start: str | None = typer.Option(None, help="Range start: hh:mm:ss.ms, seconds, or f<frame>."),
     end: str | None = typer.Option(None, help="Range end (excluded), same forms."),
@@ -149,9 +158,11 @@ def preview(
     output: Path | None = typer.Option(None, "-o", "--output", help="PNG sheet [default: INPUT_preview.png, "
                                        "there if a folder is given]."),
     at: list[str] | None = typer.Option(None, "--at", help="A time to show (repeat); hh:mm:ss.ms, s or f<n>."),
-    count: int = typer.Option(6, min=1, max=100, help="Frames spread over the film, when no --at is given."),
+    count: int = typer.Option(6, min=1, max=MAX_PREVIEW_COUNT,
+                              help="Frames spread over the film, when no --at is given."),
     model: str = typer.Option(DEFAULT_MODEL), device: str = typer.Option("auto"),
-    work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=32), overwrite: bool = typer.Option(False, "--overwrite"),
+    work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=MIN_WORK_SIDE),
+    overwrite: bool = typer.Option(False, "--overwrite"),
     saturation: float = SATURATION, precision: str = PRECISION, frame_rate: str | None = FRAME_RATE,
     levels: str = LEVELS,
     recolor: bool = typer.Option(False, "--recolor", help="Colorize the frames that have colors of their own "

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from . import heap
 from .color import BORDER_GRAY, gray_to_lightness
-from .defaults import DEFAULT_MODEL, DEFAULT_WORK_SIDE
+from .defaults import DEFAULT_MODEL, DEFAULT_WORK_SIDE, MAX_SATURATION, MIN_WORK_SIDE
 from .errors import UsageError, VidcolorError
 from .model.fused import fuse_for_cpu
 from .model.net import AB_SCALE, FusionNet, fold_batch_norm
@@ -148,6 +148,10 @@ class Colorizer:
         """`saturation` scales the predicted a*b* on top of the gain the weights file carries (1: as
         shipped): how vivid a film should look is the restorer's call (docs/quality.md, Which levers pay).
         `precision`: "auto" (see autocast_dtype) or "float32"."""
+        if work_side is not None and not work_side >= MIN_WORK_SIDE:  # the API's, refused as the command line's
+            raise UsageError(f"work side {work_side}: use {MIN_WORK_SIDE} px or more")
+        if not 0 <= saturation <= MAX_SATURATION:
+            raise UsageError(f"saturation {saturation}: use 0 (gray) to {MAX_SATURATION:g}")
         self.device = pick_device(device)
         if self.device.type == "cpu":
             heap.keep_freed_memory()

@@ -19,7 +19,14 @@ import torch.nn.functional as F
 
 from .color import gray_to_lightness, tabulated
 from .colorizer import Colorizer, work_size
-from .defaults import CPU_BATCH_PIXELS, DEFAULT_MODEL, DEFAULT_SMOOTH_SECONDS, DEFAULT_WORK_SIDE, MAX_BATCH_SIZE
+from .defaults import (
+    CPU_BATCH_PIXELS,
+    DEFAULT_MODEL,
+    DEFAULT_SMOOTH_SECONDS,
+    DEFAULT_WORK_SIDE,
+    MAX_BATCH_SIZE,
+    MAX_SMOOTH_SECONDS,
+)
 from .errors import AlreadyInColor, InputError, UsageError
 from .image import is_reference_table, reference_vector, shot_references
 from .levels import Levels
@@ -62,6 +69,15 @@ DEFAULT_RATE = 25  # frames/s assumed for the smoothing window when a stream giv
 # Cb/Cr codes leave the device as the narrowest type that holds them (8-bit: a quarter of int32's bytes)
 _CODE_DTYPE = {8: torch.uint8, 10: torch.int16}
 EXPECTED_SHARE = 0.97  # fewer frames than this share of the announced count: warn that the file is damaged
+
+
+def check_batching(batch_size: int | None, smooth_seconds: float) -> None:
+    """The API's frames per batch and smoothing window, refused before any work as the command line's are."""
+    if batch_size is not None and not batch_size >= 1:
+        raise UsageError(f"batch size {batch_size}: use 1 or more")
+    if not 0 <= smooth_seconds <= MAX_SMOOTH_SECONDS:
+        raise UsageError(f"smooth seconds {smooth_seconds}: use 0 to {MAX_SMOOTH_SECONDS:g} (the frames of a window "
+                         "ahead wait in memory)")
 
 
 def default_batch_size(device: torch.device, width: int, height: int) -> int:
@@ -483,6 +499,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         image_files = is_sequence(dst)
         check_output(src, dst, overwrite, image_files)  # before the model loads: a refused output should fail fast
         check_levels(levels)  # and before the film is sampled, as the device and precision are
+        check_batching(batch_size, smooth_seconds)
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
         codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
         if why:

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .colorizer import Colorizer
+from .defaults import MAX_PREVIEW_COUNT
 from .errors import InputError, UsageError
 from .image import colorize_pixels, is_photo
 from .input_color import film_coloring
@@ -40,6 +41,8 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     colors of its own where the run would keep its shot's is shown as it is."""
     src, dst = Path(src), Path(dst)
     check_levels(levels)
+    if not at and not 1 <= count <= MAX_PREVIEW_COUNT:  # 0 had read as a film with no frame (exit 3)
+        raise UsageError(f"count {count}: use 1 to {MAX_PREVIEW_COUNT}")
     if is_photo(src) and not is_sequence(src):  # FFmpeg reads it as a film of one frame, found at no time
         raise UsageError(f"{src}: a photo; a preview sheet shows frames of a film: colorize the photo itself "
                          f"(vidcolor {src})")

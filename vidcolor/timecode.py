@@ -12,21 +12,22 @@ _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
 
 def to_seconds(text: str | float, rate: Fraction | None) -> float:
     """A position -> seconds from the first frame. Frame numbers need the stream's frame rate."""
-    if isinstance(text, (int, float)):
-        return float(text)
-    s = text.strip()
-    try:
-        if s.lower().startswith("f"):
-            if not rate:
-                raise UsageError(f"position {text!r}: the video has no frame rate to count frames with")
-            return int(s[1:]) / float(rate)
-        m = _CLOCK.match(s)
-        if m:
-            hours, minutes, seconds = m.groups()
-            return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-        value = float(s)
-    except ValueError:
-        value = -1.0
+    if isinstance(text, (int, float)):  # the API's seconds: checked as the command line's are
+        value = float(text)
+    else:
+        s = text.strip()
+        try:
+            if s.lower().startswith("f"):
+                if not rate:
+                    raise UsageError(f"position {text!r}: the video has no frame rate to count frames with")
+                return int(s[1:]) / float(rate)
+            m = _CLOCK.match(s)
+            if m:
+                hours, minutes, seconds = m.groups()
+                return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+            value = float(s)
+        except ValueError:
+            value = -1.0
     if not value >= 0:  # negative or NaN
         raise UsageError(f"position {text!r}: use hh:mm:ss.ms, seconds, or f<frame number>")
     return value
