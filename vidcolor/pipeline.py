@@ -482,7 +482,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     the output starts at 0 with that range's sound. `side_by_side` writes the input and the result
     next to each other; `reference` takes the mood (global features) of that color photo (or that global
     vector), or, for a .csv of `shot index,photo` lines, of one photo per listed shot. `saturation` scales the
-    predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer). `src` may be an
+    predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer). A `colorizer` given (a model
+    loaded once for many films) has these five options of its own, and the ones here are not used. `src` may be an
     image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default: the DPX header's, else 24);
     so may `dst` (RGB DPX, TIFF or PNG files, numbered like the frames they come from). `levels`: "auto"
     (a faded film is shown to the network with more contrast: levels.py), "off", or the film's Levels.
