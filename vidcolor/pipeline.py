@@ -54,11 +54,11 @@ from .media.probe import VideoInfo, counted, open_input, video_info
 from .media.sequence import image_codec, is_sequence, opened_first
 from .outputs import atomic_output, check_output
 from .progress import FilmBar
-from .shots import SMALL_WIDTH, ShotDetector
+from .shots import SMALL_WIDTH, ShotDetector, shot_at
 from .smoothing import ChromaFilter, Pending, ShotSmoother
 from .streaming import Consumer, deferred_interrupt, run_ahead
 from .survey import check_levels, chosen_levels, film_survey, frame_coloring, kept_kinds, said_of_film
-from .timecode import timecode_tag, to_seconds
+from .timecode import format_clock, timecode_tag, to_seconds
 from .workers import Batch, slice_workers, torch_threads, whole
 
 log = logging.getLogger("vidcolor")
@@ -523,6 +523,12 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             if not shot_detect:
                 raise UsageError("a per-shot reference table needs shot detection (drop --no-shot-detect)")
             shot_g = shot_references(colorizer, Path(reference))
+            if span is not None and span.start > 0 and shot_g:  # the table numbers the film's shots, the run
+                # the range's: the film is read up to the range for the number of its first shot
+                log.info("%s: counting the film's shots up to %s, as the reference table numbers them", src,
+                         format_clock(span.start))
+                first = shot_at(src, span.start, progress, frame_rate)
+                shot_g = {shot - first: g for shot, g in shot_g.items() if shot >= first}
         elif reference is not None:
             fixed_g = reference_vector(colorizer, reference)
         batch_size = batch_size or default_batch_size(colorizer.device, info.width, info.height)

@@ -115,6 +115,13 @@ class ShotDetector:
             self.dark = not self.dark
 
 
+def shot_at(src: str | Path, seconds: float, progress: bool = False, frame_rate: str | float | None = None) -> int:
+    """The film's number of the shot that is showing at `seconds`, as `vidcolor shots` counts them: a range's
+    first shot, where a per-shot reference table numbers the whole film's. The film is read up to there."""
+    shots = detect_shots(src, progress, frame_rate, until=seconds)
+    return max(0, sum(shot.start_time <= seconds + 1e-6 for shot in shots) - 1)
+
+
 def shots_from_decisions(starts: list[tuple[int, str]], times: list[float], end_time: float) -> list[Shot]:
     """Boundaries [(first frame, transition)] and per-frame start times -> the shot list."""
     bounds = [(0, "start"), *[s for s in starts if s[0] > 0]]
@@ -126,9 +133,11 @@ def shots_from_decisions(starts: list[tuple[int, str]], times: list[float], end_
     return shots
 
 
-def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | float | None = None) -> list[Shot]:
+def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | float | None = None,
+                 until: float | None = None) -> list[Shot]:
     """The shots of a video file or image sequence (`frame_rate`: its rate), from one decoding pass (luma
-    only, scaled by swscale)."""
+    only, scaled by swscale); with `until` (seconds from the film's start), the film is read only up to there
+    and the few frames after it that decide a boundary there, and the last shot listed is cut short."""
     from tqdm import tqdm
 
     from .media.decode import DecodeStats, demux_decode, film_start
@@ -141,11 +150,17 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
         info = video_info(container)
         height = max(1, round(info.height * SMALL_WIDTH / info.width))
         origin = film_start(container.streams.video[0])
-        with tqdm(total=info.frames, unit="frame", disable=not progress) as bar:
+        rate = float(info.rate or 25)
+        stop = None if until is None else until + (LOOKAHEAD + 1) / rate  # the boundaries up to `until` decided
+        read = None if stop is None else int(stop * rate) + 1  # frames up to `stop`
+        total, desc = (info.frames, None) if read is None else (min(info.frames or read, read), "shots before")
+        with tqdm(total=total, unit="frame", disable=not progress, desc=desc) as bar:
             for frame in demux_decode(container, [], DecodeStats()):
-                small = frame.reformat(width=SMALL_WIDTH, height=height, format="gray").to_ndarray()
                 # from the film's start, as --start counts
-                t = float(frame.time) - origin if frame.time is not None else len(times) / float(info.rate or 25)
+                t = float(frame.time) - origin if frame.time is not None else len(times) / rate
+                if stop is not None and t > stop:
+                    break
+                small = frame.reformat(width=SMALL_WIDTH, height=height, format="gray").to_ndarray()
                 frame_duration = t - times[-1] if times else frame_duration
                 times.append(t)
                 decisions += detector.push(small.astype(np.float32) / 255)
