@@ -1,9 +1,16 @@
-"""README pictures that are not measurements: the preview sheet and the reference-style example.
+"""README pictures from media the project may ship: the gray | vidcolor | truth sheet, the preview sheet and
+the reference-style example.
 
-    python scripts/make_figures.py      # writes docs/preview.jpg and docs/reference.jpg
+    python scripts/make_figures.py      # writes docs/eval_sheet.jpg, docs/preview.jpg and docs/reference.jpg
+
+The sheet's photos are the public-domain and CC0 ones scikit-image ships (NASA, SpaceX, two photographers),
+none of them in the training data: the held-out photos `vidcolor eval` measures are third-party, and are not
+shown here. The sheet is `vidcolor eval --sheet` on them, and its metrics are printed.
 """
 from __future__ import annotations
 
+import csv
+import json
 import tempfile
 from pathlib import Path
 
@@ -13,10 +20,14 @@ from skimage import data
 
 from vidcolor import Colorizer, colorize_image
 from vidcolor.preview import make_preview
+from vidcolor.train.evaluate import SHEET_TILE, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SIDE = 240  # px, height of each picture in the reference figure
+# scikit-image's color photos with a free licence, as square crops (left, top, side) of the subject
+SHEET_CROPS = {"astronaut": (0, 0, 512), "coffee": (100, 0, 400), "chelsea": (60, 0, 300),
+               "rocket": (120, 0, 427), "hubble_deep_field": (64, 0, 872)}
 
 
 def labelled(img: Image.Image, text: str) -> Image.Image:
@@ -27,10 +38,30 @@ def labelled(img: Image.Image, text: str) -> Image.Image:
     return out
 
 
+def eval_sheet(colorizer: Colorizer, tmp: Path) -> dict:
+    """docs/eval_sheet.jpg: `vidcolor eval --sheet` on SHEET_CROPS, at the size of the held-out photos; its
+    metrics."""
+    rows = []
+    for name, (left, top, side) in SHEET_CROPS.items():
+        photo = Image.fromarray(getattr(data, name)()).convert("RGB").crop((left, top, left + side, top + side))
+        photo.resize((SHEET_TILE, SHEET_TILE), Image.LANCZOS).save(tmp / f"{name}.png")
+        rows.append({"path": f"{name}.png", "source": "scikit-image", "label": "none", "split": "val",
+                     "width": SHEET_TILE, "height": SHEET_TILE})
+    with open(tmp / "index.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    sheet = tmp / "eval_sheet.png"
+    metrics = evaluate(colorizer, tmp, "val", sheet=sheet)
+    Image.open(sheet).convert("RGB").save(DOCS / "eval_sheet.jpg", quality=90)
+    return metrics
+
+
 def main() -> None:
     DOCS.mkdir(exist_ok=True)
     colorizer = Colorizer()
     with tempfile.TemporaryDirectory() as tmp:
+        print(json.dumps(eval_sheet(Colorizer(work_side=None), Path(tmp))))  # native size, as `vidcolor eval`
         sheet = Path(tmp) / "sheet.png"
         make_preview(ROOT / "samples" / "demo_bw.mp4", sheet, count=4, colorizer=colorizer)
         Image.open(sheet).convert("RGB").save(DOCS / "preview.jpg", quality=88)
