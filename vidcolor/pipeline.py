@@ -27,7 +27,7 @@ from .defaults import (
     MAX_BATCH_SIZE,
     MAX_SMOOTH_SECONDS,
 )
-from .errors import AlreadyInColor, InputError, UsageError
+from .errors import AlreadyInColor, InputError, UsageError, VidcolorError
 from .image import is_reference_table, reference_vector, shot_references
 from .levels import Levels
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start, shown_until
@@ -464,6 +464,83 @@ def _range_frames(info: VideoInfo, span: TimeRange) -> int | None:
     return frames if frames > 0 or not info.clock_may_jump else None  # None: where a later part ends is not known
 
 
+def _moods(colorizer: Colorizer, reference: str | Path | torch.Tensor | None, shot_detect: bool, src: Path,
+           span: TimeRange | None, frame_rate: str | float | Fraction | None,
+           progress: bool) -> tuple[torch.Tensor | None, dict[int, torch.Tensor] | None]:
+    """The global vectors that replace the frames' own: one for every frame (a reference photo's, or a vector),
+    or one for each shot a table lists, by the run's shot numbers."""
+    if reference is None:
+        return None, None
+    if not is_reference_table(reference):
+        return reference_vector(colorizer, reference), None
+    if not shot_detect:
+        raise UsageError("a per-shot reference table needs shot detection (drop --no-shot-detect)")
+    shot_g = shot_references(colorizer, Path(reference))
+    if span is not None and span.start > 0 and shot_g:  # the table numbers the film's shots, the run the
+        # range's: the film is read up to the range for the number of its first shot
+        log.info("%s: counting the film's shots up to %s, as the reference table numbers them", src,
+                 format_clock(span.start))
+        first = shot_at(src, span.start, progress, frame_rate)
+        shot_g = {shot - first: g for shot, g in shot_g.items() if shot >= first}
+    return None, shot_g
+
+
+def _nothing_decoded(src: Path, info: VideoInfo, span: TimeRange | None, stats: DecodeStats,
+                     origin: float) -> VidcolorError:
+    """Why no frame came: a range past the film's end (usage), or a damaged file."""
+    joined = stats.clock_jumps and stats.clock_end is not None
+    if span is not None and (joined or info.duration is None or span.start >= info.duration):
+        where = (f"its {stats.clock_jumps + 1} joined parts, one after the other, end at "
+                 f"{stats.clock_end - origin:.3f} s") if joined else f"its header says {info.duration or 0:.3f} s"
+        return UsageError(f"no frame in the range from {span.start:.3f} s: the film ends before it ({where})")
+    return InputError(f"{src}: no video frame could be decoded"
+                      + (f" from {span.start:.3f} s on" if span is not None else ""))
+
+
+def _written_warnings(writer: Writer, changes: PictureChanges | None, report: VideoReport) -> list[str]:
+    """What the writing left out or changed, and the shots kept, said at the end of the run."""
+    warnings = []
+    if writer.skipped_packets:
+        warnings.append(f"{writer.skipped_packets} damaged audio or subtitle packets were left out")
+    if writer.tail_refused:
+        warnings.append("a damaged audio or subtitle packet near the end was refused: the sound or subtitles from "
+                        "it to the end were left out; every frame is there")
+    if changes is not None:
+        warnings += changes.warnings()
+    if report.kept_color_shots:
+        warnings.append(f"{report.kept_color_shots} of its {report.shots} shots have colors of their own and kept "
+                        "them (--recolor colorizes them too)")
+    if writer.bumped_pts:
+        warnings.append(f"{writer.bumped_pts} frames had missing or repeated timestamps; they were moved by one "
+                        "tick to keep the order")
+    return warnings
+
+
+def _read_warnings(info: VideoInfo, span: TimeRange | None, stats: DecodeStats, complete: bool | None,
+                   frames_out: int) -> list[str]:
+    """What the reading found: a film shorter than announced, damaged packets, a clock that jumps."""
+    warnings = []
+    expected = info.frames if span is None else _range_frames(info, span)
+    if stats.clock_jumps:  # the header's length is the raw clock's, from the first time to the last
+        short = False
+    elif complete is not None:  # a count that is duration x average rate is rough: the times say
+        short = not complete
+    else:
+        short = bool(expected) and frames_out < EXPECTED_SHARE * expected - 1
+    if short:
+        warnings.append(f"read {frames_out} frames where the file announces about {expected}: it is probably "
+                        "truncated or damaged; everything readable was kept")
+    if stats.corrupt_packets:
+        warnings.append(f"{stats.corrupt_packets} damaged video packets were skipped")
+    if stats.read_error:
+        warnings.append(f"reading stopped early: {stats.read_error}")
+    if stats.clock_jumps:
+        points = f"{stats.clock_jumps} point{'s' if stats.clock_jumps > 1 else ''}"
+        warnings.append(f"the file's clock jumps at {points} (clips joined into one file, or a broadcast splice): "
+                        "each part was put right after the one before")
+    return warnings
+
+
 def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFAULT_MODEL, device: str = "auto",
                    batch_size: int | None = None, work_side: int | None = DEFAULT_WORK_SIDE,
                    encode: EncodeOptions = EncodeOptions(), overwrite: bool = False, progress: bool = True,
@@ -518,19 +595,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                                  f"{len(survey.frames)} frames sampled); not colorized")
         keep = kept_kinds(survey.frames, survey.coloring) if keep_color_shots and shot_detect else frozenset()
         report.warnings += [line for line in (film.said(), said_of_film(survey.coloring, keep)) if line]
-        fixed_g, shot_g = None, None
-        if reference is not None and is_reference_table(reference):
-            if not shot_detect:
-                raise UsageError("a per-shot reference table needs shot detection (drop --no-shot-detect)")
-            shot_g = shot_references(colorizer, Path(reference))
-            if span is not None and span.start > 0 and shot_g:  # the table numbers the film's shots, the run
-                # the range's: the film is read up to the range for the number of its first shot
-                log.info("%s: counting the film's shots up to %s, as the reference table numbers them", src,
-                         format_clock(span.start))
-                first = shot_at(src, span.start, progress, frame_rate)
-                shot_g = {shot - first: g for shot, g in shot_g.items() if shot >= first}
-        elif reference is not None:
-            fixed_g = reference_vector(colorizer, reference)
+        fixed_g, shot_g = _moods(colorizer, reference, shot_detect, src, span, frame_rate, progress)
         batch_size = batch_size or default_batch_size(colorizer.device, info.width, info.height)
         side = _side_streams(container, report, image_files)
         for w in report.warnings:  # known before the first frame (a film in color, a stream dropped): said now,
@@ -619,52 +684,15 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                 bar.close()
             if report.frames_in == 0:
                 writer.abort()
-                joined = stats.clock_jumps and stats.clock_end is not None
-                if span is not None and (joined or info.duration is None or span.start >= info.duration):
-                    where = (f"its {stats.clock_jumps + 1} joined parts, one after the other, end at "
-                             f"{stats.clock_end - film_start(container.streams.video[0]):.3f} s") if joined \
-                        else f"its header says {info.duration or 0:.3f} s"
-                    raise UsageError(f"no frame in the range from {span.start:.3f} s: the film ends before it "
-                                     f"({where})")
-                raise InputError(f"{src}: no video frame could be decoded"  # a damaged file
-                                 + (f" from {span.start:.3f} s on" if span is not None else ""))
+                raise _nothing_decoded(src, info, span, stats, film_start(container.streams.video[0]))
             writer.close()
             interrupted()  # pressed during the encoder's flush: still no output
             report.frames_out = writer.frames
-            if writer.skipped_packets:
-                report.warnings.append(f"{writer.skipped_packets} damaged audio or subtitle packets were left out")
-            if writer.tail_refused:
-                report.warnings.append("a damaged audio or subtitle packet near the end was refused: the sound or "
-                                       "subtitles from it to the end were left out; every frame is there")
-            if "changes" in state:
-                report.warnings += state["changes"].warnings()
-            if report.kept_color_shots:
-                report.warnings.append(f"{report.kept_color_shots} of its {report.shots} shots have colors of their "
-                                       "own and kept them (--recolor colorizes them too)")
-            if writer.bumped_pts:
-                report.warnings.append(f"{writer.bumped_pts} frames had missing or repeated timestamps; "
-                                       "they were moved by one tick to keep the order")
+            report.warnings += _written_warnings(writer, state.get("changes"), report)
     finally:
         container.close()
-    expected = info.frames if span is None else _range_frames(info, span)
-    if stats.clock_jumps:  # the header's length is the raw clock's, from the first time to the last
-        short = False
-    elif complete is not None:  # a count that is duration x average rate is rough: the times say
-        short = not complete
-    else:
-        short = bool(expected) and report.frames_out < EXPECTED_SHARE * expected - 1
-    if short:
-        report.warnings.append(f"read {report.frames_out} frames where the file announces about {expected}: "
-                               "it is probably truncated or damaged; everything readable was kept")
     report.corrupt_packets = stats.corrupt_packets
-    if stats.corrupt_packets:
-        report.warnings.append(f"{stats.corrupt_packets} damaged video packets were skipped")
-    if stats.read_error:
-        report.warnings.append(f"reading stopped early: {stats.read_error}")
-    if stats.clock_jumps:
-        points = f"{stats.clock_jumps} point{'s' if stats.clock_jumps > 1 else ''}"
-        report.warnings.append(f"the file's clock jumps at {points} (clips joined into one file, or a broadcast "
-                               "splice): each part was put right after the one before")
+    report.warnings += _read_warnings(info, span, stats, complete, report.frames_out)
     report.seconds = round(time.perf_counter() - t0, 3)
     report.fps = round(report.frames_out / max(report.seconds, 1e-9), 2)
     for w in report.warnings[told:]:
