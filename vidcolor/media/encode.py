@@ -512,6 +512,19 @@ class Writer:
         self.offset_s = 0.0  # seconds subtracted from every timestamp
 
     def _open_streams(self, frame: av.VideoFrame, rotation: int) -> None:
+        """The output's streams, at the first frame: the video stream it sets up, then the side streams
+        copied, transcoded or dropped, then the container's tags, chapters and attachments."""
+        timecode = self._timecode(self.source.streams.video[0])
+        self.video = self._video_stream(frame, rotation, timecode)
+        self._side_streams()
+        self.out.metadata.update(_tags(self.source.metadata))
+        if timecode and timecode_tag(self.source.metadata):
+            self.out.metadata["timecode"] = timecode
+        if self.chapters:
+            self.out.set_chapters(self.chapters)
+        self._attach()
+
+    def _video_stream(self, frame: av.VideoFrame, rotation: int, timecode: str | None) -> av.video.stream.VideoStream:
         src_video = self.source.streams.video[0]
         if self.opts.codec == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1's own banner, read at its start: errors only
@@ -546,7 +559,6 @@ class Writer:
         # whose compressor name in mov tells editing systems an XDCAM format
         if self.opts.codec != "mpeg2video":
             v.metadata["encoder"] = f"vidcolor {__version__} {self.opts.codec}"
-        timecode = self._timecode(src_video)
         if timecode:
             v.metadata["timecode"] = timecode  # mov and mp4 muxers write it as a timecode track
         # not an attached picture, even when the source's "film" was one (a sound file's cover): mp4 takes
@@ -554,7 +566,9 @@ class Writer:
         v.disposition = src_video.disposition & ~av.stream.Disposition.attached_pic
         if rotation:
             v.set_display_rotation(rotation)
-        self.video = v
+        return v
+
+    def _side_streams(self) -> None:
         supported = self.out.supported_codecs
         fmt = self.out.format.name
         for s in self.side_streams:
@@ -588,12 +602,6 @@ class Writer:
                 continue
             o.metadata.update(_tags(s.metadata))
             o.disposition = s.disposition
-        self.out.metadata.update(_tags(self.source.metadata))
-        if timecode and timecode_tag(self.source.metadata):
-            self.out.metadata["timecode"] = timecode
-        if self.chapters:
-            self.out.set_chapters(self.chapters)
-        self._attach()
 
     def _attach(self) -> None:
         """The source's attached files (fonts its subtitles need, notes, checksums) and cover pictures,
