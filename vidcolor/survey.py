@@ -19,6 +19,7 @@ from .media.decode import first_frames_at
 from .media.planes import PlaneFormat, plane_format, plane_view, to_plane_format
 from .media.probe import VideoInfo, open_input, video_info
 from .media.sampling import cheap_frames_at, film_length, keyframes_at, spread
+from .streaming import run_ahead
 from .workers import torch_threads
 
 log = logging.getLogger("vidcolor")
@@ -51,10 +52,14 @@ def _as_read(frames: Iterable[av.VideoFrame]) -> Iterator[tuple[av.VideoFrame, P
 def _looked(frames: Iterable[av.VideoFrame]) -> tuple[list[torch.Tensor], list[Coloring]]:
     """The L*/100 of each sampled frame's picture and its coloring."""
     pixels, colorings = [], []
-    with torch_threads(1):  # small pictures: a second thread spins more than it works (0.50 s of CPU, not 0.15)
-        for frame, fmt in _as_read(frames):
-            pixels.append(picture_lightness(frame, fmt))
-            colorings.append(frame_coloring(frame, fmt))
+    read = run_ahead(frames, 2, name="survey")  # read and decoded on the other core: 0.10 s, not 0.13-0.15
+    try:
+        with torch_threads(1):  # small pictures: a second thread spins more than it works (0.50 s of CPU, not 0.15)
+            for frame, fmt in _as_read(read):
+                pixels.append(picture_lightness(frame, fmt))
+                colorings.append(frame_coloring(frame, fmt))
+    finally:
+        read.close()  # the reader stopped before its container closes, even on Ctrl-C
     return pixels, colorings
 
 
