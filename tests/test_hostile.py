@@ -167,13 +167,15 @@ def test_a_bad_option_is_refused_before_any_work(tmp_path, capsys, monkeypatch, 
         assert code == 2 and err.count("error:") == 1 and option[1] in err and not dst.exists()
 
 
-@pytest.mark.parametrize("option", [{"start": -1}, {"duration": -2.0}, {"batch_size": 0}, {"smooth_seconds": -1},
+@pytest.mark.parametrize("option", [{"start": -1}, {"duration": -2.0}, {"start": "f-5"}, {"batch_size": 0},
+                                    {"smooth_seconds": -1},
                                     {"smooth_seconds": float("nan")}, {"smooth_seconds": 60}, {"saturation": -2},
                                     {"work_side": 7}])
 def test_the_apis_bad_options_are_refused_as_the_command_lines_are(tmp_path, monkeypatch, option):
     """The library checks what typer checks on the command line, before any work, for one film and once for a
-    folder: a negative start had colorized the whole film, smooth_seconds=-1 crashed in torch, saturation=-2
-    turned the colors around, and a window of 60 s would hold a minute of frames in memory."""
+    folder: a negative start had colorized the whole film ('f-5' blamed the film, exit 3), smooth_seconds=-1
+    crashed in torch, saturation=-2 turned the colors around, and a window of 60 s would hold a minute of
+    frames in memory."""
     from vidcolor import colorize_folder, pipeline
     from vidcolor.errors import UsageError
 

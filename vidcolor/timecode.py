@@ -20,12 +20,12 @@ def to_seconds(text: str | float, rate: Fraction | None) -> float:
             if s.lower().startswith("f"):
                 if not rate:
                     raise UsageError(f"position {text!r}: the video has no frame rate to count frames with")
-                return int(s[1:]) / float(rate)
-            m = _CLOCK.match(s)
-            if m:
+                value = int(s[1:]) / float(rate)  # 'f-5' too is checked below
+            elif m := _CLOCK.match(s):
                 hours, minutes, seconds = m.groups()
-                return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-            value = float(s)
+                value = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+            else:
+                value = float(s)
         except ValueError:
             value = -1.0
     if not value >= 0:  # negative or NaN
