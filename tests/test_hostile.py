@@ -10,6 +10,7 @@ import io
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -897,6 +898,16 @@ def test_output_names_up_to_the_file_systems_limit_are_written_and_longer_ones_r
     assert "no such file" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mp4", "gray.png", longest.name, photo_dst.name,
                                                                  "box"])
+
+
+def test_an_output_that_is_a_named_pipe_is_refused_and_left_as_it_is(tmp_path, capsys):
+    """With --overwrite, the rename at the end had put a regular file in the pipe's place."""
+    src = make_clip(tmp_path / "in.mp4")
+    pipe = tmp_path / "out.mp4"
+    os.mkfifo(pipe)
+    code, err = run_case(src, pipe, ["--overwrite"], capsys=capsys)
+    assert code == 4 and "named pipe" in err
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
 
 
 def test_unknown_output_extension(tmp_path, capsys):

@@ -36,6 +36,9 @@ def check_output(src: Path, dst: Path, overwrite: bool, frames: bool = False) ->
         raise OutputError(f"{dst}: the output is the input; choose another output path")
     if dst.is_dir():
         raise OutputError(f"{dst}: is a directory")
+    if dst.exists() and not dst.is_file():  # the rename at the end would put a file in the pipe's place
+        raise OutputError(f"{dst}: is a named pipe or a device, not a file: vidcolor writes a file and renames it "
+                          "into place")
     if dst.exists() and not overwrite:
         raise OutputError(f"{dst}: already exists (use --overwrite to replace it)")
     check_folder(dst)
