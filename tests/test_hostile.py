@@ -195,6 +195,18 @@ def test_the_apis_bad_options_are_refused_as_the_command_lines_are(tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["box"]
 
 
+def test_model_options_given_with_a_colorizer_are_refused_not_ignored(tmp_path):
+    """The colorizer has its own: saturation=1.3 beside it had been dropped without a word."""
+    from vidcolor.colorizer import Colorizer
+    from vidcolor.errors import UsageError
+
+    src = make_clip(tmp_path / "a.mp4", frames=4)
+    for option in ({"saturation": 1.3}, {"work_side": 96}, {"model": "tiny-random"}):
+        with pytest.raises(UsageError, match=f"{next(iter(option))}: give them to the Colorizer"):
+            colorize_video(src, tmp_path / "out.mp4", colorizer=Colorizer("tiny-random"), progress=False, **option)
+    assert not (tmp_path / "out.mp4").exists()
+
+
 @pytest.mark.parametrize("count", [0, -1, 101])
 def test_a_preview_of_no_rows_or_too_many_is_refused_as_usage(tmp_path, count):
     """count=0 had read as a film with no frame to decode (exit 3, blaming the film)."""

@@ -560,7 +560,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     next to each other; `reference` takes the mood (global features) of that color photo (or that global
     vector), or, for a .csv of `shot index,photo` lines, of one photo per listed shot. `saturation` scales the
     predicted a*b* (1: as trained); `precision` is "auto" or "float32" (Colorizer). A `colorizer` given (a model
-    loaded once for many films) has these five options of its own, and the ones here are not used. `src` may be an
+    loaded once for many films) has these five options of its own: giving them here too is refused. `src` may be an
     image sequence, `scans/reel1_%06d.dpx`, played at `frame_rate` (default: the DPX header's, else 24);
     so may `dst` (RGB DPX, TIFF or PNG files, numbered like the frames they come from). `levels`: "auto"
     (a faded film is shown to the network with more contrast: levels.py), "off", or the film's Levels.
@@ -578,6 +578,12 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         check_output(src, dst, overwrite, image_files)  # before the model loads: a refused output should fail fast
         check_levels(levels)  # and before the film is sampled, as the device and precision are
         check_batching(batch_size, smooth_seconds)
+        changed = [name for name, value, default in (("model", model, DEFAULT_MODEL), ("device", device, "auto"),
+                                                     ("work_side", work_side, DEFAULT_WORK_SIDE),
+                                                     ("saturation", saturation, 1.0), ("precision", precision, "auto"))
+                   if value != default]
+        if colorizer is not None and changed:  # they would be ignored: the colorizer has its own
+            raise UsageError(f"{', '.join(changed)}: give them to the Colorizer, or give no colorizer")
         colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
         codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
         if why:
