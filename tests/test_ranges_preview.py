@@ -1,6 +1,7 @@
 """Frame ranges (seek + exact frame + sound in sync), preview sheets, side by side, reference style."""
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 
 import av
@@ -83,6 +84,11 @@ def test_preview_sheet(long_clip, tmp_path, capsys):
     assert run(["preview", str(long_clip), "-o", str(sheet), "--at", "f10", "--at", "00:00:02.5", "--overwrite",
                 "--model", "tiny-random"]) == 0
     assert "00:00:00.400, 00:00:02.520" in capsys.readouterr().err
+    # the report on stdout, as the other commands give theirs; nothing said on stderr
+    assert run(["preview", str(long_clip), "-o", str(sheet), "--at", "f10", "--overwrite", "--json",
+                "--model", "tiny-random"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["times"] == ["00:00:00.400"] and "wrote" not in err
 
 
 def test_preview_of_a_raw_stream_spreads_its_frames_as_for_any_film(long_clip, tmp_path, capsys):

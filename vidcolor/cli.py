@@ -167,6 +167,9 @@ def preview(
     levels: str = LEVELS,
     recolor: bool = typer.Option(False, "--recolor", help="Colorize the frames that have colors of their own "
                                  "too (by default they are shown as they are, as a run keeps their shots')."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No line at the end."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report (times shown, levels, coloring) as "
+                                  "JSON on stdout."),
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
     from .colorizer import Colorizer
@@ -175,7 +178,10 @@ def preview(
     output = _into(output, _beside(input, "preview", ".png"))
     report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
                           overwrite, frame_rate, levels, keep_color_shots=not recolor)
-    typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
+    if json_out:
+        _print_json(report)
+    elif not quiet:
+        typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
 
 
 @app.command()
