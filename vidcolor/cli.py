@@ -59,6 +59,14 @@ def _print_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, indent=None) + "\n")
 
 
+def _tell(report: dict, json_out: bool, quiet: bool, line: str) -> None:
+    """A command's end: its report as JSON on stdout, or one line on stderr, or nothing."""
+    if json_out:
+        _print_json(report)
+    elif not quiet:
+        typer.echo(line, err=True)
+
+
 @app.command(epilog=EXIT_HELP)
 def colorize(
     input: str = typer.Argument(..., help="Video (anything FFmpeg reads), image sequence (scans/reel_%06d.dpx), "
@@ -131,10 +139,7 @@ def colorize(
                                 duration=duration, side_by_side=side_by_side, reference=reference,
                                 saturation=saturation, precision=precision, frame_rate=frame_rate,
                                 levels=levels, keep_color_shots=not recolor).to_dict()
-    if json_out:
-        _print_json(report)
-    elif not quiet:
-        typer.echo(f"wrote {output}", err=True)
+    _tell(report, json_out, quiet, f"wrote {output}")
 
 
 def _colorize_folder(input: Path, output: Path, json_out: bool, quiet: bool, **options) -> None:
@@ -142,12 +147,9 @@ def _colorize_folder(input: Path, output: Path, json_out: bool, quiet: bool, **o
     from .folder import colorize_folder
 
     report = colorize_folder(input, output, **options)
-    if json_out:
-        _print_json(report)
-    elif not quiet:
-        in_color = f", {len(report['in_color'])} in color left as they are (--recolor)" if report["in_color"] else ""
-        typer.echo(f"wrote {len(report['colorized'])} files to {output} ({len(report['already_there'])} already "
-                   f"there{in_color}, {len(report['failed'])} failed)", err=True)
+    in_color = f", {len(report['in_color'])} in color left as they are (--recolor)" if report["in_color"] else ""
+    _tell(report, json_out, quiet, f"wrote {len(report['colorized'])} files to {output} "
+          f"({len(report['already_there'])} already there{in_color}, {len(report['failed'])} failed)")
     if report["failed"]:
         raise typer.Exit(report["failed"][0]["exit_code"])
 
@@ -178,10 +180,7 @@ def preview(
     output = _into(output, _beside(input, "preview", ".png"))
     report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
                           overwrite, frame_rate, levels, keep_color_shots=not recolor)
-    if json_out:
-        _print_json(report)
-    elif not quiet:
-        typer.echo(f"wrote {output} ({', '.join(report['times'])})", err=True)
+    _tell(report, json_out, quiet, f"wrote {output} ({', '.join(report['times'])})")
 
 
 @app.command()

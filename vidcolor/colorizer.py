@@ -5,6 +5,7 @@ size. Batches that run out of GPU memory are split in halves and retried, never 
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -246,3 +247,24 @@ class Colorizer:
             half = n // 2
             return torch.cat([self._split_on_oom(fn, *(b[:half] for b in batch)),
                               self._split_on_oom(fn, *(b[half:] for b in batch))])
+
+
+MODEL_OPTIONS = tuple(inspect.signature(Colorizer).parameters)  # model, device, work_side, saturation, precision
+
+
+def changed_options(**options) -> dict:
+    """Those of Colorizer's `options` that differ from its defaults: what a call that also takes a colorizer
+    was given, where its signature repeats the defaults."""
+    defaults = inspect.signature(Colorizer).parameters
+    return {name: value for name, value in options.items() if value != defaults[name].default}
+
+
+def shared_colorizer(colorizer: Colorizer | None, **options) -> Colorizer:
+    """`colorizer` (a model loaded once for many films), or one built from `options`, Colorizer's own
+    arguments. Options beside a colorizer are refused: it has its own, and they had been dropped without a
+    word (colorize_video, colorize_folder)."""
+    if colorizer is None:
+        return Colorizer(**options)
+    if options:
+        raise UsageError(f"{', '.join(options)}: give them to the Colorizer, or give no colorizer")
+    return colorizer

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .colorizer import Colorizer
+from .colorizer import MODEL_OPTIONS, Colorizer, shared_colorizer
 from .defaults import DEFAULT_SMOOTH_SECONDS
 from .errors import AlreadyInColor, InputError, OutputError, UsageError, VidcolorError, one_line
 from .image import GIF, IMAGE_SUFFIXES, colorize_image, is_photo, is_reference_table, reference_vector
@@ -29,7 +29,6 @@ SYSTEM_FOLDERS = {"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Vol
 # outputs under another name: a container's usual one, or .mp4 for RealMedia (its muxer takes RealVideo 1 only)
 RENAMED = {".qt": ".mov", ".mk3d": ".mkv", ".rm": ".mp4", ".rmvb": ".mp4"}
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES | SCAN_SUFFIXES | {GIF}
-COLORIZER_OPTIONS = ("model", "device", "work_side", "saturation", "precision")  # Colorizer's own arguments
 
 
 def media_files(src: Path, skip: Path) -> list[Path]:
@@ -85,7 +84,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
     formats); film scans become frames of the same names. Those that have colors of their own (color prints
     in a box of black-and-white ones) are left as they are, and listed, unless `recolor`. `frame_rate` is
     the scans' (default: each DPX header's, else 24), `video_options` go to `colorize_video` (encoder,
-    shots, range), except the model's (COLORIZER_OPTIONS), which build the one Colorizer all files share.
+    shots, range), except the model's (colorizer.MODEL_OPTIONS), which build the one Colorizer all files share.
     Returns the reports of the files colorized, the outputs already there, the files in color, and the files
     that failed with their error."""
     src, dst = Path(src), Path(dst)
@@ -106,10 +105,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
                          f"{', '.join(sorted(IMAGE_SUFFIXES | SCAN_SUFFIXES | {GIF}))}, "
                          f"{', '.join(sorted(VIDEO_SUFFIXES))})")
     # the model's options build the one colorizer every file shares (passed on to each film, they were ignored)
-    model_options = {k: video_options.pop(k) for k in COLORIZER_OPTIONS if k in video_options}
-    if colorizer is not None and model_options:
-        raise UsageError(f"{', '.join(model_options)}: give them to the Colorizer, or give no colorizer")
-    colorizer = colorizer or Colorizer(**model_options)
+    colorizer = shared_colorizer(colorizer, **{k: video_options.pop(k) for k in MODEL_OPTIONS if k in video_options})
     # the reference's mood, once for every file (20-30% of the time of a folder of small photos)
     mood = reference_vector(colorizer, reference) if reference is not None else None
     report: dict = {"input": str(src), "output": str(dst), "colorized": [], "already_there": [], "in_color": [],

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .color import gray_to_lightness, tabulated
-from .colorizer import Colorizer, work_size
+from .colorizer import Colorizer, changed_options, shared_colorizer, work_size
 from .defaults import (
     CPU_BATCH_PIXELS,
     DEFAULT_MODEL,
@@ -578,13 +578,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         check_output(src, dst, overwrite, image_files)  # before the model loads: a refused output should fail fast
         check_levels(levels)  # and before the film is sampled, as the device and precision are
         check_batching(batch_size, smooth_seconds)
-        changed = [name for name, value, default in (("model", model, DEFAULT_MODEL), ("device", device, "auto"),
-                                                     ("work_side", work_side, DEFAULT_WORK_SIDE),
-                                                     ("saturation", saturation, 1.0), ("precision", precision, "auto"))
-                   if value != default]
-        if colorizer is not None and changed:  # they would be ignored: the colorizer has its own
-            raise UsageError(f"{', '.join(changed)}: give them to the Colorizer, or give no colorizer")
-        colorizer = colorizer or Colorizer(model, device, work_side, saturation, precision)
+        colorizer = shared_colorizer(colorizer, **changed_options(model=model, device=device, work_side=work_side,
+                                                                  saturation=saturation, precision=precision))
         codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
         if why:
             report.warnings.append(f"video coded with {codec}: {why}")

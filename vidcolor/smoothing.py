@@ -87,7 +87,6 @@ class ShotSmoother:
                 self.buf.popleft()
         return out
 
-
     def _shot_kind(self, me: Pending, ahead: list[Coloring]) -> str:
         """The kind of `me`'s shot, from `ahead`: its frames from `me` on within the window."""
         if self.judged[0] != me.shot:
