@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import encode_all
 
 from vidcolor import colorize_video
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.codecs import EncodeOptions
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 

@@ -3,7 +3,7 @@
     python bench/chroma_offset_look.py [FILM] [--out sheet.png] [--zoom 3] [--json]
 
 FILM (default: samples/demo_bw.mp4) is colorized losslessly (FFV1) and with the default encoder at chroma
-offset 0 and at vidcolor's CHROMA_QP_OFFSET (media/encode.py). Every 5th frame is searched, in crops a
+offset 0 and at vidcolor's CHROMA_QP_OFFSET (media/codecs.py). Every 5th frame is searched, in crops a
 quarter wide and a third high, overlapping by half, for the largest mean RGB difference between the two
 coded films. The sheet shows that crop, zoomed without smoothing: lossless | offset 0 | offset 8. Printed:
 where, that difference, and each coded film's PSNR over Cb and Cr against the lossless colors, its bytes.
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from x264_settings import psnr
 
 from vidcolor import colorize_video
-from vidcolor.media import encode
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media import codecs
+from vidcolor.media.codecs import EncodeOptions
 
 DEMO = Path(__file__).resolve().parents[1] / "samples" / "demo_bw.mp4"
 
@@ -61,7 +61,7 @@ def main() -> None:
     p.add_argument("--zoom", type=int, default=3)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    offsets = (0, encode.CHROMA_QP_OFFSET)
+    offsets = (0, codecs.CHROMA_QP_OFFSET)
     with tempfile.TemporaryDirectory() as tmp:
         lossless = Path(tmp) / "lossless.mkv"
         colorize_video(args.film, lossless, encode=EncodeOptions(codec="ffv1"), progress=False)
@@ -69,7 +69,7 @@ def main() -> None:
         truth = [f.to_ndarray(format="yuv420p") for f in frames]
         pictures, coded = {"lossless": rgb(frames)}, {}
         for offset in offsets:
-            encode.CHROMA_QP_OFFSET = offset
+            codecs.CHROMA_QP_OFFSET = offset
             path = Path(tmp) / f"offset{offset}.mp4"
             colorize_video(args.film, path, progress=False)
             pictures[offset], coded[offset] = rgb(decoded(path)), path.read_bytes()

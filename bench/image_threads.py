@@ -3,7 +3,7 @@
     python bench/image_threads.py [--height 1080] [--frames 24] [--json]
 
 PyAV opens encoders with slice threads only; PNG and TIFF have none, so they coded in one thread.
-vidcolor asks for FFmpeg's own default, frame threads where an encoder has them (media/encode.py).
+vidcolor asks for FFmpeg's own default, frame threads where an encoder has them (media/codecs.py).
 The demo's frames, in color, at --height (16:9), are written as a numbered sequence in each codec and
 each kind of threads, twice, either kind first once; printed: the faster run's frames per second of each,
 whether the files are the same to the byte, and the speed-up.
@@ -22,7 +22,7 @@ import av
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clips import DEMO, wide
 
-from vidcolor.media.encode import EncodeOptions, _encoder_options
+from vidcolor.media.codecs import EncodeOptions, encoder_options
 from vidcolor.media.sequence import IMAGE_CODECS
 
 KINDS = {"slice threads (PyAV's)": {"thread_type": "slice"}, "vidcolor's": {}}
@@ -33,7 +33,7 @@ def write(frames: list[av.VideoFrame], folder: Path, codec: str, extra: dict[str
     folder.mkdir()
     t0 = time.perf_counter()
     with av.open(str(folder / "f%04d.img"), "w", format="image2") as out:
-        s = out.add_stream(codec, rate=24, options=_encoder_options(codec, EncodeOptions(codec=codec)) | extra)
+        s = out.add_stream(codec, rate=24, options=encoder_options(codec, EncodeOptions(codec=codec)) | extra)
         s.width, s.height, s.pix_fmt = frames[0].width, frames[0].height, "rgb24"
         for f in frames:
             out.mux(s.encode(f))

@@ -43,7 +43,7 @@ from temporal import ROOT
 
 from vidcolor import colorize_video
 from vidcolor.input_color import coloring, ycc_of_planes, ycc_of_rgb
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.codecs import EncodeOptions
 from vidcolor.preview import make_preview
 from vidcolor.survey import film_survey
 from vidcolor.train.data import load_photos_native

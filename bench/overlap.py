@@ -32,7 +32,7 @@ from throughput import encode_all, model_fps, transcode_fps
 from vidcolor import colorize_video, pipeline
 from vidcolor.colorizer import Colorizer
 from vidcolor.media import decode
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.codecs import EncodeOptions
 from vidcolor.pipeline import default_batch_size
 
 

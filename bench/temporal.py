@@ -32,7 +32,7 @@ import torch
 from vidcolor import colorize_video
 from vidcolor.color import lab_to_rgb, rgb_to_lab
 from vidcolor.colorizer import Colorizer
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.codecs import EncodeOptions
 from vidcolor.shots import detect_shots
 
 ROOT = Path(__file__).resolve().parents[1]

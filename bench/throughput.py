@@ -41,7 +41,7 @@ from clips import make_clip, wide
 from vidcolor import colorize_video, pipeline, workers
 from vidcolor.colorizer import Colorizer
 from vidcolor.media import decode
-from vidcolor.media.encode import EncodeOptions, _encoder_options
+from vidcolor.media.codecs import EncodeOptions, encoder_options
 from vidcolor.media.planes import plane_format
 from vidcolor.pipeline import FrameStage, default_batch_size
 from vidcolor.workers import slice_workers
@@ -53,7 +53,7 @@ def encode_all(frames: Iterable[av.VideoFrame], dst: Path, opts: EncodeOptions, 
     how many."""
     n = 0
     with av.open(str(dst), "w") as out:
-        v = out.add_stream(opts.codec, rate=rate, options=_encoder_options(opts.codec, opts) | (extra or {}))
+        v = out.add_stream(opts.codec, rate=rate, options=encoder_options(opts.codec, opts) | (extra or {}))
         for f in frames:
             if n == 0:
                 v.width, v.height, v.pix_fmt = f.width, f.height, "yuv420p"
@@ -171,7 +171,7 @@ def main() -> None:
         "device": str(colorizer.device), "dtype": str(colorizer.dtype or torch.float32).removeprefix("torch."),
         "torch_threads": torch.get_num_threads(),
         "size": f"{width}x{args.height}", "frames": rounds[0]["frames"], "batch_size": batch,
-        "preset": args.preset, "encoder_options": _encoder_options(opts.codec, opts),
+        "preset": args.preset, "encoder_options": encoder_options(opts.codec, opts),
         "decoder_threads": args.decoder_threads, "shot_detect": args.shot_detect,
         "slices": args.slices,
         **{k: round(statistics.median(r[k] for r in rounds), 3) for k in rounds[0] if k != "frames"},

@@ -5,7 +5,7 @@
 FILM (default: the demo clip at --height, as bench/throughput.py makes it) is colorized once, losslessly
 (FFV1), then its colored frames are encoded by libx264 in one thread under each setting at crf 14-22.
 "veryfast" is x264's preset as it is; vidcolor's own default is "veryfast, me=dia, chromaoffset=8"
-(media/encode.py), and the rows named after it add one cheaper step each (superfast's subme=1 and
+(media/codecs.py), and the rows named after it add one cheaper step each (superfast's subme=1 and
 partitions, alone and together; no weighted P prediction; no 8x8 transform); the last two rows are x265 at
 veryfast, without and with vidcolor's chroma offsets. Printed
 per setting and crf: CPU milliseconds per frame (the median of --reps), bytes, and PSNR against the
@@ -34,9 +34,9 @@ from clips import make_clip, wide
 from throughput import cpu_seconds
 
 from vidcolor import colorize_video
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.codecs import EncodeOptions
 
-VIDCOLOR = "veryfast, me=dia, chromaoffset=8"  # vidcolor's default (media/encode.py)
+VIDCOLOR = "veryfast, me=dia, chromaoffset=8"  # vidcolor's default (media/codecs.py)
 SETTINGS = {"veryfast": {"preset": "veryfast"},
             "veryfast, me=dia": {"preset": "veryfast", "x264-params": "me=dia"},
             "veryfast, rc-lookahead=5": {"preset": "veryfast", "x264-params": "rc-lookahead=5"},

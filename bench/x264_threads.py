@@ -5,7 +5,7 @@
 PyAV opens encoders with FFmpeg's slice threads only, and x264 then cuts every frame into one slice per
 thread (as many as the cores): each slice predicts nothing from the others. Frame threads (x264's own
 default) code whole frames side by side. FILM (default: the demo clip) is colorized losslessly once, then
-coded with vidcolor's x264 settings (media/encode.py) at crf 16, 18 and 20, for each core count with the
+coded with vidcolor's x264 settings (media/codecs.py) at crf 16, 18 and 20, for each core count with the
 threads x264 would take there: one slice thread per core, or 1.5 frame threads per core. Printed per core
 count, kind and crf: x264's threads, CPU milliseconds per frame, frames per second (wall; beyond this
 machine's cores only bytes and PSNR mean anything), bytes and PSNR against the lossless frames; then the
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from x264_settings import at_quality, encode, lossless_colors, psnr
 
-from vidcolor.media.encode import EncodeOptions, _encoder_options
+from vidcolor.media.codecs import EncodeOptions, encoder_options
 
 CRFS = (16, 18, 20)
 KINDS = {"slice": 1.0, "frame": 1.5}  # x264's threads per core when it is left to choose
@@ -45,7 +45,7 @@ def main() -> None:
             threads = int(cores * per_core)
             points = []
             for crf in CRFS:
-                options = _encoder_options("libx264", EncodeOptions(crf=crf)) | {"thread_type": kind}
+                options = encoder_options("libx264", EncodeOptions(crf=crf)) | {"thread_type": kind}
                 t0 = time.perf_counter()
                 ms, data = encode(frames, options, threads)
                 fps = len(frames) / (time.perf_counter() - t0)

@@ -16,8 +16,8 @@ from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.colorizer import Colorizer
 from vidcolor.errors import OutputError, UsageError
+from vidcolor.media.codecs import EncodeOptions
 from vidcolor.media.decode import DecodeStats, TimeRange
-from vidcolor.media.encode import EncodeOptions
 from vidcolor.preview import make_preview
 from vidcolor.progress import _JoinedLength
 

@@ -28,8 +28,8 @@ from PIL import Image
 from vidcolor import colorize_video
 from vidcolor.errors import InputError
 from vidcolor.media import decode
+from vidcolor.media.codecs import EncodeOptions
 from vidcolor.media.decode import _FrameTimes
-from vidcolor.media.encode import EncodeOptions
 from vidcolor.media.probe import counted, track_end, video_info
 
 TINY = ["--model", "tiny-random", "-q"]

@@ -17,7 +17,8 @@ from vidcolor.colorizer import Colorizer
 from vidcolor.errors import AlreadyInColor
 from vidcolor.image import colorize_image
 from vidcolor.input_color import coloring, ycc_of_planes, ycc_of_rgb
-from vidcolor.media.encode import EncodeOptions, Writer
+from vidcolor.media.codecs import EncodeOptions
+from vidcolor.media.encode import Writer
 from vidcolor.preview import make_preview
 
 

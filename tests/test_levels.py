@@ -15,7 +15,7 @@ from vidcolor.cli import run
 from vidcolor.color import gray_to_lightness
 from vidcolor.errors import UsageError
 from vidcolor.levels import FADED_RANGE, NATURAL_RANGE, SEEN_BLACK, SEEN_WHITE, Levels
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.codecs import EncodeOptions
 from vidcolor.preview import make_preview
 from vidcolor.survey import film_survey
 

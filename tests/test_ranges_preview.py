@@ -13,7 +13,7 @@ from test_video import luma_planes
 
 from vidcolor import colorize_video
 from vidcolor.cli import run
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.codecs import EncodeOptions
 from vidcolor.timecode import shift_smpte
 
 RATE = 25

@@ -16,7 +16,8 @@ from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.errors import InputError, OutputError, UsageError
 from vidcolor.media import decode
-from vidcolor.media.encode import EncodeOptions, Writer
+from vidcolor.media.codecs import EncodeOptions
+from vidcolor.media.encode import Writer
 from vidcolor.media.sequence import parse_rate
 
 FIRST = 86400  # scans are often numbered by timecode: 01:00:00:00 at 24 fps

@@ -15,7 +15,7 @@ from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.color import rgb_to_lab
 from vidcolor.colorizer import Colorizer
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media.codecs import EncodeOptions
 from vidcolor.motion import camera_motion
 from vidcolor.shots import MIN_SHOT_FRAMES, SMALL_WIDTH, ShotDetector
 from vidcolor.smoothing import ChromaFilter, Pending, ShotSmoother

@@ -13,8 +13,8 @@ from conftest import decode_planes, packets
 from vidcolor import __version__, colorize_video
 from vidcolor.cli import run
 from vidcolor.errors import OutputError, UsageError
-from vidcolor.media import encode
-from vidcolor.media.encode import EncodeOptions
+from vidcolor.media import codecs
+from vidcolor.media.codecs import EncodeOptions
 from vidcolor.pipeline import default_batch_size
 
 LOSSLESS = EncodeOptions(crf=0)  # x264 lossless: what we hand the encoder is what we read back
@@ -501,9 +501,9 @@ def test_the_predicted_chroma_is_coded_coarser_than_the_luma(clip, tmp_path, mon
     src = clip("film.mp4", width=256, height=160, frames=25, photos=("astronaut", "coffee"), audio=())
     colorize_video(src, tmp_path / "exact.mkv", model="fusion-small", encode=LOSSLESS, progress=False)
     exact = [f.to_ndarray() for f in decode_planes(tmp_path / "exact.mkv")]
-    chosen, sizes, psnr = encode.CHROMA_QP_OFFSET, {}, {}
+    chosen, sizes, psnr = codecs.CHROMA_QP_OFFSET, {}, {}
     for offset in (0, chosen):
-        monkeypatch.setattr(encode, "CHROMA_QP_OFFSET", offset)
+        monkeypatch.setattr(codecs, "CHROMA_QP_OFFSET", offset)
         dst = tmp_path / f"offset{offset}.mp4"
         colorize_video(src, dst, model="fusion-small", encode=EncodeOptions(codec=codec), progress=False)
         planes = [f.to_ndarray() for f in decode_planes(dst)]

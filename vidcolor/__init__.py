@@ -33,7 +33,7 @@ __all__ = [
 
 # the names whose modules load PyAV, on first use: photos, training and evaluation run without it
 _WITH_PYAV = {"VideoReport": "pipeline", "colorize_video": "pipeline", "colorize_folder": "folder",
-              "EncodeOptions": "media.encode", "make_preview": "preview"}
+              "EncodeOptions": "media.codecs", "make_preview": "preview"}
 
 
 def __getattr__(name: str):

@@ -112,7 +112,7 @@ def colorize(
     from .colorizer import Colorizer
     from .folder import output_for
     from .image import colorize_image, is_photo
-    from .media.encode import EncodeOptions
+    from .media.codecs import EncodeOptions
     from .media.sequence import is_sequence
     from .pipeline import colorize_video
 

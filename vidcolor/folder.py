@@ -15,7 +15,7 @@ from .colorizer import MODEL_OPTIONS, Colorizer, shared_colorizer
 from .defaults import DEFAULT_SMOOTH_SECONDS
 from .errors import AlreadyInColor, InputError, OutputError, UsageError, VidcolorError, one_line
 from .image import GIF, IMAGE_SUFFIXES, colorize_image, is_photo, is_reference_table, reference_vector
-from .media.encode import format_for
+from .media.containers import format_for
 from .media.probe import VIDEO_SUFFIXES
 from .media.sequence import frame_files
 from .outputs import check_name

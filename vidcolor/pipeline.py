@@ -30,8 +30,10 @@ from .defaults import (
 from .errors import AlreadyInColor, InputError, UsageError, VidcolorError
 from .image import is_reference_table, reference_vector, shot_references
 from .levels import Levels
+from .media.codecs import EncodeOptions, encoder_formats, unused_options
+from .media.containers import is_cover, video_codec
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start, shown_until
-from .media.encode import EncodeOptions, Writer, encoder_formats, is_cover, unused_options, video_codec
+from .media.encode import Writer
 from .media.planes import (
     RGB_FORMATS,
     WRITTEN_FORMATS,

@@ -1,0 +1,154 @@
+"""The video encoder and its options: each encoder's quality, speed and threads from vidcolor's few
+settings (--codec, --crf, --preset), and what it takes.
+
+x264's defaults here are measured choices: the chroma offset and the motion search in bench/x264_settings.py,
+the threads in bench/x264_threads.py (docs/throughput.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import av
+
+from ..errors import UsageError
+
+# x264's and x265's speed presets, fastest first; the other encoders' speeds are named by them too
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    codec: str = "libx264"
+    crf: int = 18  # visually lossless for x264/x265
+    preset: str = "veryfast"  # the encoder shares the CPU with the model: see docs/throughput.md
+
+    def __post_init__(self) -> None:
+        """An encoder this FFmpeg lacks, or a preset none knows, is refused here, before any work (once for a
+        whole folder): the encoder would refuse it only when it opens, at the first colorized frame."""
+        try:
+            kind = av.codec.Codec(self.codec, "w").type
+        except (av.FFmpegError, ValueError):
+            kind = None
+        if kind != "video":
+            raise UsageError(f"--codec {self.codec}: this FFmpeg has no video encoder of that name (libx264, "
+                             "libx265, libvpx-vp9, libsvtav1, ffv1, prores_ks, dnxhd, mpeg2video, ...)")
+        if self.preset not in PRESETS:
+            raise UsageError(f"unknown --preset {self.preset!r}: use one of {', '.join(PRESETS)}")
+
+
+# DV's profiles (FFmpeg's libavcodec/dv_profile.c): the pixel formats the dvvideo encoder takes at each
+# picture size. It lists 4:2:0 too, then refuses an NTSC picture in it: DV25 is 4:1:1 there.
+_DV_FORMATS = {(720, 480): {"yuv411p", "yuv422p"}, (720, 576): {"yuv420p", "yuv411p", "yuv422p"},
+               (960, 720): {"yuv422p"}, (1280, 1080): {"yuv422p"}, (1440, 1080): {"yuv422p"}}
+
+
+def encoder_formats(codec: str, width: int, height: int) -> set[str] | None:
+    """The pixel formats a video encoder takes for pictures of this size; None when FFmpeg lists none or
+    does not know the codec (the Writer names that error). UsageError for a size DV cannot hold."""
+    try:
+        formats = av.codec.Codec(codec, "w").video_formats
+    except (av.FFmpegError, ValueError):
+        return None
+    names = {f.name for f in formats} if formats else None
+    if codec == "mjpeg" and names:  # lists limited range too, then refuses it unless told to break the standard
+        names = {n for n in names if n.startswith("yuvj")}
+    if codec == "dvvideo" and names:
+        if (width, height) not in _DV_FORMATS:
+            sizes = ", ".join(f"{w}x{h}" for w, h in _DV_FORMATS)
+            raise UsageError(f"DV holds pictures of {sizes} only; this film is {width}x{height}: write it to "
+                             ".mkv, .mov or .mp4")
+        names &= _DV_FORMATS[width, height]
+    return names
+
+
+# AVFieldOrder of interlaced video: top field first (TT, TB) or bottom field first (BB, BT)
+_TOP_FIRST, _BOTTOM_FIRST = {2, 4}, {3, 5}
+INTERLACED = _TOP_FIRST | _BOTTOM_FIRST
+
+
+def encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> dict[str, str]:
+    """`field_order`: the source's AVFieldOrder; interlaced video is coded as fields by libx264 (coded
+    as frames, its combing would show, and players would not deinterlace it).
+
+    Every encoder gets FFmpeg's own default threads, frame threads where it has them and slices otherwise:
+    PyAV opens encoders with slice threads only. x264 then cut each picture into one slice per core,
+    none predicting from another: 1-4% more bytes at the same PSNR on three films on 2 cores, 8-13% on 16,
+    and its threads waited at every picture's end (bench/x264_threads.py); PNG and TIFF, which have no slice
+    threads, coded in one: now 1.9 x as fast at 1080p on 2 cores, the same files (bench/image_threads.py)."""
+    return {"thread_type": "frame+slice"} | _codec_options(codec, opts, field_order)
+
+
+def _codec_options(codec: str, opts: EncodeOptions, field_order: int) -> dict[str, str]:
+    if codec == "libx264":
+        return _x264_options(opts, field_order)
+    if codec == "libx265":  # x265 prints a dozen lines of its own on every run; errors only
+        if opts.crf == 0:  # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth
+            return {"qp": "0", "x265-params": "log-level=error:lossless=1", "preset": opts.preset}
+        offsets = f"cbqpoffs={CHROMA_QP_OFFSET}:crqpoffs={CHROMA_QP_OFFSET}"
+        return {"crf": str(opts.crf), "x265-params": f"log-level=error:{offsets}", "preset": opts.preset}
+    if codec == "libvpx-vp9":  # rows in parallel
+        return {"crf": str(opts.crf), "b": "0", "row-mt": "1", "cpu-used": _speed(_VPX_SPEED, opts.preset)}
+    if codec == "libsvtav1":
+        return {"crf": str(opts.crf), "preset": _speed(_SVT_PRESET, opts.preset)}
+    if codec == "libaom-av1":
+        return {"crf": str(opts.crf)}
+    if codec in _QSCALE_CODECS:  # without a quality they code at 200 kb/s, whatever the size
+        q = str(qscale(opts.crf))  # their fixed quantizer comes from each frame's quality, which PyAV leaves
+        return {"flags": "+qscale", "qmin": q, "qmax": q}  # at 0: the bounds pin it instead
+    return {}
+
+
+# Our chroma is a smooth prediction, not a recording: coded this many quantizer steps coarser than luma by
+# x264 it stays 47-53 dB from the colors predicted (the prediction itself is about 25 dB from the truth), for
+# 4-21% fewer bytes at the same luma quality on four films, and less of x264's CPU (bench/x264_settings.py,
+# docs/throughput.md, session 22); by x265, 3-10% fewer bytes at the same luma on three films
+CHROMA_QP_OFFSET = 8
+
+
+def _x264_options(opts: EncodeOptions, field_order: int) -> dict[str, str]:
+    """x264's options: the quality, the chroma offset above, fields for interlaced video, and at veryfast
+    (the default, which shares the CPU with the model) a cheaper motion search."""
+    if opts.crf == 0:  # crf 0 is lossless only at 8 bits; qp 0 is lossless at every depth, chroma too
+        options = {"qp": "0", "preset": opts.preset}
+    else:
+        options = {"crf": str(opts.crf), "preset": opts.preset, "chromaoffset": str(CHROMA_QP_OFFSET)}
+    params = []
+    if field_order in INTERLACED:
+        options["flags"] = "+ilme+ildct"
+        params.append("tff=1" if field_order in _TOP_FIRST else "bff=1")
+    if opts.preset == "veryfast":  # a diamond search instead of a hexagon: -1.2% to +0.4% bytes at the same
+        params.append("me=dia")    # luma PSNR on four films, 5-14% less of x264's CPU (bench/x264_settings.py)
+    return options | ({"x264-params": ":".join(params)} if params else {})
+
+
+def _speed(speeds: dict[str, int], preset: str) -> str:
+    """An encoder's own speed setting for one of x264's preset names."""
+    return str(speeds[preset])
+
+
+def unused_options(codec: str, opts: EncodeOptions) -> list[str]:
+    """Warnings for the options set away from their defaults that `codec` takes no notice of (lossless and
+    profile-driven encoders: FFV1, ProRes, DNxHD, image files): said rather than silently dropped."""
+    unused = [name for name, changed, codecs in (
+        ("--crf", opts.crf != EncodeOptions.crf, _CRF_CODECS | _QSCALE_CODECS),
+        ("--preset", opts.preset != EncodeOptions.preset, _PRESET_CODECS)) if changed and codec not in codecs]
+    return [f"{name} has no effect on the {codec} encoder" for name in unused]
+
+
+def qscale(crf: int) -> int:
+    """The fixed quantizer (1 best, 31 worst) that FFmpeg's MPEG-1/2/4 and MJPEG encoders get for `crf`:
+    18, x264's visually lossless, is their 2, the quantizer commonly used for masters; 4 crf steps per step."""
+    return max(1, min(31, round(2 + (crf - 18) / 4)))
+
+
+_CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
+_PRESET_CODECS = {"libx264", "libx265", "libvpx-vp9", "libsvtav1"}
+# x264's preset names as libvpx speeds (cpu-used, 0 slowest): veryfast, the default, is speed 4, 2x libvpx's
+# default speed for 5% more bytes (480p); medium is libvpx's default
+_VPX_SPEED = {"ultrafast": 8, "superfast": 6, "veryfast": 4, "faster": 3, "fast": 2, "medium": 1, "slow": 1,
+              "slower": 0, "veryslow": 0, "placebo": 0}
+# and as SVT-AV1 presets (13 fastest): veryfast is SVT's own default, 8, as before
+_SVT_PRESET = {"ultrafast": 12, "superfast": 10, "veryfast": 8, "faster": 7, "fast": 6, "medium": 5, "slow": 4,
+               "slower": 3, "veryslow": 2, "placebo": 1}
+_QSCALE_CODECS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "mjpeg", "h263", "h263p", "flv",
+                  "wmv1", "wmv2"}
+ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time in frames (no variable rate)
