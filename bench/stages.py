@@ -27,7 +27,7 @@ from clips import make_clip, wide
 
 from vidcolor.colorizer import Colorizer
 from vidcolor.media.planes import plane_format
-from vidcolor.pipeline import FrameStage
+from vidcolor.model_stage import FrameStage
 from vidcolor.smoothing import ChromaFilter
 
 

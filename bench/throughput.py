@@ -43,7 +43,8 @@ from vidcolor.colorizer import Colorizer
 from vidcolor.media import decode
 from vidcolor.media.codecs import EncodeOptions, encoder_options
 from vidcolor.media.planes import plane_format
-from vidcolor.pipeline import FrameStage, default_batch_size
+from vidcolor.model_stage import FrameStage
+from vidcolor.pipeline import default_batch_size
 from vidcolor.workers import slice_workers
 
 

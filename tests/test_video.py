@@ -536,12 +536,12 @@ def test_x264_codes_each_picture_as_one_slice(clip, tmp_path):
 
 
 def test_failure_mid_run_leaves_no_partial_file(clip, tmp_path, monkeypatch):
-    from vidcolor import pipeline
+    from vidcolor.model_stage import FrameStage
 
     src = clip("film.mp4", frames=24)
     dst = tmp_path / "out.mp4"
     calls = {"n": 0}
-    real = pipeline.FrameStage._render
+    real = FrameStage._render
 
     def interrupted(*a, **kw):
         calls["n"] += 1
@@ -549,14 +549,14 @@ def test_failure_mid_run_leaves_no_partial_file(clip, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*a, **kw)
 
-    monkeypatch.setattr(pipeline.FrameStage, "_render", interrupted)
+    monkeypatch.setattr(FrameStage, "_render", interrupted)
     assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--batch-size", "4"]) == 130
     assert list(tmp_path.iterdir()) == [src]
 
 
 def test_torch_thread_count_is_restored_after_a_run_and_a_failure(clip, tmp_path, monkeypatch):
     """On a CPU the pipeline runs its own torch steps on one thread (workers.slice_workers)."""
-    from vidcolor import pipeline
+    from vidcolor.model_stage import FrameStage
 
     src = clip("film.mp4", frames=12)
     before = torch.get_num_threads()
@@ -568,7 +568,7 @@ def test_torch_thread_count_is_restored_after_a_run_and_a_failure(clip, tmp_path
         def failing(*a, **kw):
             raise RuntimeError("model failed")
 
-        monkeypatch.setattr(pipeline.FrameStage, "_render", failing)
+        monkeypatch.setattr(FrameStage, "_render", failing)
         with pytest.raises(RuntimeError, match="model failed"):
             colorize_video(src, tmp_path / "b.mp4", model="tiny-random", progress=False, batch_size=4)
         assert torch.get_num_threads() == 2 and not (tmp_path / "b.mp4").exists()
