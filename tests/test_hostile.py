@@ -136,6 +136,26 @@ def test_missing_file(tmp_path, capsys):
     assert code == 3 and "nope.mp4: no such file" in err
 
 
+@pytest.mark.parametrize("name, said", [
+    ("-", "-: reading a film or photo from standard input is not supported"),
+    ("https://archive.example/reel.mp4", "https://archive.example/reel.mp4: vidcolor reads files, not URLs"),
+    ("rtsp://camera/stream", "rtsp://camera/stream: vidcolor reads files, not URLs"),
+    ("http://archive.example/print.jpg", "http://archive.example/print.jpg: vidcolor reads files, not URLs")])
+def test_a_url_or_standard_input_is_named_as_such_not_a_missing_file(name, said, tmp_path, capsys, monkeypatch):
+    """Path folds a URL's "//": the message had named "https:/archive..." a missing file. The film
+    commands and the API say the same."""
+    from vidcolor.cli import run
+
+    monkeypatch.chdir(tmp_path)
+    assert run([name, "-o", "out.mp4", *TINY]) == 3
+    assert said in capsys.readouterr().err
+    if not name.endswith(".jpg"):
+        assert run(["shots", name]) == 3 and said in capsys.readouterr().err
+        with pytest.raises(InputError, match=said.split(": ")[1]):
+            colorize_video(name, "out.mp4", model="tiny-random", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_directory(tmp_path, capsys):
     """A folder is colorized file by file (tests/test_folder.py); one with nothing to colorize, or into a
     file's name, is refused by name."""

@@ -1,6 +1,9 @@
 """Errors the library raises; only the CLI turns them into messages and exit codes."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 
 class VidcolorError(Exception):
     """Base class: a problem the user can act on. `exit_code` is what the CLI returns."""
@@ -35,6 +38,22 @@ class WeightsError(VidcolorError):
 class AlreadyInColor(VidcolorError):
     """A photo or film that has colors of its own, where the caller asked to leave such ones as they are
     (recolor=False: a folder's color prints among its black-and-white ones)."""
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+:)/+")  # two letters at least: C:/ is a drive
+
+
+def missing_input(path: Path) -> InputError:
+    """No file at `path`. A URL or "-" (standard input) is said to be one: vidcolor reads a film more than
+    once (its survey, then the film) and seeks in it, so it reads files only; and Path had folded the URL's
+    "//", which "no such file" would have shown."""
+    name = str(path)
+    if name == "-":
+        return InputError("-: reading a film or photo from standard input is not supported: give its file")
+    if scheme := _SCHEME.match(name):
+        url = scheme[1] + "//" + name[scheme.end():]
+        return InputError(f"{url}: vidcolor reads files, not URLs or streams: save it to a file first")
+    return InputError(f"{path}: no such file")
 
 
 EXIT_CODES = {

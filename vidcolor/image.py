@@ -15,7 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from . import __version__, icc, photo16
 from .color import fit_gamut, gray_to_lightness, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
-from .errors import AlreadyInColor, InputError, OutputError
+from .errors import AlreadyInColor, InputError, OutputError, missing_input
 from .input_color import coloring, ycc_of_rgb
 from .outputs import atomic_output
 
@@ -93,7 +93,7 @@ def read_image(path: Path) -> Picture:
                 pixels = _pixels(icc.to_srgb_gray(upright, profile), has_alpha)
             kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": kept_profile}
     except FileNotFoundError as ex:
-        raise InputError(f"{path}: no such file") from ex
+        raise missing_input(path) from ex
     except UnidentifiedImageError as ex:
         raise InputError(f"{path}: not a readable image (damaged, or a format Pillow does not know)") from ex
     except Image.DecompressionBombError as ex:  # over 2 gigapixels: about 30 GB to colorize

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import av
 
-from ..errors import InputError, UsageError
+from ..errors import InputError, UsageError, missing_input
 from .decode import TS_DISCONT, film_start, frame_rate, joined_end, packets_of, shown_until
 from .sequence import (
     DEFAULT_RATE,
@@ -41,7 +41,7 @@ class VideoInfo:
 
 def check_readable(path: Path) -> None:
     if not os.path.exists(path):  # False, not an OSError, for a name longer than any file's
-        raise InputError(f"{path}: no such file")
+        raise missing_input(path)
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a video file")
     if not os.access(path, os.R_OK):
