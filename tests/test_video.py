@@ -1,6 +1,7 @@
 """The film pipeline on generated media: frames, timing, sound, metadata and exact luminance."""
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 
 import av
@@ -581,6 +582,24 @@ def test_progress_bar_counts_frames(clip, tmp_path, capsys):
     assert run([str(src), "-o", str(tmp_path / "o.mp4"), "--model", "tiny-random"]) == 0
     err = capsys.readouterr().err
     assert "16/16" in err and "frame/s" in err
+
+
+def test_the_bar_redraws_seldom_into_a_log_file(clip, tmp_path, capsys, monkeypatch):
+    """Where stderr is not a terminal (capsys's is not), each redraw is a line kept in a batch job's log: ten a
+    second had made 80,000 lines over a two-hour film on a CPU. A run of 1.5 s draws its start and its end."""
+    from vidcolor.model_stage import FrameStage
+
+    real = FrameStage._render
+
+    def slow(*a, **kw):  # a film slow enough for ten redraws a second to show
+        time.sleep(0.1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(FrameStage, "_render", slow)
+    src = clip("film.mp4", frames=48)
+    assert run([str(src), "-o", str(tmp_path / "o.mp4"), "--model", "tiny-random", "--batch-size", "4"]) == 0
+    draws = [line for line in capsys.readouterr().err.split("\r") if "frame" in line]
+    assert len(draws) <= 3 and "48/48" in draws[-1]
 
 
 def test_cpu_batches_shrink_with_the_frame_size():

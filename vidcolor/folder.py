@@ -9,8 +9,6 @@ import logging
 from fractions import Fraction
 from pathlib import Path
 
-from tqdm import tqdm
-
 from .colorizer import MODEL_OPTIONS, Colorizer, shared_colorizer
 from .defaults import DEFAULT_SMOOTH_SECONDS
 from .errors import AlreadyInColor, InputError, OutputError, UsageError, VidcolorError, one_line
@@ -20,6 +18,7 @@ from .media.probe import VIDEO_SUFFIXES
 from .media.sequence import frame_files
 from .outputs import check_name
 from .pipeline import check_batching, colorize_video
+from .progress import progress_bar
 from .scans import SCAN_SUFFIXES, film_scans
 from .survey import check_levels
 
@@ -110,7 +109,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
     mood = reference_vector(colorizer, reference) if reference is not None else None
     report: dict = {"input": str(src), "output": str(dst), "colorized": [], "already_there": [], "in_color": [],
                     "failed": []}
-    for path in tqdm(scans + files, unit="file", disable=not progress, desc=src.name[:30]):
+    for path in progress_bar(progress, iterable=scans + files, unit="file", desc=src.name[:30]):
         scan = path in scans
         photo = not scan and is_photo(path)
         out = output_for(dst / path.relative_to(src), photo)

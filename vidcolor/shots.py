@@ -138,10 +138,9 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
     """The shots of a video file or image sequence (`frame_rate`: its rate), from one decoding pass (luma
     only, scaled by swscale); with `until` (seconds from the film's start), the film is read only up to there
     and the few frames after it that decide a boundary there, and the last shot listed is cut short."""
-    from tqdm import tqdm
-
     from .media.decode import DecodeStats, demux_decode, film_start
     from .media.probe import open_input, video_info
+    from .progress import progress_bar
 
     container = open_input(Path(src), frame_rate)
     detector, decisions, times = ShotDetector(), [], []
@@ -154,7 +153,7 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
         stop = None if until is None else until + (LOOKAHEAD + 1) / rate  # the boundaries up to `until` decided
         read = None if stop is None else int(stop * rate) + 1  # frames up to `stop`
         total, desc = (info.frames, None) if read is None else (min(info.frames or read, read), "shots before")
-        with tqdm(total=total, unit="frame", disable=not progress, desc=desc) as bar:
+        with progress_bar(progress, total=total, unit="frame", desc=desc) as bar:
             for frame in demux_decode(container, [], DecodeStats()):
                 # from the film's start, as --start counts
                 t = float(frame.time) - origin if frame.time is not None else len(times) / rate
