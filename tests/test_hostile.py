@@ -140,6 +140,7 @@ def test_missing_file(tmp_path, capsys):
     ("-", "-: reading a film or photo from standard input is not supported"),
     ("https://archive.example/reel.mp4", "https://archive.example/reel.mp4: vidcolor reads files, not URLs"),
     ("rtsp://camera/stream", "rtsp://camera/stream: vidcolor reads files, not URLs"),
+    ("file:///films/reel.mkv", "file:///films/reel.mkv: vidcolor reads files, not URLs"),
     ("http://archive.example/print.jpg", "http://archive.example/print.jpg: vidcolor reads files, not URLs")])
 def test_a_url_or_standard_input_is_named_as_such_not_a_missing_file(name, said, tmp_path, capsys, monkeypatch):
     """Path folds a URL's "//": the message had named "https:/archive..." a missing file. The film

@@ -51,7 +51,7 @@ def missing_input(path: Path) -> InputError:
     if name == "-":
         return InputError("-: reading a film or photo from standard input is not supported: give its file")
     if scheme := _SCHEME.match(name):
-        url = scheme[1] + "//" + name[scheme.end():]
+        url = scheme[1] + ("///" if scheme[1].lower() == "file:" else "//") + name[scheme.end():]  # file: has no host
         return InputError(f"{url}: vidcolor reads files, not URLs or streams: save it to a file first")
     return InputError(f"{path}: no such file")
 
