@@ -157,6 +157,17 @@ def test_a_url_or_standard_input_is_named_as_such_not_a_missing_file(name, said,
     assert list(tmp_path.iterdir()) == []
 
 
+def test_standard_output_as_the_output_is_refused_by_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    src = make_clip(tmp_path / "film.mp4", frames=4)
+    photo_src = tmp_path / "print.png"
+    Image.fromarray(photo("coffee", 64, 48)).convert("L").save(photo_src)
+    for given in (src, photo_src):
+        code, err = run_case(given, Path("-"), capsys=capsys)
+        assert code == 4 and "-: writing to standard output is not supported" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mp4", "print.png"]
+
+
 def test_directory(tmp_path, capsys):
     """A folder is colorized file by file (tests/test_folder.py); one with nothing to colorize, or into a
     file's name, is refused by name."""

@@ -30,6 +30,9 @@ def disk_full(ex: BaseException, dst: Path) -> OutputError | None:
 def check_output(src: Path, dst: Path, overwrite: bool, frames: bool = False) -> None:
     """Refuse outputs that would damage the input or existing files, or that cannot be written. `frames`: dst
     is an image sequence's pattern (a photo or a preview sheet named `p%d.jpg` is one file of that name)."""
+    if str(dst) == "-":  # had been "unknown output format ''"
+        raise OutputError("-: writing to standard output is not supported: name an output file (vidcolor writes it "
+                          "under a temporary name beside it, then renames it)")
     check_name(dst)
     same_file = dst.exists() and src.exists() and os.path.samefile(src, dst)  # also through links
     if same_file or dst.resolve() == src.resolve():
