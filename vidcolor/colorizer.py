@@ -249,14 +249,14 @@ class Colorizer:
                               self._split_on_oom(fn, *(b[half:] for b in batch))])
 
 
-MODEL_OPTIONS = tuple(inspect.signature(Colorizer).parameters)  # model, device, work_side, saturation, precision
+_PARAMETERS = inspect.signature(Colorizer).parameters
+MODEL_OPTIONS = tuple(_PARAMETERS)  # model, device, work_side, saturation, precision
 
 
 def changed_options(**options) -> dict:
     """Those of Colorizer's `options` that differ from its defaults: what a call that also takes a colorizer
     was given, where its signature repeats the defaults."""
-    defaults = inspect.signature(Colorizer).parameters
-    return {name: value for name, value in options.items() if value != defaults[name].default}
+    return {name: value for name, value in options.items() if value != _PARAMETERS[name].default}
 
 
 def shared_colorizer(colorizer: Colorizer | None, **options) -> Colorizer:
