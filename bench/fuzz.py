@@ -130,6 +130,9 @@ def main() -> None:
     p.add_argument("--progress", action="store_true", help="films with their progress bar")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    unknown = set(args.containers.split(",")) - set(FILMS) - {"joined", "ffv1", "mixed"}
+    if unknown:
+        p.error(f"--containers: no {', '.join(sorted(unknown))} (of {', '.join(FILMS)}, joined, ffv1, mixed)")
     rng = np.random.default_rng(args.seed)
     counts: collections.Counter = collections.Counter()
     by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
