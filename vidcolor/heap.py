@@ -2,11 +2,11 @@
 
 On a CPU the model allocates and frees its tensors batch after batch. glibc returns freed blocks of 128 KB
 to 32 MB to the kernel, so the next batch's tensors fault in fresh pages, which the kernel zeroes first:
-680-1,000 page faults per 480p frame on this project's machine. How many it returns depends on thresholds
-that glibc slides as blocks come and go: one CI host faulted none. Kept, the same blocks are reused: 4-5%
-less CPU per frame, for the model stage and end to end alike; peak memory up to 5% higher, and still flat
-over a film (docs/throughput.md, session 23). It is a setting of the whole process: a program that colorizes on a
-CPU through the Python API keeps up to 512 MB of freed memory per heap for its own later use too.
+680-1,000 page faults per 480p frame on this project's machine (glibc slides its thresholds as blocks come
+and go, keeping at most 64 MB). Kept, the same blocks are reused: 4-5% less CPU per frame, for the model
+stage and end to end alike; peak memory up to 5% higher, and still flat over a film (docs/throughput.md,
+session 23). It is a setting of the whole process: a program that colorizes on a CPU through the Python
+API keeps up to 512 MB of freed memory per heap for its own later use too.
 """
 from __future__ import annotations
 
