@@ -106,7 +106,7 @@ print((libc.mallinfo2().fordblks - before) / 2**20)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
 def test_the_cpu_colorizer_keeps_the_memory_it_frees():
     """Once a colorizer runs on the CPU, freed tensors stay in the process's heaps for the next batch instead of
-    going back to the kernel, which would zero fresh pages for them (680-3,000 page faults a 480p frame)."""
+    going back to the kernel, which would zero fresh pages for them (680-1,000 page faults a 480p frame here)."""
     held = {mode: float(subprocess.run([sys.executable, "-c", _FREED_AND_HELD_MB, mode], capture_output=True,
                                        text=True, check=True).stdout)
             for mode in ("kept", "given back")}
