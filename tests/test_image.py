@@ -255,6 +255,28 @@ def test_a_broken_chunk_in_a_16_bit_png(tmp_path, capsys):
     assert "scan.png: not a readable image (broken PNG file" in capsys.readouterr().err
 
 
+def test_a_damaged_tiff_field_costs_the_exif_not_the_photo(tmp_path, capsys):
+    """A TIFF whose field says two values where one belongs (found by `bench/fuzz.py --photos`, seed 14) opens
+    and loads, but Pillow fails on that field as the EXIF to keep is read: the photo is colorized without it,
+    and the warning says so (it had been an internal error, KeyError: 262)."""
+    src = tmp_path / "scan.tif"
+    exif = Image.Exif()
+    exif[0x010F] = "Nikon"
+    Image.fromarray(gray_rgb(photo("coffee", 64, 48))[..., 0].astype(np.uint16) * 257).save(src, exif=exif)
+    data = bytearray(src.read_bytes())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    entry = next(ifd + 2 + 12 * i for i in range(struct.unpack_from("<H", data, ifd)[0])
+                 if struct.unpack_from("<H", data, ifd + 2 + 12 * i)[0] == 262)  # PhotometricInterpretation
+    struct.pack_into("<I", data, entry + 4, 2)
+    src.write_bytes(bytes(data))
+    dst = tmp_path / "color.png"
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q"]) == 0
+    assert "scan.tif: its EXIF is damaged: none of it is kept" in capsys.readouterr().err
+    with Image.open(dst) as out:
+        assert out.size == (64, 48) and 0x010F not in out.getexif()
+    assert chroma(dst) > 0
+
+
 def test_a_damaged_gray_profile_is_left_out(tmp_path):
     """A gray profile without its tone curve (found by `bench/fuzz.py --photos`) opens, but LittleCMS can
     make no transform of it: the scan is read as sRGB, as an untagged one is."""

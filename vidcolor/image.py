@@ -91,7 +91,10 @@ def read_image(path: Path) -> Picture:
                 upright = ImageOps.exif_transpose(im)
                 upright = icc.to_srgb(upright, source) if source is not None else upright
                 pixels = _pixels(icc.to_srgb_gray(upright, profile), has_alpha)
-            kept = {"exif": _kept_exif(exif), "dpi": im.info.get("dpi"), "icc_profile": kept_profile}
+            kept_exif = _kept_exif(exif)
+            if kept_exif is None:
+                notes.append("its EXIF is damaged: none of it is kept")
+            kept = {"exif": kept_exif, "dpi": im.info.get("dpi"), "icc_profile": kept_profile}
     except FileNotFoundError as ex:
         raise missing_input(path) from ex
     except UnidentifiedImageError as ex:
@@ -116,13 +119,17 @@ def is_photo(path: Path) -> bool:
         return False
 
 
-def _kept_exif(exif: Image.Exif) -> Image.Exif:
+def _kept_exif(exif: Image.Exif) -> Image.Exif | None:
     """The EXIF a colorized copy keeps, apart from the file: a TIFF's EXIF directory is read lazily from it.
-    Without the fields that describe the source's pixels (the copy's own) or its orientation (applied)."""
-    for tag in photo16.PIXEL_TAGS | {photo16.ORIENTATION}:
-        exif.pop(tag, None)
-    kept = Image.Exif()
-    kept.load(exif.tobytes())
+    Without the fields that describe the source's pixels (the copy's own) or its orientation (applied). None
+    where a field is damaged: Pillow reads each as it is asked for, and one it cannot read fails the whole."""
+    try:
+        for tag in photo16.PIXEL_TAGS | {photo16.ORIENTATION}:
+            exif.pop(tag, None)
+        kept = Image.Exif()
+        kept.load(exif.tobytes())
+    except (KeyError, ValueError, TypeError, struct.error):
+        return None
     return kept
 
 
