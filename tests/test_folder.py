@@ -68,7 +68,8 @@ def test_an_output_folder_inside_the_input_is_not_read_back(tmp_path, capsys):
     root.mkdir()
     Image.fromarray(gray_rgb(photo("rocket", 64, 48))).save(root / "a.png")
     for _ in range(2):  # the second run finds the first run's output inside the input folder
-        assert run([str(root), "--model", "tiny-random", "-o", str(root / "color"), "-q", "--overwrite"]) == 0
+        assert run([str(root), "--model", "tiny-random", "-o", str(root / "color"), "--overwrite"]) == 0
+        assert f"wrote 1 file to {root / 'color'} (0 already there, 0 failed)" in capsys.readouterr().err
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png")) == ["a.png", "color/a.png"]
 
 

@@ -148,7 +148,8 @@ def _colorize_folder(input: Path, output: Path, json_out: bool, quiet: bool, **o
 
     report = colorize_folder(input, output, **options)
     in_color = f", {len(report['in_color'])} in color left as they are (--recolor)" if report["in_color"] else ""
-    _tell(report, json_out, quiet, f"wrote {len(report['colorized'])} files to {output} "
+    count = len(report["colorized"])
+    _tell(report, json_out, quiet, f"wrote {count} file{'' if count == 1 else 's'} to {output} "
           f"({len(report['already_there'])} already there{in_color}, {len(report['failed'])} failed)")
     if report["failed"]:
         raise typer.Exit(report["failed"][0]["exit_code"])
