@@ -96,6 +96,18 @@ class VideoReport:
         return asdict(self)
 
 
+@dataclass
+class _Seen:
+    """What a run has read so far: the planes' format and what else the first frame fixes for the whole film,
+    and how far the picture and the sound reach (whether the film was read to its end)."""
+    fmt: PlaneFormat | None = None
+    rgb: str | None = None  # the RGB format the frames become, for encoders without Y'CbCr and image files
+    rotation: int = 0
+    changes: PictureChanges | None = None
+    decoded: int = 0  # frames decoded: the bar shows those waiting for the model
+    from_byte: int = 0  # where the frames read begin in the file: the bar's estimate by bytes
+    last: float | None = None  # when the last frame colorized ends
+    sound: float | None = None  # when the last audio packet read ends
 
 
 def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport, image_files: bool,
@@ -436,34 +448,33 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None or image_files,
                             label=dst, first_number=_first_number(container, info, span) if image_files else None,
                             chapters=_chapters(container, span))
-            state: dict = {}
+            seen = _Seen()
 
             def decoded():
                 for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
-                        state["decoded"] = state.get("decoded", 0) + 1
-                        if "fmt" not in state:
-                            state["from_byte"] = stats.bytes_read  # where the frames read begin
-                            state["fmt"], state["rgb"] = _stored_format(item, encode.codec, report, image_files,
-                                                                        side_by_side)
-                            state["rotation"] = item.rotation
-                            state["changes"] = PictureChanges(item, container.streams.video[0])
+                        seen.decoded += 1
+                        if seen.fmt is None:
+                            seen.from_byte = stats.bytes_read
+                            seen.fmt, seen.rgb = _stored_format(item, encode.codec, report, image_files, side_by_side)
+                            seen.rotation = item.rotation
+                            seen.changes = PictureChanges(item, container.streams.video[0])
                             if image_files:
                                 report.warnings += _unkept_in_images(item.rotation, container.streams.video[0])
-                        item = to_plane_format(state["changes"].fit(item), state["fmt"])
-                    elif item.stream.type == "audio" and item.pts is not None:  # how far the sound reaches
+                        item = to_plane_format(seen.changes.fit(item), seen.fmt)
+                    elif item.stream.type == "audio" and item.pts is not None:
                         end = shown_until(item, 0.0)
-                        state["sound"] = max(state.get("sound", end), end)
+                        seen.sound = end if seen.sound is None else max(seen.sound, end)
                     yield item
 
             def write(batch: Rendered) -> None:
                 i = 0
                 for item in batch.items:
                     if isinstance(item, av.VideoFrame):
-                        frame = compose_frame(item, batch.cbcr[i], state["fmt"])
-                        if state["rgb"]:
-                            frame = to_rgb(frame, state["fmt"], state["rgb"])
-                        writer.frame(frame, state["rotation"])
+                        frame = compose_frame(item, batch.cbcr[i], seen.fmt)
+                        if seen.rgb:
+                            frame = to_rgb(frame, seen.fmt, seen.rgb)
+                        writer.frame(frame, seen.rotation)
                         i += 1
                     else:
                         writer.packet(item)
@@ -477,9 +488,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
 
             def emit(batch: Rendered) -> None:
                 if batch.frames:  # they come in presentation order
-                    state["last"] = shown_until(batch.frames[-1], 1 / float(info.rate) if info.rate else 0.0)
+                    seen.last = shown_until(batch.frames[-1], 1 / float(info.rate) if info.rate else 0.0)
                 sink.put(batch)
-                bar.update(len(batch.frames), state["decoded"], stats, state["from_byte"])
+                bar.update(len(batch.frames), seen.decoded, stats, seen.from_byte)
                 report.frames_in += len(batch.frames)
 
             window = round(smooth_seconds * float(info.rate or DEFAULT_RATE)) if shot_detect else 0
@@ -491,7 +502,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     items.append(item)
                     if isinstance(item, av.VideoFrame):
                         if stage is None:
-                            stage = FrameStage(colorizer, state["fmt"], batch_size, window, shot_detect, emit,
+                            stage = FrameStage(colorizer, seen.fmt, batch_size, window, shot_detect, emit,
                                                fixed_g, shot_g, split, film, keep)
                         stage.push(items, item)
                         items = []
@@ -501,7 +512,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
                     report.kept_color_shots = len(stage.kept_shots)
                 sink.close()
                 interrupted()
-                complete = _reaches_end(info, state.get("last"), state.get("sound"), span,
+                complete = _reaches_end(info, seen.last, seen.sound, span,
                                         film_start(container.streams.video[0]))
                 if complete or stats.clock_jumps:  # an estimate was high (a variable rate, bytes): the bar
                     bar.end_full()  # ends full, as the film did
@@ -517,7 +528,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             writer.close()
             interrupted()  # pressed during the encoder's flush: still no output
             report.frames_out = writer.frames
-            report.warnings += _written_warnings(writer, state.get("changes"), report)
+            report.warnings += _written_warnings(writer, seen.changes, report)
     finally:
         container.close()
     report.corrupt_packets = stats.corrupt_packets
