@@ -989,6 +989,26 @@ def test_ctrl_c_mid_run(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
 
 
+def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
+    """torch takes over a second to import. The command line answers --help and a refused option without it,
+    and a Ctrl-C while it loads exits 130 in one line: it was a traceback, as the package imported torch
+    before the command line began."""
+    src = make_clip(tmp_path / "in.mp4", frames=10, width=64, height=48, audio=())
+    code = ("import sys\n"
+            "class Interrupt:  # Ctrl-C pressed as torch is imported\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'torch':\n"
+            "            raise KeyboardInterrupt\n"
+            "sys.meta_path.insert(0, Interrupt())\n"
+            "from vidcolor.cli import run\n"
+            f"assert run(['--help']) == 0 and run([{str(src)!r}, '--crf', '99']) == 2\n"
+            f"sys.exit(run([{str(src)!r}, '-o', {str(tmp_path / 'out.mp4')!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert "interrupted" in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
 def test_ctrl_c_is_held_until_the_pipeline_checks():
     """A KeyboardInterrupt inside queue locking once hung a run: Ctrl-C waits for check(); twice is at once."""
     from vidcolor.streaming import deferred_interrupt
