@@ -43,6 +43,8 @@ FILMS = {"mp4": {"audio": ("aac",)}, "mkv": {"audio": ("flac",), "subtitles": Tr
          "mxf": {"codec": "mpeg2video", "audio": ("pcm_s16le",), "audio_rate": 48000},
          "ogv": {"codec": "libvpx", "audio": ("flac",)}, "wmv": {"codec": "wmv2", "audio": ("mp3",)},
          "dv": {"codec": "dvvideo", "width": 720, "height": 576, "audio": ("pcm_s16le",)}}
+SPECIAL = ("joined", "ffv1", "mixed")  # films made another way (film_seed)
+CONTAINERS = (*FILMS, *SPECIAL)  # the names --containers takes
 
 
 def corrupt(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -125,14 +127,14 @@ def main() -> None:
     p.add_argument("--keep", type=Path, default=None, help="copy inputs that failed badly into this folder")
     p.add_argument("--photos", action="store_true", help="corrupt photos instead of clips")
     p.add_argument("--containers", default="mp4,mkv,ts,avi",
-                   help=f"the films to corrupt, in turn (of {', '.join(FILMS)}, joined, ffv1, mixed; the default "
+                   help=f"the films to corrupt, in turn (of {', '.join(CONTAINERS)}; the default "
                         "is the first seeds')")
     p.add_argument("--progress", action="store_true", help="films with their progress bar")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    unknown = set(args.containers.split(",")) - set(FILMS) - {"joined", "ffv1", "mixed"}
+    unknown = set(args.containers.split(",")) - set(CONTAINERS)
     if unknown:
-        p.error(f"--containers: no {', '.join(sorted(unknown))} (of {', '.join(FILMS)}, joined, ffv1, mixed)")
+        p.error(f"--containers: no {', '.join(sorted(unknown))} (of {', '.join(CONTAINERS)})")
     rng = np.random.default_rng(args.seed)
     counts: collections.Counter = collections.Counter()
     by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
