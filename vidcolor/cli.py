@@ -48,6 +48,17 @@ def _beside(input: Path, tag: str, suffix: str) -> Path:
     return input.with_name(f"{base_name(input) if is_sequence(input) else input.stem}_{tag}{suffix}")
 
 
+def _found(input: Path) -> Path:
+    """The input, refused at once when there is no such file: the model's libraries take 2-5 s to load, and the
+    library's own check (the same message) comes after them."""
+    from .errors import missing_input
+    from .media.sequence import is_sequence
+
+    if not is_sequence(input) and not os.path.exists(input):  # a sequence's folder and frames: its reader's check
+        raise missing_input(input)
+    return input
+
+
 def _into(output: Path | None, named: Path) -> Path:
     """The output given, or `named` (the default name) where none is, or inside the existing folder given."""
     if output is None:
@@ -108,7 +119,7 @@ def colorize(
                                  "given alone is colorized, with a warning."),
 ) -> None:
     """Colorize a video, an image sequence, a photo, or every one in a folder (the default command)."""
-    input = Path(input)  # checked by the library, which names the problem (typer's check would exit 2)
+    input = _found(Path(input))  # not typer's check, which would exit 2 (bad usage) and not name a URL as one
     from .colorizer import Colorizer
     from .folder import output_for
     from .image import colorize_image, is_photo
@@ -175,6 +186,7 @@ def preview(
                                   "JSON on stdout."),
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
+    _found(input)
     from .colorizer import Colorizer
     from .preview import make_preview
 
