@@ -365,7 +365,7 @@ def test_prores_master_stays_422_10_bit_and_gets_color(clip, tmp_path):
 
 
 def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
-    """8-bit 4:2:0 into ProRes becomes 10-bit 4:2:2, said in a warning; PNG in mov, which takes RGB only,
+    """8-bit 4:2:0 (or 4:2:2) into ProRes becomes 10-bit 4:2:2, said in a warning; PNG in mov, which takes RGB only,
     gets RGB; a codec that takes neither (GIF: palettes) is refused by name, and one that refuses to open
     (DNxHD at 96x64) too; no output is left."""
     src = clip("in.mp4", audio=())
@@ -374,6 +374,11 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     assert report.warnings == ["video stored as yuv422p10le: prores_ks cannot take yuv420p; luminance rescaled "
                                "from 8 to 10 bits, no longer bit-identical"]
     assert decode_planes(tmp_path / "out.mov")[0].format.name == "yuv422p10le"
+    src422 = clip("in422.mp4", audio=(), pix_fmt="yuv422p")  # a 4:2:2 film is named, not the 4:2:0 it would get
+    report = colorize_video(src422, tmp_path / "422.mov", model="tiny-random",
+                            encode=EncodeOptions(codec="prores_ks"), progress=False)
+    assert report.warnings == ["video stored as yuv422p10le: prores_ks cannot take yuv422p or yuv420p; luminance "
+                               "rescaled from 8 to 10 bits, no longer bit-identical"]
     report = colorize_video(src, tmp_path / "png.mov", model="tiny-random", encode=EncodeOptions(codec="png"),
                             progress=False)
     assert report.warnings == []

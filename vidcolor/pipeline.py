@@ -134,7 +134,8 @@ def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport, image_
                              f"({', '.join(written)})") from None
         rgb, stored, bits = None, fmt.pix_fmt, fmt.bits
     if bits != natural.bits or (rgb is None and stored not in (natural.pix_fmt, frame.format.name)):
-        reason = f"{codec} cannot take {natural.pix_fmt}" if rgb is None else f"{codec} takes no other RGB"
+        refused = dict.fromkeys(f for f in (frame.format.name, natural.pix_fmt) if f not in (accepted or ()))
+        reason = f"{codec} cannot take {' or '.join(refused)}" if rgb is None else f"{codec} takes no other RGB"
         rescaled = (f"; luminance rescaled from {natural.bits} to {bits} bits, no longer bit-identical"
                     if bits != natural.bits else "")  # the film's own format is no news
         report.warnings.append(f"video stored as {stored}: {reason}{rescaled}")
