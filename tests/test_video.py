@@ -367,7 +367,7 @@ def test_prores_master_stays_422_10_bit_and_gets_color(clip, tmp_path):
 def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     """8-bit 4:2:0 (or 4:2:2) into ProRes becomes 10-bit 4:2:2, said in a warning; PNG in mov, which takes RGB only,
     gets RGB; a codec that takes neither (GIF: palettes) is refused by name, and one that refuses to open
-    (DNxHD at 96x64) too; no output is left."""
+    (DNxHD at 96x64, a hardware encoder without its chip: said so) too; no output is left."""
     src = clip("in.mp4", audio=())
     report = colorize_video(src, tmp_path / "out.mov", model="tiny-random", encode=EncodeOptions(codec="prores_ks"),
                             progress=False)
@@ -393,6 +393,10 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
         colorize_video(src, tmp_path / "out2.mov", model="tiny-random", encode=EncodeOptions(codec="dnxhd"),
                        progress=False)
     assert not (tmp_path / "out2.mov").exists()
+    with pytest.raises(OutputError, match="h264_v4l2m2m is a hardware encoder: it needs its GPU or chip"):
+        colorize_video(src, tmp_path / "out3.mp4", model="tiny-random",  # FFmpeg lists it; no chip here
+                       encode=EncodeOptions(codec="h264_v4l2m2m"), progress=False)
+    assert not (tmp_path / "out3.mp4").exists()
 
 
 def test_mjpeg_gets_full_range_planes(clip, tmp_path):

@@ -60,6 +60,18 @@ def encoder_formats(codec: str, width: int, height: int) -> set[str] | None:
     return names
 
 
+_HARDWARE = ("_nvenc", "_qsv", "_amf", "_vaapi", "_videotoolbox", "_v4l2m2m", "_mf", "_vulkan")
+
+
+def refusal_hint(codec: str) -> str:
+    """Said after an encoder's refusal to open: a hardware encoder that FFmpeg lists may have no chip or driver
+    on this machine (h264_nvenc without an NVIDIA GPU said only 'Operation not permitted')."""
+    if codec.endswith(_HARDWARE):
+        return f"; {codec} is a hardware encoder: it needs its GPU or chip, and its driver, on this machine " \
+               "(libx264 runs on any)"
+    return ""
+
+
 # AVFieldOrder of interlaced video: top field first (TT, TB) or bottom field first (BB, BT)
 _TOP_FIRST, _BOTTOM_FIRST = {2, 4}, {3, 5}
 INTERLACED = _TOP_FIRST | _BOTTOM_FIRST

@@ -22,7 +22,7 @@ from .. import __version__
 from ..errors import OutputError
 from ..outputs import disk_full
 from ..timecode import shift_smpte, timecode_tag
-from .codecs import INTERLACED, ONE_FRAME_TIME_BASE, EncodeOptions, encoder_options
+from .codecs import INTERLACED, ONE_FRAME_TIME_BASE, EncodeOptions, encoder_options, refusal_hint
 from .containers import (
     audio_target,
     channel_layout,
@@ -327,7 +327,7 @@ class Writer:
                 raise
             # FFmpeg opens the encoder on the first frame: some refuse sizes or rates (DNxHD: broadcast sizes only)
             raise OutputError(f"{self.path}: the {self.opts.codec} encoder refused this video ({frame.width}x"
-                              f"{frame.height} {frame.format.name}): {ex}") from ex
+                              f"{frame.height} {frame.format.name}): {ex}{refusal_hint(self.opts.codec)}") from ex
         self._mux_video(packets)
         self.frames += 1
 
