@@ -364,6 +364,27 @@ def test_prores_master_stays_422_10_bit_and_gets_color(clip, tmp_path):
     assert packets(src) == packets(dst)
 
 
+@pytest.mark.parametrize("pix_fmt,profile,stored", [("yuv420p", "DNXHR HQ", "yuv422p"),
+                                                     ("yuv420p10le", "DNXHR HQX", "yuv422p10le")])
+def test_dnxhd_writes_dnxhr_at_any_size(clip, tmp_path, pix_fmt, profile, stored):
+    """An Avid master in MXF: `--codec dnxhd` was refused for every film (DNxHD proper wants a broadcast size
+    and a bit rate); it writes DNxHR's high-quality tier of the planes' depth, the sound copied."""
+    src = clip("in.mp4", pix_fmt=pix_fmt, width=320, height=240, audio=("pcm_s16le",), audio_rate=48000)
+    dst = tmp_path / "out.mxf"
+    report = colorize_video(src, dst, model="tiny-random", encode=EncodeOptions(codec="dnxhd"), progress=False)
+    assert report.warnings == [f"video stored as {stored}: dnxhd cannot take {pix_fmt}"]
+    out = decode_planes(dst)
+    assert [f.format.name for f in out] == [stored] * 12
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].codec_context.profile == profile
+    top = 1023 if pix_fmt.endswith("10le") else 255
+    for y_in, y_out in zip(luma_planes(src), luma_planes(dst), strict=True):
+        assert np.abs(y_in.astype(int) - y_out).mean() < top / 100  # DNxHR's loss
+    assert np.abs(out[0].to_ndarray(format="yuv444p")[1:].astype(int) - 128).mean() > 1  # not gray
+    sound = [[b"".join(stream)] for stream in packets(src)]
+    assert [[b"".join(stream)] for stream in packets(dst)] == sound  # MXF packs PCM a frame at a time
+
+
 def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     """8-bit 4:2:0 (or 4:2:2) into ProRes becomes 10-bit 4:2:2, said in a warning; PNG in mov, which takes RGB only,
     gets RGB; a codec that takes neither (GIF: palettes) is refused by name, and one that refuses to open

@@ -77,19 +77,26 @@ _TOP_FIRST, _BOTTOM_FIRST = {2, 4}, {3, 5}
 INTERLACED = _TOP_FIRST | _BOTTOM_FIRST
 
 
-def encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0) -> dict[str, str]:
+def encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0, pix_fmt: str = "") -> dict[str, str]:
     """`field_order`: the source's AVFieldOrder; interlaced video is coded as fields by libx264 (coded
-    as frames, its combing would show, and players would not deinterlace it).
+    as frames, its combing would show, and players would not deinterlace it). `pix_fmt`: the planes the
+    encoder gets (DNxHR's profile follows them).
 
     Every encoder gets FFmpeg's own default threads, frame threads where it has them and slices otherwise:
     PyAV opens encoders with slice threads only. x264 then cut each picture into one slice per core,
     none predicting from another: 1-4% more bytes at the same PSNR on three films on 2 cores, 8-13% on 16,
     and its threads waited at every picture's end (bench/x264_threads.py); PNG and TIFF, which have no slice
     threads, coded in one: now 1.9 x as fast at 1080p on 2 cores, the same files (bench/image_threads.py)."""
-    return {"thread_type": "frame+slice"} | _codec_options(codec, opts, field_order)
+    return {"thread_type": "frame+slice"} | _codec_options(codec, opts, field_order, pix_fmt)
 
 
-def _codec_options(codec: str, opts: EncodeOptions, field_order: int) -> dict[str, str]:
+# DNxHD proper takes a few broadcast sizes, each at bit rates of its own, and refused every film without one
+# (1920x1080 too); DNxHR takes any size from 256x120 at a quality tier: its "high quality" tiers, by depth
+_DNXHR_PROFILES = {"yuv422p": "dnxhr_hq", "yuv422p10le": "dnxhr_hqx", "yuv444p10le": "dnxhr_444",
+                   "gbrp10le": "dnxhr_444"}
+
+
+def _codec_options(codec: str, opts: EncodeOptions, field_order: int, pix_fmt: str) -> dict[str, str]:
     if codec == "libx264":
         return _x264_options(opts, field_order)
     if codec == "libx265":  # x265 prints a dozen lines of its own on every run; errors only
@@ -103,6 +110,8 @@ def _codec_options(codec: str, opts: EncodeOptions, field_order: int) -> dict[st
         return {"crf": str(opts.crf), "preset": _speed(_SVT_PRESET, opts.preset)}
     if codec == "libaom-av1":
         return {"crf": str(opts.crf)}
+    if codec == "dnxhd" and pix_fmt in _DNXHR_PROFILES:
+        return {"profile": _DNXHR_PROFILES[pix_fmt]}
     if codec in _QSCALE_CODECS:  # without a quality they code at 200 kb/s, whatever the size
         q = str(qscale(opts.crf))  # their fixed quantizer comes from each frame's quality, which PyAV leaves
         return {"flags": "+qscale", "qmin": q, "qmax": q}  # at 0: the bounds pin it instead

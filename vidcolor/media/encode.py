@@ -198,7 +198,8 @@ class Writer:
         try:
             field_order = src_video.codec_context.field_order
             v = self.out.add_stream(self.opts.codec, rate=self.rate or Fraction(25),
-                                    options=encoder_options(self.opts.codec, self.opts, field_order)
+                                    options=encoder_options(self.opts.codec, self.opts, field_order,
+                                                            frame.format.name)
                                     | ({"bf": "0"} if self.muxer.no_reorder else {}))
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{self.path}: video codec {self.opts.codec!r} is not available ({ex})") from ex
