@@ -388,7 +388,8 @@ def test_dnxhd_writes_dnxhr_at_any_size(clip, tmp_path, pix_fmt, profile, stored
 def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     """8-bit 4:2:0 (or 4:2:2) into ProRes becomes 10-bit 4:2:2, said in a warning; PNG in mov, which takes RGB only,
     gets RGB; a codec that takes neither (GIF: palettes) is refused by name, and one that refuses to open
-    (DNxHD at 96x64, a hardware encoder without its chip: said so) too; no output is left."""
+    (DNxHD at 96x64, a hardware encoder without its chip: said so) too, and one the container does not
+    hold before the model loads; no output is left."""
     src = clip("in.mp4", audio=())
     report = colorize_video(src, tmp_path / "out.mov", model="tiny-random", encode=EncodeOptions(codec="prores_ks"),
                             progress=False)
@@ -407,9 +408,9 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     assert len(rgb) == 12 and rgb[0].dtype == np.uint8
     assert np.abs(np.diff(np.stack(rgb).astype(int), axis=-1)).mean() > 1  # R, G, B differ: colored
     with pytest.raises(UsageError, match="'gif'.*none of the formats vidcolor writes"):
-        colorize_video(src, tmp_path / "out.mkv", model="tiny-random", encode=EncodeOptions(codec="gif"),
+        colorize_video(src, tmp_path / "gif.mov", model="tiny-random", encode=EncodeOptions(codec="gif"),
                        progress=False)
-    assert not (tmp_path / "out.mkv").exists()
+    assert not (tmp_path / "gif.mov").exists()
     with pytest.raises(OutputError, match="dnxhd encoder refused this video"):  # DNxHD: broadcast sizes only
         colorize_video(src, tmp_path / "out2.mov", model="tiny-random", encode=EncodeOptions(codec="dnxhd"),
                        progress=False)
@@ -418,6 +419,9 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
         colorize_video(src, tmp_path / "out3.mp4", model="tiny-random",  # FFmpeg lists it; no chip here
                        encode=EncodeOptions(codec="h264_v4l2m2m"), progress=False)
     assert not (tmp_path / "out3.mp4").exists()
+    with pytest.raises(OutputError, match=r"the \.mkv container cannot hold dnxhd video \(\.mov can\)"):
+        colorize_video(src, tmp_path / "out4.mkv", model="no-such-model",  # refused before the model loads
+                       encode=EncodeOptions(codec="dnxhd"), progress=False)
 
 
 def test_mjpeg_gets_full_range_planes(clip, tmp_path):

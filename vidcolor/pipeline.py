@@ -417,11 +417,11 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     try:
         image_files = is_sequence(dst)
         check_output(src, dst, overwrite, image_files)  # before the model loads: a refused output should fail fast
+        codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
         check_levels(levels)  # and before the film is sampled, as the device and precision are
         check_batching(batch_size, smooth_seconds)
         colorizer = shared_colorizer(colorizer, **changed_options(model=model, device=device, work_side=work_side,
                                                                   saturation=saturation, precision=precision))
-        codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
         if why:
             report.warnings.append(f"video coded with {codec}: {why}")
         encode = replace(encode, codec=codec)

@@ -168,10 +168,15 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
     """`codec` and None, unless it is the default, H.264, and the container cannot hold it or holds it badly:
     then the container's own encoder (VP9 for webm, MPEG-2 for MPEG-PS and MXF) and the reason. Whether it
     holds H.264 is asked of the muxer, which writes a header in memory: Ogg takes an H.264 stream, then
-    refuses it at its header."""
-    if codec != EncodeOptions.codec:
-        return codec, None
+    refuses it at its header. A codec given that the container does not list is refused, naming those that
+    do (DNxHD in .mkv had failed at the first frame, as 'not available')."""
     fmt = format_for(path)
+    if codec != EncodeOptions.codec:
+        if not _holds_video(fmt, codec):
+            others = [suffix for suffix in _FILM_SUFFIXES if _holds_video(format_for(Path(f"film{suffix}")), codec)]
+            raise OutputError(f"{path}: the {path.suffix} container cannot hold {codec} video" +
+                              (f" ({', '.join(others)} can)" if others else ""))
+        return codec, None
     if own := muxer_of(fmt).own_video:
         return own, f"H.264 in {path.suffix} files reads back without its frames' times"
     try:
@@ -189,6 +194,21 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
     except (av.FFmpegError, ValueError):
         raise OutputError(f"{path}: the {fmt} container holds {own} video, and this FFmpeg build has no {own} "
                           "encoder (write .mkv, .mp4, .mov or .webm)") from None
+
+
+# Named where a container refuses a codec; not MXF, whose muxer answers yes for every codec until it writes
+_FILM_SUFFIXES = (".mov", ".mkv", ".mp4", ".avi")
+
+
+def _holds_video(fmt: str, codec: str) -> bool:
+    """Whether the muxer lists `codec` among those it holds (FFmpeg's own check, which PyAV makes when the
+    stream is added; the codec's own refusals, of sizes or hardware, come when it opens)."""
+    try:
+        with _in_memory(fmt) as probe:
+            probe.add_stream(codec, rate=25)
+    except ValueError:
+        return False
+    return True
 
 
 def audio_target(fmt: str, stream: av.audio.stream.AudioStream, default: str) -> str:
