@@ -631,6 +631,16 @@ def test_a_range_past_the_sound_into_mxf_is_refused_by_name(tmp_path):
         assert report.frames_out == 25 and sum(p.size for p in c.demux(audio=0)) == 10 * 1920 * 2 * 3
 
 
+def test_a_codec_mxf_has_no_label_for_is_refused_by_name(tmp_path):
+    """MXF's muxer takes any codec as a stream, then refuses at its header those it has no label for (v210,
+    HuffYUV): an internal error (exit 1, 'Operation not permitted'). Now a clean error names the streams."""
+    src = make_clip(tmp_path / "in.mp4", frames=5)
+    with pytest.raises(OutputError, match="the mxf container cannot start a file of v210 video and pcm_s16le audio"):
+        colorize_video(src, tmp_path / "out.mxf", model="tiny-random", progress=False,
+                       encode=EncodeOptions(codec="v210"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
 @pytest.mark.parametrize("codec, ext", [("mpeg4", "avi"), ("mpeg2video", "mpg"), ("mjpeg", "mov")])
 def test_crf_sets_the_quantizer_of_mpeg_and_mjpeg_encoders(tmp_path, codec, ext):
     """FFmpeg's MPEG-1/2/4 and MJPEG encoders took no quality at all and coded everything at 200 kb/s (a

@@ -174,6 +174,7 @@ class Writer:
         self.bumped_pts = 0
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
         self.filled: set[int] = set()  # output streams that got a packet (kept where the muxer needs it)
+        self.started = False  # the muxer has taken a packet, and so written its header
         self.muxer = muxer_of(self.out.format.name)
         self.rebase = rebase or self.muxer.from_zero
         self.offset_s = 0.0  # seconds subtracted from every timestamp
@@ -395,6 +396,7 @@ class Writer:
         for packet in packets:
             try:
                 self.out.mux(packet)
+                self.started = True
                 if self.muxer.no_empty_tracks:
                     self.filled.add(packet.stream.index)
             except (av.InvalidDataError, av.ArgumentError) as ex:
@@ -406,7 +408,14 @@ class Writer:
                     raise
                 self.skipped_packets += 1
             except OSError as ex:  # PyAV's errors are OSErrors too
-                raise disk_full(ex, self.path) or ex
+                if full := disk_full(ex, self.path):
+                    raise full from ex
+                if not self.started:  # the first packet writes the header: MXF refuses there the codecs it has
+                    # no label for, which it had taken as streams (it was an internal error, exit 1)
+                    streams = " and ".join(f"{s.codec_context.name} {s.type}" for s in self.out.streams)
+                    raise OutputError(f"{self.path}: the {self.out.format.name} container cannot start a file of "
+                                      f"{streams} (FFmpeg: {ex.strerror or ex})") from ex
+                raise
 
     def _mux_video(self, packets: list[av.Packet], final: bool = False) -> None:
         """`final`: the encoder's last packets, from its flush."""
