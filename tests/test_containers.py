@@ -631,13 +631,27 @@ def test_a_range_past_the_sound_into_mxf_is_refused_by_name(tmp_path):
         assert report.frames_out == 25 and sum(p.size for p in c.demux(audio=0)) == 10 * 1920 * 2 * 3
 
 
-def test_a_codec_mxf_has_no_label_for_is_refused_by_name(tmp_path):
-    """MXF's muxer takes any codec as a stream, then refuses at its header those it has no label for (v210,
-    HuffYUV): an internal error (exit 1, 'Operation not permitted'). Now a clean error names the streams."""
+@pytest.mark.parametrize("codec, ext, can", [("libvpx-vp9", "mov", ".mkv, .mp4, .avi"), ("v210", "mxf", ".mov, .avi"),
+                                             ("prores_ks", "ts", ".mov, .mkv")])
+def test_a_codec_the_container_does_not_hold_is_refused_before_the_model_loads(tmp_path, codec, ext, can):
+    """Muxers that list a codec and then refuse it in their header (VP9 in mov, a codec MXF has no label for)
+    refused every packet after it: an empty file was reported as written, the sound counted as damaged
+    packets (mov), or an internal error (MXF). MPEG-TS writes ProRes as data, which no player (nor FFmpeg)
+    read as a picture. Each is now refused before any work, naming containers that hold it."""
     src = make_clip(tmp_path / "in.mp4", frames=5)
-    with pytest.raises(OutputError, match="the mxf container cannot start a file of v210 video and pcm_s16le audio"):
+    with pytest.raises(OutputError, match=rf"the \.{ext} container cannot hold {codec} video \({can} can\)"):
+        colorize_video(src, tmp_path / f"out.{ext}", model="no-such-model", progress=False,
+                       encode=EncodeOptions(codec=codec))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_a_header_the_muxer_refuses_is_refused_by_name(tmp_path):
+    """Where the container's probe cannot tell (the MJPEG encoder does not open on its picture), the muxer's
+    refusal of the header is an OutputError naming the streams, and no file is left."""
+    src = make_clip(tmp_path / "in.mp4", frames=5)
+    with pytest.raises(OutputError, match="the mxf container cannot start a file of mjpeg video and pcm_s16le audio"):
         colorize_video(src, tmp_path / "out.mxf", model="tiny-random", progress=False,
-                       encode=EncodeOptions(codec="v210"))
+                       encode=EncodeOptions(codec="mjpeg"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 

@@ -5,6 +5,7 @@ x264's defaults here are measured choices: the chroma offset and the motion sear
 the threads in bench/x264_threads.py (docs/throughput.md)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import av
@@ -107,6 +108,7 @@ def _codec_options(codec: str, opts: EncodeOptions, field_order: int, pix_fmt: s
     if codec == "libvpx-vp9":  # rows in parallel
         return {"crf": str(opts.crf), "b": "0", "row-mt": "1", "cpu-used": _speed(_VPX_SPEED, opts.preset)}
     if codec == "libsvtav1":
+        os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1's own banner, read as it opens: errors only
         return {"crf": str(opts.crf), "preset": _speed(_SVT_PRESET, opts.preset)}
     if codec == "libaom-av1":
         return {"crf": str(opts.crf)}

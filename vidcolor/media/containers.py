@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 
 from ..errors import OutputError
-from .codecs import EncodeOptions
+from .codecs import EncodeOptions, encoder_options
 from .sequence import IMAGE_CODECS, is_sequence
 
 _NO_FILM_VIDEO = {None, "none", "png"}  # sound containers' own video: nothing, or a cover picture (mp3, flac)
@@ -62,6 +62,8 @@ class Muxer:
     rates: tuple[int, ...] = ()  # the only sample rates it takes
     video_first: bool = False  # refuses a header without a video stream first
     identified: frozenset[str] | None = None  # the codecs players find in it, where it writes any
+    identified_video: frozenset[str] | None = None  # the same for video (MPEG-TS and -PS write ProRes or VP9 as
+    # data, and FFmpeg itself read no picture back)
     attachments: bool = False  # holds files (fonts for subtitles, notes, checksums); webm and MPEG-TS take
     # them without an error, and keep none
     cover_art: bool = False  # holds a cover picture as a stream; mov takes one without an error, and keeps none
@@ -74,7 +76,9 @@ class Muxer:
 
 
 _OGG = Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
-_MPEG_PS = Muxer(own_video="mpeg2video")  # H.264 in MPEG-PS: most frames read back untimed
+_MPEG_VIDEO = frozenset({"mpeg1video", "mpeg2video", "mpeg4", "h264", "hevc"})
+_MPEG_PS = Muxer(own_video="mpeg2video", identified_video=_MPEG_VIDEO)  # H.264 in MPEG-PS: most frames read back
+# untimed
 _MUXERS = {
     "matroska": Muxer(attachments=True),
     "mp4": Muxer(cover_art=True, hevc_tag="hvc1", decode_order_times=True),
@@ -88,7 +92,7 @@ _MUXERS = {
     "dv": Muxer(video_first=True, sound_in_frames=True),
     # only codecs with an MPEG-TS stream type: FLAC or PCM would be written, and lost to players
     "mpegts": Muxer(identified=frozenset({"mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus",
-                                           "dvb_subtitle", "dvb_teletext"})),
+                                           "dvb_subtitle", "dvb_teletext"}), identified_video=_MPEG_VIDEO),
 }
 
 
@@ -131,11 +135,14 @@ def _in_memory(fmt: str) -> Iterator[av.container.OutputContainer]:
             probe.close()
 
 
-def _add_probe_video(probe: av.container.OutputContainer, codec: str) -> None:
-    """A PAL picture: the muxers that want their video first open its encoder on it, and DV's takes
-    broadcast sizes only."""
-    v = probe.add_stream(codec, rate=25)
-    v.width, v.height, v.pix_fmt = 720, 576, "yuv420p"
+def _add_probe_video(probe: av.container.OutputContainer, codec: str) -> av.video.stream.VideoStream:
+    """A PAL picture (the muxers that want their video first open its encoder on it, and DV's takes
+    broadcast sizes only), 4:2:0 where the encoder takes it, else in the first format it lists; the
+    encoder's own options, which keep x265 and SVT-AV1 from printing their banners as they open."""
+    v = probe.add_stream(codec, rate=25, options=encoder_options(codec, EncodeOptions(codec=codec)))
+    formats = [f.name for f in v.codec_context.codec.video_formats or ()]
+    v.width, v.height, v.pix_fmt = 720, 576, "yuv420p" if "yuv420p" in formats or not formats else formats[0]
+    return v
 
 
 def channel_layout(stream: av.audio.stream.AudioStream) -> av.AudioLayout:
@@ -201,12 +208,21 @@ _FILM_SUFFIXES = (".mov", ".mkv", ".mp4", ".avi")
 
 
 def _holds_video(fmt: str, codec: str) -> bool:
-    """Whether the muxer lists `codec` among those it holds (FFmpeg's own check, which PyAV makes when the
-    stream is added; the codec's own refusals, of sizes or hardware, come when it opens)."""
+    """Whether the muxer holds `codec`'s video where players find it: FFmpeg's list, which PyAV checks as the
+    stream is added, then the header, written in memory (MXF lists every codec, then refuses those it has no
+    label for; mov refuses VP9 and AV1 there, Ogg all but its own). True where the encoder does not open on
+    the probe's picture (a hardware one without its chip, DNxHD at a size it refuses): the run will say why."""
+    if (known := muxer_of(fmt).identified_video) is not None:
+        return av.codec.Codec(codec, "w").canonical_name in known
     try:
         with _in_memory(fmt) as probe:
-            probe.add_stream(codec, rate=25)
-    except ValueError:
+            v = _add_probe_video(probe, codec)
+            try:
+                v.codec_context.open()
+            except av.FFmpegError:
+                return True
+            probe.start_encoding()
+    except (av.FFmpegError, ValueError):
         return False
     return True
 

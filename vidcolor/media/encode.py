@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -174,7 +173,6 @@ class Writer:
         self.bumped_pts = 0
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
         self.filled: set[int] = set()  # output streams that got a packet (kept where the muxer needs it)
-        self.started = False  # the muxer has taken a packet, and so written its header
         self.muxer = muxer_of(self.out.format.name)
         self.rebase = rebase or self.muxer.from_zero
         self.offset_s = 0.0  # seconds subtracted from every timestamp
@@ -194,8 +192,6 @@ class Writer:
 
     def _video_stream(self, frame: av.VideoFrame, rotation: int, timecode: str | None) -> av.video.stream.VideoStream:
         src_video = self.source.streams.video[0]
-        if self.opts.codec == "libsvtav1":
-            os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1's own banner, read at its start: errors only
         try:
             field_order = src_video.codec_context.field_order
             v = self.out.add_stream(self.opts.codec, rate=self.rate or Fraction(25),
@@ -303,6 +299,7 @@ class Writer:
             if self.rebase or start < 0:
                 self.rebase, self.offset_s = True, start
             self._open_streams(frame, rotation)
+            self._start(frame)
             for packet in self.pending:
                 self.packet(packet)
             self.pending.clear()
@@ -327,11 +324,31 @@ class Writer:
         except av.FFmpegError as ex:
             if self.frames:
                 raise
-            # FFmpeg opens the encoder on the first frame: some refuse sizes or rates (DNxHD: broadcast sizes only)
-            raise OutputError(f"{self.path}: the {self.opts.codec} encoder refused this video ({frame.width}x"
-                              f"{frame.height} {frame.format.name}): {ex}{refusal_hint(self.opts.codec)}") from ex
+            raise self._refused(frame, ex) from ex  # some take the first frame only to refuse it (VC-2)
         self._mux_video(packets)
         self.frames += 1
+
+    def _start(self, frame: av.VideoFrame) -> None:
+        """The encoder opened, then the header written, before any packet, so that each refusal is named. The
+        first packet had written the header, and a muxer that refused it there refused every packet after it:
+        VP9 in mov or an unlabelled codec in MXF left an empty file, reported as written, and the copied sound
+        counted as damaged packets."""
+        try:
+            self.video.codec_context.open(strict=False)
+        except av.FFmpegError as ex:  # some refuse sizes or rates (DNxHD at 96x64), or have no chip here
+            raise self._refused(frame, ex) from ex
+        try:
+            self.out.start_encoding()
+        except av.FFmpegError as ex:
+            if full := disk_full(ex, self.path):
+                raise full from ex
+            streams = " and ".join(f"{s.codec_context.name} {s.type}" for s in self.out.streams if s.codec_context)
+            raise OutputError(f"{self.path}: the {self.out.format.name} container cannot start a file of {streams} "
+                              f"(FFmpeg: {ex.strerror or ex}); try another container") from ex
+
+    def _refused(self, frame: av.VideoFrame, ex: av.FFmpegError) -> OutputError:
+        return OutputError(f"{self.path}: the {self.opts.codec} encoder refused this video ({frame.width}x"
+                           f"{frame.height} {frame.format.name}): {ex}{refusal_hint(self.opts.codec)}")
 
     def packet(self, packet: av.Packet) -> None:
         if self.video is None:
@@ -396,7 +413,6 @@ class Writer:
         for packet in packets:
             try:
                 self.out.mux(packet)
-                self.started = True
                 if self.muxer.no_empty_tracks:
                     self.filled.add(packet.stream.index)
             except (av.InvalidDataError, av.ArgumentError) as ex:
@@ -408,14 +424,7 @@ class Writer:
                     raise
                 self.skipped_packets += 1
             except OSError as ex:  # PyAV's errors are OSErrors too
-                if full := disk_full(ex, self.path):
-                    raise full from ex
-                if not self.started:  # the first packet writes the header: MXF refuses there the codecs it has
-                    # no label for, which it had taken as streams (it was an internal error, exit 1)
-                    streams = " and ".join(f"{s.codec_context.name} {s.type}" for s in self.out.streams)
-                    raise OutputError(f"{self.path}: the {self.out.format.name} container cannot start a file of "
-                                      f"{streams} (FFmpeg: {ex.strerror or ex})") from ex
-                raise
+                raise disk_full(ex, self.path) or ex
 
     def _mux_video(self, packets: list[av.Packet], final: bool = False) -> None:
         """`final`: the encoder's last packets, from its flush."""
