@@ -77,8 +77,8 @@ class Muxer:
 
 _OGG = Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
 _MPEG_VIDEO = frozenset({"mpeg1video", "mpeg2video", "mpeg4", "h264", "hevc"})
-_MPEG_PS = Muxer(own_video="mpeg2video", identified_video=_MPEG_VIDEO)  # H.264 in MPEG-PS: most frames read back
-# untimed
+# H.264 in MPEG-PS: most frames read back untimed
+_MPEG_PS = Muxer(own_video="mpeg2video", identified_video=_MPEG_VIDEO)
 _MUXERS = {
     "matroska": Muxer(attachments=True),
     "mp4": Muxer(cover_art=True, hevc_tag="hvc1", decode_order_times=True),
@@ -175,8 +175,8 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
     """`codec` and None, unless it is the default, H.264, and the container cannot hold it or holds it badly:
     then the container's own encoder (VP9 for webm, MPEG-2 for MPEG-PS and MXF) and the reason. Whether it
     holds H.264 is asked of the muxer, which writes a header in memory: Ogg takes an H.264 stream, then
-    refuses it at its header. A codec given that the container does not list is refused, naming those that
-    do (DNxHD in .mkv had failed at the first frame, as 'not available')."""
+    refuses it at its header. A codec given that the container does not hold is refused, naming those that
+    do (DNxHD in .mkv had failed at the first frame, as 'not available'; VP9 in .mov wrote an empty file)."""
     fmt = format_for(path)
     if codec != EncodeOptions.codec:
         if not _holds_video(fmt, codec):
