@@ -275,3 +275,22 @@ def test_the_models_options_given_to_a_folder_build_its_colorizer(tmp_path):
         assert (np.abs(chroma).max() <= 1 and spread <= 1) == gray, (saturation, np.abs(chroma).max(), spread)
     with pytest.raises(UsageError, match="saturation: give them to the Colorizer"):
         colorize_folder(src, tmp_path / "x", colorizer=Colorizer("tiny-random"), saturation=0.5)
+
+
+def test_a_codec_the_films_container_cannot_hold_picks_one_that_can(tmp_path):
+    """`--codec prores_ks` on a folder of .mp4 films failed for every film (.mp4 holds no ProRes). The names
+    vidcolor chooses now take a container that holds the codec; a name the user gives is kept, and refused."""
+    root = tmp_path / "box"
+    root.mkdir()
+    make_clip(root / "reel.mp4", frames=5)
+    make_clip(root / "tape.mkv", frames=5)
+    options = ["--codec", "prores_ks", "--model", "tiny-random", "-q"]
+    assert run([str(root), "-o", str(tmp_path / "out"), *options]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["reel.mov", "tape.mkv"]  # Matroska holds it
+    assert run([str(root / "reel.mp4"), *options]) == 0
+    assert run([str(root / "reel.mp4"), "-o", str(tmp_path / "given.mp4"), *options]) == 4
+    assert sorted(p.name for p in root.iterdir()) == ["reel.mp4", "reel_color.mov", "tape.mkv"]
+    for path in (tmp_path / "out" / "reel.mov", tmp_path / "out" / "tape.mkv", root / "reel_color.mov"):
+        with av.open(str(path)) as c:
+            assert c.streams.video[0].codec_context.name == "prores"
+            assert sum(1 for _ in c.decode(video=0)) == 5

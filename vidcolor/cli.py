@@ -138,7 +138,7 @@ def colorize(
         return
     photo = is_photo(input) and not sequence
     named = _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
-    output = _into(output, named if sequence else output_for(named, photo))  # film.mod, an animated GIF: .mp4
+    output = _into(output, output_for(named, photo, codec))  # film.mod, an animated GIF: .mp4; ProRes: .mov
     if photo:
         report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
                                 overwrite=overwrite, reference=reference)

@@ -13,7 +13,8 @@ from .colorizer import MODEL_OPTIONS, Colorizer, shared_colorizer
 from .defaults import DEFAULT_SMOOTH_SECONDS
 from .errors import AlreadyInColor, InputError, OutputError, UsageError, VidcolorError, one_line
 from .image import GIF, IMAGE_SUFFIXES, colorize_image, is_photo, is_reference_table, reference_vector
-from .media.containers import format_for
+from .media.codecs import EncodeOptions
+from .media.containers import format_for, holding
 from .media.probe import VIDEO_SUFFIXES
 from .media.sequence import frame_files
 from .outputs import check_name
@@ -41,22 +42,23 @@ def media_files(src: Path, skip: Path) -> list[Path]:
                   and skip not in p.resolve().parents)
 
 
-def output_for(out: Path, photo: bool) -> Path:
+def output_for(out: Path, photo: bool, codec: str = EncodeOptions.codec) -> Path:
     """The name of a copy: the same, but for a few (a folder's copies, and the command's default output). A
     gray-only Netpbm photo (.pgm, .pbm) becomes color .ppm. A film in a
     container FFmpeg reads but cannot write (camcorder .mod and .tod, DVD-VR .vro, .divx, an animated GIF:
     FFmpeg's GIF muxer holds one picture here) or writes only with codecs of its day (RealMedia: RealVideo 1)
-    goes into .mp4, and one under another name for a container it writes (.qt, .mk3d) under the usual name."""
+    goes into .mp4, and one under another name for a container it writes (.qt, .mk3d) under the usual name.
+    A film coded with a `codec` its container cannot hold goes into one that can (ProRes from .mp4: .mov)."""
     suffix = out.suffix.lower()
     if photo:
         return out.with_suffix(".ppm") if suffix in (".pgm", ".pbm") else out
     if suffix in RENAMED:
-        return out.with_suffix(RENAMED[suffix])
+        out = out.with_suffix(RENAMED[suffix])
     try:
         format_for(out)
     except OutputError:
-        return out.with_suffix(".mp4")
-    return out
+        out = out.with_suffix(".mp4")
+    return holding(out, codec)
 
 
 def _failed(path: Path, ex: Exception) -> dict:
@@ -112,7 +114,7 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
     for path in progress_bar(progress, iterable=scans + files, unit="file", desc=src.name[:30]):
         scan = path in scans
         photo = not scan and is_photo(path)
-        out = output_for(dst / path.relative_to(src), photo)
+        out = output_for(dst / path.relative_to(src), photo, video_options.get("encode", EncodeOptions()).codec)
         if (out.exists() or scan and out.parent.is_dir() and frame_files(out)) and not overwrite:
             report["already_there"].append(str(out))
             continue

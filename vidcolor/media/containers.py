@@ -180,7 +180,7 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
     fmt = format_for(path)
     if codec != EncodeOptions.codec:
         if not _holds_video(fmt, codec):
-            others = [suffix for suffix in _FILM_SUFFIXES if _holds_video(format_for(Path(f"film{suffix}")), codec)]
+            others = holders(codec)
             raise OutputError(f"{path}: the {path.suffix} container cannot hold {codec} video" +
                               (f" ({', '.join(others)} can)" if others else ""))
         return codec, None
@@ -205,6 +205,20 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
 
 # Named where a container refuses a codec; not MXF, whose muxer answers yes for every codec until it writes
 _FILM_SUFFIXES = (".mov", ".mkv", ".mp4", ".avi")
+
+
+def holders(codec: str) -> list[str]:
+    """The film containers (suffixes, most used first) that hold `codec`'s video."""
+    return [suffix for suffix in _FILM_SUFFIXES if _holds_video(format_for(Path(f"film{suffix}")), codec)]
+
+
+def holding(path: Path, codec: str) -> Path:
+    """`path`, or, where its container cannot hold `codec`'s video, the same name in the first that does
+    (ProRes from a .mp4: .mov): for the names vidcolor chooses, not for one the user gave."""
+    if codec == EncodeOptions.codec or is_sequence(path) or _holds_video(format_for(path), codec):
+        return path  # film scans are written back as pictures of their own format
+    others = holders(codec)
+    return path.with_suffix(others[0]) if others else path
 
 
 def _holds_video(fmt: str, codec: str) -> bool:
