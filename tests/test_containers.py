@@ -16,6 +16,7 @@ from vidcolor import colorize_video
 from vidcolor.cli import run
 from vidcolor.colorizer import Colorizer
 from vidcolor.errors import OutputError, UsageError
+from vidcolor.media import containers
 from vidcolor.media.codecs import EncodeOptions
 from vidcolor.media.decode import DecodeStats, TimeRange
 from vidcolor.preview import make_preview
@@ -645,9 +646,11 @@ def test_a_codec_the_container_does_not_hold_is_refused_before_the_model_loads(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
-def test_a_header_the_muxer_refuses_is_refused_by_name(tmp_path):
-    """Where the container's probe cannot tell (the MJPEG encoder does not open on its picture), the muxer's
-    refusal of the header is an OutputError naming the streams, and no file is left."""
+def test_a_header_the_muxer_refuses_is_refused_by_name(tmp_path, monkeypatch):
+    """Where the container's probe cannot tell (an encoder that does not open on its picture: a hardware one
+    without its chip), the muxer's refusal of the header is an OutputError naming the streams, and no file
+    is left. The probe is made to answer "holds" here; MJPEG into MXF is refused in the header."""
+    monkeypatch.setattr(containers, "_holds_video", lambda fmt, codec: True)
     src = make_clip(tmp_path / "in.mp4", frames=5)
     with pytest.raises(OutputError, match="the mxf container cannot start a file of mjpeg video and pcm_s16le audio"):
         colorize_video(src, tmp_path / "out.mxf", model="tiny-random", progress=False,

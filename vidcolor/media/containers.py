@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 
 from ..errors import OutputError
-from .codecs import EncodeOptions, encoder_options
+from .codecs import EncodeOptions, encoder_formats, encoder_options
 from .sequence import IMAGE_CODECS, is_sequence
 
 _NO_FILM_VIDEO = {None, "none", "png"}  # sound containers' own video: nothing, or a cover picture (mp3, flac)
@@ -137,11 +137,12 @@ def _in_memory(fmt: str) -> Iterator[av.container.OutputContainer]:
 
 def _add_probe_video(probe: av.container.OutputContainer, codec: str) -> av.video.stream.VideoStream:
     """A PAL picture (the muxers that want their video first open its encoder on it, and DV's takes
-    broadcast sizes only), 4:2:0 where the encoder takes it, else in the first format it lists; the
-    encoder's own options, which keep x265 and SVT-AV1 from printing their banners as they open."""
-    v = probe.add_stream(codec, rate=25, options=encoder_options(codec, EncodeOptions(codec=codec)))
-    formats = [f.name for f in v.codec_context.codec.video_formats or ()]
-    v.width, v.height, v.pix_fmt = 720, 576, "yuv420p" if "yuv420p" in formats or not formats else formats[0]
+    broadcast sizes only), 4:2:0 where the encoder takes it, else in a format it does; the encoder's own
+    options (DNxHR's profile; x265 and SVT-AV1 print no banner as they open)."""
+    formats = sorted(encoder_formats(codec, 720, 576) or ())  # MJPEG's as it takes them: full range
+    pix_fmt = "yuv420p" if "yuv420p" in formats or not formats else formats[0]
+    v = probe.add_stream(codec, rate=25, options=encoder_options(codec, EncodeOptions(codec=codec), pix_fmt=pix_fmt))
+    v.width, v.height, v.pix_fmt = 720, 576, pix_fmt
     return v
 
 
@@ -225,7 +226,7 @@ def _holds_video(fmt: str, codec: str) -> bool:
     """Whether the muxer holds `codec`'s video where players find it: FFmpeg's list, which PyAV checks as the
     stream is added, then the header, written in memory (MXF lists every codec, then refuses those it has no
     label for; mov refuses VP9 and AV1 there, Ogg all but its own). True where the encoder does not open on
-    the probe's picture (a hardware one without its chip, DNxHD at a size it refuses): the run will say why."""
+    the probe's picture (a hardware one without its chip): the run will say why."""
     if (known := muxer_of(fmt).identified_video) is not None:
         return av.codec.Codec(codec, "w").canonical_name in known
     try:
