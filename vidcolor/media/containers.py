@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 
 from ..errors import OutputError
-from .codecs import EncodeOptions, encoder_formats, encoder_options
+from .codecs import EncodeOptions, encoder_formats, encoder_options, refusal_hint
 from .sequence import IMAGE_CODECS, is_sequence
 
 _NO_FILM_VIDEO = {None, "none", "png"}  # sound containers' own video: nothing, or a cover picture (mp3, flac)
@@ -180,6 +180,8 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
     do (DNxHD in .mkv had failed at the first frame, as 'not available'; VP9 in .mov wrote an empty file)."""
     fmt = format_for(path)
     if codec != EncodeOptions.codec:
+        if (hint := refusal_hint(codec)) and not _opens(codec):  # refused at the first frame, after the model
+            raise OutputError(f"{path}: the {codec} encoder did not open{hint}")
         if not _holds_video(fmt, codec):
             others = holders(codec)
             raise OutputError(f"{path}: the {path.suffix} container cannot hold {codec} video" +
@@ -220,6 +222,16 @@ def holding(path: Path, codec: str) -> Path:
         return path  # film scans are written back as pictures of their own format
     others = holders(codec)
     return path.with_suffix(others[0]) if others else path
+
+
+def _opens(codec: str) -> bool:
+    """Whether the encoder opens on the probe's picture (in Matroska's sibling NUT, which takes any codec)."""
+    try:
+        with _in_memory("nut") as probe:
+            _add_probe_video(probe, codec).codec_context.open()
+    except (av.FFmpegError, ValueError):
+        return False
+    return True
 
 
 def _holds_video(fmt: str, codec: str) -> bool:
