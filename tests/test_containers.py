@@ -647,8 +647,8 @@ def test_a_codec_the_container_does_not_hold_is_refused_before_the_model_loads(t
 
 
 def test_a_header_the_muxer_refuses_is_refused_by_name(tmp_path, monkeypatch):
-    """Where the container's probe cannot tell (an encoder that does not open on its picture: a hardware one
-    without its chip), the muxer's refusal of the header is an OutputError naming the streams, and no file
+    """Where the container's probe cannot tell (an encoder that does not open on its picture but does on the
+    film's), the muxer's refusal of the header is an OutputError naming the streams, and no file
     is left. The probe is made to answer "holds" here; MJPEG into MXF is refused in the header."""
     monkeypatch.setattr(containers, "_holds_video", lambda fmt, codec: True)
     src = make_clip(tmp_path / "in.mp4", frames=5)

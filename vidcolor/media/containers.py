@@ -238,7 +238,7 @@ def _holds_video(fmt: str, codec: str) -> bool:
     """Whether the muxer holds `codec`'s video where players find it: FFmpeg's list, which PyAV checks as the
     stream is added, then the header, written in memory (MXF lists every codec, then refuses those it has no
     label for; mov refuses VP9 and AV1 there, Ogg all but its own). True where the encoder does not open on
-    the probe's picture (a hardware one without its chip): the run will say why."""
+    the probe's picture (hardware encoders are asked first, by `_opens`): the run will say why."""
     if (known := muxer_of(fmt).identified_video) is not None:
         return av.codec.Codec(codec, "w").canonical_name in known
     try:
