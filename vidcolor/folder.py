@@ -111,10 +111,11 @@ def colorize_folder(src: str | Path, dst: str | Path, *, colorizer: Colorizer | 
     mood = reference_vector(colorizer, reference) if reference is not None else None
     report: dict = {"input": str(src), "output": str(dst), "colorized": [], "already_there": [], "in_color": [],
                     "failed": []}
+    codec = video_options.get("encode", EncodeOptions()).codec
     for path in progress_bar(progress, iterable=scans + files, unit="file", desc=src.name[:30]):
         scan = path in scans
         photo = not scan and is_photo(path)
-        out = output_for(dst / path.relative_to(src), photo, video_options.get("encode", EncodeOptions()).codec)
+        out = output_for(dst / path.relative_to(src), photo, codec)
         if (out.exists() or scan and out.parent.is_dir() and frame_files(out)) and not overwrite:
             report["already_there"].append(str(out))
             continue

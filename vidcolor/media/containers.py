@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import av
@@ -234,6 +235,7 @@ def _opens(codec: str) -> bool:
     return True
 
 
+@cache  # the same answer for every film of a folder: its name is chosen, then its run checks it again
 def _holds_video(fmt: str, codec: str) -> bool:
     """Whether the muxer holds `codec`'s video where players find it: FFmpeg's list, which PyAV checks as the
     stream is added, then the header, written in memory (MXF lists every codec, then refuses those it has no
