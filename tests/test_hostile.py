@@ -990,11 +990,17 @@ def test_ctrl_c_mid_run(tmp_path):
 
 
 def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
-    """torch takes over a second to import. The command line answers --help, a refused option and a missing
-    input (of a run and of a preview: it took 2.5-5 s) without it, and a Ctrl-C while it loads exits 130 in
-    one line: it was a traceback, as the package imported torch before the command line began."""
+    """torch takes over a second to import. The command line answers --help, a refused option, a missing
+    input (of a run and of a preview: it took 2.5-5 s) and a refused output (there already, the input itself:
+    2-3 s) without it, and a Ctrl-C while it loads exits 130 in one line: it was a traceback, as the package
+    imported torch before the command line began."""
     src = make_clip(tmp_path / "in.mp4", frames=10, width=64, height=48, audio=())
     missing = str(tmp_path / "not_there.mp4")
+    photo = tmp_path / "p.jpg"
+    Image.new("L", (32, 24), 128).save(photo)
+    there = [tmp_path / name for name in ("in_color.mp4", "in_preview.png", "p_color.jpg")]  # the default names
+    for path in there:
+        path.write_bytes(b"kept")
     code = ("import sys\n"
             "class Interrupt:  # Ctrl-C pressed as torch is imported\n"
             "    def find_spec(self, name, path=None, target=None):\n"
@@ -1004,12 +1010,16 @@ def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
             "from vidcolor.cli import run\n"
             f"assert run(['--help']) == 0 and run([{str(src)!r}, '--crf', '99']) == 2\n"
             f"assert run([{missing!r}]) == 3 and run(['preview', {missing!r}]) == 3\n"
+            f"assert [run(a) for a in ([{str(src)!r}], ['preview', {str(src)!r}], [{str(photo)!r}])] == [4] * 3\n"
+            f"assert run([{str(src)!r}, '-o', {str(src)!r}]) == 4\n"
             f"sys.exit(run([{str(src)!r}, '-o', {str(tmp_path / 'out.mp4')!r}]))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 130, done.stderr
     assert "interrupted" in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count(f"{missing}: no such file") == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+    assert done.stderr.count("already exists (use --overwrite") == 3 and "the output is the input" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mp4", "p.jpg"] + [p.name for p in there])
+    assert all(p.read_bytes() == b"kept" for p in there)
 
 
 def test_ctrl_c_is_held_until_the_pipeline_checks():

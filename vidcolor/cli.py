@@ -19,7 +19,10 @@ from .defaults import (
     MAX_SMOOTH_SECONDS,
     MIN_WORK_SIDE,
 )
-from .errors import EXIT_CODES, VidcolorError, one_line
+from .errors import EXIT_CODES, VidcolorError, missing_input, one_line
+from .media.sequence import is_sequence
+from .naming import beside, is_photo, output_for
+from .outputs import check_output
 
 EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
@@ -41,19 +44,9 @@ PRECISION = typer.Option("auto", help="auto: bf16 on GPUs and on CPUs with bf16 
                          "else float32; or float32.")
 
 
-def _beside(input: Path, tag: str, suffix: str) -> Path:
-    """A default output next to the input: film.mkv -> film_color.mkv, reel_%06d.dpx -> reel_color.mp4."""
-    from .media.sequence import base_name, is_sequence
-
-    return input.with_name(f"{base_name(input) if is_sequence(input) else input.stem}_{tag}{suffix}")
-
-
 def _found(input: Path) -> Path:
     """The input, refused at once when there is no such file: the model's libraries take 2-5 s to load, and the
     library's own check (the same message) comes after them."""
-    from .errors import missing_input
-    from .media.sequence import is_sequence
-
     if not is_sequence(input) and not os.path.exists(input):  # a sequence's folder and frames: its reader's check
         raise missing_input(input)
     return input
@@ -120,15 +113,16 @@ def colorize(
 ) -> None:
     """Colorize a video, an image sequence, a photo, or every one in a folder (the default command)."""
     input = _found(Path(input))  # not typer's check, which would exit 2 (bad usage) and not name a URL as one
+    folder = os.path.isdir(input)
+    if not folder:
+        photo, output = _output_of(input, output, codec)
+        check_output(input, output, overwrite, frames=not photo and is_sequence(output))  # before torch loads
     from .colorizer import Colorizer
-    from .folder import output_for
-    from .image import colorize_image, is_photo
+    from .image import colorize_image
     from .media.codecs import EncodeOptions
-    from .media.sequence import is_sequence
     from .pipeline import colorize_video
 
-    sequence = is_sequence(input)
-    if os.path.isdir(input):
+    if folder:
         _colorize_folder(input, output or input.with_name(f"{input.name}_color"), json_out, quiet,
                          colorizer=Colorizer(model, device, work_side, saturation, precision),
                          overwrite=overwrite, progress=not quiet, reference=reference, batch_size=batch_size,
@@ -136,9 +130,6 @@ def colorize(
                          smooth_seconds=smooth_seconds, start=start, end=end, duration=duration,
                          side_by_side=side_by_side, frame_rate=frame_rate, levels=levels, recolor=recolor)
         return
-    photo = is_photo(input) and not sequence
-    named = _beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
-    output = _into(output, output_for(named, photo, codec))  # film.mod, an animated GIF: .mp4; ProRes: .mov
     if photo:
         report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
                                 overwrite=overwrite, reference=reference)
@@ -151,6 +142,15 @@ def colorize(
                                 saturation=saturation, precision=precision, frame_rate=frame_rate,
                                 levels=levels, keep_color_shots=not recolor).to_dict()
     _tell(report, json_out, quiet, f"wrote {output}")
+
+
+def _output_of(input: Path, output: Path | None, codec: str) -> tuple[bool, Path]:
+    """Whether `input` is a photo, and the file to write: the one given, or the default name beside the input
+    (film.mod, an animated GIF: .mp4; ProRes: .mov) or in the folder given."""
+    sequence = is_sequence(input)
+    photo = is_photo(input) and not sequence
+    named = beside(input, "color", ".mp4" if sequence or not input.suffix else input.suffix)
+    return photo, _into(output, output_for(named, photo, codec))
 
 
 def _colorize_folder(input: Path, output: Path, json_out: bool, quiet: bool, **options) -> None:
@@ -187,10 +187,11 @@ def preview(
 ) -> None:
     """A contact sheet of a few frames, gray | color, to choose settings before the whole film."""
     _found(input)
+    output = _into(output, beside(input, "preview", ".png"))
+    check_output(input, output, overwrite)  # before torch loads
     from .colorizer import Colorizer
     from .preview import make_preview
 
-    output = _into(output, _beside(input, "preview", ".png"))
     report = make_preview(input, output, at, count, Colorizer(model, device, work_side, saturation, precision),
                           overwrite, frame_rate, levels, keep_color_shots=not recolor)
     _tell(report, json_out, quiet, f"wrote {output} ({', '.join(report['times'])})")

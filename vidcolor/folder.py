@@ -12,11 +12,11 @@ from pathlib import Path
 from .colorizer import MODEL_OPTIONS, Colorizer, shared_colorizer
 from .defaults import DEFAULT_SMOOTH_SECONDS
 from .errors import AlreadyInColor, InputError, OutputError, UsageError, VidcolorError, one_line
-from .image import GIF, IMAGE_SUFFIXES, colorize_image, is_photo, is_reference_table, reference_vector
+from .image import colorize_image, is_reference_table, reference_vector
 from .media.codecs import EncodeOptions
-from .media.containers import format_for, holding
 from .media.probe import VIDEO_SUFFIXES
 from .media.sequence import frame_files
+from .naming import GIF, IMAGE_SUFFIXES, is_photo, output_for
 from .outputs import check_name
 from .pipeline import check_batching, colorize_video
 from .progress import progress_bar
@@ -26,8 +26,6 @@ from .survey import check_levels
 log = logging.getLogger("vidcolor")
 # folders that systems and NAS boxes keep beside the user's files: thumbnails, recycle bins, snapshots
 SYSTEM_FOLDERS = {"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information", "__MACOSX"}
-# outputs under another name: a container's usual one, or .mp4 for RealMedia (its muxer takes RealVideo 1 only)
-RENAMED = {".qt": ".mov", ".mk3d": ".mkv", ".rm": ".mp4", ".rmvb": ".mp4"}
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES | SCAN_SUFFIXES | {GIF}
 
 
@@ -40,25 +38,6 @@ def media_files(src: Path, skip: Path) -> list[Path]:
                   if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file()
                   and not any(part.startswith(".") or part in SYSTEM_FOLDERS for part in p.relative_to(src).parts)
                   and skip not in p.resolve().parents)
-
-
-def output_for(out: Path, photo: bool, codec: str = EncodeOptions.codec) -> Path:
-    """The name of a copy: the same, but for a few (a folder's copies, and the command's default output). A
-    gray-only Netpbm photo (.pgm, .pbm) becomes color .ppm. A film in a
-    container FFmpeg reads but cannot write (camcorder .mod and .tod, DVD-VR .vro, .divx, an animated GIF:
-    FFmpeg's GIF muxer holds one picture here) or writes only with codecs of its day (RealMedia: RealVideo 1)
-    goes into .mp4, and one under another name for a container it writes (.qt, .mk3d) under the usual name.
-    A film coded with a `codec` its container cannot hold goes into one that can (ProRes from .mp4: .mov)."""
-    suffix = out.suffix.lower()
-    if photo:
-        return out.with_suffix(".ppm") if suffix in (".pgm", ".pbm") else out
-    if suffix in RENAMED:
-        out = out.with_suffix(RENAMED[suffix])
-    try:
-        format_for(out)
-    except OutputError:
-        out = out.with_suffix(".mp4")
-    return holding(out, codec)
 
 
 def _failed(path: Path, ex: Exception) -> dict:

@@ -17,16 +17,11 @@ from .color import fit_gamut, gray_to_lightness, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .errors import AlreadyInColor, InputError, OutputError, missing_input
 from .input_color import coloring, ycc_of_rgb
+from .naming import HEIF_SUFFIXES
 from .outputs import atomic_output
 
 log = logging.getLogger("vidcolor")
 
-HEIF_SUFFIXES = {".heic", ".heif"}  # what phones photograph old prints in
-# JPEG 2000: archives' still-image masters (the Library of Congress's, lossless); Pillow writes it lossless.
-# Netpbm: what SANE's scanimage writes (16-bit gray too); PCX and TGA: scans of the 1990s
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".j2k", ".jpf", ".jpx",
-                  ".pgm", ".ppm", ".pbm", ".pnm", ".avif", ".pcx", ".tga"} | HEIF_SUFFIXES
-GIF = ".gif"  # a photo, or an animated short film: is_photo looks
 # Lossy outputs at 95: at Pillow's default (75) a JPEG moved the input's L* by 5.2 at the 99th percentile
 # (a 512 px photo), at 95 by 1.7 (WebP 80 / 95: 3.5 / 1.4; HEIC 50 / 95, a 384 px one: 3.3 / 0.8); PNG 0.2,
 # rounding only
@@ -105,18 +100,6 @@ def read_image(path: Path) -> Picture:
         raise InputError(f"{path}: not a readable image ({ex})") from ex
     pixels, alpha = (pixels[..., :-1], pixels[..., -1]) if has_alpha else (pixels, None)
     return Picture(pixels, alpha, {k: v for k, v in kept.items() if v}, count, notes)
-
-
-def is_photo(path: Path) -> bool:
-    """A still photo by its suffix, or a GIF holding one picture: an animated GIF is a short film, which
-    FFmpeg reads frame by frame (the film path also names the problem of one Pillow cannot open)."""
-    if path.suffix.lower() != GIF:
-        return path.suffix.lower() in IMAGE_SUFFIXES
-    try:
-        with Image.open(path) as im:
-            return getattr(im, "n_frames", 1) == 1
-    except (OSError, ValueError, SyntaxError, EOFError):
-        return False
 
 
 def _kept_exif(exif: Image.Exif) -> Image.Exif | None:

@@ -11,12 +11,13 @@ from PIL import Image, ImageDraw
 from .colorizer import Colorizer
 from .defaults import MAX_PREVIEW_COUNT
 from .errors import InputError, UsageError
-from .image import colorize_pixels, is_photo
+from .image import colorize_pixels
 from .input_color import film_coloring
 from .levels import Levels
 from .media.probe import open_input, video_info
 from .media.sampling import film_length, frames_at, spread
 from .media.sequence import is_sequence, opened_first
+from .naming import is_photo
 from .outputs import atomic_output
 from .survey import check_levels, chosen_levels, film_survey, frames_colorings, kept_kinds, said_of_film
 from .timecode import format_clock, to_seconds
