@@ -387,7 +387,8 @@ def test_dnxhd_writes_dnxhr_at_any_size(clip, tmp_path, pix_fmt, profile, stored
 
 def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     """8-bit 4:2:0 (or 4:2:2) into ProRes becomes 10-bit 4:2:2, said in a warning; PNG in mov, which takes RGB only,
-    gets RGB; a codec that takes neither (GIF: palettes) is refused by name, and one that refuses to open
+    gets RGB; a codec that takes neither (GIF: palettes) is refused by name before the model loads and its
+    container is asked, and one that refuses to open
     (DNxHD at 96x64, a hardware encoder without its chip: said so) too, and one the container does not
     hold before the model loads; no output is left."""
     src = clip("in.mp4", audio=())
@@ -407,10 +408,10 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
     rgb = [f.to_ndarray() for f in decode_planes(tmp_path / "png.mov")]
     assert len(rgb) == 12 and rgb[0].dtype == np.uint8
     assert np.abs(np.diff(np.stack(rgb).astype(int), axis=-1)).mean() > 1  # R, G, B differ: colored
-    with pytest.raises(UsageError, match="'gif'.*none of the formats vidcolor writes"):
-        colorize_video(src, tmp_path / "gif.mov", model="tiny-random", encode=EncodeOptions(codec="gif"),
-                       progress=False)
-    assert not (tmp_path / "gif.mov").exists()
+    with pytest.raises(UsageError, match="'gif'.*none of the formats vidcolor writes"):  # not ".mkv cannot
+        colorize_video(src, tmp_path / "gif.mkv", model="no-such-model",  # hold gif (.mov can)", then this
+                       encode=EncodeOptions(codec="gif"), progress=False)
+    assert not (tmp_path / "gif.mkv").exists()
     with pytest.raises(OutputError, match="dnxhd encoder refused this video"):  # DNxHD: broadcast sizes only
         colorize_video(src, tmp_path / "out2.mov", model="tiny-random", encode=EncodeOptions(codec="dnxhd"),
                        progress=False)

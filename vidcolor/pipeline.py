@@ -110,6 +110,16 @@ class _Seen:
     sound: float | None = None  # when the last audio packet read ends
 
 
+def check_formats(codec: str) -> None:
+    """Refuse an encoder that takes none of the pixel formats vidcolor writes (GIF: palettes), before its
+    container is asked (which would name others that hold it) and before the model loads."""
+    listed = av.codec.Codec(codec, "w").video_formats
+    written = [*WRITTEN_FORMATS, *RGB_FORMATS[8], *RGB_FORMATS[10]]
+    if listed and not {f.name for f in listed} & set(written):
+        raise UsageError(f"video codec {codec!r}: it takes none of the formats vidcolor writes "
+                         f"({', '.join(written)})")
+
+
 def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport, image_files: bool,
                    side_by_side: bool) -> tuple[PlaneFormat, str | None]:
     """The planes' format for this film and encoder, and the RGB format they become for encoders without
@@ -125,13 +135,9 @@ def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport, image_
         try:
             fmt = plane_format(frame, accepted)
         except ValueError:
-            if accepted and accepted & WRITTEN_FORMATS.keys():  # 4:2:0 or 4:2:2 only, and an odd side
-                raise UsageError(f"video codec {codec!r} takes subsampled chroma only, which needs even sides; "
-                                 f"this film is {frame.width}x{frame.height} (libx264, ffv1 and prores_ks take "
-                                 "it as it is)") from None
-            written = [*WRITTEN_FORMATS, *RGB_FORMATS[8], *RGB_FORMATS[10]]
-            raise UsageError(f"video codec {codec!r}: it takes none of the formats vidcolor writes "
-                             f"({', '.join(written)})") from None
+            raise UsageError(f"video codec {codec!r} takes subsampled chroma only, which needs even sides; "
+                             f"this film is {frame.width}x{frame.height} (libx264, ffv1 and prores_ks take "
+                             "it as it is)") from None  # an encoder that takes none: check_formats
         rgb, stored, bits = None, fmt.pix_fmt, fmt.bits
     if bits != natural.bits or (rgb is None and stored not in (natural.pix_fmt, frame.format.name)):
         refused = dict.fromkeys(f for f in (frame.format.name, natural.pix_fmt) if f not in (accepted or ()))
@@ -417,6 +423,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     try:
         image_files = is_sequence(dst)
         check_output(src, dst, overwrite, image_files)  # before the model loads: a refused output should fail fast
+        if not image_files:
+            check_formats(encode.codec)
         codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
         check_levels(levels)  # and before the film is sampled, as the device and precision are
         check_batching(batch_size, smooth_seconds)
