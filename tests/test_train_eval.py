@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -186,7 +190,17 @@ def test_training_commands_refuse_bad_options_and_outputs_before_their_work(phot
     gone = tmp_path / "gone"
     not_a_checkpoint = tmp_path / "notes.pt"
     not_a_checkpoint.write_text("not a checkpoint")
+    junk = tmp_path / "junk.pt"
+    junk.write_text("junk\n")  # torch.load: KeyError
+    train = ["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt")]
     cases = [
+        *[([*train, *tiny, option, "0"], 2, f"'{option}'") for option in ("--batch-size", "--workers", "--limit")],
+        ([*train, *tiny, "--lr", "0"], 2, "lr 0.0: use a learning rate above 0"),
+        (["train", str(photo_set), "--checkpoint", str(junk), *tiny], 5, "not a readable training"),
+        (["export", str(junk), "-o", str(tmp_path / "m.safetensors")], 5, "not a readable training"),
+        (["pack", str(photo_set), "-o", str(tmp_path / "s.tar"), "--count", "0"], 2, "'--count'"),
+        (["pack", str(photo_set), "-o", str(tmp_path / "s.tar"), "--start", "12"], 2,
+         "--start 12: split 'train' has photos 0 to 11"),
         (["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt"), "--optimizer", "sgd", *tiny], 2,
          "optimizer 'sgd': use adamw or adadelta"),
         (["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt"), "--variant", "fc", *tiny], 2,
@@ -203,4 +217,57 @@ def test_training_commands_refuse_bad_options_and_outputs_before_their_work(phot
         assert run(argv) == code, argv
         out, err = capsys.readouterr()
         assert said in err and "internal error" not in err and "step" not in out, argv
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.pt", "photos"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.pt", "notes.pt", "photos"]
+
+
+def test_export_and_pack_replace_neither_their_input_nor_an_output_unasked(photo_set, tmp_path, capsys):
+    """`export w.safetensors -o w.safetensors` had rewritten the shipped weights in place, and pack wrote over
+    any file (a shard packed onto itself truncated it as it read it). Both are refused now, as a colorized
+    film's output is, and both write under a temporary name."""
+    import tarfile
+
+    assert run(["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt"), "--width", "8", "--size", "32",
+                "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "1"]) == 0
+    weights, shard = tmp_path / "a.safetensors", tmp_path / "s.tar"
+    assert run(["export", str(tmp_path / "a.pt"), "-o", str(weights)]) == 0
+    assert run(["pack", str(photo_set), "-o", str(shard), "--count", "4"]) == 0
+    capsys.readouterr()
+    index = photo_set / "index.csv"
+    kept = {path: path.read_bytes() for path in (weights, shard, index)}
+    cases = [
+        (["export", str(weights), "-o", str(weights), "--chroma-gain", "2"], "the output is the input"),
+        (["export", str(tmp_path / "a.pt"), "-o", str(weights)], "already exists (use --overwrite"),
+        (["pack", str(shard), "-o", str(shard), "--overwrite"], "the output is the input"),
+        (["pack", str(photo_set), "-o", str(index)], "already exists (use --overwrite"),
+    ]
+    for argv, said in cases:
+        assert run(argv) == 4, argv
+        assert said in capsys.readouterr().err, argv
+    assert all(path.read_bytes() == data for path, data in kept.items())
+    assert run(["export", str(weights), "-o", str(weights.with_name("b.safetensors")), "--chroma-gain", "2"]) == 0
+    assert run(["pack", str(shard), "-o", str(tmp_path / "s2.tar"), "--count", "2"]) == 0
+    assert run(["pack", str(shard), "-o", str(shard.with_name("s2.tar")), "--count", "3", "--overwrite"]) == 0
+    with tarfile.open(tmp_path / "s2.tar") as tar:
+        assert len(tar.getnames()) == 4  # the index and three photos
+    assert not [p.name for p in tmp_path.iterdir() if ".part" in p.name]
+
+
+def test_ctrl_c_stops_training_after_its_step_and_saves_the_checkpoint(photo_set, tmp_path):
+    """A Ctrl-C had ended a run without its checkpoint: every step since the start was lost. It now stops
+    after the step under way, saves, and exits 130; the same command resumes from there."""
+    ckpt = tmp_path / "c.pt"
+    argv = [sys.executable, "-m", "vidcolor", "train", str(photo_set), "--checkpoint", str(ckpt), "--width", "8",
+            "--size", "32", "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "1000000"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal
+    assert "parameters" in proc.stdout.readline()  # the photos are loaded and the steps begin
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    step = torch.load(ckpt, weights_only=True)["step"]
+    assert step >= 1 and f"stopped at step {step}: saved {ckpt}" in out
+    assert "interrupted" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt", "photos"]
+    done = subprocess.run([*argv[:-1], str(step + 2)], capture_output=True, text=True, timeout=120)
+    assert json.loads(done.stdout.strip().splitlines()[-1])["step"] == step + 2, done.stderr

@@ -257,9 +257,17 @@ def train(
     widen: int | None = typer.Option(None, help="Grow the --init network to this width first; it starts "
                                      "with the same output and more channels to learn with."),
     variant: str = typer.Option("pooled", help="pooled (default) or paper (FC global head)."),
-    width: int = typer.Option(64), size: int = typer.Option(128), load_size: int | None = typer.Option(None),
-    global_size: int = typer.Option(128), batch_size: int = typer.Option(64), steps: int = typer.Option(10_000),
-    lr: float = typer.Option(2e-3), alpha: float = typer.Option(1 / 300, help="Classification loss weight."),
+    width: int = typer.Option(64, min=8, help="Channels of the first conv, which the others scale from (the "
+                              "paper's: 64)."),
+    size: int = typer.Option(128, min=16, help="Side of the training crops (px)."),
+    load_size: int | None = typer.Option(None, min=16, help="Side the photos are decoded at, which crops are "
+                                         "taken from [default: --size]."),
+    global_size: int = typer.Option(128, min=16, help="Side of the global path's picture (the paper's: 224; at "
+                                    "--size it sees the crop itself)."),
+    batch_size: int = typer.Option(64, min=1, help="Photos per step."),
+    steps: int = typer.Option(10_000, min=0, help="Length of the schedule, counted across resumed runs."),
+    lr: float = typer.Option(2e-3, help="Peak learning rate: warm-up, then cosine decay to 2% of it."),
+    alpha: float = typer.Option(1 / 300, help="Classification loss weight."),
     rebalance: float = typer.Option(0.0, help="0: plain MSE; 0-1: weight rare (vivid) a*b* up."),
     colorfulness: float = typer.Option(0.0, help="Weight of a per-photo penalty on colour the prediction "
                                        "lacks against the truth (Hasler-Suesstrunk colorfulness); 0: off."),
@@ -267,11 +275,13 @@ def train(
                                    "side at least."),
     exposure: float = typer.Option(0.0, min=0.0, help="Random exposure change, +- this many stops."),
     optimizer: str = typer.Option("adamw", help="adamw or adadelta (paper)."),
-    seed: int = typer.Option(0), limit: int | None = typer.Option(None),
-    minutes: float | None = typer.Option(None, help="Stop and save after this wall time."),
-    device: str = typer.Option("auto"), workers: int = typer.Option(4), precision: str = PRECISION,
+    seed: int = typer.Option(0, help="Seed of the crops and the photos' order (and of the first weights)."),
+    limit: int | None = typer.Option(None, min=1, help="Only the first N training photos."),
+    minutes: float | None = typer.Option(None, min=0.0, help="Stop and save after this wall time."),
+    device: str = typer.Option("auto", help="auto, cuda or cpu."),
+    workers: int = typer.Option(4, min=1, help="Processes that decode the photos."), precision: str = PRECISION,
 ) -> None:
-    """Train the fusion network (resumes from --checkpoint)."""
+    """Train the fusion network (resumes from --checkpoint; Ctrl-C stops and saves it)."""
     from .train.loop import TrainArgs
     from .train.loop import train as run_train
 
@@ -288,29 +298,37 @@ def export(
     output: Path = typer.Option(..., "-o", "--output", help="The .safetensors file to write."),
     chroma_gain: float | None = typer.Option(None, min=0.1, max=3.0, help="The a*b* gain the file asks for at "
                                              "inference (default: the source's; 1 for a checkpoint)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
 ) -> None:
     """Write a network as fp16 safetensors with its inference settings; print its sha256."""
     from .model.weights import load_model, save_weights
+    from .outputs import atomic_output
     from .train.loop import load_checkpoint_model
 
+    check_output(checkpoint, output, overwrite)  # exporting onto its own source had rewritten it
     net = load_model(checkpoint) if checkpoint.suffix == ".safetensors" else load_checkpoint_model(checkpoint)
     if chroma_gain is not None:
         net.chroma_gain = chroma_gain
-    sha = save_weights(net, output, net.classes, net.train_info)
+    with atomic_output(checkpoint, output, overwrite) as tmp:
+        sha = save_weights(net, tmp, net.classes, net.train_info)
     _print_json({"output": str(output), "sha256": sha, "bytes": output.stat().st_size})
 
 
 @app.command()
 def pack(
-    data: Path = typer.Argument(...), output: Path = typer.Option(..., "-o", "--output"),
-    split: str = typer.Option("train"), start: int = typer.Option(0), count: int | None = typer.Option(None),
+    data: Path = typer.Argument(..., help="Folder (or .tar shard) with index.csv and photos."),
+    output: Path = typer.Option(..., "-o", "--output", help="The .tar shard to write."),
+    split: str = typer.Option("train"),
+    start: int = typer.Option(0, min=0, help="The split's first photo to pack (0-based, in index order)."),
+    count: int | None = typer.Option(None, min=1, help="Photos to pack [default: the rest of the split]."),
     side: int | None = typer.Option(None, min=16, help="Store photos as side x side JPEGs (smaller shards)."),
     quality: int = typer.Option(90, min=50, max=100, help="JPEG quality with --side."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
 ) -> None:
     """Pack photos of a split into one .tar shard (to send training data to a GPU machine)."""
     from .train.data import pack_shard
 
-    photos = pack_shard(data, output, split, start, count, side, quality)
+    photos = pack_shard(data, output, split, start, count, side, quality, overwrite)
     _print_json({"output": str(output), "photos": photos, "bytes": output.stat().st_size})
 
 

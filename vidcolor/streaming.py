@@ -109,8 +109,9 @@ def deferred_interrupt() -> Iterator[Callable[[], None]]:
 
     A KeyboardInterrupt raised at an arbitrary bytecode can land inside a queue's lock
     handling and leave a thread waiting forever (2 runs in 60: bench/interrupts.py); check()
-    raises it only where the pipeline's queues are consistent. Outside the main thread (no
-    signals there), or where SIGINT is ignored or handled by a host program, check() does nothing.
+    raises it only where the caller is consistent: the pipeline's queues, a training step done.
+    Outside the main thread (no signals there), or where SIGINT is ignored or handled by a host
+    program, check() does nothing.
     """
     pressed = threading.Event()
 

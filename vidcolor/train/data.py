@@ -5,9 +5,11 @@ which removes JPEG decoding from the training loop (it would starve a GPU at 4,0
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import tarfile
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +19,8 @@ import torch
 from PIL import Image
 
 from ..color import linear_to_srgb, srgb_to_linear
-from ..errors import InputError
-from ..outputs import check_folder
+from ..errors import InputError, UsageError
+from ..outputs import atomic_output
 
 SCENE_SOURCES = ("miniplaces", "sun-cmu16720-a", "sun-cmu16720-b")  # sources whose labels are scene classes
 INDEX = "index.csv"
@@ -66,11 +68,15 @@ def _decode(item: tuple[bytes, int]) -> np.ndarray:
         return np.asarray(im).transpose(2, 0, 1).copy()
 
 
-def _read_bytes(data: Path, paths: list[str]) -> list[bytes]:
-    if data.is_dir():
-        return [(data / p).read_bytes() for p in paths]
-    with tarfile.open(data) as tar:
-        return [tar.extractfile(p).read() for p in paths]
+def _read_bytes(data: Path, paths: list[str]) -> Iterator[bytes]:
+    """The photos' files, one at a time, from a folder or a tar shard; one listed but missing is named."""
+    with contextlib.ExitStack() as stack:
+        tar = None if data.is_dir() else stack.enter_context(tarfile.open(data))
+        for p in paths:
+            try:
+                yield (data / p).read_bytes() if tar is None else tar.extractfile(p).read()
+            except (OSError, KeyError) as ex:
+                raise InputError(f"{data}: {p} is listed in {INDEX} but cannot be read ({ex})") from None
 
 
 def load_photos(data: Path, split: str, size: int, classes: list[str], limit: int | None = None,
@@ -86,43 +92,43 @@ def load_photos(data: Path, split: str, size: int, classes: list[str], limit: in
     return PhotoSet(torch.from_numpy(np.stack(arrays)), torch.tensor(labels), paths)
 
 
-def _square_jpeg(path: Path, side: int, quality: int) -> bytes:
+def _square_jpeg(blob: bytes, side: int, quality: int) -> bytes:
     """The photo as training reads it (side x side, bicubic), re-encoded smaller."""
-    with Image.open(path) as im:
+    with Image.open(io.BytesIO(blob)) as im:
         buf = io.BytesIO()
         im.convert("RGB").resize((side, side), Image.BICUBIC).save(buf, "JPEG", quality=quality)
         return buf.getvalue()
 
 
 def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, count: int | None = None,
-               side: int | None = None, quality: int = 90) -> int:
+               side: int | None = None, quality: int = 90, overwrite: bool = False) -> int:
     """Write photos [start, start+count) of `split` with their index rows into one tar; return the count.
 
     Training on a lent GPU receives its data as such shards (64 MiB per call, code included); `side`
-    stores each photo at the size training decodes it at, which makes the shard smaller."""
-    check_folder(out)
-    rows = split_rows(data, split)[start: None if count is None else start + count]
+    stores each photo at the size training decodes it at, which makes the shard smaller. `data` may be a shard
+    too. The tar is written under a temporary name and renamed when complete, as vidcolor's other outputs."""
+    every = split_rows(data, split)
+    rows = every[start: None if count is None else start + count]
+    if start < 0 or not rows:
+        raise UsageError(f"--start {start}: split {split!r} has photos 0 to {len(every) - 1}")
     if side is not None:
         for r in rows:
             r["width"] = r["height"] = str(side)
-    with tarfile.open(out, "w") as tar:
+    with atomic_output(data, out, overwrite) as tmp, tarfile.open(tmp, "w") as tar:
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-        blob = text.getvalue().encode()
-        info = tarfile.TarInfo(INDEX)
-        info.size = len(blob)
-        tar.addfile(info, io.BytesIO(blob))
-        for r in rows:
-            if side is None:
-                tar.add(data / r["path"], arcname=r["path"])
-                continue
-            jpeg = _square_jpeg(data / r["path"], side, quality)
-            info = tarfile.TarInfo(r["path"])
-            info.size = len(jpeg)
-            tar.addfile(info, io.BytesIO(jpeg))
+        _add(tar, INDEX, text.getvalue().encode())
+        for r, blob in zip(rows, _read_bytes(data, [r["path"] for r in rows])):
+            _add(tar, r["path"], blob if side is None else _square_jpeg(blob, side, quality))
     return len(rows)
+
+
+def _add(tar: tarfile.TarFile, name: str, blob: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(blob)
+    tar.addfile(info, io.BytesIO(blob))
 
 
 def augment(batch: torch.Tensor, size: int, generator: torch.Generator, crop_min: float = 0.6,

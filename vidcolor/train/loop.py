@@ -22,6 +22,7 @@ from ..errors import UsageError, WeightsError
 from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
 from ..model.weights import load_model
 from ..outputs import check_folder
+from ..streaming import deferred_interrupt
 from .data import augment, load_photos, read_index, scene_classes
 from .widen import widen
 
@@ -134,7 +135,8 @@ def loss_fn(model: FusionNet, rgb: torch.Tensor, labels: torch.Tensor, alpha: fl
 
 
 def train(args: TrainArgs) -> dict:
-    """Train (or resume) and write the checkpoint; return a summary."""
+    """Train (or resume) and write the checkpoint; return a summary. Ctrl-C stops after the step under way and
+    writes the checkpoint, then raises KeyboardInterrupt."""
     device = pick_device(args.device)
     if args.widen and not args.init:
         raise UsageError("--widen grows the --init network: give --init")
@@ -142,6 +144,8 @@ def train(args: TrainArgs) -> dict:
         raise UsageError(f"variant {args.variant!r}: use pooled or paper")
     if args.optimizer not in ("adamw", "adadelta"):  # anything else had trained with AdamW without a word
         raise UsageError(f"optimizer {args.optimizer!r}: use adamw or adadelta")
+    if not args.lr > 0:
+        raise UsageError(f"lr {args.lr}: use a learning rate above 0")
     ckpt_path = Path(args.checkpoint)
     check_folder(ckpt_path)
     state = read_checkpoint(ckpt_path) if ckpt_path.exists() else None
@@ -179,34 +183,47 @@ def train(args: TrainArgs) -> dict:
     model.train()
     t0 = time.perf_counter()
     t_log, seen_log, mse_sum, n_sum = t0, seen, 0.0, 0
-    while step < args.steps:
-        if args.minutes is not None and time.perf_counter() - t0 > 60 * args.minutes:
-            break
-        idx = torch.randint(len(images), (args.batch_size,), generator=gen).to(device)
-        rgb = augment(images[idx].float() / 255, args.size, gen, args.crop_min, args.exposure).clamp(0, 1)
-        rgb = rgb.contiguous(memory_format=torch.channels_last)
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, args, time.perf_counter() - t0)
-        with amp:
-            loss, mse = loss_fn(model, rgb, labels[idx], args.alpha, weights, args.colorfulness)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        seen += args.batch_size
-        mse_sum, n_sum = mse_sum + mse, n_sum + 1
-        if step % args.log_every == 0 or step == args.steps:
-            now = time.perf_counter()
-            print(f"step {step}/{args.steps} mse {mse_sum / n_sum:.5f} lr {lr_at(step, args, now - t0):.2e} "
-                  f"{(seen - seen_log) / (now - t_log):.0f} img/s", flush=True)
-            t_log, seen_log, mse_sum, n_sum = now, seen, 0.0, 0
+    interrupted = False
+    with deferred_interrupt() as check:  # Ctrl-C: after the step, then saved (hours had been lost); twice: now
+        while step < args.steps:
+            try:
+                check()
+            except KeyboardInterrupt:
+                interrupted = True
+                break
+            if args.minutes is not None and time.perf_counter() - t0 > 60 * args.minutes:
+                break
+            idx = torch.randint(len(images), (args.batch_size,), generator=gen).to(device)
+            rgb = augment(images[idx].float() / 255, args.size, gen, args.crop_min, args.exposure).clamp(0, 1)
+            rgb = rgb.contiguous(memory_format=torch.channels_last)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, args, time.perf_counter() - t0)
+            with amp:
+                loss, mse = loss_fn(model, rgb, labels[idx], args.alpha, weights, args.colorfulness)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            seen += args.batch_size
+            mse_sum, n_sum = mse_sum + mse, n_sum + 1
+            if step % args.log_every == 0 or step == args.steps:
+                now = time.perf_counter()
+                print(f"step {step}/{args.steps} mse {mse_sum / n_sum:.5f} lr {lr_at(step, args, now - t0):.2e} "
+                      f"{(seen - seen_log) / (now - t_log):.0f} img/s", flush=True)
+                t_log, seen_log, mse_sum, n_sum = now, seen, 0.0, 0
     seconds += time.perf_counter() - t0
     state = {"config": config.to_dict(), "classes": classes, "model": model.state_dict(),
              "optimizer": opt.state_dict(), "step": step, "images_seen": seen, "seconds": seconds,
              "args": asdict(args)}
     tmp = ckpt_path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(ckpt_path)
+    try:
+        torch.save(state, tmp)
+        tmp.replace(ckpt_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if interrupted:
+        print(f"stopped at step {step}: saved {ckpt_path}, which the same command resumes", flush=True)
+        raise KeyboardInterrupt
     return {"step": step, "images_seen": seen, "seconds": round(seconds, 1), "checkpoint": str(ckpt_path)}
 
 
@@ -216,7 +233,7 @@ def read_checkpoint(path: Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise WeightsError(f"{path}: no such checkpoint") from None
-    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as ex:
+    except (OSError, RuntimeError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as ex:
         raise WeightsError(f"{path}: not a readable training checkpoint ({type(ex).__name__})") from ex
     if not isinstance(state, dict) or not {"config", "classes", "model"} <= state.keys():
         raise WeightsError(f"{path}: not a vidcolor training checkpoint")
