@@ -220,10 +220,10 @@ def test_training_commands_refuse_bad_options_and_outputs_before_their_work(phot
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.pt", "notes.pt", "photos"]
 
 
-def test_export_and_pack_replace_neither_their_input_nor_an_output_unasked(photo_set, tmp_path, capsys):
-    """`export w.safetensors -o w.safetensors` had rewritten the shipped weights in place, and pack wrote over
-    any file (a shard packed onto itself truncated it as it read it). Both are refused now, as a colorized
-    film's output is, and both write under a temporary name."""
+def test_export_pack_and_eval_replace_neither_their_input_nor_a_file_unasked(photo_set, tmp_path, capsys):
+    """`export w.safetensors -o w.safetensors` had rewritten the shipped weights in place; pack and eval's
+    sheet wrote over any file (a shard packed onto itself truncated it as it read it). Each is refused now,
+    as a colorized film's output is, and each writes under a temporary name."""
     import tarfile
 
     assert run(["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt"), "--width", "8", "--size", "32",
@@ -239,12 +239,16 @@ def test_export_and_pack_replace_neither_their_input_nor_an_output_unasked(photo
         (["export", str(tmp_path / "a.pt"), "-o", str(weights)], "already exists (use --overwrite"),
         (["pack", str(shard), "-o", str(shard), "--overwrite"], "the output is the input"),
         (["pack", str(photo_set), "-o", str(index)], "already exists (use --overwrite"),
+        (["eval", str(photo_set), "--model", "tiny-random", "--sheet", str(shard)], "already exists (use --overwrite"),
     ]
     for argv, said in cases:
         assert run(argv) == 4, argv
         assert said in capsys.readouterr().err, argv
     assert all(path.read_bytes() == data for path, data in kept.items())
     assert run(["export", str(weights), "-o", str(weights.with_name("b.safetensors")), "--chroma-gain", "2"]) == 0
+    assert run(["eval", str(photo_set), "--model", "tiny-random", "--sheet", str(tmp_path / "s.png")]) == 0
+    assert run(["eval", str(photo_set), "--model", "tiny-random", "--sheet", str(tmp_path / "s.png"),
+                "--overwrite"]) == 0
     assert run(["pack", str(shard), "-o", str(tmp_path / "s2.tar"), "--count", "2"]) == 0
     assert run(["pack", str(shard), "-o", str(shard.with_name("s2.tar")), "--count", "3", "--overwrite"]) == 0
     with tarfile.open(tmp_path / "s2.tar") as tar:

@@ -231,6 +231,7 @@ def eval_cmd(
     device: str = typer.Option("auto"),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     sheet: Path | None = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet PNG."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing sheet."),
     saturation: float = SATURATION,
     precision: str = PRECISION,
 ) -> None:
@@ -240,7 +241,8 @@ def eval_cmd(
     from .train.loop import load_checkpoint_model
 
     net = load_checkpoint_model(Path(model)) if model.endswith(".pt") else model
-    metrics = evaluate(Colorizer(net, device, None, saturation, precision), data, split, limit, sheet)
+    metrics = evaluate(Colorizer(net, device, None, saturation, precision), data, split, limit, sheet,
+                       overwrite=overwrite)
     if json_out:
         _print_json(metrics)
     else:

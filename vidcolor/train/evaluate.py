@@ -13,7 +13,7 @@ from PIL import Image
 from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import Colorizer
 from ..image import photo_rgb
-from ..outputs import check_folder
+from ..outputs import atomic_output, check_output
 from .data import load_photos_native
 
 SHEET_TILE = 176  # px, side of one picture in the contact sheet
@@ -27,10 +27,11 @@ def psnr8(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | None = None,
-             sheet: Path | None = None, sheet_count: int = 12, batch_size: int = 32) -> dict:
-    """Metrics over the photos of `split`; optionally a gray | vidcolor | truth contact sheet."""
+             sheet: Path | None = None, sheet_count: int = 12, batch_size: int = 32, overwrite: bool = False) -> dict:
+    """Metrics over the photos of `split`; optionally a gray | vidcolor | truth contact sheet, which replaces a
+    file only with `overwrite`."""
     if sheet is not None:
-        check_folder(sheet)  # before the evaluation, not after it
+        check_output(data, sheet, overwrite)  # before the evaluation, not after it
     sums = {"psnr": 0.0, "psnr_gray": 0.0, "colorfulness": 0.0, "colorfulness_truth": 0.0}
     count, tiles = 0, []
     for batch in load_photos_native(data, split, limit, batch_size):
@@ -52,7 +53,8 @@ def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | 
     metrics["colorfulness_ratio"] = round(metrics["colorfulness"] / metrics["colorfulness_truth"], 4)
     metrics["images"] = count
     if sheet is not None:
-        write_sheet(tiles, sheet)
+        with atomic_output(data, sheet, overwrite) as tmp:
+            write_sheet(tiles, tmp)
     return metrics
 
 
