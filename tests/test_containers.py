@@ -727,6 +727,8 @@ def test_presets_reach_vp9_and_av1(tmp_path, codec, ext):
     with pytest.raises(UsageError, match="unknown --preset 'fastest'"):
         colorize_video(src, tmp_path / f"x.{ext}", model="tiny-random", progress=False,
                        encode=EncodeOptions(codec, preset="fastest"))
+    with pytest.raises(UsageError, match="--crf -1: use 0 .lossless. to 63"):  # the API had passed it on
+        EncodeOptions(codec, crf=-1)
 
 
 @pytest.mark.parametrize("ext", ["mp4", "mov"])

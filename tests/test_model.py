@@ -200,8 +200,13 @@ def test_weights_round_trip_and_sha_check(tmp_path, monkeypatch):
     (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
     with pytest.raises(WeightsError, match="not a valid"):
         W.load_model(tmp_path / "bad.safetensors")
-    with pytest.raises(WeightsError, match="not found"):
+    with pytest.raises(WeightsError, match="missing.safetensors: no such weights file"):
         W.load_model(tmp_path / "missing.safetensors")
+    with pytest.raises(WeightsError, match="unknown model ''"):  # had been ".: not found (is the checkout..."
+        W.load_model("")
+    monkeypatch.setitem(W.MODELS, "mine", W.ShippedModel("gone.safetensors", sha))
+    with pytest.raises(WeightsError, match="gone.safetensors: model weights not found .is the checkout complete"):
+        W.load_model("mine")
 
 
 def test_shipped_weights_load_and_match_sha():

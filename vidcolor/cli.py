@@ -14,6 +14,7 @@ from .defaults import (
     DEFAULT_MODEL,
     DEFAULT_SMOOTH_SECONDS,
     DEFAULT_WORK_SIDE,
+    MAX_CRF,
     MAX_PREVIEW_COUNT,
     MAX_SATURATION,
     MAX_SMOOTH_SECONDS,
@@ -88,7 +89,7 @@ def colorize(
     precision: str = PRECISION,
     codec: str = typer.Option("libx264", help="Video encoder (webm: VP9 unless given; image sequences: from the "
                               "suffix)."),
-    crf: int = typer.Option(18, min=0, max=63, help="Quality (x264/x265: 0 lossless, 18 visually lossless; "
+    crf: int = typer.Option(18, min=0, max=MAX_CRF, help="Quality (x264/x265: 0 lossless, 18 visually lossless; "
                              "MPEG-2/MPEG-4/MJPEG: 18 is quantizer 2, each 4 more one more)."),
     preset: str = typer.Option("veryfast", help="Encoder speed preset (slow: smaller files, slower)."),
     shot_detect: bool = typer.Option(True, "--shot-detect/--no-shot-detect",

@@ -6,6 +6,7 @@ DEFAULT_MODEL = "fusion-small"
 DEFAULT_WORK_SIDE = 128
 MIN_WORK_SIDE = 32  # 4 cells of the mid-level features (1/8 size) across the short side
 MAX_SATURATION = 3.0
+MAX_CRF = 63  # x265's and VP9's top (x264 stops at 51 in 8 bits; the encoder takes its own top)
 # Frames per batch (pipeline.default_batch_size): 16 on a GPU; on a CPU 16 as well up to four 1080p
 # frames' pixels: on the 2-core CPU 16 ran end to end 1.12x faster than 4 at 480p (fewer hand-offs
 # between the threads), but at 1080p it bought 4% for +490 MB of peak memory, at 4K nothing.

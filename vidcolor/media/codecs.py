@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import av
 
+from ..defaults import MAX_CRF
 from ..errors import UsageError
 
 # x264's and x265's speed presets, fastest first; the other encoders' speeds are named by them too
@@ -34,6 +35,8 @@ class EncodeOptions:
                              "libx265, libvpx-vp9, libsvtav1, ffv1, prores_ks, dnxhd, mpeg2video, ...)")
         if self.preset not in PRESETS:
             raise UsageError(f"unknown --preset {self.preset!r}: use one of {', '.join(PRESETS)}")
+        if not 0 <= self.crf <= MAX_CRF:  # the CLI's range, for the API too
+            raise UsageError(f"--crf {self.crf}: use 0 (lossless) to {MAX_CRF}")
 
 
 # DV's profiles (FFmpeg's libavcodec/dv_profile.c): the pixel formats the dvvideo encoder takes at each

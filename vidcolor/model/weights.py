@@ -79,7 +79,7 @@ def resolve(model: str | Path) -> tuple[Path, str | None]:
         shipped = MODELS[str(model)]
         return WEIGHTS_DIR / shipped.filename, shipped.sha256
     path = Path(model)
-    if path.suffix == ".safetensors" or path.exists():
+    if path.suffix == ".safetensors" or (str(model) and path.exists()):  # "": not the current folder
         return path, None
     names = ", ".join([*MODELS, TINY_RANDOM])
     raise WeightsError(f"unknown model {str(model)!r}: use one of {names}, or a path to a .safetensors file")
@@ -91,7 +91,8 @@ def load_model(model: str | Path = DEFAULT_MODEL) -> FusionNet:
         return _tiny_random()
     path, expected = resolve(model)
     if not path.is_file():
-        raise WeightsError(f"{path}: model weights not found (is the checkout complete? git lfs is not used)")
+        raise WeightsError(f"{path}: model weights not found (is the checkout complete? git lfs is not used)"
+                           if expected else f"{path}: no such weights file")
     if expected is not None:
         actual = sha256_of(path)
         if actual != expected:
