@@ -1068,7 +1068,7 @@ def test_weights_missing(tmp_path, capsys):
     from vidcolor.cli import run
 
     assert run([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tmp_path / "none.safetensors")]) == 5
-    assert "weights not found" in capsys.readouterr().err
+    assert "none.safetensors: no such weights file" in capsys.readouterr().err
 
 
 def test_weights_corrupted(tmp_path, capsys, monkeypatch):
