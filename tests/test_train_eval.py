@@ -192,12 +192,16 @@ def test_training_commands_refuse_bad_options_and_outputs_before_their_work(phot
     not_a_checkpoint.write_text("not a checkpoint")
     junk = tmp_path / "junk.pt"
     junk.write_text("junk\n")  # torch.load: KeyError
+    foreign = tmp_path / "foreign.pt"  # reads as a checkpoint; its network is another's
+    torch.save({"config": {}, "classes": [], "model": {"fc.weight": torch.zeros(2)}}, foreign)
     train = ["train", str(photo_set), "--checkpoint", str(tmp_path / "a.pt")]
     cases = [
         *[([*train, *tiny, option, "0"], 2, f"'{option}'") for option in ("--batch-size", "--workers", "--limit")],
         ([*train, *tiny, "--lr", "0"], 2, "lr 0.0: use a learning rate above 0"),
         (["train", str(photo_set), "--checkpoint", str(junk), *tiny], 5, "not a readable training"),
         (["export", str(junk), "-o", str(tmp_path / "m.safetensors")], 5, "not a readable training"),
+        (["train", str(photo_set), "--checkpoint", str(foreign), *tiny], 5, "its network does not load"),
+        (["export", str(foreign), "-o", str(tmp_path / "m.safetensors")], 5, "its network does not load"),
         (["pack", str(photo_set), "-o", str(tmp_path / "s.tar"), "--count", "0"], 2, "'--count'"),
         (["pack", str(photo_set), "-o", str(tmp_path / "s.tar"), "--start", "12"], 2,
          "--start 12: split 'train' has photos 0 to 11"),
@@ -217,7 +221,7 @@ def test_training_commands_refuse_bad_options_and_outputs_before_their_work(phot
         assert run(argv) == code, argv
         out, err = capsys.readouterr()
         assert said in err and "internal error" not in err and "step" not in out, argv
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.pt", "notes.pt", "photos"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.pt", "junk.pt", "notes.pt", "photos"]
 
 
 def test_export_pack_and_eval_replace_neither_their_input_nor_a_file_unasked(photo_set, tmp_path, capsys):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import pickle
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -153,7 +154,8 @@ def train(args: TrainArgs) -> dict:
     if start is not None and args.widen:
         start = widen(start, args.widen)
     if state is not None:
-        config, classes = NetConfig(**state["config"]), state["classes"]
+        with _loading(ckpt_path):
+            config, classes = NetConfig(**state["config"]), state["classes"]
     elif start is not None:  # its shape and classes; labels it does not know count for the MSE only
         config, classes = start.config, start.classes
     else:
@@ -164,9 +166,10 @@ def train(args: TrainArgs) -> dict:
     opt = make_optimizer(model, args)
     step, seen, seconds = 0, 0, 0.0
     if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step, seen, seconds = state["step"], state["images_seen"], state["seconds"]
+        with _loading(ckpt_path):
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            step, seen, seconds = state["step"], state["images_seen"], state["seconds"]
     sets = [load_photos(d, "train", args.load_size or args.size, classes, args.limit, args.workers)
             for d in _sources(args)]
     images = torch.cat([p.images for p in sets]).to(device)
@@ -240,11 +243,23 @@ def read_checkpoint(path: Path) -> dict:
     return state
 
 
+@contextmanager
+def _loading(path: Path) -> Iterator[None]:
+    """A checkpoint whose network or optimizer does not load (another program's .pt, a damaged one) is named
+    in one line: it had been an internal error listing every missing layer."""
+    try:
+        yield
+    except (TypeError, KeyError, ValueError, RuntimeError) as ex:
+        raise WeightsError(f"{path}: not a vidcolor training checkpoint (its network does not load: "
+                           f"{type(ex).__name__})") from ex
+
+
 def load_checkpoint_model(path: Path) -> FusionNet:
     """The network of a training checkpoint, in eval mode on CPU."""
     state = read_checkpoint(path)
-    model = FusionNet(NetConfig(**state["config"]))
-    model.load_state_dict(state["model"])
+    with _loading(path):
+        model = FusionNet(NetConfig(**state["config"]))
+        model.load_state_dict(state["model"])
     model.classes = state["classes"]
     model.train_info = {k: state[k] for k in ("step", "images_seen", "seconds")} | {"args": state["args"]}
     return model.eval()
