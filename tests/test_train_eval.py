@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import signal
 import subprocess
@@ -76,7 +77,6 @@ def test_pack_shard_trains(photo_set, tmp_path, capsys):
 
 def test_pack_at_training_size(photo_set, tmp_path, capsys):
     """--side stores each photo as the square training reads; the index says so; training reads it."""
-    import io
     import tarfile
 
     shard = tmp_path / "small.tar"
@@ -279,3 +279,28 @@ def test_ctrl_c_stops_training_after_its_step_and_saves_the_checkpoint(photo_set
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt", "photos"]
     done = subprocess.run([*argv[:-1], str(step + 2)], capture_output=True, text=True, timeout=120)
     assert json.loads(done.stdout.strip().splitlines()[-1])["step"] == step + 2, done.stderr
+
+
+def test_a_damaged_photo_is_skipped_and_named(photo_set, tmp_path, capsys):
+    """One truncated JPEG and one that is not a picture among the photos had ended training, evaluation and
+    packing with an internal error. Each is now skipped with a warning naming it; the others are used."""
+    import tarfile
+
+    rows = list(csv.DictReader(open(photo_set / "index.csv")))
+    cut = next(r["path"] for r in rows if r["split"] == "train")
+    junk = next(r["path"] for r in rows if r["split"] == "val")
+    (photo_set / cut).write_bytes((photo_set / cut).read_bytes()[:200])
+    (photo_set / junk).write_bytes(b"not a picture")
+    ckpt = tmp_path / "c.pt"
+    assert run(["train", str(photo_set), "--checkpoint", str(ckpt), "--width", "8", "--size", "32",
+                "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "11 photos" in out and f"{cut} cannot be read as a photo (OSError: " in err
+    assert run(["eval", str(photo_set), "--model", str(ckpt), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["images"] == 3 and f"{junk} cannot be read as a photo (not a picture Pillow reads)" in err
+    assert run(["pack", str(photo_set), "-o", str(tmp_path / "s.tar"), "--side", "24"]) == 0
+    assert json.loads(capsys.readouterr().out)["photos"] == 11
+    with tarfile.open(tmp_path / "s.tar") as tar:
+        listed = [r["path"] for r in csv.DictReader(io.TextIOWrapper(tar.extractfile("index.csv")))]
+        assert cut not in listed and len(listed) == 11 and set(listed) | {"index.csv"} == set(tar.getnames())

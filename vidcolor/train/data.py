@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import logging
 import tarfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ..color import linear_to_srgb, srgb_to_linear
 from ..errors import InputError, UsageError
@@ -24,6 +25,7 @@ from ..outputs import atomic_output
 
 SCENE_SOURCES = ("miniplaces", "sun-cmu16720-a", "sun-cmu16720-b")  # sources whose labels are scene classes
 INDEX = "index.csv"
+log = logging.getLogger("vidcolor")
 
 
 @dataclass
@@ -59,13 +61,28 @@ def scene_classes(rows: list[dict]) -> list[str]:
     return sorted({r["label"] for r in rows if r["source"] in SCENE_SOURCES and r["label"] != "none"})
 
 
-def _decode(item: tuple[bytes, int]) -> np.ndarray:
+def _decode(item: tuple[bytes, int | None]) -> np.ndarray | str:
+    """(3, H, W) uint8 RGB, at size x size when a size is given; or why the photo cannot be read (a damaged
+    file among 20,000 is skipped and named, not the end of a run)."""
     data, size = item
-    with Image.open(io.BytesIO(data)) as im:
-        im = im.convert("RGB")
-        if im.size != (size, size):  # photos are square already; keep it cheap
-            im = im.resize((size, size), Image.BICUBIC)
-        return np.asarray(im).transpose(2, 0, 1).copy()
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im = im.convert("RGB")
+            if size is not None and im.size != (size, size):  # photos are square already; keep it cheap
+                im = im.resize((size, size), Image.BICUBIC)
+            return np.asarray(im).transpose(2, 0, 1).copy()
+    except UnidentifiedImageError:
+        return "not a picture Pillow reads"
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as ex:
+        return f"{type(ex).__name__}: {ex}"
+
+
+def _readable(data: Path, paths: list[str], decoded: list[np.ndarray | str]) -> list[int]:
+    """The indices of the photos that decoded; a warning names each one that did not."""
+    for path, why in zip(paths, decoded):
+        if isinstance(why, str):
+            log.warning("%s: %s cannot be read as a photo (%s); skipped", data, path, why)
+    return [i for i, a in enumerate(decoded) if not isinstance(a, str)]
 
 
 def _read_bytes(data: Path, paths: list[str]) -> Iterator[bytes]:
@@ -89,15 +106,18 @@ def load_photos(data: Path, split: str, size: int, classes: list[str], limit: in
     blobs = _read_bytes(data, paths)
     with ProcessPoolExecutor(workers) as pool:
         arrays = list(pool.map(_decode, [(b, size) for b in blobs], chunksize=64))
-    return PhotoSet(torch.from_numpy(np.stack(arrays)), torch.tensor(labels), paths)
+    kept = _readable(data, paths, arrays)
+    if not kept:
+        raise InputError(f"{data}: none of the photos of split {split!r} can be read")
+    return PhotoSet(torch.from_numpy(np.stack([arrays[i] for i in kept])), torch.tensor(labels)[kept],
+                    [paths[i] for i in kept])
 
 
-def _square_jpeg(blob: bytes, side: int, quality: int) -> bytes:
+def _square_jpeg(pixels: np.ndarray, side: int, quality: int) -> bytes:
     """The photo as training reads it (side x side, bicubic), re-encoded smaller."""
-    with Image.open(io.BytesIO(blob)) as im:
-        buf = io.BytesIO()
-        im.convert("RGB").resize((side, side), Image.BICUBIC).save(buf, "JPEG", quality=quality)
-        return buf.getvalue()
+    buf = io.BytesIO()
+    Image.fromarray(pixels.transpose(1, 2, 0)).resize((side, side), Image.BICUBIC).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
 
 
 def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, count: int | None = None,
@@ -111,18 +131,22 @@ def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, coun
     rows = every[start: None if count is None else start + count]
     if start < 0 or not rows:
         raise UsageError(f"--start {start}: split {split!r} has photos 0 to {len(every) - 1}")
-    if side is not None:
-        for r in rows:
-            r["width"] = r["height"] = str(side)
+    packed = []
     with atomic_output(data, out, overwrite) as tmp, tarfile.open(tmp, "w") as tar:
-        text = io.StringIO()
+        for r, blob in zip(rows, _read_bytes(data, [r["path"] for r in rows])):
+            if side is not None:
+                pixels = _decode((blob, None))
+                if not _readable(data, [r["path"]], [pixels]):
+                    continue
+                blob, r["width"], r["height"] = _square_jpeg(pixels, side, quality), str(side), str(side)
+            _add(tar, r["path"], blob)
+            packed.append(r)
+        text = io.StringIO()  # last: it lists the photos packed
         writer = csv.DictWriter(text, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(packed)
         _add(tar, INDEX, text.getvalue().encode())
-        for r, blob in zip(rows, _read_bytes(data, [r["path"] for r in rows])):
-            _add(tar, r["path"], blob if side is None else _square_jpeg(blob, side, quality))
-    return len(rows)
+    return len(packed)
 
 
 def _add(tar: tarfile.TarFile, name: str, blob: bytes) -> None:
@@ -167,6 +191,9 @@ def load_photos_native(data: Path, split: str, limit: int | None, batch_size: in
         by_size.setdefault((r["width"], r["height"]), []).append(r["path"])
     for paths in by_size.values():
         for i in range(0, len(paths), batch_size):
-            blobs = _read_bytes(data, paths[i:i + batch_size])
-            arrays = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB")).transpose(2, 0, 1) for b in blobs]
-            yield torch.from_numpy(np.stack(arrays))
+            chunk = paths[i:i + batch_size]
+            decoded = [_decode((b, None)) for b in _read_bytes(data, chunk)]
+            by_shape: dict[tuple[int, ...], list[np.ndarray]] = {}  # the index's sizes may be wrong
+            for k in _readable(data, chunk, decoded):
+                by_shape.setdefault(decoded[k].shape, []).append(decoded[k])
+            yield from (torch.from_numpy(np.stack(same)) for same in by_shape.values())

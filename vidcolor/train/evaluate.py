@@ -12,6 +12,7 @@ from PIL import Image
 
 from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import Colorizer
+from ..errors import InputError
 from ..image import photo_rgb
 from ..outputs import atomic_output, check_output
 from .data import load_photos_native
@@ -48,6 +49,8 @@ def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | 
         if sheet is not None and len(tiles) < sheet_count:
             tiles += [torch.cat([_tile(x[i]) for x in (gray, pred, truth)], dim=2)
                       for i in range(min(len(batch), sheet_count - len(tiles)))]
+    if count == 0:
+        raise InputError(f"{data}: none of the photos of split {split!r} can be read")
     metrics = {k: round(v / count, 4) for k, v in sums.items()}
     metrics["psnr_gain"] = round(metrics["psnr"] - metrics["psnr_gray"], 4)
     metrics["colorfulness_ratio"] = round(metrics["colorfulness"] / metrics["colorfulness_truth"], 4)
