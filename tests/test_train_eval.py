@@ -304,3 +304,30 @@ def test_a_damaged_photo_is_skipped_and_named(photo_set, tmp_path, capsys):
     with tarfile.open(tmp_path / "s.tar") as tar:
         listed = [r["path"] for r in csv.DictReader(io.TextIOWrapper(tar.extractfile("index.csv")))]
         assert cut not in listed and len(listed) == 11 and set(listed) | {"index.csv"} == set(tar.getnames())
+
+
+def test_an_index_of_path_and_split_is_enough_and_a_malformed_one_is_named(tmp_path, capsys):
+    """A user's own photos (a film's period or place) need an index.csv of path and split only: train, eval
+    and pack take it. A column missing, a line with a field more or less (an unquoted comma in a name) or an
+    index that is not text had been internal errors (KeyError, TypeError, UnicodeDecodeError)."""
+    own = tmp_path / "own"
+    own.mkdir()
+    for i, name in enumerate(PHOTOS[:5]):
+        Image.fromarray(photo(name, 40, 40)).save(own / f"{i}.jpg")
+    (own / "index.csv").write_text("path,split\n" + "".join(f"{i}.jpg,{'val' if i == 0 else 'train'}\n"
+                                                             for i in range(5)))
+    ckpt = tmp_path / "c.pt"
+    assert run(["train", str(own), "--checkpoint", str(ckpt), "--width", "8", "--size", "32",
+                "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "1"]) == 0
+    assert "4 photos" in capsys.readouterr().out
+    assert run(["eval", str(own), "--model", str(ckpt), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["images"] == 1
+    assert run(["pack", str(own), "-o", str(tmp_path / "s.tar"), "--side", "24"]) == 0
+    assert json.loads(capsys.readouterr().out)["photos"] == 4
+    for index, said in [("path,label\n0.jpg,x\n", "index.csv has no split column"),
+                        ("path,source,label,split\n0.jpg,x,y\n", "index.csv line 2 has more or fewer fields"),
+                        ("path,split\n0,1.jpg,val\n", "index.csv line 2 has more or fewer fields"),
+                        (b"\xff\xfe\x00junk", "cannot read index.csv")]:
+        (own / "index.csv").write_bytes(index if isinstance(index, bytes) else index.encode())
+        assert run(["eval", str(own), "--model", "tiny-random"]) == 3
+        assert said in capsys.readouterr().err, index

@@ -36,15 +36,25 @@ class PhotoSet:
 
 
 def read_index(data: Path) -> list[dict]:
-    """Rows of index.csv from a folder or a tar shard."""
+    """Rows of index.csv from a folder or a tar shard: a photo's `path` and `split` (train, val) at least;
+    its `source` and scene `label` for the classifier, where the source is a scene data set."""
     try:
         if data.is_dir():
-            with open(data / INDEX, newline="") as f:
-                return list(csv.DictReader(f))
-        with tarfile.open(data) as tar:
-            return list(csv.DictReader(io.TextIOWrapper(tar.extractfile(INDEX), encoding="utf-8")))
-    except (OSError, KeyError, tarfile.TarError) as ex:
+            with open(data / INDEX, newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                rows = list(reader)
+        else:
+            with tarfile.open(data) as tar:
+                reader = csv.DictReader(io.TextIOWrapper(tar.extractfile(INDEX), encoding="utf-8"))
+                rows = list(reader)
+    except (OSError, KeyError, tarfile.TarError, UnicodeDecodeError, csv.Error) as ex:
         raise InputError(f"{data}: cannot read {INDEX} ({ex})") from ex
+    if missing := [c for c in ("path", "split") if c not in (reader.fieldnames or ())]:
+        raise InputError(f"{data}: {INDEX} has no {' or '.join(missing)} column (its first line names the "
+                         "columns: path,split at least)")
+    if odd := next((n for n, r in enumerate(rows, 2) if None in r or None in r.values()), None):
+        raise InputError(f"{data}: {INDEX} line {odd} has more or fewer fields than its first line names")
+    return rows
 
 
 def split_rows(data: Path, split: str) -> list[dict]:
@@ -58,7 +68,12 @@ def split_rows(data: Path, split: str) -> list[dict]:
 
 
 def scene_classes(rows: list[dict]) -> list[str]:
-    return sorted({r["label"] for r in rows if r["source"] in SCENE_SOURCES and r["label"] != "none"})
+    return sorted({r["label"] for r in rows if _labelled(r)})
+
+
+def _labelled(row: dict) -> bool:
+    """A photo whose label is a scene class (MiniPlaces, SUN); others train the colors only."""
+    return row.get("source") in SCENE_SOURCES and row.get("label") not in (None, "", "none")
 
 
 def _decode(item: tuple[bytes, int | None]) -> np.ndarray | str:
@@ -102,7 +117,7 @@ def load_photos(data: Path, split: str, size: int, classes: list[str], limit: in
     rows = split_rows(data, split)[:limit]
     paths = [r["path"] for r in rows]
     class_of = {c: i for i, c in enumerate(classes)}
-    labels = [class_of.get(r["label"], -1) if r["source"] in SCENE_SOURCES else -1 for r in rows]
+    labels = [class_of.get(r["label"], -1) if _labelled(r) else -1 for r in rows]
     blobs = _read_bytes(data, paths)
     with ProcessPoolExecutor(workers) as pool:
         arrays = list(pool.map(_decode, [(b, size) for b in blobs], chunksize=64))
@@ -142,7 +157,8 @@ def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, coun
             _add(tar, r["path"], blob)
             packed.append(r)
         text = io.StringIO()  # last: it lists the photos packed
-        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+        columns = dict.fromkeys([*rows[0], *(("width", "height") if side else ())])
+        writer = csv.DictWriter(text, fieldnames=list(columns))
         writer.writeheader()
         writer.writerows(packed)
         _add(tar, INDEX, text.getvalue().encode())
@@ -188,7 +204,7 @@ def load_photos_native(data: Path, split: str, limit: int | None, batch_size: in
         rows = [rows[i * len(rows) // limit] for i in range(limit)]
     by_size: dict[tuple[str, str], list[str]] = {}
     for r in rows:
-        by_size.setdefault((r["width"], r["height"]), []).append(r["path"])
+        by_size.setdefault((r.get("width"), r.get("height")), []).append(r["path"])
     for paths in by_size.values():
         for i in range(0, len(paths), batch_size):
             chunk = paths[i:i + batch_size]
