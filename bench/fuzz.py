@@ -1,7 +1,7 @@
 """Fuzz: random corruptions of generated clips, each colorized in a fresh process with a timeout.
 
     python bench/fuzz.py [--runs 200] [--seed 0] [--timeout 60] [--photos] [--containers mp4,mkv,ts,avi]
-                         [--progress] [--json]
+                         [--command colorize|preview|shots] [--progress] [--json]
 
 Corruptions: bit flips, cut points (truncation), zeroed ranges, random byte ranges, on mp4, mkv,
 MPEG-TS and AVI clips with sound (AVI with B-frames, timed by decode order), or, with --containers, the
@@ -10,6 +10,8 @@ clips joined with `cat`, the clock starting again), "ffv1" (an FFV1 + FLAC maste
 shot in color, whose colors it keeps, then one in black and white); every third run colorizes a range,
 which seeks. `--photos`: on photos instead (JPEG with EXIF, 8-bit gray PNG and 16-bit gray TIFF with a
 gray profile, 16-bit RGB PNG and TIFF read through FFmpeg, WebP with alpha, JPEG 2000, HEIC).
+`--command preview` makes a contact sheet of each corrupted film instead (every third run at a time
+given, which seeks), `--command shots` lists its shots as JSON (ok: exit 0 and a JSON list on stdout).
 `--progress`: films run with their progress bar (an MPEG-TS or -PS film's then has a thread that measures
 its joined parts); its lines are left out of the error's.
 Outcome classes: ok (exit 0, valid output), clean_error (exit 3/4 and a one-line 'vidcolor: error:'
@@ -100,8 +102,10 @@ def photo_seeds(tmp: Path) -> list[tuple[str, Path]]:
     return [(p.suffix, p) for p in sorted(tmp.glob("seed*"))]
 
 
-def classify(code: int | None, err: str, src: Path, before: str, out_dir: Path, dst: Path, ranged: bool) -> str:
-    """`ranged`: the run asked for a range, which may start past a truncated film's end (exit 2, usage)."""
+def classify(code: int | None, err: str, src: Path, before: str, out_dir: Path, dst: Path | None,
+             ranged: bool) -> str:
+    """`ranged`: the run asked for a range, which may start past a truncated film's end (exit 2, usage).
+    `dst` None: the command writes no file (shots), and the caller has checked its stdout."""
     if hashlib.sha256(src.read_bytes()).hexdigest() != before:
         return "input_changed"
     if code is None:
@@ -109,14 +113,36 @@ def classify(code: int | None, err: str, src: Path, before: str, out_dir: Path, 
     if "Traceback" in err:
         return "traceback"
     leftovers = [p for p in out_dir.iterdir() if ".part" in p.name]
-    if leftovers or (code != 0 and dst.exists()):
+    if leftovers or (code != 0 and dst is not None and dst.exists()):
         return "partial_output"
     if code == 0:
-        return "ok" if dst.exists() else "partial_output"
+        return "ok" if dst is None or dst.exists() else "partial_output"
     clean_codes = (2, 3, 4) if ranged else (3, 4)
     if code in clean_codes and err.strip().startswith("vidcolor: error:") and err.strip().count("\n") == 0:
         return "clean_error"
     return "internal_error"
+
+
+def _command(command: str, src: Path, out_dir: Path, ranged: bool, progress: bool) -> tuple[Path | None, list]:
+    """The output (None for shots, which prints) and the command line of one run."""
+    base = [sys.executable, "-m", "vidcolor"]
+    quiet = [] if progress else ["-q"]
+    if command == "shots":
+        return None, [*base, "shots", str(src), "--json", *quiet]
+    if command == "preview":
+        dst = out_dir / "sheet.png"
+        return dst, [*base, "preview", str(src), "-o", str(dst), "--model", "tiny-random", "--count", "3",
+                     *quiet, *(["--at", "0.3"] if ranged else [])]
+    dst = out_dir / f"out{src.suffix}"
+    return dst, [*base, str(src), "-o", str(dst), "--model", "tiny-random", *quiet,
+                 *(["--start", "f5", "--duration", "0.4"] if ranged else [])]
+
+
+def _json_list(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
 
 
 def main() -> None:
@@ -129,9 +155,12 @@ def main() -> None:
     p.add_argument("--containers", default="mp4,mkv,ts,avi",
                    help=f"the films to corrupt, in turn (of {', '.join(CONTAINERS)}; the default "
                         "is the first seeds')")
+    p.add_argument("--command", choices=("colorize", "preview", "shots"), default="colorize")
     p.add_argument("--progress", action="store_true", help="films with their progress bar")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    if args.photos and args.command != "colorize":
+        p.error("--photos: photos are colorized only (a sheet and a shot list are a film's)")
     unknown = set(args.containers.split(",")) - set(CONTAINERS)
     if unknown:
         p.error(f"--containers: no {', '.join(sorted(unknown))} (of {', '.join(CONTAINERS)})")
@@ -151,15 +180,15 @@ def main() -> None:
             out_dir.mkdir(exist_ok=True)
             for f in out_dir.iterdir():
                 f.unlink()
-            dst = out_dir / f"out{suffix}"
             before = hashlib.sha256(data).hexdigest()
-            ranged = i % 3 == 2 and not args.photos
-            cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), "--model", "tiny-random",
-                   *([] if args.progress else ["-q"]), *(["--start", "f5", "--duration", "0.4"] if ranged else [])]
+            ranged = i % 3 == 2 and not args.photos and args.command != "shots"
+            dst, cmd = _command(args.command, src, out_dir, ranged, args.progress)
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
                                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
                 code, err = done.returncode, done.stderr
+                if args.command == "shots" and code == 0 and not _json_list(done.stdout):
+                    code, err = 1, f"not a JSON list on stdout: {done.stdout[:200]!r}"
             except subprocess.TimeoutExpired as ex:
                 code, err = None, ex.stderr.decode() if isinstance(ex.stderr, bytes) else (ex.stderr or "")
             bar = f"{src.name}:"  # the progress bar's lines, each update after a carriage return

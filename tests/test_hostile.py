@@ -645,6 +645,41 @@ def test_a_range_across_a_held_picture_is_whole(tmp_path, capsys, extra):
     assert len(decode_planes(dst)) == 14
 
 
+def test_an_avi_whose_index_is_damaged_gives_its_ranges_and_a_preview(tmp_path, capsys):
+    """An AVI whose index (idx1, at its end) is damaged lands its seeks late; going further back asked for a
+    time before the film's start, which the AVI demuxer refuses: a range was 'cannot seek' (exit 3), a
+    preview 'no video frame could be decoded', though every frame reads. Such a seek now goes to the start."""
+    from test_video import luma_planes
+
+    from vidcolor.cli import run
+
+    src = make_clip(tmp_path / "in.avi", frames=30, audio=("mp3",))
+    data = bytearray(src.read_bytes())
+    index = data.find(b"idx1")
+    data[index + 8:] = bytes(len(data) - index - 8)
+    src.write_bytes(bytes(data))
+    code, _ = run_case(src, tmp_path / "out.avi", ["--crf", "0", "--start", "0.4", "--duration", "0.4"], capsys)
+    assert code == 0
+    assert all(np.array_equal(a, b) for a, b in zip(luma_planes(tmp_path / "out.avi"), luma_planes(src)[10:20],
+                                                    strict=True))
+    assert run(["preview", str(src), "-o", str(tmp_path / "sheet.png"), "--count", "3", *TINY, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["times"] == ["00:00:00.200", "00:00:00.600", "00:00:01.000"]
+
+
+def test_a_preview_of_a_film_cut_short_before_its_spread_times_shows_its_first_frame(tmp_path, capsys):
+    """A Matroska film cut at a quarter of its bytes keeps 5 of its 30 frames, and its header's length: the
+    times a sheet spreads over it all come after its picture ends, and the sheet was 'no video frame could be
+    decoded' (exit 3), where a run colorizes the 5. It now shows the first frame, and says why."""
+    from vidcolor.cli import run
+
+    src = make_clip(tmp_path / "in.mkv", frames=30, audio=("flac",))
+    src.write_bytes(src.read_bytes()[:len(src.read_bytes()) // 4])
+    assert run(["preview", str(src), "-o", str(tmp_path / "sheet.png"), "--count", "3", *TINY, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["times"] == ["00:00:00.000"]
+    assert "no frame at the times spread over the 00:00:01.200 its header announces" in err
+
+
 def test_a_range_past_the_picture_but_within_the_sound_is_whole(tmp_path, capsys):
     """flv states only the file's length, here its sound's 3 s: a range from 0.2 to 2 s of a film whose
     picture stops at 1 s was "probably truncated". Cut inside its 21st frame, picture and sound stop there,

@@ -60,6 +60,13 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if sampled else None
         film = chosen_levels(levels, surveyed)
         frames = frames_at(container, info, times)
+        if not at and not any(frames):  # a damaged film whose picture ends long before its header says
+            log.warning("%s: no frame at the times spread over the %s its header announces (a damaged file?): "
+                        "the sheet shows its first frame", src, format_clock(length or 0))
+            container.close()
+            container = open_input(src, frame_rate)  # read from its start again
+            times = [0.0]
+            frames = frames_at(container, info, times)
         shown = frames_colorings(found[0] for found in frames if found)
         has = surveyed.coloring if surveyed else film_coloring(shown)
         keep = kept_kinds(surveyed.frames if surveyed else shown, has) if keep_color_shots else frozenset()

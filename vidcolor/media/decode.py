@@ -166,7 +166,7 @@ def _decode_from(container: av.container.InputContainer, side_streams: list[av.s
         # None: before the film's start (a guess can land after a keyframe even when asked for its time)
         target = origin - 10.0 if back is None else start - back
         try:
-            container.seek(int(target / video.time_base), stream=video, backward=True)
+            _seek(container, target, origin)
         except av.FFmpegError as ex:
             raise InputError(f"{container.name}: cannot seek to {start - origin:.3f} s ({ex})") from ex
         items = _demux_decode(container, side_streams, stats, sought=True)
@@ -180,6 +180,19 @@ def _decode_from(container: av.container.InputContainer, side_streams: list[av.s
             yield from held
             yield from items
             return
+
+
+def _seek(container: av.container.InputContainer, target: float, origin: float) -> None:
+    """To the keyframe at or before `target` seconds. A time before the film's start that the demuxer refuses
+    (AVI: 'Operation not permitted') is the start: a range near the start of an AVI whose seek landed late
+    had been refused ('cannot seek'), and a preview sheet of it had found no frame."""
+    video = container.streams.video[0]
+    try:
+        container.seek(int(target / video.time_base), stream=video, backward=True)
+    except av.FFmpegError:
+        if target >= origin:
+            raise
+        container.seek(int(origin / video.time_base), stream=video, backward=True)
 
 
 class _FrameTimes:
