@@ -100,6 +100,17 @@ def test_a_missing_frame_is_named_and_nothing_is_written(scans, tmp_path):
         colorize_video(pattern.with_name("other_%04d.png"), dst, model="tiny-random", progress=False)
 
 
+def test_an_empty_frame_file_is_named_and_nothing_is_written(scans, tmp_path):
+    """A scanner's failed frame left as an empty file: FFmpeg ended the film there without a word (7 of 14
+    frames written, a warning that it was 'probably truncated'). It is refused as a gap is, by name."""
+    pattern, _ = scans
+    (pattern.parent / f"reel_{FIRST + 7:06d}.png").write_bytes(b"")
+    dst = tmp_path / "reel.mp4"
+    with pytest.raises(InputError, match=f"1 frame files are empty \\(0 bytes\\): reel_{FIRST + 7:06d}.png; scan"):
+        colorize_video(pattern, dst, model="tiny-random", progress=False)
+    assert not dst.exists()
+
+
 def test_cli_names_the_output_after_the_sequence_and_keeps_frame_rates_for_sequences(scans, clip):
     pattern, _ = scans
     assert run([str(pattern), "--model", "tiny-random", "-q", "--frame-rate", "23.976"]) == 0
@@ -207,7 +218,7 @@ def test_an_unreadable_scan_leaves_its_number_out_of_the_written_sequence(scans,
     out = tmp_path / "out"
     out.mkdir()
     report = colorize_video(pattern, out / "c_%06d.png", model="tiny-random", progress=False)
-    assert report.warnings == ["1 damaged video packets were skipped"]
+    assert report.warnings == [f"1 damaged video packets were skipped (reel_{FIRST + 6:06d}.png)"]  # by name
     assert sorted(p.name for p in out.iterdir()) == [f"c_{FIRST + i:06d}.png" for i in range(14) if i != 6]
 
 

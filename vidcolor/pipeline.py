@@ -42,7 +42,7 @@ from .media.planes import (
     to_rgb,
 )
 from .media.probe import VideoInfo, counted, open_input, video_info
-from .media.sequence import image_codec, is_sequence, opened_first
+from .media.sequence import image_codec, is_sequence, named, opened_first
 from .model_stage import FrameStage, Rendered
 from .outputs import atomic_output, check_output
 from .progress import FilmBar
@@ -108,6 +108,14 @@ class _Seen:
     from_byte: int = 0  # where the frames read begin in the file: the bar's estimate by bytes
     last: float | None = None  # when the last frame colorized ends
     sound: float | None = None  # when the last audio packet read ends
+    after: int | None = None  # a sequence's last frame decoded, by its pts: its number from the first file's
+    skipped: list[int] = field(default_factory=list)  # the pts between those decoded: damaged files
+
+    def numbered(self, frame: av.VideoFrame) -> None:
+        """Note the frames of a sequence missing before this one: files the decoder skipped as damaged."""
+        if frame.pts is not None:
+            self.skipped += range(self.after + 1, frame.pts) if self.after is not None else []
+            self.after = max(frame.pts, self.after if self.after is not None else frame.pts)
 
 
 def check_formats(codec: str) -> None:
@@ -364,8 +372,9 @@ def _written_warnings(writer: Writer, changes: PictureChanges | None, report: Vi
 
 
 def _read_warnings(info: VideoInfo, span: TimeRange | None, stats: DecodeStats, complete: bool | None,
-                   frames_out: int) -> list[str]:
-    """What the reading found: a film shorter than announced, damaged packets, a clock that jumps."""
+                   frames_out: int, damaged: str = "") -> list[str]:
+    """What the reading found: a film shorter than announced, damaged packets (`damaged`: a sequence's files
+    that did not decode), a clock that jumps."""
     warnings = []
     expected = info.frames if span is None else _range_frames(info, span)
     if stats.clock_jumps:  # the header's length is the raw clock's, from the first time to the last
@@ -378,7 +387,7 @@ def _read_warnings(info: VideoInfo, span: TimeRange | None, stats: DecodeStats, 
         warnings.append(f"read {frames_out} frames where the file announces about {expected}: it is probably "
                         "truncated or damaged; everything readable was kept")
     if stats.corrupt_packets:
-        warnings.append(f"{stats.corrupt_packets} damaged video packets were skipped")
+        warnings.append(f"{stats.corrupt_packets} damaged video packets were skipped" + (damaged and f" ({damaged})"))
     if stats.read_error:
         warnings.append(f"reading stopped early: {stats.read_error}")
     if stats.clock_jumps:
@@ -457,12 +466,14 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None or image_files,
                             label=dst, first_number=_first_number(container, info, span) if image_files else None,
                             chapters=_chapters(container, span))
-            seen = _Seen()
+            seen, first_file = _Seen(), opened_first(container)
 
             def decoded():
                 for item in demux_decode(container, side, stats, span):
                     if isinstance(item, av.VideoFrame):
                         seen.decoded += 1
+                        if first_file is not None:
+                            seen.numbered(item)
                         if seen.fmt is None:
                             seen.from_byte = stats.bytes_read
                             seen.fmt, seen.rgb = _stored_format(item, encode.codec, report, image_files, side_by_side)
@@ -541,7 +552,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     finally:
         container.close()
     report.corrupt_packets = stats.corrupt_packets
-    report.warnings += _read_warnings(info, span, stats, complete, report.frames_out)
+    damaged = named(src, [first_file + pts for pts in seen.skipped]) if seen.skipped else ""
+    report.warnings += _read_warnings(info, span, stats, complete, report.frames_out, damaged)
     report.seconds = round(time.perf_counter() - t0, 3)
     report.fps = round(report.frames_out / max(report.seconds, 1e-9), 2)
     for w in report.warnings[told:]:

@@ -82,22 +82,31 @@ def _number_reader(pattern: Path) -> Callable[[str], int | None]:
 
 
 def first_frame(pattern: Path) -> int:
-    """The number of the first frame on disk; InputError when none matches or numbers are missing between the
-    first and the last."""
+    """The number of the first frame on disk; InputError when none matches, numbers are missing between the
+    first and the last, or a file is empty (a scanner's failed frame: FFmpeg ends the film there, without a
+    word, as at a gap)."""
     folder = pattern.parent
     if not folder.is_dir():
         raise InputError(f"{pattern}: folder {folder} does not exist")
-    numbers = sorted(frame_files(pattern))
+    files = frame_files(pattern)
+    numbers = sorted(files)
     if not numbers:
         raise InputError(f"{pattern}: no file in {folder} matches this frame pattern")
     first, last = numbers[0], numbers[-1]
     if len(numbers) != last - first + 1:
         missing = sorted(set(range(first, last + 1)) - set(numbers))
-        shown = ", ".join(pattern.name % n for n in missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise InputError(f"{pattern}: {len(missing)} missing between {pattern.name % first} and "
-                         f"{pattern.name % last} ({shown}); fill the gaps or renumber the files, "
+                         f"{pattern.name % last} ({named(pattern, missing)}); fill the gaps or renumber the files, "
                          "or the film would lose its timing")
+    if empty := [n for n in numbers if files[n].stat().st_size == 0]:
+        raise InputError(f"{pattern}: {len(empty)} frame files are empty (0 bytes): {named(pattern, empty)}; scan "
+                         "them again or put a copy of a neighbour in their place, or the film would end at the first")
     return first
+
+
+def named(pattern: Path, numbers: list[int]) -> str:
+    """The files of a few frame numbers, for a message: the first three of them."""
+    return ", ".join(pattern.name % n for n in numbers[:3]) + (", ..." if len(numbers) > 3 else "")
 
 
 @dataclass(frozen=True)
