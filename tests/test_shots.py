@@ -100,6 +100,9 @@ def test_shots_command_lists_the_same_shots_as_json_csv_and_text(tmp_path, capsy
     lines = capsys.readouterr().out.splitlines()
     assert [line.split() for line in lines] == [["0", "14", "0.000s", "0.600s", shots[0]["transition"]],
                                                 ["15", "29", "0.600s", "1.200s", "cut"]]
+    assert run(["shots", str(src), "--json", "--csv"]) == 2  # JSON had been printed, --csv dropped
+    out, err = capsys.readouterr()
+    assert out == "" and "--json and --csv: give one" in err
 
 
 def chroma_of(path) -> list[np.ndarray]:

@@ -20,7 +20,7 @@ from .defaults import (
     MAX_SMOOTH_SECONDS,
     MIN_WORK_SIDE,
 )
-from .errors import EXIT_CODES, VidcolorError, missing_input, one_line
+from .errors import EXIT_CODES, UsageError, VidcolorError, missing_input, one_line
 from .media.sequence import is_sequence
 from .naming import beside, is_photo, output_for
 from .outputs import check_output
@@ -209,6 +209,8 @@ def shots(
     """List the shots of a video (hard cuts and fades), frames 0-based in decode order."""
     from .shots import detect_shots
 
+    if json_out and csv_out:  # JSON had been printed, and --csv dropped without a word
+        raise UsageError("--json and --csv: give one")
     progress = not quiet and not (json_out or csv_out)
     found = [s.to_dict() for s in detect_shots(input, progress=progress, frame_rate=frame_rate)]
     if json_out:
