@@ -25,6 +25,7 @@ import torch
 from conftest import decode_planes, film_with_long_sound, make_clip, photo, remux
 from PIL import Image
 
+import vidcolor
 from vidcolor import colorize_video
 from vidcolor.errors import InputError
 from vidcolor.media import decode
@@ -1025,7 +1026,7 @@ def test_ctrl_c_mid_run(tmp_path):
 
 
 def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
-    """torch takes over a second to import. The command line answers --help, a refused option, a missing
+    """torch takes over a second to import. The command line answers --help, --version, a refused option, a missing
     input (of a run and of a preview: it took 2.5-5 s) and a refused output (there already, the input itself:
     2-3 s) without it, and a Ctrl-C while it loads exits 130 in one line: it was a traceback, as the package
     imported torch before the command line began."""
@@ -1043,7 +1044,7 @@ def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
             "            raise KeyboardInterrupt\n"
             "sys.meta_path.insert(0, Interrupt())\n"
             "from vidcolor.cli import run\n"
-            f"assert run(['--help']) == 0 and run([{str(src)!r}, '--crf', '99']) == 2\n"
+            f"assert run(['--help']) == 0 and run(['--version']) == 0 and run([{str(src)!r}, '--crf', '99']) == 2\n"
             f"assert run([{missing!r}]) == 3 and run(['preview', {missing!r}]) == 3\n"
             f"assert [run(a) for a in ([{str(src)!r}], ['preview', {str(src)!r}], [{str(photo)!r}])] == [4] * 3\n"
             f"assert run([{str(src)!r}, '-o', {str(src)!r}]) == 4\n"
@@ -1052,6 +1053,7 @@ def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
     assert done.returncode == 130, done.stderr
     assert "interrupted" in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count(f"{missing}: no such file") == 2
+    assert f"vidcolor {vidcolor.__version__}; torch 2." in done.stdout and "; PyAV " in done.stdout  # for bug reports
     assert done.stderr.count("already exists (use --overwrite") == 3 and "the output is the input" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mp4", "p.jpg"] + [p.name for p in there])
     assert all(p.read_bytes() == b"kept" for p in there)

@@ -45,6 +45,31 @@ PRECISION = typer.Option("auto", help="auto: bf16 on GPUs and on CPUs with bf16 
                          "else float32; or float32.")
 
 
+def _versions(asked: bool) -> None:
+    """vidcolor's version and those of the libraries it runs on (for a bug report), without loading torch."""
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    import av
+
+    from . import __version__
+
+    try:
+        torch = version("torch")
+    except PackageNotFoundError:
+        torch = "not installed"
+    typer.echo(f"vidcolor {__version__}; torch {torch}; PyAV {av.__version__}, FFmpeg "
+               f"{av.ffmpeg_version_info}; Python {sys.version.split()[0]}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_versions, is_eager=True,
+                                          help="Print the versions of vidcolor, torch, PyAV and FFmpeg.")) -> None:
+    """Options before the command."""
+
+
 def _found(input: Path) -> Path:
     """The input, refused at once when there is no such file: the model's libraries take 2-5 s to load, and the
     library's own check (the same message) comes after them."""
@@ -342,7 +367,7 @@ COMMANDS = {"colorize", "preview", "shots", "eval", "train", "export", "pack"}
 
 def run(argv: list[str]) -> int:
     """Run the CLI on argv (without the program name); return the exit code. Used by main and tests."""
-    if argv and argv[0] not in COMMANDS and argv[0] not in ("--help", "-h"):
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("--help", "-h", "--version"):
         argv = ["colorize", *argv]
     logging.basicConfig(format="vidcolor: warning: %(message)s", level=logging.WARNING, force=True)
     debug = bool(os.environ.get("VIDCOLOR_DEBUG"))
