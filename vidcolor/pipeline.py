@@ -113,9 +113,11 @@ class _Seen:
 
     def numbered(self, frame: av.VideoFrame) -> None:
         """Note the frames of a sequence missing before this one: files the decoder skipped as damaged."""
-        if frame.pts is not None:
-            self.skipped += range(self.after + 1, frame.pts) if self.after is not None else []
-            self.after = max(frame.pts, self.after if self.after is not None else frame.pts)
+        if frame.pts is None:
+            return
+        if self.after is not None:
+            self.skipped += range(self.after + 1, frame.pts)
+        self.after = frame.pts if self.after is None else max(self.after, frame.pts)
 
 
 def check_formats(codec: str) -> None:
