@@ -331,3 +331,30 @@ def test_an_index_of_path_and_split_is_enough_and_a_malformed_one_is_named(tmp_p
         (own / "index.csv").write_bytes(index if isinstance(index, bytes) else index.encode())
         assert run(["eval", str(own), "--model", "tiny-random"]) == 3
         assert said in capsys.readouterr().err, index
+
+
+def test_a_crash_mid_training_keeps_the_checkpoint_of_the_last_save(photo_set, tmp_path, monkeypatch):
+    """The checkpoint was written at the end only: a crash hours in (out of memory, a lost GPU) lost every
+    step. It is written every SAVE_EVERY_S too (here after every step); the same command resumes from it."""
+    from vidcolor.train import loop
+
+    ckpt = tmp_path / "c.pt"
+    args = loop.TrainArgs(str(photo_set), str(ckpt), width=8, size=32, global_size=32, batch_size=4, steps=10,
+                          workers=1)
+    steps, real = [0], loop.loss_fn
+
+    def crashing(*a, **kw):
+        steps[0] += 1
+        if steps[0] == 4:
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(loop, "SAVE_EVERY_S", 0.0)
+    monkeypatch.setattr(loop, "loss_fn", crashing)
+    with pytest.raises(RuntimeError, match="illegal memory access"):
+        loop.train(args)
+    state = torch.load(ckpt, weights_only=True)
+    assert state["step"] == 3 and state["images_seen"] == 12 and state["seconds"] > 0
+    monkeypatch.setattr(loop, "loss_fn", real)
+    assert loop.train(args)["step"] == 10  # resumed
+    assert not ckpt.with_suffix(".tmp").exists()

@@ -2,7 +2,8 @@
 
 A checkpoint is a plain dict {config, classes, model, optimizer, step, images_seen, args,
 seconds} loaded with weights_only=True, so a run can stop at a time budget (a 10-minute
-call on a lent GPU) and the next run continues the same cosine schedule.
+call on a lent GPU) and the next run continues the same cosine schedule. It is written every
+SAVE_EVERY_S, at the end and at a Ctrl-C.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from ..outputs import check_folder
 from ..streaming import deferred_interrupt
 from .data import augment, load_photos, read_index, scene_classes
 from .widen import widen
+
+SAVE_EVERY_S = 600.0  # a crash (out of memory, a lost GPU, a power cut) loses at most this much of a run
 
 
 @dataclass
@@ -136,8 +139,8 @@ def loss_fn(model: FusionNet, rgb: torch.Tensor, labels: torch.Tensor, alpha: fl
 
 
 def train(args: TrainArgs) -> dict:
-    """Train (or resume) and write the checkpoint; return a summary. Ctrl-C stops after the step under way and
-    writes the checkpoint, then raises KeyboardInterrupt."""
+    """Train (or resume) and write the checkpoint, every SAVE_EVERY_S and at the end; return a summary. Ctrl-C
+    stops after the step under way and writes the checkpoint, then raises KeyboardInterrupt."""
     device = pick_device(args.device)
     if args.widen and not args.init:
         raise UsageError("--widen grows the --init network: give --init")
@@ -186,7 +189,21 @@ def train(args: TrainArgs) -> dict:
     model.train()
     t0 = time.perf_counter()
     t_log, seen_log, mse_sum, n_sum = t0, seen, 0.0, 0
-    interrupted = False
+
+    def save() -> None:
+        """The checkpoint as it stands, written under another name and renamed: a crash mid-write keeps the
+        one before."""
+        state = {"config": config.to_dict(), "classes": classes, "model": model.state_dict(),
+                 "optimizer": opt.state_dict(), "step": step, "images_seen": seen,
+                 "seconds": seconds + time.perf_counter() - t0, "args": asdict(args)}
+        tmp = ckpt_path.with_suffix(".tmp")
+        try:
+            torch.save(state, tmp)
+            tmp.replace(ckpt_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    saved, interrupted = t0, False
     with deferred_interrupt() as check:  # Ctrl-C: after the step, then saved (hours had been lost); twice: now
         while step < args.steps:
             try:
@@ -214,16 +231,11 @@ def train(args: TrainArgs) -> dict:
                 print(f"step {step}/{args.steps} mse {mse_sum / n_sum:.5f} lr {lr_at(step, args, now - t0):.2e} "
                       f"{(seen - seen_log) / (now - t_log):.0f} img/s", flush=True)
                 t_log, seen_log, mse_sum, n_sum = now, seen, 0.0, 0
+            if time.perf_counter() - saved > SAVE_EVERY_S:
+                save()
+                saved = time.perf_counter()
+    save()
     seconds += time.perf_counter() - t0
-    state = {"config": config.to_dict(), "classes": classes, "model": model.state_dict(),
-             "optimizer": opt.state_dict(), "step": step, "images_seen": seen, "seconds": seconds,
-             "args": asdict(args)}
-    tmp = ckpt_path.with_suffix(".tmp")
-    try:
-        torch.save(state, tmp)
-        tmp.replace(ckpt_path)
-    finally:
-        tmp.unlink(missing_ok=True)
     if interrupted:
         print(f"stopped at step {step}: saved {ckpt_path}, which the same command resumes", flush=True)
         raise KeyboardInterrupt
