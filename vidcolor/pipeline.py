@@ -119,6 +119,11 @@ class _Seen:
             self.skipped += range(self.after + 1, frame.pts)
         self.after = frame.pts if self.after is None else max(self.after, frame.pts)
 
+    def missing(self, frames: int | None) -> list[int]:
+        """The pts skipped between the frames decoded, and after the last where the sequence has `frames`."""
+        tail = range(self.after + 1, frames) if frames and self.after is not None else []
+        return [*self.skipped, *tail]
+
 
 def check_formats(codec: str) -> None:
     """Refuse an encoder that takes none of the pixel formats vidcolor writes (GIF: palettes), before its
@@ -375,8 +380,8 @@ def _written_warnings(writer: Writer, changes: PictureChanges | None, report: Vi
 
 def _read_warnings(info: VideoInfo, span: TimeRange | None, stats: DecodeStats, complete: bool | None,
                    frames_out: int, damaged: str = "") -> list[str]:
-    """What the reading found: a film shorter than announced, damaged packets (`damaged`: a sequence's files
-    that did not decode), a clock that jumps."""
+    """What the reading found: a film shorter than announced, damaged packets, a clock that jumps. `damaged`:
+    a sequence's frames that did not decode, by their files, which says both of the first two exactly."""
     warnings = []
     expected = info.frames if span is None else _range_frames(info, span)
     if stats.clock_jumps:  # the header's length is the raw clock's, from the first time to the last
@@ -385,11 +390,13 @@ def _read_warnings(info: VideoInfo, span: TimeRange | None, stats: DecodeStats, 
         short = not complete
     else:
         short = bool(expected) and frames_out < EXPECTED_SHARE * expected - 1
-    if short:
+    if damaged:
+        warnings.append(f"{damaged} could not be decoded and were skipped")
+    elif short:
         warnings.append(f"read {frames_out} frames where the file announces about {expected}: it is probably "
                         "truncated or damaged; everything readable was kept")
-    if stats.corrupt_packets:
-        warnings.append(f"{stats.corrupt_packets} damaged video packets were skipped" + (damaged and f" ({damaged})"))
+    if stats.corrupt_packets and not damaged:
+        warnings.append(f"{stats.corrupt_packets} damaged video packets were skipped")
     if stats.read_error:
         warnings.append(f"reading stopped early: {stats.read_error}")
     if stats.clock_jumps:
@@ -554,7 +561,8 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     finally:
         container.close()
     report.corrupt_packets = stats.corrupt_packets
-    damaged = named(src, [first_file + pts for pts in seen.skipped]) if seen.skipped else ""
+    missing = seen.missing(info.frames if span is None else None) if first_file is not None else []
+    damaged = f"{len(missing)} frame files ({named(src, [first_file + pts for pts in missing])})" if missing else ""
     report.warnings += _read_warnings(info, span, stats, complete, report.frames_out, damaged)
     report.seconds = round(time.perf_counter() - t0, 3)
     report.fps = round(report.frames_out / max(report.seconds, 1e-9), 2)
