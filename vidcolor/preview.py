@@ -14,7 +14,7 @@ from .errors import InputError, UsageError
 from .image import colorize_pixels
 from .input_color import film_coloring
 from .levels import Levels
-from .media.probe import open_input, video_info
+from .media.probe import open_input, readable_length, video_info
 from .media.sampling import film_length, frames_at, spread
 from .media.sequence import is_sequence, opened_first
 from .naming import is_photo
@@ -61,11 +61,13 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         film = chosen_levels(levels, surveyed)
         frames = frames_at(container, info, times)
         if not at and not any(frames):  # a damaged film whose picture ends long before its header says
+            readable = readable_length(src, frame_rate, info)
             log.warning("%s: no frame at the times spread over the %s its header announces (a damaged file?): "
-                        "the sheet shows its first frame", src, format_clock(length or 0))
+                        "the sheet spreads them over the %s that can be read", src, format_clock(length or 0),
+                        format_clock(readable or 0))
             container.close()
             container = open_input(src, frame_rate)  # read from its start again
-            times = [0.0]
+            times = spread(readable, count)
             frames = frames_at(container, info, times)
         shown = frames_colorings(found[0] for found in frames if found)
         has = surveyed.coloring if surveyed else film_coloring(shown)

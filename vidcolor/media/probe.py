@@ -166,6 +166,23 @@ def joined_length(path: Path, stop: threading.Event | None = None) -> float | No
         container.close()
 
 
+def readable_length(path: Path, frame_rate: str | float | Fraction | None, info: VideoInfo) -> float | None:
+    """How far a damaged film's picture can be read, in seconds from its start: one pass over the file without
+    decoding, to its last video packet (None without one). A preview spread over the length the header
+    announces can find no frame in a film cut short."""
+    container = open_input(path, frame_rate)
+    video, period, end = container.streams.video[0], 1 / float(info.rate or DEFAULT_RATE), None
+    try:
+        for packet in packets_of(container, video):
+            if packet.pts is not None and packet.size:
+                end = max(end or 0.0, shown_until(packet, period))
+    except av.FFmpegError:  # the damaged part: what came before it is what can be read
+        pass
+    finally:
+        container.close()
+    return None if end is None else end - film_start(video)
+
+
 def _to_last_picture(path: Path, info: VideoInfo) -> VideoInfo:
     """flv, nut and Matroska without its statistics tags state only the file's length, which is its longest
     track's: sound that runs on after the picture made the frames announced too many. The video's last
