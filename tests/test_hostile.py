@@ -678,7 +678,8 @@ def test_a_preview_of_a_film_cut_short_before_its_spread_times_shows_what_can_be
     assert run(["preview", str(src), "-o", str(tmp_path / "sheet.png"), "--count", "3", *TINY, "--json"]) == 0
     out, err = capsys.readouterr()
     times = json.loads(out)["times"]
-    assert len(times) >= 2 and times == sorted(set(times)) and all(t < "00:00:00.200" for t in times), times
+    assert times[0] == "00:00:00.000" and len(times) >= 2 and times == sorted(set(times)), times  # from the start
+    assert all(t < "00:00:00.200" for t in times), times
     assert ("no frame at the times spread over the 00:00:01.200 its header announces (a damaged file?): the sheet "
             "spreads them over the 00:00:00.200 that can be read") in err
 

@@ -67,7 +67,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
                         format_clock(readable or 0))
             container.close()
             container = open_input(src, frame_rate)  # read from its start again
-            times = spread(readable, count)
+            times = [0.0, *spread(readable, count)[1:]]  # from its first frame: a film cut to one frame has it
             frames = frames_at(container, info, times)
         shown = frames_colorings(found[0] for found in frames if found)
         has = surveyed.coloring if surveyed else film_coloring(shown)
