@@ -91,7 +91,8 @@ def test_pack_at_training_size(photo_set, tmp_path, capsys):
 
 
 def test_train_from_given_weights(photo_set, tmp_path, capsys):
-    """--init: a fine-tune starts from the file's weights, shape and classes, not from random ones."""
+    """--init: a fine-tune starts from the file's (or the checkpoint's) weights, shape and classes, not from
+    random ones."""
     from vidcolor.model.weights import load_model
     from vidcolor.train.loop import load_checkpoint_model
 
@@ -105,6 +106,12 @@ def test_train_from_given_weights(photo_set, tmp_path, capsys):
     assert started.config == given.config and started.classes == given.classes
     for (name, a), b in zip(given.state_dict().items(), started.state_dict().values()):
         assert torch.equal(a, b), name
+    # a training checkpoint is taken too, as eval and export take it (it had been 'not a valid weights file')
+    assert run(["train", str(photo_set), "--checkpoint", str(tmp_path / "c.pt"), "--init", str(tmp_path / "a.pt"),
+                "--steps", "0"]) == 0
+    for a, b in zip(load_checkpoint_model(tmp_path / "a.pt").state_dict().values(),
+                    load_checkpoint_model(tmp_path / "c.pt").state_dict().values(), strict=True):
+        assert torch.equal(a, b)
     # --widen: the same network grown to width 12, which colors as the file does
     assert run(["train", str(photo_set), "--checkpoint", str(tmp_path / "w.pt"), "--init",
                 str(tmp_path / "a.safetensors"), "--widen", "12", "--steps", "0"]) == 0

@@ -266,9 +266,9 @@ def eval_cmd(
     """Colorize the photos of a split from L* alone and compare with the truth."""
     from .colorizer import Colorizer
     from .train.evaluate import evaluate
-    from .train.loop import load_checkpoint_model
+    from .train.loop import load_network
 
-    net = load_checkpoint_model(Path(model)) if model.endswith(".pt") else model
+    net = load_network(model)
     metrics = evaluate(Colorizer(net, device, None, saturation, precision), data, split, limit, sheet,
                        overwrite=overwrite)
     if json_out:
@@ -282,8 +282,9 @@ def eval_cmd(
 def train(
     data: Path = typer.Argument(..., help="Folder (or .tar shard) with index.csv; split=train is used."),
     checkpoint: Path = typer.Option(..., help="Checkpoint to write; resumed from if it exists."),
-    init: str | None = typer.Option(None, help="Start from these weights (model name or .safetensors), "
-                                    "e.g. to fine-tune the shipped model; shape and classes come with them."),
+    init: str | None = typer.Option(None, help="Start from these weights (model name, .safetensors file or "
+                                    "training checkpoint), e.g. to fine-tune the shipped model; shape and classes "
+                                    "come with them."),
     widen: int | None = typer.Option(None, help="Grow the --init network to this width first; it starts "
                                      "with the same output and more channels to learn with."),
     variant: str = typer.Option("pooled", help="pooled (default) or paper (FC global head)."),
@@ -331,12 +332,12 @@ def export(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
 ) -> None:
     """Write a network as fp16 safetensors with its inference settings; print its sha256."""
-    from .model.weights import load_model, save_weights
+    from .model.weights import save_weights
     from .outputs import atomic_output
-    from .train.loop import load_checkpoint_model
+    from .train.loop import load_network
 
     check_output(checkpoint, output, overwrite)  # exporting onto its own source had rewritten it
-    net = load_model(checkpoint) if checkpoint.suffix == ".safetensors" else load_checkpoint_model(checkpoint)
+    net = load_network(checkpoint)
     if chroma_gain is not None:
         net.chroma_gain = chroma_gain
     with atomic_output(checkpoint, output, overwrite) as tmp:

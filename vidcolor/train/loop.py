@@ -153,7 +153,7 @@ def train(args: TrainArgs) -> dict:
     ckpt_path = Path(args.checkpoint)
     check_folder(ckpt_path)
     state = read_checkpoint(ckpt_path) if ckpt_path.exists() else None
-    start = load_model(args.init) if state is None and args.init else None
+    start = load_network(args.init) if state is None and args.init else None
     if start is not None and args.widen:
         start = widen(start, args.widen)
     if state is not None:
@@ -275,3 +275,12 @@ def load_checkpoint_model(path: Path) -> FusionNet:
     model.classes = state["classes"]
     model.train_info = {k: state[k] for k in ("step", "images_seen", "seconds")} | {"args": state["args"]}
     return model.eval()
+
+
+def load_network(model: str | Path) -> FusionNet:
+    """A network from a model name, a .safetensors file, or a training checkpoint (a .pt, or another file):
+    what eval, export and train --init take (--init had refused a checkpoint as 'not a valid weights file')."""
+    path = Path(model)
+    if path.suffix != ".safetensors" and (path.suffix == ".pt" or path.is_file()):
+        return load_checkpoint_model(path)
+    return load_model(model)
