@@ -53,7 +53,9 @@ def test_train_resumes_then_eval_and_export(photo_set, tmp_path, capsys):
     assert second["step"] == 5 and second["images_seen"] == 20
 
     assert run(["eval", str(photo_set), "--model", str(ckpt), "--json", "--sheet", str(tmp_path / "s.png")]) == 0
-    metrics = json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    metrics = json.loads(out)
+    assert "4/4" in err  # the bar of the photos done, on stderr: JSON alone on stdout
     assert {"psnr", "psnr_gray", "colorfulness", "colorfulness_truth", "images"} <= set(metrics)
     assert metrics["images"] == 4
     assert Image.open(tmp_path / "s.png").size[0] > 3 * 176
@@ -61,8 +63,9 @@ def test_train_resumes_then_eval_and_export(photo_set, tmp_path, capsys):
     out = tmp_path / "m.safetensors"
     assert run(["export", str(ckpt), "-o", str(out)]) == 0
     assert len(json.loads(capsys.readouterr().out)["sha256"]) == 64
-    assert run(["eval", str(photo_set), "--model", str(out), "--json", "--split", "train"]) == 0
-    assert json.loads(capsys.readouterr().out)["images"] == 12
+    assert run(["eval", str(photo_set), "--model", str(out), "--json", "--split", "train", "-q"]) == 0
+    out_q, err = capsys.readouterr()
+    assert json.loads(out_q)["images"] == 12 and "12/12" not in err
     assert run(["eval", str(photo_set), "--model", str(out), "--split", "test"]) == 3
     assert "no photos in split 'test' (its splits: train, val)" in capsys.readouterr().err
 

@@ -262,6 +262,7 @@ def eval_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing sheet."),
     saturation: float = SATURATION,
     precision: str = PRECISION,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Colorize the photos of a split from L* alone and compare with the truth."""
     from .colorizer import Colorizer
@@ -270,7 +271,7 @@ def eval_cmd(
 
     net = load_network(model)
     metrics = evaluate(Colorizer(net, device, None, saturation, precision), data, split, limit, sheet,
-                       overwrite=overwrite)
+                       overwrite=overwrite, progress=not quiet)
     if json_out:
         _print_json(metrics)
     else:
@@ -355,11 +356,12 @@ def pack(
     side: int | None = typer.Option(None, min=16, help="Store photos as side x side JPEGs (smaller shards)."),
     quality: int = typer.Option(90, min=50, max=100, help="JPEG quality with --side."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Pack photos of a split into one .tar shard (to send training data to a GPU machine)."""
     from .train.data import pack_shard
 
-    photos = pack_shard(data, output, split, start, count, side, quality, overwrite)
+    photos = pack_shard(data, output, split, start, count, side, quality, overwrite, progress=not quiet)
     _print_json({"output": str(output), "photos": photos, "bytes": output.stat().st_size})
 
 

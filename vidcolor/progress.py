@@ -7,12 +7,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from .media.decode import DecodeStats, TimeRange
-from .media.probe import VideoInfo, joined_length
 from .timecode import format_clock
+
+if TYPE_CHECKING:  # training and evaluation show bars too, and run without PyAV
+    from .media.decode import DecodeStats, TimeRange
+    from .media.probe import VideoInfo
 
 LOG_INTERVAL_S = 10.0  # between a bar's updates where stderr is a log file or a pipe, not a terminal
 
@@ -34,6 +37,8 @@ class _JoinedLength:
     def __init__(self, src: Path, rate: Fraction | None, span: TimeRange | None) -> None:
         self.stop = threading.Event()
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="length")
+        from .media.probe import joined_length
+
         self.length = self.pool.submit(joined_length, src, self.stop)
         self.file_bytes = src.stat().st_size
         self.rate, self.span = rate, span

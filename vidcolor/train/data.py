@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from ..color import linear_to_srgb, srgb_to_linear
 from ..errors import InputError, UsageError
 from ..outputs import atomic_output
+from ..progress import progress_bar
 
 SCENE_SOURCES = ("miniplaces", "sun-cmu16720-a", "sun-cmu16720-b")  # sources whose labels are scene classes
 INDEX = "index.csv"
@@ -112,15 +113,16 @@ def _read_bytes(data: Path, paths: list[str]) -> Iterator[bytes]:
 
 
 def load_photos(data: Path, split: str, size: int, classes: list[str], limit: int | None = None,
-                workers: int = 4) -> PhotoSet:
-    """Decode the photos of `split` at size x size."""
+                workers: int = 4, progress: bool = False) -> PhotoSet:
+    """Decode the photos of `split` at size x size (20,000 take a minute or two on a few cores: a bar says)."""
     rows = split_rows(data, split)[:limit]
     paths = [r["path"] for r in rows]
     class_of = {c: i for i, c in enumerate(classes)}
     labels = [class_of.get(r["label"], -1) if _labelled(r) else -1 for r in rows]
     blobs = _read_bytes(data, paths)
     with ProcessPoolExecutor(workers) as pool:
-        arrays = list(pool.map(_decode, [(b, size) for b in blobs], chunksize=64))
+        decoded = pool.map(_decode, [(b, size) for b in blobs], chunksize=64)
+        arrays = list(progress_bar(progress, iterable=decoded, total=len(paths), unit="photo", desc="decoding"))
     kept = _readable(data, paths, arrays)
     if not kept:
         raise InputError(f"{data}: none of the photos of split {split!r} can be read")
@@ -136,7 +138,7 @@ def _square_jpeg(pixels: np.ndarray, side: int, quality: int) -> bytes:
 
 
 def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, count: int | None = None,
-               side: int | None = None, quality: int = 90, overwrite: bool = False) -> int:
+               side: int | None = None, quality: int = 90, overwrite: bool = False, progress: bool = False) -> int:
     """Write photos [start, start+count) of `split` with their index rows into one tar; return the count.
 
     Training on a lent GPU receives its data as such shards (64 MiB per call, code included); `side`
@@ -148,7 +150,8 @@ def pack_shard(data: Path, out: Path, split: str = "train", start: int = 0, coun
         raise UsageError(f"--start {start}: split {split!r} has photos 0 to {len(every) - 1}")
     packed = []
     with atomic_output(data, out, overwrite) as tmp, tarfile.open(tmp, "w") as tar:
-        for r, blob in zip(rows, _read_bytes(data, [r["path"] for r in rows])):
+        blobs = _read_bytes(data, [r["path"] for r in rows])
+        for r, blob in progress_bar(progress, iterable=zip(rows, blobs), total=len(rows), unit="photo", desc="packing"):
             if side is not None:
                 pixels = _decode((blob, None))
                 if not _readable(data, [r["path"]], [pixels]):
@@ -196,20 +199,23 @@ def augment(batch: torch.Tensor, size: int, generator: torch.Generator, crop_min
     return out
 
 
-def load_photos_native(data: Path, split: str, limit: int | None, batch_size: int):
+def load_photos_native(data: Path, split: str, limit: int | None, batch_size: int, progress: bool = False):
     """Yield (B, 3, H, W) uint8 batches of `split` at native size, photos of one size per batch. `limit`
-    takes photos evenly spread over the index, which lists its sources one after another."""
+    takes photos evenly spread over the index, which lists its sources one after another. `progress`: a bar
+    of the photos read."""
     rows = split_rows(data, split)
     if limit is not None and limit < len(rows):
         rows = [rows[i * len(rows) // limit] for i in range(limit)]
     by_size: dict[tuple[str, str], list[str]] = {}
     for r in rows:
         by_size.setdefault((r.get("width"), r.get("height")), []).append(r["path"])
-    for paths in by_size.values():
-        for i in range(0, len(paths), batch_size):
-            chunk = paths[i:i + batch_size]
-            decoded = [_decode((b, None)) for b in _read_bytes(data, chunk)]
-            by_shape: dict[tuple[int, ...], list[np.ndarray]] = {}  # the index's sizes may be wrong
-            for k in _readable(data, chunk, decoded):
-                by_shape.setdefault(decoded[k].shape, []).append(decoded[k])
-            yield from (torch.from_numpy(np.stack(same)) for same in by_shape.values())
+    with progress_bar(progress, total=len(rows), unit="photo", desc="photos") as bar:
+        for paths in by_size.values():
+            for i in range(0, len(paths), batch_size):
+                chunk = paths[i:i + batch_size]
+                decoded = [_decode((b, None)) for b in _read_bytes(data, chunk)]
+                by_shape: dict[tuple[int, ...], list[np.ndarray]] = {}  # the index's sizes may be wrong
+                for k in _readable(data, chunk, decoded):
+                    by_shape.setdefault(decoded[k].shape, []).append(decoded[k])
+                yield from (torch.from_numpy(np.stack(same)) for same in by_shape.values())
+                bar.update(len(chunk))

@@ -28,14 +28,15 @@ def psnr8(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | None = None,
-             sheet: Path | None = None, sheet_count: int = 12, batch_size: int = 32, overwrite: bool = False) -> dict:
+             sheet: Path | None = None, sheet_count: int = 12, batch_size: int = 32, overwrite: bool = False,
+             progress: bool = False) -> dict:
     """Metrics over the photos of `split`; optionally a gray | vidcolor | truth contact sheet, which replaces a
-    file only with `overwrite`."""
+    file only with `overwrite`. `progress`: a bar of the photos done."""
     if sheet is not None:
         check_output(data, sheet, overwrite)  # before the evaluation, not after it
     sums = {"psnr": 0.0, "psnr_gray": 0.0, "colorfulness": 0.0, "colorfulness_truth": 0.0}
     count, tiles = 0, []
-    for batch in load_photos_native(data, split, limit, batch_size):
+    for batch in load_photos_native(data, split, limit, batch_size, progress):
         truth = batch.float() / 255
         lab = rgb_to_lab(truth)
         ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100)).cpu()

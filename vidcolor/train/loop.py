@@ -173,7 +173,7 @@ def train(args: TrainArgs) -> dict:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             step, seen, seconds = state["step"], state["images_seen"], state["seconds"]
-    sets = [load_photos(d, "train", args.load_size or args.size, classes, args.limit, args.workers)
+    sets = [load_photos(d, "train", args.load_size or args.size, classes, args.limit, args.workers, progress=True)
             for d in _sources(args)]
     images = torch.cat([p.images for p in sets]).to(device)
     labels = torch.cat([p.labels for p in sets]).to(device)
