@@ -44,7 +44,9 @@ def test_train_resumes_then_eval_and_export(photo_set, tmp_path, capsys):
     common = ["train", str(photo_set), "--checkpoint", str(ckpt), "--width", "8", "--size", "32",
               "--global-size", "32", "--batch-size", "4", "--workers", "1", "--lr", "1e-3"]
     assert run([*common, "--steps", "3"]) == 0
-    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2].startswith("step 3/3 mse ") and lines[-2].endswith(" img/s eta 00:00:00")
+    first = json.loads(lines[-1])
     assert first["step"] == 3 and first["images_seen"] == 12
     state = torch.load(ckpt, weights_only=True)
     assert {"config", "classes", "model", "optimizer", "step", "args"} <= set(state)

@@ -25,6 +25,7 @@ from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
 from ..model.weights import load_model
 from ..outputs import check_folder
 from ..streaming import deferred_interrupt
+from ..timecode import format_clock
 from .data import augment, load_photos, read_index, scene_classes
 from .widen import widen
 
@@ -228,8 +229,11 @@ def train(args: TrainArgs) -> dict:
             mse_sum, n_sum = mse_sum + mse, n_sum + 1
             if step % args.log_every == 0 or step == args.steps:
                 now = time.perf_counter()
+                rate = (seen - seen_log) / (now - t_log)
+                left = (args.steps - step) * args.batch_size / rate  # the time budget, if it ends first
+                left = left if args.minutes is None else min(left, 60 * args.minutes - (now - t0))
                 print(f"step {step}/{args.steps} mse {mse_sum / n_sum:.5f} lr {lr_at(step, args, now - t0):.2e} "
-                      f"{(seen - seen_log) / (now - t_log):.0f} img/s", flush=True)
+                      f"{rate:.0f} img/s eta {format_clock(max(left, 0.0))[:8]}", flush=True)
                 t_log, seen_log, mse_sum, n_sum = now, seen, 0.0, 0
             if time.perf_counter() - saved > SAVE_EVERY_S:
                 save()
