@@ -89,6 +89,11 @@ def test_preview_sheet(long_clip, tmp_path, capsys):
                 "--model", "tiny-random"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["times"] == ["00:00:00.400"] and "wrote" not in err
+    # the format from the name: a .jpg sheet is a JPEG (it had been PNG bytes under any name); .xyz is refused
+    assert run(["preview", str(long_clip), "-o", str(tmp_path / "s.jpg"), "--at", "1", "--model", "tiny-random"]) == 0
+    assert Image.open(tmp_path / "s.jpg").format == "JPEG"
+    assert run(["preview", str(long_clip), "-o", str(tmp_path / "s.xyz"), "--at", "1", "--model", "tiny-random"]) == 4
+    assert "s.xyz: unknown image format '.xyz'" in capsys.readouterr().err
 
 
 def test_preview_of_a_raw_stream_spreads_its_frames_as_for_any_film(long_clip, tmp_path, capsys):

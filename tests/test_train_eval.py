@@ -228,6 +228,8 @@ def test_training_commands_refuse_bad_options_and_outputs_before_their_work(phot
         (["pack", str(photo_set), "-o", str(gone / "s.tar")], 4, f"folder {gone} does not exist"),
         (["eval", str(photo_set), "--model", "tiny-random", "--sheet", str(gone / "s.png")], 4,
          f"folder {gone} does not exist"),
+        (["eval", str(photo_set), "--model", "tiny-random", "--sheet", str(tmp_path / "s.xyz")], 4,
+         "unknown image format '.xyz'"),  # it had failed once every photo was measured
     ]
     for argv, code, said in cases:
         assert run(argv) == code, argv

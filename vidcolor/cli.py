@@ -195,7 +195,8 @@ def _colorize_folder(input: Path, output: Path, json_out: bool, quiet: bool, **o
 @app.command()
 def preview(
     input: Path = typer.Argument(..., help="Video file or image sequence."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="PNG sheet [default: INPUT_preview.png, "
+    output: Path | None = typer.Option(None, "-o", "--output", help="The sheet: .png, .jpg, .tif or .webp "
+                                       "[default: INPUT_preview.png, "
                                        "there if a folder is given]."),
     at: list[str] | None = typer.Option(None, "--at", help="A time to show (repeat); hh:mm:ss.ms, s or f<n>."),
     count: int = typer.Option(6, min=1, max=MAX_PREVIEW_COUNT,
@@ -258,7 +259,8 @@ def eval_cmd(
     model: str = typer.Option(DEFAULT_MODEL, help="Model name, .safetensors file, or training checkpoint (.pt)."),
     device: str = typer.Option("auto"),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
-    sheet: Path | None = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet PNG."),
+    sheet: Path | None = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet (.png, .jpg, "
+                                      ".tif or .webp)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing sheet."),
     saturation: float = SATURATION,
     precision: str = PRECISION,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from .errors import OutputError
 from .media.sequence import base_name, is_sequence
 
 HEIF_SUFFIXES = {".heic", ".heif"}  # what phones photograph old prints in
@@ -31,6 +32,15 @@ def is_photo(path: Path) -> bool:
         return False
 
 
+def sheet_format(dst: Path) -> str:
+    """Pillow's format for a contact sheet named `dst`, from its suffix: one it cannot write is refused before
+    the work (an evaluation's sheet named .xyz had failed once every photo was measured)."""
+    fmt = Image.registered_extensions().get(dst.suffix.lower())
+    if fmt not in Image.SAVE:
+        raise OutputError(f"{dst}: unknown image format {dst.suffix!r} (write .png, .jpg, .tif or .webp)")
+    return fmt
+
+
 def beside(input: Path, tag: str, suffix: str) -> Path:
     """A default output next to the input: film.mkv -> film_color.mkv, reel_%06d.dpx -> reel_color.mp4."""
     return input.with_name(f"{base_name(input) if is_sequence(input) else input.stem}_{tag}{suffix}")
@@ -46,7 +56,6 @@ def output_for(out: Path, photo: bool, codec: str) -> Path:
     suffix = out.suffix.lower()
     if photo:
         return out.with_suffix(".ppm") if suffix in (".pgm", ".pbm") else out
-    from .errors import OutputError
     from .media.containers import format_for, holding  # PyAV: for films only
 
     if suffix in RENAMED:

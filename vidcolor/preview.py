@@ -17,7 +17,7 @@ from .levels import Levels
 from .media.probe import open_input, readable_length, video_info
 from .media.sampling import film_length, frames_at, spread
 from .media.sequence import is_sequence, opened_first
-from .naming import is_photo
+from .naming import is_photo, sheet_format
 from .outputs import atomic_output
 from .survey import check_levels, chosen_levels, film_survey, frames_colorings, kept_kinds, said_of_film
 from .timecode import format_clock, to_seconds
@@ -47,6 +47,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     if is_photo(src) and not is_sequence(src):  # FFmpeg reads it as a film of one frame, found at no time
         raise UsageError(f"{src}: a photo; a preview sheet shows frames of a film: colorize the photo itself "
                          f"(vidcolor {src})")
+    fmt = sheet_format(dst)  # before the work, as the output's other checks
     container = open_input(src, frame_rate)
     rows = []
     try:
@@ -100,6 +101,6 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
             tile = Image.fromarray(pic).resize((TILE_WIDTH, h), Image.BILINEAR)
             sheet.paste(tile, (4 + c * (TILE_WIDTH + 4), y + LABEL_HEIGHT))
     with atomic_output(src, dst, overwrite) as tmp:
-        sheet.save(tmp, format="PNG")
+        sheet.save(tmp, format=fmt)
     return {"input": str(src), "output": str(dst), "times": [r[0] for r in rows], "levels": asdict(film),
             "coloring": asdict(has), "kept": [r[0] for r in rows if r[3]]}

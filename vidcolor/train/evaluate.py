@@ -14,6 +14,7 @@ from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import Colorizer
 from ..errors import InputError
 from ..image import photo_rgb
+from ..naming import sheet_format
 from ..outputs import atomic_output, check_output
 from .data import load_photos_native
 
@@ -32,8 +33,9 @@ def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | 
              progress: bool = False) -> dict:
     """Metrics over the photos of `split`; optionally a gray | vidcolor | truth contact sheet, which replaces a
     file only with `overwrite`. `progress`: a bar of the photos done."""
-    if sheet is not None:
-        check_output(data, sheet, overwrite)  # before the evaluation, not after it
+    if sheet is not None:  # before the evaluation, not after it
+        check_output(data, sheet, overwrite)
+        fmt = sheet_format(sheet)
     sums = {"psnr": 0.0, "psnr_gray": 0.0, "colorfulness": 0.0, "colorfulness_truth": 0.0}
     count, tiles = 0, []
     for batch in load_photos_native(data, split, limit, batch_size, progress):
@@ -58,7 +60,7 @@ def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | 
     metrics["images"] = count
     if sheet is not None:
         with atomic_output(data, sheet, overwrite) as tmp:
-            write_sheet(tiles, tmp)
+            write_sheet(tiles, tmp, fmt)
     return metrics
 
 
@@ -67,8 +69,8 @@ def _tile(rgb: torch.Tensor) -> torch.Tensor:
                                            align_corners=False, antialias=True)[0]
 
 
-def write_sheet(rows: list[torch.Tensor], path: Path, columns: int = 2) -> None:
-    """Lay (3, h, w) row pictures out in `columns` columns with a white gutter; save as PNG."""
+def write_sheet(rows: list[torch.Tensor], path: Path, fmt: str, columns: int = 2) -> None:
+    """Lay (3, h, w) row pictures out in `columns` columns with a white gutter; save in Pillow's `fmt`."""
     pad = 6
     h, w = rows[0].shape[-2:]
     nrows = -(-len(rows) // columns)
@@ -76,4 +78,4 @@ def write_sheet(rows: list[torch.Tensor], path: Path, columns: int = 2) -> None:
     for i, row in enumerate(rows):
         y, x = pad + (i // columns) * (h + pad), pad + (i % columns) * (w + pad)
         canvas[:, y:y + h, x:x + w] = row
-    Image.fromarray((canvas.clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).numpy()).save(path)
+    Image.fromarray((canvas.clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).numpy()).save(path, format=fmt)
