@@ -339,11 +339,10 @@ def export(
     from .outputs import atomic_output
     from .train.loop import load_network
 
-    check_output(checkpoint, output, overwrite)  # exporting onto its own source had rewritten it
-    net = load_network(checkpoint)
-    if chroma_gain is not None:
-        net.chroma_gain = chroma_gain
-    with atomic_output(checkpoint, output, overwrite) as tmp:
+    with atomic_output(checkpoint, output, overwrite) as tmp:  # checked first: exporting onto its source had
+        net = load_network(checkpoint)  # rewritten it
+        if chroma_gain is not None:
+            net.chroma_gain = chroma_gain
         sha = save_weights(net, tmp, net.classes, net.train_info)
     _print_json({"output": str(output), "sha256": sha, "bytes": output.stat().st_size})
 

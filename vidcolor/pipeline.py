@@ -441,9 +441,11 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
     try:
         image_files = is_sequence(dst)
         check_output(src, dst, overwrite, image_files)  # before the model loads: a refused output should fail fast
-        if not image_files:
+        if image_files:
+            codec, why = image_codec(dst), None
+        else:
             check_formats(encode.codec)
-        codec, why = (image_codec(dst), None) if image_files else video_codec(dst, encode.codec)
+            codec, why = video_codec(dst, encode.codec)
         check_levels(levels)  # and before the film is sampled, as the device and precision are
         check_batching(batch_size, smooth_seconds)
         colorizer = shared_colorizer(colorizer, **changed_options(model=model, device=device, work_side=work_side,
