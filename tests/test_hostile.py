@@ -1031,8 +1031,9 @@ def test_ctrl_c_mid_run(tmp_path):
 def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
     """torch takes over a second to import. The command line answers --help, --version, a refused option, a missing
     input (of a run and of a preview: it took 2.5-5 s) and a refused output (there already, the input itself:
-    2-3 s) without it, and a Ctrl-C while it loads exits 130 in one line: it was a traceback, as the package
-    imported torch before the command line began."""
+    2-3 s; a photo's copy in a format Pillow cannot write: once colorized) without it, and a Ctrl-C while it
+    loads exits 130 in one line: it was a traceback, as the package imported torch before the command line
+    began."""
     src = make_clip(tmp_path / "in.mp4", frames=10, width=64, height=48, audio=())
     missing = str(tmp_path / "not_there.mp4")
     photo = tmp_path / "p.jpg"
@@ -1051,6 +1052,7 @@ def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
             f"assert run([{missing!r}]) == 3 and run(['preview', {missing!r}]) == 3\n"
             f"assert [run(a) for a in ([{str(src)!r}], ['preview', {str(src)!r}], [{str(photo)!r}])] == [4] * 3\n"
             f"assert run([{str(src)!r}, '-o', {str(src)!r}]) == 4\n"
+            f"assert run([{str(photo)!r}, '-o', {str(tmp_path / 'p.xyz')!r}]) == 4\n"
             f"sys.exit(run([{str(src)!r}, '-o', {str(tmp_path / 'out.mp4')!r}]))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 130, done.stderr
@@ -1058,6 +1060,7 @@ def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
     assert done.stderr.count(f"{missing}: no such file") == 2
     assert f"vidcolor {vidcolor.__version__}; torch 2." in done.stdout and "; PyAV " in done.stdout  # for bug reports
     assert done.stderr.count("already exists (use --overwrite") == 3 and "the output is the input" in done.stderr
+    assert "p.xyz: unknown image format '.xyz'" in done.stderr  # a photo's copy: it had been refused once colorized
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mp4", "p.jpg"] + [p.name for p in there])
     assert all(p.read_bytes() == b"kept" for p in there)
 

@@ -22,7 +22,7 @@ from .defaults import (
 )
 from .errors import EXIT_CODES, UsageError, VidcolorError, missing_input, one_line
 from .media.sequence import is_sequence
-from .naming import beside, is_photo, output_for
+from .naming import beside, image_format, is_photo, output_for
 from .outputs import check_output
 
 EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
@@ -143,6 +143,8 @@ def colorize(
     if not folder:
         photo, output = _output_of(input, output, codec)
         check_output(input, output, overwrite, frames=not photo and is_sequence(output))  # before torch loads
+        if photo:
+            image_format(output)
     from .colorizer import Colorizer
     from .image import colorize_image
     from .media.codecs import EncodeOptions

@@ -17,7 +17,7 @@ from .color import fit_gamut, gray_to_lightness, lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .errors import AlreadyInColor, InputError, OutputError, missing_input
 from .input_color import coloring, ycc_of_rgb
-from .naming import HEIF_SUFFIXES
+from .naming import image_format, register_heif
 from .outputs import atomic_output
 
 log = logging.getLogger("vidcolor")
@@ -46,22 +46,13 @@ class Picture:
         return 16 if self.pixels.dtype == np.uint16 else 8
 
 
-def _heif(path: Path) -> None:
-    """Pillow reads and writes HEIC through pillow-heif's plugin, registered when a HEIC is met rather than
-    at import: nothing else needs it (training on a bare GPU machine does not have it)."""
-    if path.suffix.lower() in HEIF_SUFFIXES:
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-
-
 def read_image(path: Path) -> Picture:
     """Any Pillow mode, in any format Pillow reads, 16-bit channels at their full precision. The EXIF (the
     date a photo was taken, the camera) and the DPI of a scan are kept, without the orientation, which is
     applied. A gray color profile is applied to the pixels (it cannot describe RGB), and so is an RGB one
     wider than sRGB (icc.rgb_profile); a 16-bit scan under one of tables keeps it (LittleCMS in Pillow
     converts 8-bit RGB only), and a note says so."""
-    _heif(path)
+    register_heif(path)
     try:
         # from a file object, not mapped: Pillow 13 maps an uncompressed TIFF at the sides it has already
         # swapped for a quarter turn, and reads a turned gray scan garbled
@@ -229,13 +220,12 @@ def colorize_image(src: str | Path, dst: str | Path, colorizer: Colorizer | None
     `recolor`: False raises AlreadyInColor for a photo that has colors of its own (True: it is colorized,
     with a warning)."""
     src, dst = Path(src), Path(dst)
+    fmt = image_format(dst)
     picture = read_image(src)
     has = coloring(ycc_of_rgb(picture.pixels))
     if has.kind == "color" and not recolor:
         raise AlreadyInColor(f"{src}: already has colors of its own; not colorized")
     colorizer = colorizer or Colorizer()
-    _heif(dst)
-    fmt = Image.registered_extensions().get(dst.suffix.lower())
     bits = 16 if picture.bits == 16 and fmt in photo16.FORMATS else 8
     warnings = []
     if picture.count > 1:  # an animated WebP or PNG, a multi-page TIFF: Pillow reads the first picture
@@ -269,14 +259,12 @@ def _marked(kept: dict) -> dict:
     return {**kept, "exif": exif}
 
 
-def _write(tmp: Path, dst: Path, fmt: str | None, pixels: np.ndarray, kept: dict) -> None:
+def _write(tmp: Path, dst: Path, fmt: str, pixels: np.ndarray, kept: dict) -> None:
     """8-bit pixels through Pillow, 16-bit ones as 16-bit PNG or TIFF."""
     if pixels.dtype == np.uint16:
         photo16.write(tmp, fmt, pixels, kept)
         return
     try:
         Image.fromarray(pixels).save(tmp, format=fmt, **kept, **LOSSY_QUALITY.get(fmt, {}))
-    except (KeyError, ValueError) as ex:
-        raise OutputError(f"{dst}: unknown image format {dst.suffix!r}") from ex
     except OSError as ex:  # a format that cannot hold the picture: "cannot write mode RGBA as PPM"
         raise OutputError(f"{dst}: {ex}") from ex

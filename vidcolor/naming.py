@@ -32,9 +32,20 @@ def is_photo(path: Path) -> bool:
         return False
 
 
-def sheet_format(dst: Path) -> str:
-    """Pillow's format for a contact sheet named `dst`, from its suffix: one it cannot write is refused before
-    the work (an evaluation's sheet named .xyz had failed once every photo was measured)."""
+def register_heif(path: Path) -> None:
+    """Pillow reads and writes HEIC through pillow-heif's plugin, registered when a HEIC is met rather than
+    at import: nothing else needs it (training on a bare GPU machine does not have it)."""
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+
+
+def image_format(dst: Path) -> str:
+    """Pillow's format for a photo's copy or a contact sheet named `dst`, from its suffix: one it cannot write
+    is refused before the work (an evaluation's sheet named .xyz had failed once every photo was measured, a
+    photo's copy once it was colorized)."""
+    register_heif(dst)
     fmt = Image.registered_extensions().get(dst.suffix.lower())
     if fmt not in Image.SAVE:
         raise OutputError(f"{dst}: unknown image format {dst.suffix!r} (write .png, .jpg, .tif or .webp)")

@@ -17,7 +17,7 @@ from .levels import Levels
 from .media.probe import open_input, readable_length, video_info
 from .media.sampling import film_length, frames_at, spread
 from .media.sequence import is_sequence, opened_first
-from .naming import is_photo, sheet_format
+from .naming import image_format, is_photo
 from .outputs import atomic_output
 from .survey import check_levels, chosen_levels, film_survey, frames_colorings, kept_kinds, said_of_film
 from .timecode import format_clock, to_seconds
@@ -47,7 +47,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
     if is_photo(src) and not is_sequence(src):  # FFmpeg reads it as a film of one frame, found at no time
         raise UsageError(f"{src}: a photo; a preview sheet shows frames of a film: colorize the photo itself "
                          f"(vidcolor {src})")
-    fmt = sheet_format(dst)  # before the work, as the output's other checks
+    fmt = image_format(dst)  # before the work, as the output's other checks
     container = open_input(src, frame_rate)
     rows = []
     try:

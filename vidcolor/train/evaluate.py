@@ -14,7 +14,7 @@ from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import Colorizer
 from ..errors import InputError
 from ..image import photo_rgb
-from ..naming import sheet_format
+from ..naming import image_format
 from ..outputs import atomic_output, check_output
 from .data import load_photos_native
 
@@ -35,7 +35,7 @@ def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | 
     file only with `overwrite`. `progress`: a bar of the photos done."""
     if sheet is not None:  # before the evaluation, not after it
         check_output(data, sheet, overwrite)
-        fmt = sheet_format(sheet)
+        fmt = image_format(sheet)
     sums = {"psnr": 0.0, "psnr_gray": 0.0, "colorfulness": 0.0, "colorfulness_truth": 0.0}
     count, tiles = 0, []
     for batch in load_photos_native(data, split, limit, batch_size, progress):
