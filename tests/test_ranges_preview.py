@@ -56,6 +56,43 @@ def test_range_is_exact_and_keeps_sound_in_sync(long_clip, tmp_path, start, end_
     assert corr[best] > 0.9 and abs(list(lags)[best]) <= 1024  # same sound, in sync within one audio frame
 
 
+def test_frame_numbers_find_their_frames_where_times_are_rounded_down(clip, tmp_path, capsys):
+    """Matroska counts milliseconds: at 24 fps frame 2 is at 83 ms, before 2/24 s. --start f2 --end f5 had
+    given frames 3 to 5, a preview at f2 frame 3, and scans written from 0.05 s were numbered from 1."""
+    src = clip("film.mkv", frames=12, rate=24, audio=())
+    dst = tmp_path / "part.mkv"
+    assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--crf", "0", "--start", "f2",
+                "--end", "f5"]) == 0
+    src_planes = luma_planes(src)
+    assert [next(i for i, y in enumerate(src_planes) if np.array_equal(y, x)) for x in luma_planes(dst)] == [2, 3, 4]
+    assert run(["preview", str(src), "-o", str(tmp_path / "s.png"), "--at", "f2", "--json", "--model",
+                "tiny-random"]) == 0
+    assert json.loads(capsys.readouterr().out)["times"] == ["00:00:00.083"]
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    assert run([str(src), "-o", str(frames / "f_%03d.png"), "--model", "tiny-random", "-q", "--start", "0.05",
+                "--end", "f4"]) == 0
+    assert sorted(p.name for p in frames.iterdir()) == ["f_002.png", "f_003.png"]  # frames 2 and 3, by name
+
+
+def test_the_shot_list_numbers_frames_as_ranges_do_on_a_variable_rate(clip, tmp_path, capsys):
+    """A phone's variable rate: the n-th frame decoded is not the one --start f<n> finds (n / the average
+    rate). The shot list numbers frames by time, as ranges do, so each shot's numbers give its frames."""
+    pts = [9 * i for i in range(15)] + [135 + 3 * i for i in range(15)]  # 1/90 s: 10 fps, then 30 fps
+    src = clip("phone.mp4", frames=30, rate=30, pts=pts, time_base=Fraction(1, 90), audio=(),
+               photos=("astronaut", "coffee"))
+    assert run(["shots", str(src), "--json"]) == 0
+    shots = json.loads(capsys.readouterr().out)
+    assert [s["transition"] for s in shots] == ["start", "cut"]
+    assert shots[1]["start_frame"] > 15  # the cut: at the 16th frame decoded, 1.5 s x about 15 fps
+    for shot, first in zip(shots, (0, 15)):
+        dst = tmp_path / f"shot{shot['start_frame']}.mp4"
+        assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--crf", "0", "--start",
+                    f"f{shot['start_frame']}", "--end", f"f{shot['end_frame'] + 1}"]) == 0
+        assert all(np.array_equal(a, b) for a, b in zip(luma_planes(dst), luma_planes(src)[first:first + 15],
+                                                        strict=True))  # that shot's 15 frames, no other
+
+
 def test_range_errors(long_clip, tmp_path, capsys):
     dst = tmp_path / "o.mp4"
     assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "2", "--end", "1"]) == 2

@@ -49,7 +49,7 @@ from .progress import FilmBar
 from .shots import shot_at
 from .streaming import Consumer, deferred_interrupt, run_ahead
 from .survey import check_levels, chosen_levels, film_survey, kept_kinds, said_of_film
-from .timecode import format_clock, timecode_tag, to_seconds
+from .timecode import format_clock, timecode_tag, to_position, to_seconds
 from .workers import slice_workers
 
 log = logging.getLogger("vidcolor")
@@ -260,15 +260,6 @@ def _chapters(container: av.container.InputContainer, span: TimeRange | None) ->
     return kept
 
 
-def _first_number(source: av.container.InputContainer, info: VideoInfo, span: TimeRange | None) -> int:
-    """Written frames are numbered as the frames they come from: a sequence's own numbers, else from 0
-    (the numbers of --start f<n> and of the shot list)."""
-    first = opened_first(source) or 0
-    if span is not None and info.rate:
-        first += round(span.start * info.rate)
-    return first
-
-
 def _is_timecode_track(stream: av.stream.Stream) -> bool:
     """A mov/mp4 timecode track: the writer makes a new one from the timecode it carries."""
     return stream.type == "data" and timecode_tag(stream.metadata) is not None
@@ -279,8 +270,8 @@ def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
         return None
     if end is not None and duration is not None:
         raise UsageError("give --end or --duration, not both")
-    t0 = to_seconds(start, info.rate) if start is not None else 0.0
-    t1 = to_seconds(end, info.rate) if end is not None else (
+    t0 = to_position(start, info.rate) if start is not None else 0.0
+    t1 = to_position(end, info.rate) if end is not None else (
         t0 + to_seconds(duration, info.rate) if duration is not None else None)
     if t1 is not None and t1 <= t0:
         raise UsageError(f"empty range: it ends ({t1:.3f} s) before it starts ({t0:.3f} s)")
@@ -475,7 +466,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         with (atomic_output(src, dst, overwrite, image_files) as tmp, deferred_interrupt() as interrupted,
               slice_workers(colorizer.device) as split):
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None or image_files,
-                            label=dst, first_number=_first_number(container, info, span) if image_files else None,
+                            label=dst, first_number=(opened_first(container) or 0) if image_files else None,
                             chapters=_chapters(container, span))
             seen, first_file = _Seen(), opened_first(container)
 

@@ -20,7 +20,7 @@ from .media.sequence import is_sequence, opened_first
 from .naming import image_format, is_photo
 from .outputs import atomic_output
 from .survey import check_levels, chosen_levels, film_survey, frames_colorings, kept_kinds, said_of_film
-from .timecode import format_clock, to_seconds
+from .timecode import format_clock, to_position
 
 log = logging.getLogger("vidcolor")
 
@@ -57,7 +57,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         # and judges the film's colors by the frames it shows
         sampled = not at or levels == "auto"
         length = film_length(src, frame_rate, info) if sampled else None
-        times = [to_seconds(t, info.rate) for t in at] if at else spread(length, count)
+        times = [to_position(t, info.rate) for t in at] if at else spread(length, count)
         surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if sampled else None
         film = chosen_levels(levels, surveyed)
         frames = frames_at(container, info, times)

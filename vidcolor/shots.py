@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
+from .timecode import frame_number
 
 SMALL_WIDTH = 64  # px: cuts are visible at this size; noise and grain are averaged away
 MIN_CUT_SCORE = 12.0  # mean |difference| (0-255 scale) a cut must reach
@@ -122,14 +124,20 @@ def shot_at(src: str | Path, seconds: float, progress: bool = False, frame_rate:
     return max(0, sum(shot.start_time <= seconds + 1e-6 for shot in shots) - 1)
 
 
-def shots_from_decisions(starts: list[tuple[int, str]], times: list[float], end_time: float) -> list[Shot]:
-    """Boundaries [(first frame, transition)] and per-frame start times -> the shot list."""
+def shots_from_decisions(starts: list[tuple[int, str]], times: list[float], end_time: float,
+                         rate: Fraction | None) -> list[Shot]:
+    """Boundaries [(first frame, transition)] and per-frame start times -> the shot list. With the film's
+    `rate`, frames are numbered by their time, as --start f<n> counts them (on a variable rate, or where a
+    damaged frame was skipped, the count of frames decoded is another number); without, counted."""
+    def number(i: int) -> int:
+        return i if rate is None else frame_number(times[i], rate)
+
     bounds = [(0, "start"), *[s for s in starts if s[0] > 0]]
     shots = []
     for i, (first, kind) in enumerate(bounds):
         last = (bounds[i + 1][0] if i + 1 < len(bounds) else len(times)) - 1
         end = times[last + 1] if last + 1 < len(times) else end_time
-        shots.append(Shot(first, last, round(times[first], 6), round(end, 6), kind))
+        shots.append(Shot(number(first), number(last), round(times[first], 6), round(end, 6), kind))
     return shots
 
 
@@ -172,4 +180,5 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
     if not times:
         raise InputError(f"{src}: no video frame could be decoded")
     decisions += detector.finish()
-    return shots_from_decisions([(i, k) for i, k in decisions if k], times, times[-1] + frame_duration)
+    cuts = [(i, k) for i, k in decisions if k]
+    return shots_from_decisions(cuts, times, times[-1] + frame_duration, info.rate)

@@ -2,6 +2,7 @@
 SMPTE timecode a film carries ('01:00:00:00'; drop-frame '00:59:59;29')."""
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -10,14 +11,33 @@ from .errors import UsageError
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
 
 
+def to_position(text: str | float, rate: Fraction | None) -> float:
+    """Where a range starts or ends, or a preview looks, in seconds from the first frame. Frame n is looked
+    for from half a frame before n / rate, so the frames numbered n are those whose time x the rate rounds
+    to n (frame_number): frame n is found where its time was rounded down (Matroska counts milliseconds: at
+    24 fps frame 2 is at 83 ms, not 83.3, and --start f2 had begun at frame 3), and a variable rate's frames
+    are numbered as the shot list and written frames number them."""
+    seconds = to_seconds(text, rate)
+    return max(0.0, seconds - 0.5 / float(rate)) if _counts_frames(text) else seconds
+
+
+def frame_number(seconds: float, rate: float | Fraction) -> int:
+    """The number of a frame `seconds` after the first: its time x the rate, rounded (halves up)."""
+    return math.floor(seconds * float(rate) + 0.5)
+
+
+def _counts_frames(text: str | float) -> bool:
+    return isinstance(text, str) and text.strip().lower().startswith("f")
+
+
 def to_seconds(text: str | float, rate: Fraction | None) -> float:
-    """A position -> seconds from the first frame. Frame numbers need the stream's frame rate."""
+    """A position or a length -> seconds. Frame numbers (f<n>) need the stream's frame rate."""
     if isinstance(text, (int, float)):  # the API's seconds: checked as the command line's are
         value = float(text)
     else:
         s = text.strip()
         try:
-            if s.lower().startswith("f"):
+            if _counts_frames(s):
                 if not rate:
                     raise UsageError(f"position {text!r}: the video has no frame rate to count frames with")
                 value = int(s[1:]) / float(rate)  # 'f-5' too is checked below

@@ -20,7 +20,7 @@ from av.codec.context import Flags
 from .. import __version__
 from ..errors import OutputError
 from ..outputs import disk_full
-from ..timecode import shift_smpte, timecode_tag
+from ..timecode import frame_number, shift_smpte, timecode_tag
 from .codecs import INTERLACED, ONE_FRAME_TIME_BASE, EncodeOptions, encoder_options, refusal_hint
 from .containers import (
     audio_target,
@@ -145,8 +145,9 @@ class Writer:
         for a film that starts before 0, such as an MPEG-TS recording across its clock's 26.5-hour wrap,
         whose earlier part FFmpeg times below 0: mp4 and mov would hide those frames as pre-roll).
         `label`: the path to name in messages (`path` is a temporary file beside it). `first_number`: for
-        an image sequence, the first frame's number; the others are numbered by their time, so a frame
-        that could not be decoded leaves its number out instead of shifting all that follow. `chapters`: as
+        an image sequence, the film's first frame's number (a scan's own, else 0); the frames written are
+        numbered by their time from there (a range's too), so a frame that could not be decoded leaves its
+        number out instead of shifting all that follow. `chapters`: as
         PyAV's `chapters()` gives them (the pipeline's, cut to a range)."""
         self.source, self.opts, self.rate = source, opts, rate
         self.file, self.path = path, label or path
@@ -298,6 +299,8 @@ class Writer:
             start = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
             if self.rebase or start < 0:
                 self.rebase, self.offset_s = True, start
+            if self.first_number is not None and self.rate:  # a range's first frame: its own number
+                self.first_number += frame_number(start - film_start(self.source.streams.video[0]), self.rate)
             self._open_streams(frame, rotation)
             self._start(frame)
             for packet in self.pending:
