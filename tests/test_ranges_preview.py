@@ -213,17 +213,19 @@ def test_per_shot_reference_table(tmp_path):
     b = [f.to_ndarray()[96:].astype(int) for f in decode_planes(styled)]
     assert max(np.abs(x - y).max() for x, y in zip(a[:15], b[:15])) <= 1  # shot 0 keeps its own mood
     assert np.mean([np.abs(x - y).mean() for x, y in zip(a[15:], b[15:])]) > 0.5  # shot 1 takes the photo's
-    # a range inside shot 1 takes the table's shot 1, as `vidcolor shots` numbers the film (it took its shot 0)
+    # a range inside shot 1 takes the table's shot 1, as `vidcolor shots` numbers the film (it took its shot 0);
+    # so does one from shot 1's first frame, f15, which is looked for from half a frame before it
     (tmp_path / "first.csv").write_text("0,night.png\n")
-    ranges = {}
-    for name, table in (("plain", None), ("second", "moods.csv"), ("first", "first.csv")):
-        ranges[name] = tmp_path / f"range_{name}.mkv"
-        colorize_video(src, ranges[name], encode=lossless, progress=False, start=0.8,
-                       reference=table and tmp_path / table)
-    a, b, c = ([f.to_ndarray()[96:].astype(int) for f in decode_planes(ranges[n])]
-               for n in ("plain", "second", "first"))
-    assert len(a) == 10 and np.mean([np.abs(x - y).mean() for x, y in zip(a, b)]) > 0.5
-    assert max(np.abs(x - y).max() for x, y in zip(a, c)) <= 1
+    for start, frames in ((0.8, 10), ("f15", 15)):
+        ranges = {}
+        for name, table in (("plain", None), ("second", "moods.csv"), ("first", "first.csv")):
+            ranges[name] = tmp_path / f"range_{name}_{start}.mkv"
+            colorize_video(src, ranges[name], encode=lossless, progress=False, start=start,
+                           reference=table and tmp_path / table)
+        a, b, c = ([f.to_ndarray()[96:].astype(int) for f in decode_planes(ranges[n])]
+                   for n in ("plain", "second", "first"))
+        assert len(a) == frames and np.mean([np.abs(x - y).mean() for x, y in zip(a, b)]) > 0.5
+        assert max(np.abs(x - y).max() for x, y in zip(a, c)) <= 1
     (tmp_path / "bad.csv").write_text("first,night.png\n")
     with pytest.raises(Exception, match="expected 'shot index,photo'"):
         colorize_video(src, tmp_path / "x.mkv", progress=False, reference=tmp_path / "bad.csv")

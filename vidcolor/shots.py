@@ -118,10 +118,12 @@ class ShotDetector:
 
 
 def shot_at(src: str | Path, seconds: float, progress: bool = False, frame_rate: str | float | None = None) -> int:
-    """The film's number of the shot that is showing at `seconds`, as `vidcolor shots` counts them: a range's
-    first shot, where a per-shot reference table numbers the whole film's. The film is read up to there."""
-    shots = detect_shots(src, progress, frame_rate, until=seconds)
-    return max(0, sum(shot.start_time <= seconds + 1e-6 for shot in shots) - 1)
+    """The film's number, as `vidcolor shots` counts them, of the shot of the first frame at or after `seconds`:
+    a range's first shot, where a per-shot reference table numbers the whole film's (a range from f<n>
+    starts half a frame before frame n, which may be the first of its shot). The film is read up to there."""
+    shots, times = _shots_and_times(src, progress, frame_rate, until=seconds)
+    first = next((t for t in times if t >= seconds - 1e-6), times[-1])
+    return max(0, sum(shot.start_time <= first + 1e-6 for shot in shots) - 1)
 
 
 def shots_from_decisions(starts: list[tuple[int, str]], times: list[float], end_time: float,
@@ -146,6 +148,12 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
     """The shots of a video file or image sequence (`frame_rate`: its rate), from one decoding pass (luma
     only, scaled by swscale); with `until` (seconds from the film's start), the film is read only up to there
     and the few frames after it that decide a boundary there, and the last shot listed is cut short."""
+    return _shots_and_times(src, progress, frame_rate, until)[0]
+
+
+def _shots_and_times(src: str | Path, progress: bool, frame_rate: str | float | None,
+                     until: float | None) -> tuple[list[Shot], list[float]]:
+    """detect_shots, and the times of the frames read, in seconds from the film's start."""
     from av.video.reformatter import VideoReformatter
 
     from .media.decode import DecodeStats, demux_decode, film_start
@@ -181,4 +189,4 @@ def detect_shots(src: str | Path, progress: bool = False, frame_rate: str | floa
         raise InputError(f"{src}: no video frame could be decoded")
     decisions += detector.finish()
     cuts = [(i, k) for i, k in decisions if k]
-    return shots_from_decisions(cuts, times, times[-1] + frame_duration, info.rate)
+    return shots_from_decisions(cuts, times, times[-1] + frame_duration, info.rate), times
