@@ -84,13 +84,19 @@ def test_the_shot_list_numbers_frames_as_ranges_do_on_a_variable_rate(clip, tmp_
     assert run(["shots", str(src), "--json"]) == 0
     shots = json.loads(capsys.readouterr().out)
     assert [s["transition"] for s in shots] == ["start", "cut"]
-    assert shots[1]["start_frame"] > 15  # the cut: at the 16th frame decoded, 1.5 s x about 15 fps
+    assert shots[1]["start_frame"] > 15  # the cut: the 16th frame decoded, at 1.5 s x 225/16 fps
     for shot, first in zip(shots, (0, 15)):
         dst = tmp_path / f"shot{shot['start_frame']}.mp4"
         assert run([str(src), "-o", str(dst), "--model", "tiny-random", "-q", "--crf", "0", "--start",
                     f"f{shot['start_frame']}", "--end", f"f{shot['end_frame'] + 1}"]) == 0
         assert all(np.array_equal(a, b) for a, b in zip(luma_planes(dst), luma_planes(src)[first:first + 15],
                                                         strict=True))  # that shot's 15 frames, no other
+    # numbers skip where frames are far apart: at the file's 225/16 fps, frames 0.1 s apart are numbered 0,
+    # 1, 3, 4, 6, ...: f2 holds none, and says so
+    assert run([str(src), "-o", str(tmp_path / "none.mp4"), "--model", "tiny-random", "-q", "--start", "f2",
+                "--end", "f3"]) == 2
+    assert ("no frame begins in the range from 0.107 s to 0.178 s: frames begin at 0.100 s and 0.200 s"
+            in capsys.readouterr().err)
 
 
 def test_range_errors(long_clip, tmp_path, capsys):
@@ -99,6 +105,10 @@ def test_range_errors(long_clip, tmp_path, capsys):
     assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "99"]) == 2
     assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "abc"]) == 2
     assert "use hh:mm:ss.ms" in capsys.readouterr().err
+    # after the last frame's start, within the film: it had said "no video frame could be decoded" (exit 3)
+    assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "3.97"]) == 2
+    assert ("no frame begins in the range from 3.970 s: the film's last frame begins at 3.960 s"
+            in capsys.readouterr().err)
     assert not dst.exists()
 
 

@@ -340,12 +340,20 @@ def _moods(colorizer: Colorizer, reference: str | Path | torch.Tensor | None, sh
 
 def _nothing_decoded(src: Path, info: VideoInfo, span: TimeRange | None, stats: DecodeStats,
                      origin: float) -> VidcolorError:
-    """Why no frame came: a range past the film's end (usage), or a damaged file."""
+    """Why no frame came: a range past the film's end or between two frames (usage), or a damaged file."""
     joined = stats.clock_jumps and stats.clock_end is not None
     if span is not None and (joined or info.duration is None or span.start >= info.duration):
         where = (f"its {stats.clock_jumps + 1} joined parts, one after the other, end at "
                  f"{stats.clock_end - origin:.3f} s") if joined else f"its header says {info.duration or 0:.3f} s"
         return UsageError(f"no frame in the range from {span.start:.3f} s: the film ends before it ({where})")
+    if span is not None and stats.before_range is not None and not (stats.corrupt_packets or stats.read_error):
+        # within the film, frames decoded before the range and none in it: it starts after the last frame
+        # does, or falls between two (a variable rate's frame numbers skip)
+        if stats.after_range is None:
+            return UsageError(f"no frame begins in the range from {span.start:.3f} s: the film's last frame "
+                              f"begins at {stats.before_range:.3f} s")
+        return UsageError(f"no frame begins in the range from {span.start:.3f} s to {span.end:.3f} s: frames "
+                          f"begin at {stats.before_range:.3f} s and {stats.after_range:.3f} s")
     return InputError(f"{src}: no video frame could be decoded"
                       + (f" from {span.start:.3f} s on" if span is not None else ""))
 

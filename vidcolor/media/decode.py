@@ -44,6 +44,9 @@ class DecodeStats:
         self.clock_jumps = 0
         self.clock_end: float | None = None  # seconds, where the mended clock reached (MPEG-TS, -PS)
         self.bytes_read = 0  # how far into the file the demuxer is, where its clock can jump (MPEG-TS, -PS)
+        # a range's neighbours, in seconds from the film's start: the last frame decoded before it, the first after
+        self.before_range: float | None = None
+        self.after_range: float | None = None
 
 
 def film_start(video: av.video.stream.VideoStream) -> float:
@@ -99,8 +102,12 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
     for item in items:
         t = _time(item)
         if t is not None and t < start - _EPS_S and not still_shown(item, start):
+            if isinstance(item, av.VideoFrame):
+                stats.before_range = t - origin
             continue
         if end is not None and t is not None and t >= end - _EPS_S:
+            if isinstance(item, av.VideoFrame) and not video_done:
+                stats.after_range = t - origin
             video_done = video_done or isinstance(item, av.VideoFrame)
             if video_done and (not side_streams or t > end + RANGE_TAIL_S):
                 return
