@@ -1,6 +1,7 @@
 """The film pipeline on generated media: frames, timing, sound, metadata and exact luminance."""
 from __future__ import annotations
 
+import json
 import time
 from fractions import Fraction
 
@@ -197,6 +198,26 @@ def test_timecode_is_kept_and_moved_to_a_range_start(clip, tmp_path):
     colorize_video(tmp_path / "range.mkv", tmp_path / "again.mp4", model="tiny-random", progress=False,
                    start="f5")  # from Matroska's TIMECODE tag, into an mp4 timecode track
     assert _timecodes(tmp_path / "again.mp4") == {"video": "01:00:01:10", "data": "01:00:01:10"}
+
+
+def test_a_range_given_in_the_films_timecode_starts_at_the_frame_with_that_label(clip, tmp_path, capsys):
+    """An editor's list of shots gives the source's timecode: 01:00:01:05 of a film that starts at 01:00:00:00
+    is its frame 30 at 25 fps; a drop-frame film's labels skip two a minute (00:00:59;29, then 00:01:00;02)."""
+    src = clip("film.mov", frames=40, audio=(), metadata={"timecode": "01:00:00:00"})
+    dst = tmp_path / "shot.mkv"
+    colorize_video(src, dst, model="tiny-random", progress=False, start="01:00:01:05", end="01:00:01:10",
+                   encode=EncodeOptions(crf=0))
+    assert [y.tobytes() for y in luma_planes(dst)] == [y.tobytes() for y in luma_planes(src)[30:35]]
+    assert _timecodes(dst) == {"video": "01:00:01:05"}
+    assert run(["preview", str(src), "-o", str(tmp_path / "s.png"), "--at", "01:00:01:05", "--json", "--model",
+                "tiny-random"]) == 0
+    assert json.loads(capsys.readouterr().out)["times"] == ["00:00:01.200"]
+    with pytest.raises(UsageError, match="before the film's first frame, whose timecode is 01:00:00:00"):
+        colorize_video(src, tmp_path / "x.mkv", model="tiny-random", progress=False, start="00:59:59:00")
+    ntsc = clip("ntsc.mov", frames=6, rate=Fraction(30000, 1001), audio=(), metadata={"timecode": "00:00:59;28"})
+    colorize_video(ntsc, tmp_path / "df.mkv", model="tiny-random", progress=False, start="00:01:00:02",
+                   encode=EncodeOptions(crf=0))  # typed with ':', counted drop-frame as the film's
+    assert [y.tobytes() for y in luma_planes(tmp_path / "df.mkv")] == [y.tobytes() for y in luma_planes(ntsc)[2:]]
 
 
 def _interlaced_clip(path, field_order: str) -> None:

@@ -121,7 +121,8 @@ def colorize(
                                      help="Hold colors steady within each shot (global features averaged)."),
     smooth_seconds: float = typer.Option(DEFAULT_SMOOTH_SECONDS, min=0.0, max=MAX_SMOOTH_SECONDS,
                                          help="Half-width of the averaging window in a shot."),
-    start: str | None = typer.Option(None, help="Range start: hh:mm:ss.ms, seconds, or f<frame>."),
+    start: str | None = typer.Option(None, help="Range start: hh:mm:ss.ms, seconds, f<frame>, or the film's "
+                                     "SMPTE timecode hh:mm:ss:ff."),
     end: str | None = typer.Option(None, help="Range end (excluded), same forms."),
     duration: str | None = typer.Option(None, help="Range length, instead of --end."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Output the input and the result side by side."),
@@ -200,7 +201,8 @@ def preview(
     output: Path | None = typer.Option(None, "-o", "--output", help="The sheet: .png, .jpg, .tif or .webp "
                                        "[default: INPUT_preview.png, "
                                        "there if a folder is given]."),
-    at: list[str] | None = typer.Option(None, "--at", help="A time to show (repeat); hh:mm:ss.ms, s or f<n>."),
+    at: list[str] | None = typer.Option(None, "--at", help="A time to show (repeat); hh:mm:ss.ms, s, f<n> or "
+                                        "hh:mm:ss:ff (timecode)."),
     count: int = typer.Option(6, min=1, max=MAX_PREVIEW_COUNT,
                               help="Frames spread over the film, when no --at is given."),
     model: str = typer.Option(DEFAULT_MODEL), device: str = typer.Option("auto"),

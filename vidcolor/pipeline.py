@@ -41,7 +41,7 @@ from .media.planes import (
     to_plane_format,
     to_rgb,
 )
-from .media.probe import VideoInfo, counted, open_input, video_info
+from .media.probe import VideoInfo, counted, film_timecode, open_input, video_info
 from .media.sequence import image_codec, is_sequence, named, opened_first
 from .model_stage import FrameStage, Rendered
 from .outputs import atomic_output, check_output
@@ -265,13 +265,15 @@ def _is_timecode_track(stream: av.stream.Stream) -> bool:
     return stream.type == "data" and timecode_tag(stream.metadata) is not None
 
 
-def _time_range(info: VideoInfo, start, end, duration) -> TimeRange | None:
+def _time_range(info: VideoInfo, start, end, duration, timecode: str | None) -> TimeRange | None:
+    """The range asked, in seconds from the film's first frame (`timecode`: that frame's, for positions
+    given as SMPTE timecode)."""
     if start is None and end is None and duration is None:
         return None
     if end is not None and duration is not None:
         raise UsageError("give --end or --duration, not both")
-    t0 = to_position(start, info.rate) if start is not None else 0.0
-    t1 = to_position(end, info.rate) if end is not None else (
+    t0 = to_position(start, info.rate, timecode) if start is not None else 0.0
+    t1 = to_position(end, info.rate, timecode) if end is not None else (
         t0 + to_seconds(duration, info.rate) if duration is not None else None)
     if t1 is not None and t1 <= t0:
         raise UsageError(f"empty range: it ends ({t1:.3f} s) before it starts ({t0:.3f} s)")
@@ -454,7 +456,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         encode = replace(encode, codec=codec)
         report.warnings += unused_options(codec, encode)
         info = video_info(container)
-        span = _time_range(info, start, end, duration)
+        span = _time_range(info, start, end, duration, film_timecode(container))
         survey = film_survey(src, frame_rate, info, opened_first(container))
         film = chosen_levels(levels, survey)
         report.levels, report.coloring = asdict(film), asdict(survey.coloring)

@@ -14,7 +14,7 @@ from .errors import InputError, UsageError
 from .image import colorize_pixels
 from .input_color import film_coloring
 from .levels import Levels
-from .media.probe import open_input, readable_length, video_info
+from .media.probe import film_timecode, open_input, readable_length, video_info
 from .media.sampling import film_length, frames_at, spread
 from .media.sequence import is_sequence, opened_first
 from .naming import image_format, is_photo
@@ -57,7 +57,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         # and judges the film's colors by the frames it shows
         sampled = not at or levels == "auto"
         length = film_length(src, frame_rate, info) if sampled else None
-        times = [to_position(t, info.rate) for t in at] if at else spread(length, count)
+        times = [to_position(t, info.rate, film_timecode(container)) for t in at] if at else spread(length, count)
         surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if sampled else None
         film = chosen_levels(levels, surveyed)
         frames = frames_at(container, info, times)

@@ -34,7 +34,7 @@ from .containers import (
     sample_rate_for,
 )
 from .decode import film_start, still_shown
-from .sequence import numbered, opened_first, scan_header
+from .probe import film_timecode
 
 log = logging.getLogger("vidcolor")
 
@@ -43,16 +43,6 @@ _STALE_TAGS = {"duration", "encoder", "number_of_frames", "number_of_bytes", "bp
 
 def _tags(metadata: dict) -> dict:
     return {k: v for k, v in metadata.items() if k.lower().split("-")[0] not in _STALE_TAGS | {"timecode"}}
-
-
-def _source_timecode(source: av.container.InputContainer) -> str | None:
-    """The film's SMPTE timecode: a tag of the video stream (mov, mkv), of a timecode track, or of the
-    container (mxf); for DPX scans, the first frame's header."""
-    if (first := opened_first(source)) is not None:
-        return scan_header(numbered(Path(source.name), first)).timecode
-    data = [s.metadata for s in source.streams if s.type == "data"]
-    tags = (timecode_tag(m) for m in (source.streams.video[0].metadata, *data, source.metadata))
-    return next((t for t in tags if t is not None), None)
 
 
 _NEEDS_HEADER = {"flac", "alac", "vorbis", "opus"}  # audio codecs that cannot be copied without their extradata
@@ -285,7 +275,7 @@ class Writer:
 
     def _timecode(self, src_video: av.video.stream.VideoStream) -> str | None:
         """The source's timecode, moved to the output's first frame when a range starts later."""
-        timecode = _source_timecode(self.source)
+        timecode = film_timecode(self.source)
         if timecode is None or not self.rebase:
             return timecode
         try:  # without a frame rate, shift_smpte refuses too

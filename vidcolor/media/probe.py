@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError, UsageError, missing_input
+from ..timecode import timecode_tag
 from .decode import TS_DISCONT, film_start, frame_rate, joined_end, packets_of, shown_until
 from .sequence import (
     DEFAULT_RATE,
@@ -19,6 +20,7 @@ from .sequence import (
     first_frame,
     is_sequence,
     numbered,
+    opened_first,
     parse_rate,
     scan_header,
 )
@@ -164,6 +166,16 @@ def joined_length(path: Path, stop: threading.Event | None = None) -> float | No
         return None
     finally:
         container.close()
+
+
+def film_timecode(source: av.container.InputContainer) -> str | None:
+    """The film's SMPTE timecode: a tag of the video stream (mov, mkv), of a timecode track, or of the
+    container (mxf); for DPX scans, the first frame's header."""
+    if (first := opened_first(source)) is not None:
+        return scan_header(numbered(Path(source.name), first)).timecode
+    data = [s.metadata for s in source.streams if s.type == "data"]
+    tags = (timecode_tag(m) for m in (source.streams.video[0].metadata, *data, source.metadata))
+    return next((t for t in tags if t is not None), None)
 
 
 def readable_length(path: Path, frame_rate: str | float | Fraction | None, info: VideoInfo) -> float | None:
