@@ -4,16 +4,18 @@
 
 Films (tests/conftest.py's make_clip): mp4, mkv or mov; 96x64 to 322x242, odd sides too; 4:2:0, 4:2:2,
 4:4:4, 10-bit or full range; a constant or variable rate; rotation; pixel aspect; none, one or two sound
-tracks; subtitles in mkv. Options: a range by time or by frame number, --side-by-side, --no-shot-detect,
---smooth-seconds, --reference, --levels off, --crf, --batch-size, --work-side, --recolor, one of eight
-encoders, or an image sequence out. Each run is a fresh process with the tiny random-init model.
+tracks; subtitles in mkv; a timecode. Options: a range by time, by frame number or in the film's
+timecode, --side-by-side, --no-shot-detect, --smooth-seconds, --reference, --levels off, --crf,
+--batch-size, --work-side, --recolor, one of eight encoders, or an image sequence out. Each run is a
+fresh process with the tiny random-init model.
 
 Checks of a run that exits 0: the report's frames in and out and the frames decoded from the output are
-the frames the range holds (counted from the input's own times; f<n> from half a frame before n / rate,
-as vidcolor looks for it), the size (twice as wide side by side), and as many sound tracks as the input
-or a warning that names them. Outcome classes: ok, clean_error (exit 2-4 and one 'vidcolor: error:'
-line), bad_output (a check failed), failure (another exit, a traceback), hang. Session 35's first runs
-found frame ranges of Matroska films at 24 fps one frame late, and empty ranges called damaged files.
+the frames the range holds (counted from the input's own times; f<n> and timecode labels from half a
+frame before their time, as vidcolor looks for them), the size (twice as wide side by side), and as many
+sound tracks as the input or a warning that names them. Outcome classes: ok, clean_error (exit 2-4 and
+one 'vidcolor: error:' line), bad_output (a check failed), failure (another exit, a traceback), hang.
+Session 35's first runs found frame ranges of Matroska films at 24 fps one frame late, and empty ranges
+called damaged files.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ SIZES = [(96, 64), (64, 96), (160, 90), (322, 242), (97, 65), (321, 241)]
 LAYOUTS = ["yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuvj420p"]
 ENCODERS = ["libx264"] * 4 + ["libx265", "ffv1", "prores_ks", "mpeg4", "libvpx-vp9", "mjpeg", "dnxhd"]
 OUTPUTS = [".mp4", ".mkv", ".mov", ".webm", "_%04d.png"]
+TIMECODE = "01:00:00:00"  # a film's, in its tags
 
 
 def random_film(rng: random.Random, folder: Path) -> tuple[Path, dict]:
@@ -52,14 +55,16 @@ def random_film(rng: random.Random, folder: Path) -> tuple[Path, dict]:
               pix_fmt="yuv444p" if odd else rng.choice(LAYOUTS), rotation=rng.choice([0, 0, 90, -90, 180]),
               sar=rng.choice([None, Fraction(4, 3), Fraction(8, 9)]),
               photos=rng.choice([("astronaut",), ("astronaut", "coffee")]),
-              subtitles=container == ".mkv" and rng.random() < 0.5)
+              subtitles=container == ".mkv" and rng.random() < 0.5,
+              metadata={"timecode": TIMECODE} if rng.random() < 0.3 else None)
     if variable:
         kw |= dict(pts=sorted(rng.sample(range(frames * 3), frames)), time_base=Fraction(1, rate * 3))
     return make_clip(folder / f"in{container}", **kw), kw
 
 
-def random_options(rng: random.Random, frames: int, rate: int, reference: Path) -> tuple[str, list[str]]:
-    """The output's suffix and the options of one run."""
+def random_options(rng: random.Random, kw: dict, reference: Path) -> tuple[str, list[str]]:
+    """The output's suffix and the options of one run (a range in the film's timecode where it has one)."""
+    frames, rate = kw["frames"], kw["rate"]
     suffix = rng.choice(OUTPUTS)
     codec = "libvpx-vp9" if suffix == ".webm" else rng.choice(ENCODERS)
     opts = [] if suffix.endswith(".png") else ["--codec", codec]
@@ -71,6 +76,9 @@ def random_options(rng: random.Random, frames: int, rate: int, reference: Path) 
         opts += ["--start", f"{rng.uniform(0, frames / rate):.3f}", "--duration", f"{rng.uniform(0.05, 1):.3f}"]
     elif kind < 0.5:
         opts += ["--end", f"{rng.uniform(0.05, frames / rate):.3f}"]
+    elif kind < 0.7 and kw["metadata"]:
+        first = rng.randrange(frames)
+        opts += ["--start", label(first, rate), "--end", label(rng.randrange(first + 1, frames + 3), rate)]
     extras = [(0.25, ["--side-by-side"]), (0.2, ["--no-shot-detect"]),
               (0.2, ["--smooth-seconds", rng.choice(["0", "0.3", "2"])]), (0.15, ["--reference", str(reference)]),
               (0.15, ["--levels", "off"]), (0.15, ["--crf", rng.choice(["0", "30", "51"])]),
@@ -80,6 +88,11 @@ def random_options(rng: random.Random, frames: int, rate: int, reference: Path) 
         if rng.random() < chance:
             opts += extra
     return suffix, opts
+
+
+def label(frame: int, rate: int) -> str:
+    """The SMPTE label of a frame `frame` frames after TIMECODE's (the same hour), at a rate counted `rate`."""
+    return f"{TIMECODE[:6]}{frame // rate:02d}:{frame % rate:02d}"
 
 
 def range_frames(src: Path, opts: list[str]) -> int | None:
@@ -95,6 +108,9 @@ def range_frames(src: Path, opts: list[str]) -> int | None:
         if name not in opts:
             return None
         text = opts[opts.index(name) + 1]
+        if text.count(":") == 3:  # a label from TIMECODE: seconds and frames of a second of round(rate)
+            seconds, frame = text.split(":")[2:]
+            return max(0.0, (int(seconds) * round(rate) + int(frame) - 0.5) / rate)
         return max(0.0, (int(text[1:]) - 0.5) / rate) if text.startswith("f") else float(text)
 
     start, end = at("--start") or 0.0, at("--end")
@@ -134,7 +150,7 @@ def one_run(n: int, rng: random.Random, root: Path, reference: Path, timeout: fl
     folder = root / f"run{n}"
     folder.mkdir()
     src, kw = random_film(rng, folder)
-    suffix, opts = random_options(rng, kw["frames"], kw["rate"], reference)
+    suffix, opts = random_options(rng, kw, reference)
     out = folder / f"out{suffix}"
     record = {"run": n, "film": {k: str(v) for k, v in kw.items() if k != "pts"}, "options": opts, "output": suffix}
     cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(out), "--model", "tiny-random", "-q", "--json",

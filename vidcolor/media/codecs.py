@@ -67,12 +67,15 @@ def encoder_formats(codec: str, width: int, height: int) -> set[str] | None:
 _HARDWARE = ("_nvenc", "_qsv", "_amf", "_vaapi", "_videotoolbox", "_v4l2m2m", "_mf", "_vulkan")
 
 
-def refusal_hint(codec: str) -> str:
+def refusal_hint(codec: str, size: tuple[int, int] | None = None) -> str:
     """Said after an encoder's refusal to open: a hardware encoder that FFmpeg lists may have no chip or driver
-    on this machine (h264_nvenc without an NVIDIA GPU said only 'Operation not permitted')."""
+    on this machine (h264_nvenc without an NVIDIA GPU said only 'Operation not permitted'); DNxHR takes
+    no picture smaller than 256x120 (a home movie digitized at 240x180 got only 'Invalid argument')."""
     if codec.endswith(_HARDWARE):
         return f"; {codec} is a hardware encoder: it needs its GPU or chip, and its driver, on this machine " \
                "(libx264 runs on any)"
+    if codec == "dnxhd" and size is not None and (size[0] < _DNXHR_MIN[0] or size[1] < _DNXHR_MIN[1]):
+        return f"; DNxHR takes pictures of {_DNXHR_MIN[0]}x{_DNXHR_MIN[1]} or more (prores_ks and ffv1 take any size)"
     return ""
 
 
@@ -96,6 +99,7 @@ def encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0, pix_f
 
 # DNxHD proper takes a few broadcast sizes, each at bit rates of its own, and refused every film without one
 # (1920x1080 too); DNxHR takes any size from 256x120 at a quality tier: its "high quality" tiers, by depth
+_DNXHR_MIN = (256, 120)  # px: FFmpeg's DNxHR encoder refuses smaller pictures
 _DNXHR_PROFILES = {"yuv422p": "dnxhr_hq", "yuv422p10le": "dnxhr_hqx", "yuv444p10le": "dnxhr_444",
                    "gbrp10le": "dnxhr_444"}
 

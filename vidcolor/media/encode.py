@@ -340,8 +340,9 @@ class Writer:
                               f"(FFmpeg: {ex.strerror or ex}); try another container") from ex
 
     def _refused(self, frame: av.VideoFrame, ex: av.FFmpegError) -> OutputError:
+        hint = refusal_hint(self.opts.codec, (frame.width, frame.height))
         return OutputError(f"{self.path}: the {self.opts.codec} encoder refused this video ({frame.width}x"
-                           f"{frame.height} {frame.format.name}): {ex}{refusal_hint(self.opts.codec)}")
+                           f"{frame.height} {frame.format.name}): {ex}{hint}")
 
     def packet(self, packet: av.Packet) -> None:
         if self.video is None:
