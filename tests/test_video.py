@@ -209,6 +209,9 @@ def test_a_range_given_in_the_films_timecode_starts_at_the_frame_with_that_label
                    encode=EncodeOptions(crf=0))
     assert [y.tobytes() for y in luma_planes(dst)] == [y.tobytes() for y in luma_planes(src)[30:35]]
     assert _timecodes(dst) == {"video": "01:00:01:05"}
+    colorize_video(src, tmp_path / "length.mkv", model="tiny-random", progress=False, start="01:00:01:05",
+                   duration="00:00:00:05", encode=EncodeOptions(crf=0))  # a length in timecode: 5 frames
+    assert [y.tobytes() for y in luma_planes(tmp_path / "length.mkv")] == [y.tobytes() for y in luma_planes(dst)]
     assert run(["preview", str(src), "-o", str(tmp_path / "s.png"), "--at", "01:00:01:05", "--json", "--model",
                 "tiny-random"]) == 0
     assert json.loads(capsys.readouterr().out)["times"] == ["00:00:01.200"]

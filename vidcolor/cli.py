@@ -124,7 +124,8 @@ def colorize(
     start: str | None = typer.Option(None, help="Range start: hh:mm:ss.ms, seconds, f<frame>, or the film's "
                                      "SMPTE timecode hh:mm:ss:ff."),
     end: str | None = typer.Option(None, help="Range end (excluded), same forms."),
-    duration: str | None = typer.Option(None, help="Range length, instead of --end."),
+    duration: str | None = typer.Option(None, help="Range length, instead of --end: seconds, hh:mm:ss.ms, "
+                                        "f<frames> or hh:mm:ss:ff."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Output the input and the result side by side."),
     reference: Path | None = typer.Option(None, help="Color photo whose mood (global features) to use, or a .csv "
                                           "of 'shot index,photo' lines (per-shot moods)."),

@@ -52,7 +52,8 @@ def _counts_frames(text: str | float) -> bool:
 
 
 def to_seconds(text: str | float, rate: Fraction | None) -> float:
-    """A position or a length -> seconds. Frame numbers (f<n>) need the stream's frame rate."""
+    """A position or a length -> seconds. Frame numbers (f<n>) and lengths in timecode (hh:mm:ss:ff, counted
+    at the second's frames: 30 at 29.97 fps) need the stream's frame rate."""
     if isinstance(text, (int, float)):  # the API's seconds: checked as the command line's are
         value = float(text)
     else:
@@ -62,6 +63,10 @@ def to_seconds(text: str | float, rate: Fraction | None) -> float:
                 if not rate:
                     raise UsageError(f"position {text!r}: the video has no frame rate to count frames with")
                 value = int(s[1:]) / float(rate)  # 'f-5' too is checked below
+            elif _SMPTE_POSITION.match(s):  # a length in timecode (--duration): frames at the second's count
+                if not rate:
+                    raise UsageError(f"length {text!r}: the video has no frame rate to count frames with")
+                value = smpte_frames(s.replace(";", ":"), rate) / float(rate)
             elif m := _CLOCK.match(s):
                 hours, minutes, seconds = m.groups()
                 value = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
@@ -70,7 +75,7 @@ def to_seconds(text: str | float, rate: Fraction | None) -> float:
         except ValueError:
             value = -1.0
     if not value >= 0:  # negative or NaN
-        raise UsageError(f"position {text!r}: use hh:mm:ss.ms, seconds, or f<frame number>")
+        raise UsageError(f"position {text!r}: use hh:mm:ss.ms, seconds, f<frame number> or timecode hh:mm:ss:ff")
     return value
 
 
