@@ -254,16 +254,18 @@ def scanner_dpx(folder: Path, frames: int, film_rate: float, timecode: int, big_
 @pytest.mark.parametrize("big_endian", [False, True])
 def test_dpx_scans_keep_their_rate_and_timecode(tmp_path, big_endian):
     """A scanner's 18 fps silent film plays at 18 fps, not 24, and the colorized film starts at the first
-    scan's timecode (01:02:03:04), also for a range (4 frames later: 01:02:03:08)."""
+    scan's timecode (01:02:03:04), also for a range (4 frames later: 01:02:03:08, by number or by timecode)."""
     pattern = scanner_dpx(tmp_path / "scans", 10, 18.0, 0x01020304, big_endian)
     report = colorize_video(pattern, tmp_path / "c.mov", model="tiny-random", progress=False)
     assert report.frames_out == 10
     with av.open(str(tmp_path / "c.mov")) as c:
         assert c.streams.video[0].average_rate == 18
         assert c.streams.video[0].metadata.get("timecode") == "01:02:03:04"
-    colorize_video(pattern, tmp_path / "r.mov", model="tiny-random", progress=False, start="f4")
-    with av.open(str(tmp_path / "r.mov")) as c:
-        assert c.streams.video[0].metadata.get("timecode") == "01:02:03:08"
+    for start in ("f4", "01:02:03:08"):  # a frame number, or the scans' own timecode: an editor's list
+        colorize_video(pattern, tmp_path / "r.mov", model="tiny-random", progress=False, start=start, overwrite=True)
+        with av.open(str(tmp_path / "r.mov")) as c:
+            assert c.streams.video[0].metadata.get("timecode") == "01:02:03:08"
+            assert len(list(c.decode(video=0))) == 6
     colorize_video(pattern, tmp_path / "at24.mov", model="tiny-random", progress=False, frame_rate="24")
     with av.open(str(tmp_path / "at24.mov")) as c:  # --frame-rate still decides
         assert c.streams.video[0].average_rate == 24
