@@ -265,11 +265,12 @@ def _is_timecode_track(stream: av.stream.Stream) -> bool:
     return stream.type == "data" and timecode_tag(stream.metadata) is not None
 
 
-def _time_range(info: VideoInfo, start, end, duration, timecode: str | None) -> TimeRange | None:
-    """The range asked, in seconds from the film's first frame (`timecode`: that frame's, for positions
-    given as SMPTE timecode)."""
+def _time_range(container: av.container.InputContainer, info: VideoInfo, start, end, duration) -> TimeRange | None:
+    """The range asked, in seconds from the film's first frame (positions in SMPTE timecode count from that
+    frame's: the film's timecode, read only for a range)."""
     if start is None and end is None and duration is None:
         return None
+    timecode = film_timecode(container)
     if end is not None and duration is not None:
         raise UsageError("give --end or --duration, not both")
     t0 = to_position(start, info.rate, timecode) if start is not None else 0.0
@@ -456,8 +457,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         encode = replace(encode, codec=codec)
         report.warnings += unused_options(codec, encode)
         info = video_info(container)
-        span = _time_range(info, start, end, duration, film_timecode(container))
-        survey = film_survey(src, frame_rate, info, opened_first(container))
+        span = _time_range(container, info, start, end, duration)
+        first_file = opened_first(container)  # a scan's first number; None for a film
+        survey = film_survey(src, frame_rate, info, first_file)
         film = chosen_levels(levels, survey)
         report.levels, report.coloring = asdict(film), asdict(survey.coloring)
         if survey.coloring.kind == "color" and not recolor:
@@ -476,9 +478,9 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
         with (atomic_output(src, dst, overwrite, image_files) as tmp, deferred_interrupt() as interrupted,
               slice_workers(colorizer.device) as split):
             writer = Writer(tmp, container, side, encode, info.rate, rebase=span is not None or image_files,
-                            label=dst, first_number=(opened_first(container) or 0) if image_files else None,
+                            label=dst, first_number=(first_file or 0) if image_files else None,
                             chapters=_chapters(container, span))
-            seen, first_file = _Seen(), opened_first(container)
+            seen = _Seen()
 
             def decoded():
                 for item in demux_decode(container, side, stats, span):

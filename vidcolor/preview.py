@@ -57,7 +57,8 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         # and judges the film's colors by the frames it shows
         sampled = not at or levels == "auto"
         length = film_length(src, frame_rate, info) if sampled else None
-        times = [to_position(t, info.rate, film_timecode(container)) for t in at] if at else spread(length, count)
+        timecode = film_timecode(container) if at else None  # for --at in SMPTE timecode
+        times = [to_position(t, info.rate, timecode) for t in at] if at else spread(length, count)
         surveyed = film_survey(src, frame_rate, info, opened_first(container), length) if sampled else None
         film = chosen_levels(levels, surveyed)
         frames = frames_at(container, info, times)

@@ -41,13 +41,12 @@ def read_index(data: Path) -> list[dict]:
     its `source` and scene `label` for the classifier, where the source is a scene data set."""
     try:
         if data.is_dir():
-            with open(data / INDEX, newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                rows = list(reader)
+            text = (data / INDEX).read_bytes().decode("utf-8")
         else:
             with tarfile.open(data) as tar:
-                reader = csv.DictReader(io.TextIOWrapper(tar.extractfile(INDEX), encoding="utf-8"))
-                rows = list(reader)
+                text = tar.extractfile(INDEX).read().decode("utf-8")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
     except (OSError, KeyError, tarfile.TarError, UnicodeDecodeError, csv.Error) as ex:
         raise InputError(f"{data}: cannot read {INDEX} ({ex})") from ex
     if missing := [c for c in ("path", "split") if c not in (reader.fieldnames or ())]:
