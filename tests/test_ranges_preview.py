@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 
 import av
@@ -97,6 +98,16 @@ def test_the_shot_list_numbers_frames_as_ranges_do_on_a_variable_rate(clip, tmp_
                 "--end", "f3"]) == 2
     assert ("no frame begins in the range from 0.107 s to 0.178 s: frames begin at 0.100 s and 0.200 s"
             in capsys.readouterr().err)
+    # scans written from a range are named by the same rule: frame i of the first shot (at i / 10 s) is
+    # number round(i / 10 x 225/16), and the shot's last is its end_frame (they had been the first's number
+    # plus the rounded offset: 9 for the frame at 0.6 s, which is 8)
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    assert run([str(src), "-o", str(scans / "f_%03d.png"), "--model", "tiny-random", "-q", "--start", "f3",
+                "--end", f"f{shots[1]['start_frame']}"]) == 0
+    numbers = [math.floor(i / 10 * Fraction(225, 16) + Fraction(1, 2)) for i in range(2, 15)]
+    assert sorted(p.name for p in scans.iterdir()) == [f"f_{n:03d}.png" for n in numbers]
+    assert numbers[-1] == shots[0]["end_frame"]
 
 
 def test_range_errors(long_clip, tmp_path, capsys):

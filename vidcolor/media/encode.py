@@ -284,13 +284,21 @@ class Writer:
             log.warning("timecode %r dropped: it cannot be moved to the range's start (%s)", timecode, ex)
             return None
 
+    def _number(self, frame: av.VideoFrame) -> int | None:
+        """A scan's number, where the film has a rate: its time from the film's first frame x the rate,
+        rounded, as ranges and `vidcolor shots` count (not the first's number plus the rounded offset, which
+        on a variable rate can be one off)."""
+        if self.first_number is None or frame.pts is None or not self.rate:
+            return None
+        since = float(frame.pts * frame.time_base) - film_start(self.source.streams.video[0])
+        return self.first_number + frame_number(since, self.rate)
+
     def frame(self, frame: av.VideoFrame, rotation: int = 0) -> None:
+        number = self._number(frame)
         if self.video is None:
             start = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
             if self.rebase or start < 0:
                 self.rebase, self.offset_s = True, start
-            if self.first_number is not None and self.rate:  # a range's first frame: its own number
-                self.first_number += frame_number(start - film_start(self.source.streams.video[0]), self.rate)
             self._open_streams(frame, rotation)
             self._start(frame)
             for packet in self.pending:
@@ -306,7 +314,7 @@ class Writer:
                 frame.pts = math.floor(frame.pts * scale + Fraction(1, 2))  # pairwise
             frame.duration, frame.time_base = round(max(frame.duration, 0) * scale), coded  # 0: unknown
         if self.first_number is not None and frame.pts is not None:
-            frame.pts += self.first_number
+            frame.pts = number if number is not None else frame.pts + self.first_number
         if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
             # Encoders need strictly increasing pts; broken files repeat or omit them.
             frame.pts = 0 if self.last_pts is None else self.last_pts + 1
