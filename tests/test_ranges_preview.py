@@ -187,6 +187,9 @@ def test_preview_spreads_its_frames_over_the_picture_not_the_sound(tmp_path, cap
         assert len(times) == 4 and all(t < "00:00:01.1" for t in times)
     assert run(["preview", str(src), "-o", str(tmp_path / "at.png"), "--at", "2.0", "--model", "tiny-random"]) == 2
     assert "no frame at or after 00:00:02.000: the picture ends before it" in capsys.readouterr().err  # as --start
+    # a frame named by number is said as typed, not as the time half a frame before it that is looked from
+    assert run(["preview", str(src), "-o", str(tmp_path / "at.png"), "--at", "f30", "--model", "tiny-random"]) == 2
+    assert "no frame at f30: the picture ends before it" in capsys.readouterr().err
 
 
 def test_side_by_side(long_clip, tmp_path):

@@ -47,6 +47,12 @@ def frame_number(seconds: float, rate: float | Fraction) -> int:
     return math.floor(seconds * float(rate) + 0.5)
 
 
+def names_a_frame(text: str | float) -> bool:
+    """Whether a position names a frame (f<n>, a SMPTE label) rather than a time: messages say it as typed,
+    not as the time half a frame before it that is looked from."""
+    return _counts_frames(text) or (isinstance(text, str) and bool(_SMPTE_POSITION.match(text.strip())))
+
+
 def _counts_frames(text: str | float) -> bool:
     return isinstance(text, str) and text.strip().lower().startswith("f")
 
