@@ -114,6 +114,12 @@ def test_range_errors(long_clip, tmp_path, capsys):
     dst = tmp_path / "o.mp4"
     assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "2", "--end", "1"]) == 2
     assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "99"]) == 2
+    assert "the range starts at 99.000 s, after the end of the film (4.000 s)" in capsys.readouterr().err
+    # frames are named as typed, at their own time (they had been said at the half frame before them)
+    assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "f500"]) == 2
+    assert "the range starts at f500 (20.000 s), after the end of the film" in capsys.readouterr().err
+    assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "f10", "--end", "f5"]) == 2
+    assert "empty range: it ends at f5 (0.200 s) and starts at f10 (0.400 s)" in capsys.readouterr().err
     assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "abc"]) == 2
     assert "use hh:mm:ss.ms" in capsys.readouterr().err
     # after the last frame's start, within the film: it had said "no video frame could be decoded" (exit 3)
@@ -189,7 +195,7 @@ def test_preview_spreads_its_frames_over_the_picture_not_the_sound(tmp_path, cap
     assert "no frame at or after 00:00:02.000: the picture ends before it" in capsys.readouterr().err  # as --start
     # a frame named by number is said as typed, not as the time half a frame before it that is looked from
     assert run(["preview", str(src), "-o", str(tmp_path / "at.png"), "--at", "f30", "--model", "tiny-random"]) == 2
-    assert "no frame at f30: the picture ends before it" in capsys.readouterr().err
+    assert "no frame at f30 (1.200 s): the picture ends before it" in capsys.readouterr().err
 
 
 def test_side_by_side(long_clip, tmp_path):

@@ -49,7 +49,7 @@ from .progress import FilmBar
 from .shots import shot_at
 from .streaming import Consumer, deferred_interrupt, run_ahead
 from .survey import check_levels, chosen_levels, film_survey, kept_kinds, said_of_film
-from .timecode import format_clock, timecode_tag, to_position, to_seconds
+from .timecode import format_clock, said_position, timecode_tag, to_position, to_seconds
 from .workers import slice_workers
 
 log = logging.getLogger("vidcolor")
@@ -277,11 +277,13 @@ def _time_range(container: av.container.InputContainer, info: VideoInfo, start, 
     t1 = to_position(end, info.rate, timecode) if end is not None else (
         t0 + to_seconds(duration, info.rate) if duration is not None else None)
     if t1 is not None and t1 <= t0:
-        raise UsageError(f"empty range: it ends ({t1:.3f} s) before it starts ({t0:.3f} s)")
+        raise UsageError(f"empty range: it ends at {said_position(end, t1, info.rate)} and starts at "
+                         f"{said_position(start, t0, info.rate)}")
     # refused before reading only when surely past the end: MPEG-PS headers estimate durations 30% short, and
     # parts joined into one MPEG-TS or -PS file may last longer than its raw clock's first to last time
     if info.duration is not None and not info.clock_may_jump and t0 >= 1.5 * info.duration + 5:
-        raise UsageError(f"the range starts at {t0:.3f} s, after the end of the film ({info.duration:.3f} s)")
+        raise UsageError(f"the range starts at {said_position(start, t0, info.rate)}, after the end of the film "
+                         f"({info.duration:.3f} s)")
     return TimeRange(t0, t1)
 
 

@@ -20,7 +20,7 @@ from .media.sequence import is_sequence, opened_first
 from .naming import image_format, is_photo
 from .outputs import atomic_output
 from .survey import check_levels, chosen_levels, film_survey, frames_colorings, kept_kinds, said_of_film
-from .timecode import format_clock, names_a_frame, to_position
+from .timecode import format_clock, names_a_frame, said_position, to_position
 
 log = logging.getLogger("vidcolor")
 
@@ -81,7 +81,7 @@ def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, 
         judged = iter(shown)  # the frames found, in turn
         for i, (t, found) in enumerate(zip(times, frames)):
             if found is None and at:
-                where = at[i] if names_a_frame(at[i]) else f"or after {format_clock(t)}"
+                where = said_position(at[i], t, info.rate) if names_a_frame(at[i]) else f"or after {format_clock(t)}"
                 raise UsageError(f"{src}: no frame at {where}: the picture ends before it")
             if found is None:  # spread over a length the picture does not fill (sound that runs on, in flv)
                 continue

@@ -47,10 +47,17 @@ def frame_number(seconds: float, rate: float | Fraction) -> int:
     return math.floor(seconds * float(rate) + 0.5)
 
 
-def names_a_frame(text: str | float) -> bool:
-    """Whether a position names a frame (f<n>, a SMPTE label) rather than a time: messages say it as typed,
-    not as the time half a frame before it that is looked from."""
+def names_a_frame(text: str | float | None) -> bool:
+    """Whether a position names a frame (f<n>, a SMPTE label) rather than a time."""
     return _counts_frames(text) or (isinstance(text, str) and bool(_SMPTE_POSITION.match(text.strip())))
+
+
+def said_position(text: str | float | None, seconds: float, rate: Fraction | None) -> str:
+    """A position for messages: a frame as typed, with its own time, not the half frame before it that
+    `seconds` (from to_position) looks from; frame 0's is 0, where that was clamped."""
+    if names_a_frame(text) and rate:
+        return f"{str(text).strip()} ({seconds + 0.5 / float(rate) if seconds > 0 else 0.0:.3f} s)"
+    return f"{seconds:.3f} s"
 
 
 def _counts_frames(text: str | float) -> bool:
