@@ -632,8 +632,8 @@ def test_a_range_past_the_sound_into_mxf_is_refused_by_name(tmp_path):
         assert report.frames_out == 25 and sum(p.size for p in c.demux(audio=0)) == 10 * 1920 * 2 * 3
 
 
-@pytest.mark.parametrize("codec, ext, can", [("libvpx-vp9", "mov", ".mkv, .mp4, .avi"), ("v210", "mxf", ".mov, .avi"),
-                                             ("prores_ks", "ts", ".mov, .mkv")])
+@pytest.mark.parametrize("codec, ext, can", [("libvpx-vp9", "mov", ".mkv, .mp4, .avi, .webm"), ("v210", "mxf", ".mov, .avi"),
+                                             ("prores_ks", "ts", ".mov, .mkv, .mxf")])
 def test_a_codec_the_container_does_not_hold_is_refused_before_the_model_loads(tmp_path, codec, ext, can):
     """Muxers that list a codec and then refuse it in their header (VP9 in mov, a codec MXF has no label for)
     refused every packet after it: an empty file was reported as written, the sound counted as damaged

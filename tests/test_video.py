@@ -444,7 +444,7 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
         colorize_video(src, tmp_path / "out3.mp4", model="no-such-model",  # listed, no chip: before the model
                        encode=EncodeOptions(codec="h264_v4l2m2m"), progress=False)
     assert not (tmp_path / "out3.mp4").exists()
-    with pytest.raises(OutputError, match=r"the \.mkv container cannot hold dnxhd video \(\.mov can\)"):
+    with pytest.raises(OutputError, match=r"the \.mkv container cannot hold dnxhd video \(\.mov, \.mxf can\)"):
         colorize_video(src, tmp_path / "out4.mkv", model="no-such-model",  # refused before the model loads
                        encode=EncodeOptions(codec="dnxhd"), progress=False)
 

@@ -208,7 +208,8 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
 
 
 # Named where a container refuses a codec; not MXF, whose muxer answers yes for every codec until it writes
-_FILM_SUFFIXES = (".mov", ".mkv", ".mp4", ".avi")
+# MXF and WebM last: DNxHD's broadcast container, VP9's web one (named where they hold the codec)
+_FILM_SUFFIXES = (".mov", ".mkv", ".mp4", ".avi", ".mxf", ".webm")
 
 
 def holders(codec: str) -> list[str]:
