@@ -207,8 +207,8 @@ def video_codec(path: Path, codec: str) -> tuple[str, str | None]:
                           "encoder (write .mkv, .mp4, .mov or .webm)") from None
 
 
-# Named where a container refuses a codec; not MXF, whose muxer answers yes for every codec until it writes
-# MXF and WebM last: DNxHD's broadcast container, VP9's web one (named where they hold the codec)
+# Named where a container refuses a codec, most used first; MXF (DNxHD's broadcast container) and WebM (VP9's)
+# last, and only where their header takes the codec (_holds_video)
 _FILM_SUFFIXES = (".mov", ".mkv", ".mp4", ".avi", ".mxf", ".webm")
 
 
