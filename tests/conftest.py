@@ -60,15 +60,16 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
               pts: list[int] | None = None, time_base: Fraction | None = None, rotation: int = 0,
               color_range: int | None = None, metadata: dict | None = None, sar: Fraction | None = None,
               chapters: list[tuple[int, int, str]] | None = None, audio_rate: int | None = None,
-              tint: tuple[float, float, float] | None = None, color_photos: tuple[str, ...] = ()) -> Path:
+              tint: tuple[float, float, float] | None = None, color_photos: tuple[str, ...] = (),
+              options: dict[str, str] | None = None) -> Path:
     """Write a clip: a slow pan over each photo in turn (one shot per photo), sine tones as audio.
 
     `tint`: the gray pictures times this RGB color, as a tinted film base (SEPIA, BLUE_TINT). `color_photos`:
     these photos' shots stay in color in a gray clip (a documentary's interviews between archive footage).
 
     `pts` gives explicit frame timestamps in `time_base` (variable frame rate); `chapters`, (start ms,
-    end ms, title) each."""
-    out = av.open(str(path), "w")
+    end ms, title) each; `options`, the muxer's."""
+    out = av.open(str(path), "w", options=options)
     if metadata:
         out.metadata.update(metadata)
     if chapters:

@@ -531,6 +531,15 @@ def test_cover_pictures_are_kept_where_the_container_holds_them(tmp_path, caplog
         report = colorize_video(src, tmp_path / f"colored.{ext}", model="tiny-random", progress=False)
         assert report.frames_out == 10 and covers(tmp_path / f"colored.{ext}") == ([] if ext == "mov" else covers(src))
     assert "attached file #2 (cover.jpg) dropped: the mov container cannot hold it" in caplog.text
+    # a tag named in reverse DNS beside the cover (Matroska holds both): the mp4 keeps the cover, which FFmpeg
+    # drops where it writes such tags
+    def cover_and_tag(out: av.container.OutputContainer) -> None:
+        out.metadata["com.apple.quicktime.make"] = "Kodak"
+        out.add_attachment("cover.jpg", "image/jpeg", jpeg.getvalue())
+
+    both = remux(make_clip(tmp_path / "plain.mkv", frames=10), tmp_path / "tagged.mkv", cover_and_tag)
+    colorize_video(both, tmp_path / "both.mp4", model="tiny-random", progress=False)
+    assert covers(tmp_path / "both.mp4") == covers(src)
 
 
 def test_chapters_are_kept_and_a_range_keeps_its_own_part_of_them(tmp_path):
@@ -632,8 +641,8 @@ def test_a_range_past_the_sound_into_mxf_is_refused_by_name(tmp_path):
         assert report.frames_out == 25 and sum(p.size for p in c.demux(audio=0)) == 10 * 1920 * 2 * 3
 
 
-@pytest.mark.parametrize("codec, ext, can", [("libvpx-vp9", "mov", ".mkv, .mp4, .avi, .webm"), ("v210", "mxf", ".mov, .avi"),
-                                             ("prores_ks", "ts", ".mov, .mkv, .mxf")])
+@pytest.mark.parametrize("codec, ext, can", [("libvpx-vp9", "mov", ".mkv, .mp4, .avi, .webm"),
+                                             ("v210", "mxf", ".mov, .avi"), ("prores_ks", "ts", ".mov, .mkv, .mxf")])
 def test_a_codec_the_container_does_not_hold_is_refused_before_the_model_loads(tmp_path, codec, ext, can):
     """Muxers that list a codec and then refuse it in their header (VP9 in mov, a codec MXF has no label for)
     refused every packet after it: an empty file was reported as written, the sound counted as damaged

@@ -65,6 +65,27 @@ def test_mp4_h264_aac_keeps_frames_audio_and_luma(clip, tmp_path):
     assert chroma_spread(dst) > 1.0  # the gray film got color
 
 
+def test_a_phones_tags_named_in_reverse_dns_are_kept(clip, tmp_path):
+    """A phone's or an editing system's tags (com.apple.quicktime.make, .creationdate) are 'mdta' keys, which
+    mov and mp4 write only when asked: they had been dropped, and a date before 1970, then kept only in the
+    header, read back 66 years late (FFmpeg takes a header's time under 2^31 s as counted from 1970). The
+    source's brands are its own, not the output's. A film without such tags keeps the classic title atom."""
+    tags = {"title": "Picnic", "artist": "Grandpa", "creation_time": "1962-07-04T12:00:00.000000Z",
+            "com.apple.quicktime.make": "Kodak", "com.apple.quicktime.creationdate": "1962-07-04T12:00:00+0200"}
+    src = clip("phone.mov", frames=5, audio=(), metadata=tags, options={"movflags": "use_metadata_tags"})
+    for ext, brand in (("mov", "qt  "), ("mp4", "isom"), ("mkv", None)):
+        dst = tmp_path / f"out.{ext}"
+        colorize_video(src, dst, model="tiny-random", progress=False)
+        with av.open(str(dst)) as c:
+            kept = {k.lower(): v for k, v in c.metadata.items()}
+        assert {k: kept.get(k) for k in tags} == tags
+        assert kept.get("major_brand") == brand
+    plain = clip("plain.mov", frames=5, audio=(), metadata={"title": "Picnic"})
+    colorize_video(plain, tmp_path / "plain_out.mov", model="tiny-random", progress=False)
+    written = (tmp_path / "plain_out.mov").read_bytes()
+    assert b"\xa9nam" in written and b"mdta" not in written
+
+
 def test_mkv_two_audio_tracks_and_subtitles(clip, tmp_path):
     src = clip("film.mkv", audio=("flac", "opus"), subtitles=True)
     dst = tmp_path / "out.mkv"

@@ -74,6 +74,8 @@ class Muxer:
     # is its packet's, which with B-frames is not the last picture shown
     decode_order_times: bool = False
     no_empty_tracks: bool = False  # cannot finish a file in which a track got no packet
+    # holds a tag named in reverse DNS (com.apple.quicktime.make) only as an 'mdta' key, when asked
+    keyed_tags: bool = False
 
 
 _OGG = Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
@@ -82,8 +84,8 @@ _MPEG_VIDEO = frozenset({"mpeg1video", "mpeg2video", "mpeg4", "h264", "hevc"})
 _MPEG_PS = Muxer(own_video="mpeg2video", identified_video=_MPEG_VIDEO)
 _MUXERS = {
     "matroska": Muxer(attachments=True),
-    "mp4": Muxer(cover_art=True, hevc_tag="hvc1", decode_order_times=True),
-    "mov": Muxer(hevc_tag="hvc1", decode_order_times=True),
+    "mp4": Muxer(cover_art=True, hevc_tag="hvc1", decode_order_times=True, keyed_tags=True),
+    "mov": Muxer(hevc_tag="hvc1", decode_order_times=True, keyed_tags=True),
     "3gp": Muxer(decode_order_times=True), "3g2": Muxer(decode_order_times=True),  # phones' mp4
     # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
     "avi": Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),
@@ -99,6 +101,17 @@ _MUXERS = {
 
 def muxer_of(fmt: str) -> Muxer:
     return _MUXERS.get(fmt, Muxer())
+
+
+def muxer_options(fmt: str | None, tags: dict[str, str], cover: bool) -> dict[str, str]:
+    """What the muxer opens with. A phone's or an editing system's tags are named in reverse DNS
+    (com.apple.quicktime.make, .creationdate, com.android.version), which mov and mp4 hold only as 'mdta'
+    keys: asked for those, FFmpeg writes every tag so, in place of the classic title and artist atoms other
+    players read, and drops mp4's cover art without a word. So only where the film has such a tag (its own
+    file held them so) and no `cover` picture goes along."""
+    if muxer_of(fmt or "").keyed_tags and not cover and any("." in key for key in tags):
+        return {"movflags": "use_metadata_tags"}
+    return {}
 
 
 def muxer_takes(fmt: str, stream: av.stream.Stream, codec: str | None = None) -> bool:

@@ -29,6 +29,7 @@ from .containers import (
     format_for,
     is_cover,
     muxer_of,
+    muxer_options,
     muxer_takes,
     named_layout,
     sample_rate_for,
@@ -38,7 +39,10 @@ from .probe import film_timecode
 
 log = logging.getLogger("vidcolor")
 
-_STALE_TAGS = {"duration", "encoder", "number_of_frames", "number_of_bytes", "bps"}  # describe the old encode
+# describe the old encode, or the old file's kind (an mp4's brands, which Matroska would keep as tags and an mp4
+# with 'mdta' keys would hold beside its own)
+_STALE_TAGS = {"duration", "encoder", "number_of_frames", "number_of_bytes", "bps", "major_brand", "minor_version",
+               "compatible_brands"}
 
 
 def _tags(metadata: dict) -> dict:
@@ -144,9 +148,11 @@ class Writer:
         self.side_streams = side_streams
         self.first_number = first_number
         self.chapters = chapters or []
-        options = {"frame_pts": "1"} if first_number is not None else None  # file names from pts
+        fmt = format_for(self.path)
+        options = ({"frame_pts": "1"} if first_number is not None  # file names from pts
+                   else muxer_options(fmt, _tags(source.metadata), any(is_cover(s) for s in side_streams)))
         try:
-            self.out = av.open(str(path), mode="w", format=format_for(self.path), options=options)
+            self.out = av.open(str(path), mode="w", format=fmt, options=options)
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{path}: cannot write this kind of file ({ex})") from ex
         self.video: av.video.stream.VideoStream | None = None
