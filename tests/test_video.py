@@ -86,6 +86,22 @@ def test_a_phones_tags_named_in_reverse_dns_are_kept(clip, tmp_path):
     assert b"\xa9nam" in written and b"mdta" not in written
 
 
+def test_tags_the_output_cannot_hold_are_named(clip, tmp_path):
+    """Each muxer holds its own set of tags and left the others out without a word: a Matroska master's
+    date of recording has no place in mp4, nor its description in mov. The old file's writing program
+    (AVI's 'software') is not the film's."""
+    src = clip("master.mkv", frames=5, audio=(), metadata={"title": "Picnic", "DATE_RECORDED": "1962-07-04",
+                                                           "DESCRIPTION": "reel 3"})
+    for ext, dropped in (("mkv", None), ("mp4", "DATE_RECORDED"), ("mov", "DATE_RECORDED, DESCRIPTION")):
+        report = colorize_video(src, tmp_path / f"out.{ext}", model="tiny-random", progress=False)
+        assert report.warnings == ([f"tags {dropped} not kept: the {ext} container cannot hold them (.mkv keeps "
+                                    "every tag)"] if dropped else [])
+        with av.open(str(tmp_path / f"out.{ext}")) as c:
+            assert c.metadata["title"] == "Picnic"
+    avi = clip("old.avi", frames=5, audio=(), metadata={"title": "Picnic"})
+    assert colorize_video(avi, tmp_path / "from_avi.mp4", model="tiny-random", progress=False).warnings == []
+
+
 def test_mkv_two_audio_tracks_and_subtitles(clip, tmp_path):
     src = clip("film.mkv", audio=("flac", "opus"), subtitles=True)
     dst = tmp_path / "out.mkv"

@@ -376,6 +376,9 @@ def _written_warnings(writer: Writer, changes: PictureChanges | None, report: Vi
     if report.kept_color_shots:
         warnings.append(f"{report.kept_color_shots} of its {report.shots} shots have colors of their own and kept "
                         "them (--recolor colorizes them too)")
+    if writer.dropped_tags:
+        warnings.append(f"tags {', '.join(writer.dropped_tags)} not kept: the {writer.out.format.name} container "
+                        "cannot hold them (.mkv keeps every tag)")
     if writer.bumped_pts:
         warnings.append(f"{writer.bumped_pts} frames had missing or repeated timestamps; they were moved by one "
                         "tick to keep the order")

@@ -41,8 +41,8 @@ log = logging.getLogger("vidcolor")
 
 # describe the old encode, or the old file's kind (an mp4's brands, which Matroska would keep as tags and an mp4
 # with 'mdta' keys would hold beside its own)
-_STALE_TAGS = {"duration", "encoder", "number_of_frames", "number_of_bytes", "bps", "major_brand", "minor_version",
-               "compatible_brands"}
+_STALE_TAGS = {"duration", "encoder", "software", "number_of_frames", "number_of_bytes", "bps", "major_brand",
+               "minor_version", "compatible_brands"}
 
 
 def _tags(metadata: dict) -> dict:
@@ -168,6 +168,7 @@ class Writer:
         self.tail_refused = False  # the muxer refused a copied packet while it finished the file (close)
         self.last_pts: int | None = None
         self.bumped_pts = 0
+        self.dropped_tags: list[str] = []  # the film's tags the written file does not hold (close)
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
         self.filled: set[int] = set()  # output streams that got a packet (kept where the muxer needs it)
         self.muxer = muxer_of(self.out.format.name)
@@ -476,6 +477,18 @@ class Writer:
         except OSError as ex:
             raise disk_full(ex, self.path) or OutputError(
                 f"{self.path}: could not finish the file ({ex.strerror or ex}); nothing was left") from ex
+        if self.first_number is None:  # image files hold pictures only, which is said already
+            self.dropped_tags = self._dropped_tags()
+
+    def _dropped_tags(self) -> list[str]:
+        """The film's tags that the written file does not read back: each muxer holds its own set (mp4 has
+        no DATE_RECORDED, mov no description, MPEG-TS no title) and leaves the others out without a word."""
+        try:
+            with av.open(str(self.file)) as written:
+                kept = {key.lower() for key in written.metadata}
+        except (av.FFmpegError, OSError):  # a stream FFmpeg writes and cannot read back: no word on its tags
+            return []
+        return sorted((key for key in _tags(self.source.metadata) if key.lower() not in kept), key=str.lower)
 
     def _refuse_empty_tracks(self) -> None:
         """MXF fails to finish a file with a track that holds nothing (FFmpeg's 'unknown error'): a range past
