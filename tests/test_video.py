@@ -100,6 +100,10 @@ def test_tags_the_output_cannot_hold_are_named(clip, tmp_path):
             assert c.metadata["title"] == "Picnic"
     avi = clip("old.avi", frames=5, audio=(), metadata={"title": "Picnic"})
     assert colorize_video(avi, tmp_path / "from_avi.mp4", model="tiny-random", progress=False).warnings == []
+    # mp4 reads a place back twice, the second with its language (location-eng): named once
+    mp4 = clip("phone.mp4", frames=5, audio=(), metadata={"title": "Picnic", "location": "+48.8577+002.2950/"})
+    assert colorize_video(mp4, tmp_path / "to.avi", model="tiny-random", progress=False).warnings == [
+        "tags location not kept: the avi container cannot hold them (.mkv keeps every tag)"]
 
 
 def test_mkv_two_audio_tracks_and_subtitles(clip, tmp_path):

@@ -488,7 +488,10 @@ class Writer:
                 kept = {key.lower() for key in written.metadata}
         except (av.FFmpegError, OSError):  # a stream FFmpeg writes and cannot read back: no word on its tags
             return []
-        return sorted((key for key in _tags(self.source.metadata) if key.lower() not in kept), key=str.lower)
+        dropped = {key for key in _tags(self.source.metadata) if key.lower() not in kept}
+        # mov's strings come twice, the second named with their language (location-eng): said once
+        return sorted((key for key in dropped if "-" not in key or key.rsplit("-", 1)[0] not in dropped),
+                      key=str.lower)
 
     def _refuse_empty_tracks(self) -> None:
         """MXF fails to finish a file with a track that holds nothing (FFmpeg's 'unknown error'): a range past
