@@ -108,8 +108,9 @@ def muxer_options(fmt: str | None, tags: dict[str, str], cover: bool) -> dict[st
     (com.apple.quicktime.make, .creationdate, com.android.version), which mov and mp4 hold only as 'mdta'
     keys: asked for those, FFmpeg writes every tag so, in place of the classic title and artist atoms other
     players read, and drops mp4's cover art without a word. So only where the film has such a tag (its own
-    file held them so) and no `cover` picture goes along."""
-    if muxer_of(fmt or "").keyed_tags and not cover and any("." in key for key in tags):
+    file held them so) and no `cover` picture goes along where the container keeps one."""
+    muxer = muxer_of(fmt or "")
+    if muxer.keyed_tags and not (cover and muxer.cover_art) and any("." in key for key in tags):
         return {"movflags": "use_metadata_tags"}
     return {}
 

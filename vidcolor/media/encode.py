@@ -489,7 +489,7 @@ class Writer:
         except (av.FFmpegError, OSError):  # a stream FFmpeg writes and cannot read back: no word on its tags
             return []
         dropped = {key for key in _tags(self.source.metadata) if key.lower() not in kept}
-        # mov's strings come twice, the second named with their language (location-eng): said once
+        # mov's and mp4's strings come twice, the second named with their language (location-eng): said once
         return sorted((key for key in dropped if "-" not in key or key.rsplit("-", 1)[0] not in dropped),
                       key=str.lower)
 
