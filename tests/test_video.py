@@ -98,6 +98,11 @@ def test_tags_the_output_cannot_hold_are_named(clip, tmp_path):
                                     "every tag)"] if dropped else [])
         with av.open(str(tmp_path / f"out.{ext}")) as c:
             assert c.metadata["title"] == "Picnic"
+    # MPEG-TS holds the title as its service's name, which FFmpeg reads back as a program's tag
+    report = colorize_video(src, tmp_path / "out.ts", model="tiny-random", progress=False)
+    assert report.warnings == ["tags DATE_RECORDED, DESCRIPTION not kept: the mpegts container cannot hold them "
+                               "(.mkv keeps every tag)"]
+    assert b"Picnic" in (tmp_path / "out.ts").read_bytes()
     avi = clip("old.avi", frames=5, audio=(), metadata={"title": "Picnic"})
     assert colorize_video(avi, tmp_path / "from_avi.mp4", model="tiny-random", progress=False).warnings == []
     # mp4 reads a place back twice, the second with its language (location-eng): named once

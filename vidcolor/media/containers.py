@@ -76,6 +76,7 @@ class Muxer:
     no_empty_tracks: bool = False  # cannot finish a file in which a track got no packet
     # holds a tag named in reverse DNS (com.apple.quicktime.make) only as an 'mdta' key, when asked
     keyed_tags: bool = False
+    unread_tags: frozenset[str] = frozenset()  # tags it holds where FFmpeg reads them back elsewhere
 
 
 _OGG = Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
@@ -95,7 +96,8 @@ _MUXERS = {
     "dv": Muxer(video_first=True, sound_in_frames=True),
     # only codecs with an MPEG-TS stream type: FLAC or PCM would be written, and lost to players
     "mpegts": Muxer(identified=frozenset({"mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus",
-                                           "dvb_subtitle", "dvb_teletext"}), identified_video=_MPEG_VIDEO),
+                                           "dvb_subtitle", "dvb_teletext"}), identified_video=_MPEG_VIDEO,
+                    unread_tags=frozenset({"title"})),  # its service's name, a program's tag
 }
 
 

@@ -485,7 +485,7 @@ class Writer:
         no DATE_RECORDED, mov no description, MPEG-TS no title) and leaves the others out without a word."""
         try:
             with av.open(str(self.file)) as written:
-                kept = {key.lower() for key in written.metadata}
+                kept = {key.lower() for key in written.metadata} | self.muxer.unread_tags
         except (av.FFmpegError, OSError):  # a stream FFmpeg writes and cannot read back: no word on its tags
             return []
         dropped = {key for key in _tags(self.source.metadata) if key.lower() not in kept}
