@@ -482,7 +482,8 @@ class Writer:
 
     def _dropped_tags(self) -> list[str]:
         """The film's tags that the written file does not read back: each muxer holds its own set (mp4 has
-        no DATE_RECORDED, mov no description, MPEG-TS nothing but its title) and leaves the others out without a word."""
+        no DATE_RECORDED, mov no description, MPEG-TS nothing but its title) and leaves the others out
+        without a word."""
         try:
             with av.open(str(self.file)) as written:
                 kept = {key.lower() for key in written.metadata} | self.muxer.unread_tags
