@@ -61,14 +61,14 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
               color_range: int | None = None, metadata: dict | None = None, sar: Fraction | None = None,
               chapters: list[tuple[int, int, str]] | None = None, audio_rate: int | None = None,
               tint: tuple[float, float, float] | None = None, color_photos: tuple[str, ...] = (),
-              options: dict[str, str] | None = None) -> Path:
+              options: dict[str, str] | None = None, track_titles: tuple[str, ...] = ()) -> Path:
     """Write a clip: a slow pan over each photo in turn (one shot per photo), sine tones as audio.
 
     `tint`: the gray pictures times this RGB color, as a tinted film base (SEPIA, BLUE_TINT). `color_photos`:
     these photos' shots stay in color in a gray clip (a documentary's interviews between archive footage).
 
     `pts` gives explicit frame timestamps in `time_base` (variable frame rate); `chapters`, (start ms,
-    end ms, title) each; `options`, the muxer's."""
+    end ms, title) each; `options`, the muxer's; `track_titles`, the sound tracks' in turn."""
     out = av.open(str(path), "w", options=options)
     if metadata:
         out.metadata.update(metadata)
@@ -90,6 +90,8 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, frames: int = 12
         a = out.add_stream(codec_name, rate=audio_rate or (48000 if codec_name == "opus" else 44100))
         a.layout = "stereo"
         a.metadata["language"] = ("eng", "fra", "deu")[i]
+        if i < len(track_titles):
+            a.metadata["title"] = track_titles[i]
         tracks.append((a, 220.0 * (i + 2)))
     sub = out.add_mux_stream("subrip") if subtitles else None
     if sub is not None:

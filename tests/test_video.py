@@ -111,6 +111,18 @@ def test_tags_the_output_cannot_hold_are_named(clip, tmp_path):
         "tags location not kept: the avi container cannot hold them (.mkv keeps every tag)"]
 
 
+def test_track_titles_are_the_names_players_show(clip, tmp_path):
+    """A master's sound tracks are named (the original, a commentary). mov and mp4 hold a track's name as
+    its handler's, which players show; FFmpeg writes the title tag nowhere there, and both tracks were
+    "SoundHandler"."""
+    titles = ("Original mono", "Director's commentary")
+    src = clip("master.mkv", frames=5, audio=("aac", "aac"), track_titles=titles)
+    for ext, tag in (("mkv", "title"), ("mp4", "handler_name"), ("mov", "handler_name")):
+        colorize_video(src, tmp_path / f"out.{ext}", model="tiny-random", progress=False)
+        with av.open(str(tmp_path / f"out.{ext}")) as c:
+            assert tuple(s.metadata.get(tag) for s in c.streams.audio) == titles
+
+
 def test_mkv_two_audio_tracks_and_subtitles(clip, tmp_path):
     src = clip("film.mkv", audio=("flac", "opus"), subtitles=True)
     dst = tmp_path / "out.mkv"

@@ -77,6 +77,9 @@ class Muxer:
     # holds a tag named in reverse DNS (com.apple.quicktime.make) only as an 'mdta' key, when asked
     keyed_tags: bool = False
     unread_tags: frozenset[str] = frozenset()  # tags it holds where FFmpeg reads them back elsewhere
+    # holds a track's title only as its handler's name, which players show as the track's name (FFmpeg
+    # writes the title tag nowhere there): a commentary track was "SoundHandler"
+    titles_as_handler: bool = False
 
 
 _OGG = Muxer(from_zero=True, counts_frames=True)  # Ogg counts sound (FLAC, Vorbis) in samples from 0, VP8 in frames
@@ -85,8 +88,8 @@ _MPEG_VIDEO = frozenset({"mpeg1video", "mpeg2video", "mpeg4", "h264", "hevc"})
 _MPEG_PS = Muxer(own_video="mpeg2video", identified_video=_MPEG_VIDEO)
 _MUXERS = {
     "matroska": Muxer(attachments=True),
-    "mp4": Muxer(cover_art=True, hevc_tag="hvc1", decode_order_times=True, keyed_tags=True),
-    "mov": Muxer(hevc_tag="hvc1", decode_order_times=True, keyed_tags=True),
+    "mp4": Muxer(cover_art=True, hevc_tag="hvc1", decode_order_times=True, keyed_tags=True, titles_as_handler=True),
+    "mov": Muxer(hevc_tag="hvc1", decode_order_times=True, keyed_tags=True, titles_as_handler=True),
     "3gp": Muxer(decode_order_times=True), "3g2": Muxer(decode_order_times=True),  # phones' mp4
     # AVI counts frames from its start: in a finer time base (1/600 from MPEG-TS) every gap is an empty frame
     "avi": Muxer(from_zero=True, no_reorder=True, counts_frames=True, untimed_sound=True),

@@ -215,7 +215,8 @@ class Writer:
             v.codec_context.sample_aspect_ratio = src_video.sample_aspect_ratio
         for attr in ("colorspace", "color_range", "color_primaries", "color_trc"):
             setattr(v.codec_context, attr, getattr(frame, attr))
-        v.metadata.update({k: val for k, val in src_video.metadata.items() if k in ("language", "title")})
+        v.metadata.update(self._track_tags({k: val for k, val in src_video.metadata.items()
+                                            if k in ("language", "title")}))
         # the video track names what made it, where FFmpeg names itself ("Lavc libx264"): mp4 and mov hold
         # it as the track's compressor name (32 bytes), Matroska as its ENCODER tag; the container's own
         # "encoder" FFmpeg always overwrites, and the source's comment stays the source's. Not for MPEG-2,
@@ -263,8 +264,14 @@ class Writer:
             else:
                 log.warning("%s stream #%d (%s) dropped: the %s container cannot hold it", s.type, s.index, name, fmt)
                 continue
-            o.metadata.update(_tags(s.metadata))
+            o.metadata.update(self._track_tags(_tags(s.metadata)))
             o.disposition = s.disposition
+
+    def _track_tags(self, tags: dict[str, str]) -> dict[str, str]:
+        """A track's tags as the output holds them: its title as its handler's name in mov and mp4."""
+        if self.muxer.titles_as_handler and tags.get("title"):
+            return tags | {"handler_name": tags["title"]}
+        return tags
 
     def _attach(self) -> None:
         """The source's attached files (fonts its subtitles need, notes, checksums) and cover pictures,
