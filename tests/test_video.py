@@ -494,9 +494,12 @@ def test_encoder_formats_decide_depth_and_layout_with_a_warning(clip, tmp_path):
         colorize_video(src, tmp_path / "gif.mkv", model="no-such-model",  # hold gif (.mov can)", then this
                        encode=EncodeOptions(codec="gif"), progress=False)
     assert not (tmp_path / "gif.mkv").exists()
-    with pytest.raises(OutputError, match="dnxhd encoder refused this video .*DNxHR takes pictures of 256x120 or"):
-        colorize_video(src, tmp_path / "out2.mov", model="tiny-random", encode=EncodeOptions(codec="dnxhd"),
-                       progress=False)
+    with pytest.raises(OutputError, match="dnxhd encoder takes no picture of 96x64: DNxHR takes pictures of 256x120"):
+        colorize_video(src, tmp_path / "out2.mov", model="no-such-model",  # before the model: it had been at the
+                       encode=EncodeOptions(codec="dnxhd"), progress=False)  # first frame
+    with pytest.raises(OutputError, match="takes no picture of 192x64"):  # the film and its colors, side by side
+        colorize_video(src, tmp_path / "out2.mov", model="no-such-model", encode=EncodeOptions(codec="dnxhd"),
+                       side_by_side=True, progress=False)
     assert not (tmp_path / "out2.mov").exists()
     with pytest.raises(OutputError, match="h264_v4l2m2m is a hardware encoder: it needs its GPU or chip"):
         colorize_video(src, tmp_path / "out3.mp4", model="no-such-model",  # listed, no chip: before the model

@@ -23,10 +23,10 @@ from .defaults import (
     MAX_BATCH_SIZE,
     MAX_SMOOTH_SECONDS,
 )
-from .errors import AlreadyInColor, InputError, UsageError, VidcolorError
+from .errors import AlreadyInColor, InputError, OutputError, UsageError, VidcolorError
 from .image import is_reference_table, reference_vector, shot_references
 from .levels import Levels
-from .media.codecs import EncodeOptions, encoder_formats, unused_options
+from .media.codecs import EncodeOptions, encoder_formats, size_refusal, unused_options
 from .media.containers import is_cover, video_codec
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start, shown_until
 from .media.encode import Writer
@@ -455,13 +455,16 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             codec, why = video_codec(dst, encode.codec)
         check_levels(levels)  # and before the film is sampled, as the device and precision are
         check_batching(batch_size, smooth_seconds)
+        info = video_info(container)
+        size = (info.width * (2 if side_by_side else 1), info.height)  # what the encoder gets
+        if not image_files and (why_not := size_refusal(codec, size)):
+            raise OutputError(f"{dst}: the {codec} encoder takes no picture of {size[0]}x{size[1]}: {why_not}")
         colorizer = shared_colorizer(colorizer, **changed_options(model=model, device=device, work_side=work_side,
                                                                   saturation=saturation, precision=precision))
         if why:
             report.warnings.append(f"video coded with {codec}: {why}")
         encode = replace(encode, codec=codec)
         report.warnings += unused_options(codec, encode)
-        info = video_info(container)
         span = _time_range(container, info, start, end, duration)
         first_file = opened_first(container)  # a scan's first number; None for a film
         survey = film_survey(src, frame_rate, info, first_file)

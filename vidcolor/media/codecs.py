@@ -67,15 +67,21 @@ def encoder_formats(codec: str, width: int, height: int) -> set[str] | None:
 _HARDWARE = ("_nvenc", "_qsv", "_amf", "_vaapi", "_videotoolbox", "_v4l2m2m", "_mf", "_vulkan")
 
 
-def refusal_hint(codec: str, size: tuple[int, int] | None = None) -> str:
+def refusal_hint(codec: str) -> str:
     """Said after an encoder's refusal to open: a hardware encoder that FFmpeg lists may have no chip or driver
-    on this machine (h264_nvenc without an NVIDIA GPU said only 'Operation not permitted'); DNxHR takes
-    no picture smaller than 256x120 (a home movie digitized at 240x180 got only 'Invalid argument')."""
+    on this machine (h264_nvenc without an NVIDIA GPU said only 'Operation not permitted')."""
     if codec.endswith(_HARDWARE):
         return f"; {codec} is a hardware encoder: it needs its GPU or chip, and its driver, on this machine " \
                "(libx264 runs on any)"
-    if codec == "dnxhd" and size is not None and (size[0] < _DNXHR_MIN[0] or size[1] < _DNXHR_MIN[1]):
-        return f"; DNxHR takes pictures of {_DNXHR_MIN[0]}x{_DNXHR_MIN[1]} or more (prores_ks and ffv1 take any size)"
+    return ""
+
+
+def size_refusal(codec: str, size: tuple[int, int]) -> str:
+    """Why `codec` takes no picture of `size` (width, height), known before the model loads; '' where it
+    may: DNxHR takes none under 256x120 (a home movie digitized at 240x180 got only 'Invalid argument', at
+    the first frame)."""
+    if codec == "dnxhd" and (size[0] < _DNXHR_MIN[0] or size[1] < _DNXHR_MIN[1]):
+        return f"DNxHR takes pictures of {_DNXHR_MIN[0]}x{_DNXHR_MIN[1]} or more (prores_ks and ffv1 take any size)"
     return ""
 
 

@@ -362,7 +362,7 @@ class Writer:
                               f"(FFmpeg: {ex.strerror or ex}); try another container") from ex
 
     def _refused(self, frame: av.VideoFrame, ex: av.FFmpegError) -> OutputError:
-        hint = refusal_hint(self.opts.codec, (frame.width, frame.height))
+        hint = refusal_hint(self.opts.codec)
         return OutputError(f"{self.path}: the {self.opts.codec} encoder refused this video ({frame.width}x"
                            f"{frame.height} {frame.format.name}): {ex}{hint}")
 
