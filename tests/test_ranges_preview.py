@@ -110,6 +110,28 @@ def test_the_shot_list_numbers_frames_as_ranges_do_on_a_variable_rate(clip, tmp_
     assert numbers[-1] == shots[0]["end_frame"]
 
 
+def test_a_short_range_keeps_the_sound_that_began_before_it(clip, tmp_path):
+    """A FLAC packet lasts 0.1 s (4608 samples): a range inside one (frame 30, 1.2 s, in the packet from
+    1.149 s) had no sound, and mov, where FLAC is re-encoded to PCM, dropped the empty track without a word.
+    The packet is now decoded and cut at the range's first frame: the film's own samples from there."""
+    src = clip("film.mkv", frames=50, audio=("flac",))
+    dst = tmp_path / "short.mov"
+    assert colorize_video(src, dst, model="tiny-random", progress=False, start="f30", end="f31").frames_out == 1
+
+    def interleaved(path) -> tuple[np.ndarray, float]:
+        with av.open(str(path)) as c:
+            frames = list(c.decode(audio=0))
+            return np.concatenate([f.to_ndarray()[0] for f in frames]), float(frames[0].time)
+
+    (whole, whole_start), (cut, cut_start) = interleaved(src), interleaved(dst)
+    first = float(decode_planes(src)[30].time)
+    skip = round((first - whole_start) * 44100)
+    assert cut_start == 0 and 0.04 * 44100 < len(cut) / 2 < 0.11 * 44100  # to the end of the packet it began in
+    # the same samples (stereo: two a tick), from within Matroska's millisecond of the frame's time
+    found = [k for k in range(skip - 22, skip + 23) if np.array_equal(cut, whole[2 * k:2 * k + len(cut)])]
+    assert len(found) == 1
+
+
 def test_range_errors(long_clip, tmp_path, capsys):
     dst = tmp_path / "o.mp4"
     assert run([str(long_clip), "-o", str(dst), "--model", "tiny-random", "-q", "--start", "2", "--end", "1"]) == 2

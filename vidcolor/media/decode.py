@@ -101,7 +101,7 @@ def demux_decode(container: av.container.InputContainer, side_streams: list[av.s
     video_done = False
     for item in items:
         t = _time(item)
-        if t is not None and t < start - _EPS_S and not still_shown(item, start):
+        if t is not None and t < start - _EPS_S and not (still_shown(item, start) or still_heard(item, start)):
             if isinstance(item, av.VideoFrame):
                 stats.before_range = t - origin
             continue
@@ -155,7 +155,17 @@ def joined_end(container: av.container.InputContainer, stop: threading.Event | N
 
 def still_shown(item: av.VideoFrame | av.Packet, at: float) -> bool:
     """A subtitle that began earlier and is still on screen at `at` seconds."""
-    return (isinstance(item, av.Packet) and item.stream.type == "subtitle" and bool(item.duration)
+    return _goes_on(item, "subtitle", at)
+
+
+def still_heard(item: av.VideoFrame | av.Packet, at: float) -> bool:
+    """Sound that began earlier and still plays at `at` seconds: where it is re-encoded, its samples from
+    there are kept (a FLAC packet lasts 0.1 s, longer than a short range)."""
+    return _goes_on(item, "audio", at)
+
+
+def _goes_on(item: av.VideoFrame | av.Packet, kind: str, at: float) -> bool:
+    return (isinstance(item, av.Packet) and item.stream.type == kind and bool(item.duration)
             and float((item.pts + item.duration) * item.time_base) > at + _EPS_S)
 
 

@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 from av.codec.context import Flags
 
 from .. import __version__
@@ -34,7 +35,7 @@ from .containers import (
     named_layout,
     sample_rate_for,
 )
-from .decode import film_start, still_shown
+from .decode import film_start, still_heard, still_shown
 from .probe import film_timecode
 
 log = logging.getLogger("vidcolor")
@@ -123,6 +124,19 @@ class _Reencoded:
             self.next += f.samples
             packets += self.stream.encode(f)
         return packets + (self.stream.encode(None) if frame is None else [])
+
+
+def _without_first(frame: av.AudioFrame, samples: int) -> av.AudioFrame | None:
+    """`frame` less its first `samples`, the sound before a range's start (a FLAC packet lasts 0.1 s: a short
+    range had no sound, and mov dropped the empty track without a word); None where none are left."""
+    if samples >= frame.samples:
+        return None
+    step = 1 if frame.format.is_planar else len(frame.layout.channels)
+    rest = np.ascontiguousarray(frame.to_ndarray()[:, samples * step:])
+    cut = av.AudioFrame.from_ndarray(rest, format=frame.format.name, layout=frame.layout.name)
+    cut.sample_rate, cut.time_base = frame.sample_rate, frame.time_base
+    cut.pts = frame.pts + round(Fraction(samples, frame.sample_rate) / frame.time_base)
+    return cut
 
 
 def _setup_name(setup: tuple[str, str, int]) -> str:
@@ -370,9 +384,12 @@ class Writer:
         if self.video is None:
             self.pending.append(packet)
             return
+        index = packet.stream.index
         if self.rebase and packet.pts is not None:
             shift = round(self.offset_s / packet.time_base)
-            if packet.pts < shift:  # starts before the first frame (a range's; AAC priming, in AVI)
+            # starts before the first frame (a range's; AAC priming, in AVI); re-encoded sound that goes on
+            # into the range is kept, and cut at its start once decoded
+            if packet.pts < shift and not (index in self.transcode and still_heard(packet, self.offset_s)):
                 if still_shown(packet, self.offset_s):
                     packet.duration -= shift - packet.pts  # a subtitle still on screen: from the range's start
                 elif not (self.muxer.sound_in_frames and packet.pts + (packet.duration or 0) > shift):
@@ -383,7 +400,6 @@ class Writer:
             packet.pts -= shift
             if packet.dts is not None:
                 packet.dts -= shift
-        index = packet.stream.index
         if index in self.aac_rates:
             self._watch_rate(index, packet)
         if index in self.mapping:
@@ -400,7 +416,10 @@ class Writer:
         elif index in self.transcode:
             try:
                 for f in packet.decode():
-                    self._mux(self.transcode[index].encode(f))
+                    if self.rebase and f.pts is not None and f.pts < 0:  # begun before the range
+                        f = _without_first(f, round(-f.pts * f.time_base * f.sample_rate))
+                    if f is not None:
+                        self._mux(self.transcode[index].encode(f))
             except av.FFmpegError:
                 self.skipped_packets += 1
 
