@@ -376,6 +376,9 @@ def _written_warnings(writer: Writer, changes: PictureChanges | None, report: Vi
     if report.kept_color_shots:
         warnings.append(f"{report.kept_color_shots} of its {report.shots} shots have colors of their own and kept "
                         "them (--recolor colorizes them too)")
+    for index in writer.unheard():
+        warnings.append(f"audio stream #{index}: no sound written, the range begins inside one of its packets and "
+                        "ends before the next (copied sound is cut at its packets)")
     if writer.dropped_tags:
         warnings.append(f"tags {', '.join(writer.dropped_tags)} not kept: the {writer.out.format.name} container "
                         "cannot hold them (.mkv keeps every tag)")

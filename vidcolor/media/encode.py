@@ -133,7 +133,7 @@ def _without_first(frame: av.AudioFrame, samples: int) -> av.AudioFrame | None:
         return None
     step = 1 if frame.format.is_planar else len(frame.layout.channels)
     rest = np.ascontiguousarray(frame.to_ndarray()[:, samples * step:])
-    cut = av.AudioFrame.from_ndarray(rest, format=frame.format.name, layout=frame.layout.name)
+    cut = av.AudioFrame.from_ndarray(rest, format=frame.format.name, layout=frame.layout)
     cut.sample_rate, cut.time_base = frame.sample_rate, frame.time_base
     cut.pts = frame.pts + round(Fraction(samples, frame.sample_rate) / frame.time_base)
     return cut
@@ -184,7 +184,8 @@ class Writer:
         self.bumped_pts = 0
         self.dropped_tags: list[str] = []  # the film's tags the written file does not hold (close)
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
-        self.filled: set[int] = set()  # output streams that got a packet (kept where the muxer needs it)
+        self.filled: set[int] = set()  # output streams that got a packet
+        self.heard: set[int] = set()  # input sound tracks with a packet that reached the writer
         self.muxer = muxer_of(self.out.format.name)
         self.rebase = rebase or self.muxer.from_zero
         self.offset_s = 0.0  # seconds subtracted from every timestamp
@@ -385,6 +386,8 @@ class Writer:
             self.pending.append(packet)
             return
         index = packet.stream.index
+        if packet.stream.type == "audio":
+            self.heard.add(index)
         if self.rebase and packet.pts is not None:
             shift = round(self.offset_s / packet.time_base)
             # starts before the first frame (a range's; AAC priming, in AVI); re-encoded sound that goes on
@@ -448,8 +451,7 @@ class Writer:
         for packet in packets:
             try:
                 self.out.mux(packet)
-                if self.muxer.no_empty_tracks:
-                    self.filled.add(packet.stream.index)
+                self.filled.add(packet.stream.index)
             except (av.InvalidDataError, av.ArgumentError) as ex:
                 if isinstance(ex, av.ArgumentError) and self.muxer.sound_in_frames:
                     raise OutputError(f"{self.path}: DV stores each frame's sound inside it, and this film's sound "
@@ -505,6 +507,13 @@ class Writer:
                 f"{self.path}: could not finish the file ({ex.strerror or ex}); nothing was left") from ex
         if self.first_number is None:  # image files hold pictures only, which is said already
             self.dropped_tags = self._dropped_tags()
+
+    def unheard(self) -> list[int]:
+        """Input sound tracks whose packets reached the writer and none was written: a copied track's packets
+        are whole, and a range inside one of them (PCM in one packet, FLAC's 0.1 s) began after its start.
+        mp4 and mov then leave the track out."""
+        written = {**{i: s for i, s in self.mapping.items()}, **{i: t.stream for i, t in self.transcode.items()}}
+        return sorted(i for i in self.heard if i in written and written[i].index not in self.filled)
 
     def _dropped_tags(self) -> list[str]:
         """The film's tags that the written file does not read back: each muxer holds its own set (mp4 has
