@@ -363,7 +363,8 @@ def _nothing_decoded(src: Path, info: VideoInfo, span: TimeRange | None, stats: 
                       + (f" from {span.start:.3f} s on" if span is not None else ""))
 
 
-def _written_warnings(writer: Writer, changes: PictureChanges | None, report: VideoReport) -> list[str]:
+def _written_warnings(writer: Writer, changes: PictureChanges | None, report: VideoReport,
+                      span: TimeRange | None) -> list[str]:
     """What the writing left out or changed, and the shots kept, said at the end of the run."""
     warnings = []
     if writer.skipped_packets:
@@ -376,9 +377,9 @@ def _written_warnings(writer: Writer, changes: PictureChanges | None, report: Vi
     if report.kept_color_shots:
         warnings.append(f"{report.kept_color_shots} of its {report.shots} shots have colors of their own and kept "
                         "them (--recolor colorizes them too)")
-    for index in writer.unheard():
-        warnings.append(f"audio stream #{index}: no sound written, the range begins inside one of its packets and "
-                        "ends before the next (copied sound is cut at its packets)")
+    if span is not None:  # a whole film's silent track: its packets were damaged, which is said above
+        warnings += [f"audio stream #{index}: no sound written, the range begins inside one of its packets and "
+                     "ends before the next (copied sound is cut at its packets)" for index in writer.unheard()]
     if writer.dropped_tags:
         warnings.append(f"tags {', '.join(writer.dropped_tags)} not kept: the {writer.out.format.name} container "
                         "cannot hold them (.mkv keeps every tag)")
@@ -573,7 +574,7 @@ def colorize_video(src: str | Path, dst: str | Path, *, model: str | Path = DEFA
             writer.close()
             interrupted()  # pressed during the encoder's flush: still no output
             report.frames_out = writer.frames
-            report.warnings += _written_warnings(writer, seen.changes, report)
+            report.warnings += _written_warnings(writer, seen.changes, report, span)
     finally:
         container.close()
     report.corrupt_packets = stats.corrupt_packets

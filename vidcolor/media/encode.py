@@ -512,7 +512,7 @@ class Writer:
         """Input sound tracks whose packets reached the writer and none was written: a copied track's packets
         are whole, and a range inside one of them (PCM in one packet, FLAC's 0.1 s) began after its start.
         mp4 and mov then leave the track out."""
-        written = {**{i: s for i, s in self.mapping.items()}, **{i: t.stream for i, t in self.transcode.items()}}
+        written = self.mapping | {i: t.stream for i, t in self.transcode.items()}
         return sorted(i for i in self.heard if i in written and written[i].index not in self.filled)
 
     def _dropped_tags(self) -> list[str]:
