@@ -161,6 +161,7 @@ class Writer:
         self.file, self.path = path, label or path
         self.side_streams = side_streams
         self.first_number = first_number
+        self.origin = film_start(source.streams.video[0])  # ranges, timecode and frame numbers count from it
         self.chapters = chapters or []
         fmt = format_for(self.path)
         options = ({"frame_pts": "1"} if first_number is not None  # file names from pts
@@ -193,7 +194,7 @@ class Writer:
     def _open_streams(self, frame: av.VideoFrame, rotation: int) -> None:
         """The output's streams, at the first frame: the video stream it sets up, then the side streams
         copied, transcoded or dropped, then the container's tags, chapters and attachments."""
-        timecode = self._timecode(self.source.streams.video[0])
+        timecode = self._timecode()
         self.video = self._video_stream(frame, rotation, timecode)
         self._side_streams()
         self.out.metadata.update(_tags(self.source.metadata))
@@ -302,13 +303,13 @@ class Writer:
                 log.warning("attached file #%d (%s) dropped: the %s container cannot hold it", index, name,
                             self.out.format.name)
 
-    def _timecode(self, src_video: av.video.stream.VideoStream) -> str | None:
+    def _timecode(self) -> str | None:
         """The source's timecode, moved to the output's first frame when a range starts later."""
         timecode = film_timecode(self.source)
         if timecode is None or not self.rebase:
             return timecode
         try:  # without a frame rate, shift_smpte refuses too
-            return shift_smpte(timecode, round((self.offset_s - film_start(src_video)) * (self.rate or 0)), self.rate)
+            return shift_smpte(timecode, round((self.offset_s - self.origin) * (self.rate or 0)), self.rate)
         except ValueError as ex:
             log.warning("timecode %r dropped: it cannot be moved to the range's start (%s)", timecode, ex)
             return None
@@ -319,8 +320,7 @@ class Writer:
         on a variable rate can be one off)."""
         if self.first_number is None or frame.pts is None or not self.rate:
             return None
-        since = float(frame.pts * frame.time_base) - film_start(self.source.streams.video[0])
-        return self.first_number + frame_number(since, self.rate)
+        return self.first_number + frame_number(float(frame.pts * frame.time_base) - self.origin, self.rate)
 
     def frame(self, frame: av.VideoFrame, rotation: int = 0) -> None:
         number = self._number(frame)
