@@ -114,13 +114,21 @@ def test_tags_the_output_cannot_hold_are_named(clip, tmp_path):
 def test_track_titles_are_the_names_players_show(clip, tmp_path):
     """A master's sound tracks are named (the original, a commentary). mov and mp4 hold a track's name as
     its handler's, which players show; FFmpeg writes the title tag nowhere there, and both tracks were
-    "SoundHandler"."""
+    "SoundHandler". Back from them, FFmpeg reads the name as a 'name' tag, which Matroska kept as a plain tag
+    (no track name) and mov and mp4 did not write again; a mov track's vendor came along as a tag."""
     titles = ("Original mono", "Director's commentary")
     src = clip("master.mkv", frames=5, audio=("aac", "aac"), track_titles=titles)
     for ext, tag in (("mkv", "title"), ("mp4", "handler_name"), ("mov", "handler_name")):
         colorize_video(src, tmp_path / f"out.{ext}", model="tiny-random", progress=False)
         with av.open(str(tmp_path / f"out.{ext}")) as c:
             assert tuple(s.metadata.get(tag) for s in c.streams.audio) == titles
+    for ext, again in (("mp4", "mkv"), ("mov", "mkv"), ("mov", "mp4")):
+        colorize_video(tmp_path / f"out.{ext}", tmp_path / f"again.{again}", model="tiny-random", progress=False,
+                       overwrite=True)
+        with av.open(str(tmp_path / f"again.{again}")) as c:
+            assert tuple(s.metadata.get("title" if again == "mkv" else "name") for s in c.streams.audio) == titles
+            keys = {key.lower() for s in c.streams for key in s.metadata}
+            assert "vendor_id" not in keys and (again == "mp4" or "name" not in keys)
 
 
 def test_mkv_two_audio_tracks_and_subtitles(clip, tmp_path):

@@ -41,9 +41,9 @@ from .probe import film_timecode
 log = logging.getLogger("vidcolor")
 
 # describe the old encode, or the old file's kind (an mp4's brands, which Matroska would keep as tags and an mp4
-# with 'mdta' keys would hold beside its own)
+# with 'mdta' keys would hold beside its own; a mov track's vendor, "FFMP" or four zero bytes)
 _STALE_TAGS = {"duration", "encoder", "software", "number_of_frames", "number_of_bytes", "bps", "major_brand",
-               "minor_version", "compatible_brands"}
+               "minor_version", "compatible_brands", "vendor_id"}
 
 
 def _tags(metadata: dict) -> dict:
@@ -232,7 +232,7 @@ class Writer:
         for attr in ("colorspace", "color_range", "color_primaries", "color_trc"):
             setattr(v.codec_context, attr, getattr(frame, attr))
         v.metadata.update(self._track_tags({k: val for k, val in src_video.metadata.items()
-                                            if k in ("language", "title")}))
+                                            if k in ("language", "title", "name")}))
         # the video track names what made it, where FFmpeg names itself ("Lavc libx264"): mp4 and mov hold
         # it as the track's compressor name (32 bytes), Matroska as its ENCODER tag; the container's own
         # "encoder" FFmpeg always overwrites, and the source's comment stays the source's. Not for MPEG-2,
@@ -284,7 +284,12 @@ class Writer:
             o.disposition = s.disposition
 
     def _track_tags(self, tags: dict[str, str]) -> dict[str, str]:
-        """A track's tags as the output holds them: its title as its handler's name in mov and mp4."""
+        """A track's tags as the output holds them. Its title: mov and mp4 store it as the track's 'name', read
+        back under that key, which Matroska would keep as a plain tag, not as the name players show (nor would
+        mov and mp4 write it again); in mov and mp4 also as its handler's name, the one their players show."""
+        name = tags.pop("name", None)
+        if name and not tags.get("title"):
+            tags["title"] = name
         if self.muxer.titles_as_handler and tags.get("title"):
             return tags | {"handler_name": tags["title"]}
         return tags
