@@ -95,14 +95,19 @@ def label(frame: int, rate: int) -> str:
     return f"{TIMECODE[:6]}{frame // rate:02d}:{frame % rate:02d}"
 
 
-def range_frames(src: Path, opts: list[str]) -> int | None:
-    """How many of the input's frames the options' range holds, from their own times; None where a frame
-    lies within 2 ms of a bound (a rounding there is not a fault)."""
+def frame_times(src: Path) -> list[float]:
+    """The input's frames' times, from its video's start."""
     with av.open(str(src)) as c:
         video = c.streams.video[0]
-        rate = float(video.average_rate or 25)
         origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
-        times = [float(f.time) - origin for f in c.decode(video=0)]
+        return [float(f.time) - origin for f in c.decode(video=0)]
+
+
+def range_bounds(src: Path, opts: list[str]) -> tuple[float, float] | None:
+    """The options' range in seconds from the video's start (the end inf where it has none); None where a frame
+    lies within 2 ms of a bound (a rounding there is not a fault)."""
+    with av.open(str(src)) as c:
+        rate = float(c.streams.video[0].average_rate or 25)
 
     def at(name: str) -> float | None:
         if name not in opts:
@@ -116,9 +121,59 @@ def range_frames(src: Path, opts: list[str]) -> int | None:
     start, end = at("--start") or 0.0, at("--end")
     if end is None:
         end = start + float(opts[opts.index("--duration") + 1]) if "--duration" in opts else float("inf")
-    if any(abs(t - bound) < 2e-3 for t in times for bound in (start, end)):
+    cut = [bound for bound in (start, end) if 0 < bound < float("inf")]  # a film's own start or end is no cut
+    if any(abs(t - bound) < 2e-3 for t in frame_times(src) for bound in cut):
         return None
-    return sum(start <= t < end for t in times)
+    return start, end
+
+
+def range_frames(src: Path, opts: list[str]) -> int | None:
+    """How many of the input's frames the options' range holds, from their own times (f<n> and timecode labels
+    from half a frame before their time, as vidcolor looks for them); None where a bound is too close to call."""
+    bounds = range_bounds(src, opts)
+    return None if bounds is None else sum(bounds[0] <= t < bounds[1] for t in frame_times(src))
+
+
+def spans(path: Path) -> tuple[float | None, list[tuple[float, float, float]]]:
+    """The first video frame's time, and each sound track's span (first packet's start, last one's end) and
+    its longest packet, in seconds."""
+    with av.open(str(path)) as c:
+        first = next((float(f.time) for f in c.decode(video=0)), None)
+        c.seek(0)
+        packets: dict[int, list[av.Packet]] = collections.defaultdict(list)
+        for p in c.demux(*c.streams.audio):
+            if p.size and p.pts is not None:
+                packets[p.stream.index].append(p)
+    return first, [(float(min(p.pts for p in ps) * ps[0].time_base),
+                    float(max((p.pts + p.duration) * p.time_base for p in ps)),
+                    float(max(p.duration for p in ps) * ps[0].time_base))
+                   for _, ps in sorted(packets.items())]
+
+
+def sound_problems(src: Path, opts: list[str], out: Path) -> list[str]:
+    """Each sound track of the output against the input's within the range, as heard from the range's first
+    frame: it starts and ends where the input's does inside the range, give or take one of the input's packets
+    (copied sound is cut at its packets) and 30 ms (an encoder's priming, Matroska's milliseconds)."""
+    bounds = range_bounds(src, opts)
+    shown, heard = spans(src)
+    first_out, heard_out = spans(out)
+    if bounds is None or shown is None or first_out is None or len(heard) != len(heard_out):
+        return []
+    start, end = bounds
+    times = frame_times(src)
+    origin = shown - times[0]  # the video's start, which the range counts from
+    kept = [t for t in times if start <= t < end]
+    if not kept:
+        return []
+    zero = origin + kept[0]  # the input's time that the output's first frame has
+    problems = []
+    for n, ((a, b, packet), (a_out, b_out, _)) in enumerate(zip(heard, heard_out)):
+        want = (max(a, zero) - zero, min(b, origin + end) - zero)
+        got = (a_out - first_out, b_out - first_out)
+        if max(abs(want[0] - got[0]), abs(want[1] - got[1])) > packet + 0.03:
+            problems.append(f"sound track {n} from {got[0]:.3f} to {got[1]:.3f} s, the input's in the range from "
+                            f"{want[0]:.3f} to {want[1]:.3f} s")
+    return problems
 
 
 def check(src: Path, kw: dict, opts: list[str], report: dict, out: Path) -> list[str]:
@@ -131,7 +186,7 @@ def check(src: Path, kw: dict, opts: list[str], report: dict, out: Path) -> list
             decoded = list(c.decode(video=0))
             count, tracks = len(decoded), len(c.streams.audio)
             size = (decoded[0].width, decoded[0].height) if decoded else None
-    problems = []
+    problems = [] if tracks is None else sound_problems(src, opts, out)
     want = range_frames(src, opts)
     if want is not None and count != want:
         problems.append(f"{count} frames written, the range holds {want}")
