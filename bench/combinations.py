@@ -141,7 +141,7 @@ def spans(path: Path) -> tuple[float | None, list[tuple[float, float, float]]]:
         first = next((float(f.time) for f in c.decode(video=0)), None)
         c.seek(0)
         packets: dict[int, list[av.Packet]] = collections.defaultdict(list)
-        for p in c.demux(*c.streams.audio):
+        for p in c.demux(*c.streams.audio) if c.streams.audio else []:  # demux() with no stream reads them all
             if p.size and p.pts is not None:
                 packets[p.stream.index].append(p)
     return first, [(float(min(p.pts for p in ps) * ps[0].time_base),
