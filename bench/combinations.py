@@ -152,8 +152,9 @@ def spans(path: Path) -> tuple[float | None, list[tuple[float, float, float]]]:
 
 def sound_problems(src: Path, opts: list[str], out: Path) -> list[str]:
     """Each sound track of the output against the input's within the range, as heard from the range's first
-    frame: it starts and ends where the input's does inside the range, give or take one of the input's packets
-    (copied sound is cut at its packets) and 30 ms (an encoder's priming, Matroska's milliseconds)."""
+    frame (a whole film's sound that begins before its picture begins before it still): it starts and ends where
+    the input's does inside the range, give or take one of the input's packets (copied sound is cut at its
+    packets) and 30 ms (an encoder's priming, Matroska's milliseconds)."""
     bounds = range_bounds(src, opts)
     shown, heard = spans(src)
     first_out, heard_out = spans(out)
@@ -166,9 +167,10 @@ def sound_problems(src: Path, opts: list[str], out: Path) -> list[str]:
     if not kept:
         return []
     zero = origin + kept[0]  # the input's time that the output's first frame has
+    ranged = any(name in opts for name in ("--start", "--end", "--duration"))  # else what leads the picture stays
     problems = []
     for n, ((a, b, packet), (a_out, b_out, _)) in enumerate(zip(heard, heard_out)):
-        want = (max(a, zero) - zero, min(b, origin + end) - zero)
+        want = ((max(a, zero) if ranged else a) - zero, min(b, origin + end) - zero)
         got = (a_out - first_out, b_out - first_out)
         if max(abs(want[0] - got[0]), abs(want[1] - got[1])) > packet + 0.03:
             problems.append(f"sound track {n} from {got[0]:.3f} to {got[1]:.3f} s, the input's in the range from "
