@@ -4,16 +4,18 @@
 
 Films (tests/conftest.py's make_clip): mp4, mkv or mov; 96x64 to 322x242, odd sides too; 4:2:0, 4:2:2,
 4:4:4, 10-bit or full range; a constant or variable rate; rotation; pixel aspect; none, one or two sound
-tracks; subtitles in mkv; a timecode. Options: a range by time, by frame number or in the film's
+tracks (AAC, MP3, AC-3, ALAC, FLAC, Opus, PCM); subtitles in mkv; a timecode. Out: mp4, mkv, mov, webm,
+MPEG-TS or PNG scans. Options: a range by time, by frame number or in the film's
 timecode, --side-by-side, --no-shot-detect, --smooth-seconds, --reference, --levels off, --crf,
 --batch-size, --work-side, --recolor, one of eight encoders, or an image sequence out. Each run is a
 fresh process with the tiny random-init model.
 
 Checks of a run that exits 0: the report's frames in and out and the frames decoded from the output are
 the frames the range holds (counted from the input's own times; f<n> and timecode labels from half a
-frame before their time, as vidcolor looks for them), the size (twice as wide side by side), and as many
-sound tracks as the input or a warning that names them. Outcome classes: ok, clean_error (exit 2-4 and
-one 'vidcolor: error:' line), bad_output (a check failed), failure (another exit, a traceback), hang.
+frame before their time, as vidcolor looks for them), the size (twice as wide side by side), as many
+sound tracks as the input or a warning that names them, and each track's sound where the input's is within
+the range (sound_problems). Outcome classes: ok, clean_error (exit 2-4 and one 'vidcolor: error:' line),
+bad_output (a check failed), failure (another exit, a traceback), hang.
 Session 35's first runs found frame ranges of Matroska films at 24 fps one frame late, and empty ranges
 called damaged files.
 """
@@ -39,7 +41,7 @@ from conftest import make_clip
 SIZES = [(96, 64), (64, 96), (160, 90), (322, 242), (97, 65), (321, 241)]
 LAYOUTS = ["yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuvj420p"]
 ENCODERS = ["libx264"] * 4 + ["libx265", "ffv1", "prores_ks", "mpeg4", "libvpx-vp9", "mjpeg", "dnxhd"]
-OUTPUTS = [".mp4", ".mkv", ".mov", ".webm", "_%04d.png"]
+OUTPUTS = [".mp4", ".mkv", ".mov", ".webm", ".ts", "_%04d.png"]
 TIMECODE = "01:00:00:00"  # a film's, in its tags
 
 
@@ -50,7 +52,9 @@ def random_film(rng: random.Random, folder: Path) -> tuple[Path, dict]:
     odd = width % 2 or height % 2
     frames, rate = rng.choice([(7, 30), (12, 25), (30, 24), (40, 25)])
     variable = rng.random() < 0.3  # frames on a 1/(3 x rate) grid, unevenly spaced
-    sound = {".mkv": [(), ("flac",), ("opus", "flac")]}.get(container, [(), ("aac",), ("aac", "aac")])
+    sound = {".mp4": [(), ("aac",), ("aac", "aac"), ("mp3",), ("ac3", "aac"), ("alac",)],
+             ".mkv": [(), ("flac",), ("opus", "flac"), ("pcm_s16le",), ("ac3",)],  # PCM: one packet for the film
+             ".mov": [(), ("aac",), ("aac", "aac"), ("pcm_s24le",), ("alac", "aac")]}[container]
     kw = dict(width=width, height=height, frames=frames, rate=rate, audio=rng.choice(sound),
               pix_fmt="yuv444p" if odd else rng.choice(LAYOUTS), rotation=rng.choice([0, 0, 90, -90, 180]),
               sar=rng.choice([None, Fraction(4, 3), Fraction(8, 9)]),
@@ -139,7 +143,7 @@ def spans(path: Path) -> tuple[float | None, list[tuple[float, float, float]]]:
     its longest packet, in seconds."""
     with av.open(str(path)) as c:
         first = next((float(f.time) for f in c.decode(video=0)), None)
-        c.seek(0)
+    with av.open(str(path)) as c:  # not seek(0): mp4 seeks each track to the picture's first time
         packets: dict[int, list[av.Packet]] = collections.defaultdict(list)
         for p in c.demux(*c.streams.audio) if c.streams.audio else []:  # demux() with no stream reads them all
             if p.size and p.pts is not None:
