@@ -13,11 +13,11 @@ fresh process with the tiny random-init model.
 Checks of a run that exits 0: the report's frames in and out and the frames decoded from the output are
 the frames the range holds (counted from the input's own times; f<n> and timecode labels from half a
 frame before their time, as vidcolor looks for them), the size (twice as wide side by side), as many
-sound tracks as the input or a warning that names them, and each track's sound where the input's is within
-the range (sound_problems). Outcome classes: ok, clean_error (exit 2-4 and one 'vidcolor: error:' line),
-bad_output (a check failed), failure (another exit, a traceback), hang.
-Session 35's first runs found frame ranges of Matroska films at 24 fps one frame late, and empty ranges
-called damaged files.
+sound tracks as the input or a warning that names them, each in its language, and each track's sound where
+the input's is within the range (sound_problems). Outcome classes: ok, clean_error (exit 2-4 and one
+'vidcolor: error:' line), bad_output (a check failed), failure (another exit, a traceback), hang. Session
+35's first runs found frame ranges of Matroska films at 24 fps one frame late, and empty ranges called
+damaged files; session 36's, a short range of a Matroska film with FLAC sound written to .mov without it.
 """
 from __future__ import annotations
 
@@ -192,7 +192,10 @@ def check(src: Path, kw: dict, opts: list[str], report: dict, out: Path) -> list
             decoded = list(c.decode(video=0))
             count, tracks = len(decoded), len(c.streams.audio)
             size = (decoded[0].width, decoded[0].height) if decoded else None
+            languages = [s.language for s in c.streams.audio]
     problems = [] if tracks is None else sound_problems(src, opts, out)
+    if tracks == len(kw["audio"]) and languages != list(("eng", "fra", "deu")[:tracks]):  # as make_clip names them
+        problems.append(f"sound tracks in {languages}")
     want = range_frames(src, opts)
     if want is not None and count != want:
         problems.append(f"{count} frames written, the range holds {want}")
