@@ -293,6 +293,19 @@ def test_raw_dv_from_a_camcorder_keeps_its_rate(tmp_path):
         assert np.allclose(np.diff(video_times(tmp_path / f"film.{ext}")), 0.04, atol=0.0011)
 
 
+def test_an_avchd_camcorders_mts_is_written_back_as_one(clip, tmp_path):
+    """An AVCHD camcorder's .MTS holds a Blu-ray stream: 192-byte packets, each a 4-byte arrival time and a
+    188-byte MPEG-TS packet, as .m2ts does. FFmpeg writes those for the name .m2ts only: colorized back to
+    .MTS, the family film was a plain 188-byte stream under the camcorder's name."""
+    src = clip("00001.m2ts", frames=12, audio=("ac3",))
+    for name, size in (("colored.MTS", 192), ("colored.m2ts", 192), ("broadcast.ts", 188)):
+        colorize_video(src, tmp_path / name, model="tiny-random", progress=False)
+        data = (tmp_path / name).read_bytes()
+        assert len(data) % size == 0 and data[size - 188::size] == b"G" * (len(data) // size)
+        with av.open(str(tmp_path / name)) as c:
+            assert len(list(c.decode(video=0))) == 12 and c.streams.audio[0].codec_context.name == "ac3"
+
+
 def decoded_sound(path: Path) -> np.ndarray:
     with av.open(str(path)) as c:
         return np.concatenate([f.to_ndarray().ravel() for f in c.decode(audio=0)])

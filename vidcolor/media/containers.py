@@ -108,13 +108,17 @@ def muxer_of(fmt: str) -> Muxer:
     return _MUXERS.get(fmt, Muxer())
 
 
-def muxer_options(fmt: str | None, tags: dict[str, str], cover: bool) -> dict[str, str]:
+def muxer_options(path: Path, fmt: str | None, tags: dict[str, str], cover: bool) -> dict[str, str]:
     """What the muxer opens with. A phone's or an editing system's tags are named in reverse DNS
     (com.apple.quicktime.make, .creationdate, com.android.version), which mov and mp4 hold only as 'mdta'
     keys: asked for those, FFmpeg writes every tag so, in place of the classic title and artist atoms other
     players read, and drops mp4's cover art without a word. So only where the film has such a tag (its own
-    file held them so) and no `cover` picture goes along where the container keeps one."""
+    file held them so) and no `cover` picture goes along where the container keeps one. An AVCHD camcorder's
+    .MTS is a Blu-ray stream, 192-byte packets each with its arrival time, as .m2ts is: FFmpeg writes those
+    for the name .m2ts only, and a plain 188-byte stream under a camcorder's name otherwise."""
     muxer = muxer_of(fmt or "")
+    if path.suffix.lower() == ".mts":
+        return {"mpegts_m2ts_mode": "1"}
     if muxer.keyed_tags and not (cover and muxer.cover_art) and any("." in key for key in tags):
         return {"movflags": "use_metadata_tags"}
     return {}

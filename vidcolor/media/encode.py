@@ -165,7 +165,7 @@ class Writer:
         self.chapters = chapters or []
         fmt = format_for(self.path)
         options = ({"frame_pts": "1"} if first_number is not None  # file names from pts
-                   else muxer_options(fmt, _tags(source.metadata), any(is_cover(s) for s in side_streams)))
+                   else muxer_options(self.path, fmt, _tags(source.metadata), any(is_cover(s) for s in side_streams)))
         try:
             self.out = av.open(str(path), mode="w", format=fmt, options=options)
         except (av.FFmpegError, ValueError) as ex:
