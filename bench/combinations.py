@@ -102,11 +102,19 @@ def label(frame: int, rate: int) -> str:
 
 
 def frame_times(src: Path) -> list[float]:
-    """The input's frames' times, from its video's start."""
+    """The input's frames' times, from its video's start. AVI holds none: its frames are shown one period after
+    another (FFmpeg's guesses from the decode order, with B-frames, put them out of order and a period late)."""
     with av.open(str(src)) as c:
-        video = c.streams.video[0]
-        origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
-        return [float(f.time) - origin for f in c.decode(video=0)]
+        origin = video_start(c)
+        times = [float(f.time) - origin for f in c.decode(video=0)]
+        rate = float(c.streams.video[0].average_rate)
+        return [k / rate for k in range(len(times))] if c.format.name == "avi" else times
+
+
+def video_start(c: av.container.InputContainer) -> float:
+    """Where the video stream starts, in seconds: what ranges count from."""
+    video = c.streams.video[0]
+    return float(video.start_time * video.time_base) if video.start_time is not None else 0.0
 
 
 def range_bounds(src: Path, opts: list[str]) -> tuple[float, float] | None:
@@ -162,14 +170,14 @@ def sound_problems(src: Path, opts: list[str], out: Path) -> list[str]:
     the input's does inside the range, give or take one of the input's packets (copied sound is cut at its
     packets) and 30 ms (an encoder's priming, Matroska's milliseconds)."""
     bounds = range_bounds(src, opts)
-    shown, heard = spans(src)
+    heard = spans(src)[1]
     first_out, heard_out = spans(out)
-    if bounds is None or shown is None or first_out is None or len(heard) != len(heard_out):
+    if bounds is None or first_out is None or len(heard) != len(heard_out):
         return []
     start, end = bounds
-    times = frame_times(src)
-    origin = shown - times[0]  # the video's start, which the range counts from
-    kept = [t for t in times if start <= t < end]
+    with av.open(str(src)) as c:
+        origin = video_start(c)
+    kept = [t for t in frame_times(src) if start <= t < end]
     if not kept:
         return []
     zero = origin + kept[0]  # the input's time that the output's first frame has
@@ -184,6 +192,11 @@ def sound_problems(src: Path, opts: list[str], out: Path) -> list[str]:
     return problems
 
 
+def sound_languages(path: Path) -> list[str]:
+    with av.open(str(path)) as c:
+        return [s.language or "und" for s in c.streams.audio]  # AVI holds none; mp4 says "und"
+
+
 def check(src: Path, kw: dict, opts: list[str], report: dict, out: Path) -> list[str]:
     """What is wrong with a run's output; nothing when all is right."""
     if "%" in out.name:
@@ -194,10 +207,9 @@ def check(src: Path, kw: dict, opts: list[str], report: dict, out: Path) -> list
             decoded = list(c.decode(video=0))
             count, tracks = len(decoded), len(c.streams.audio)
             size = (decoded[0].width, decoded[0].height) if decoded else None
-            languages = [s.language for s in c.streams.audio]
     problems = [] if tracks is None else sound_problems(src, opts, out)
-    if tracks == len(kw["audio"]) and languages != list(("eng", "fra", "deu")[:tracks]):  # as make_clip names them
-        problems.append(f"sound tracks in {languages}")
+    if tracks == len(kw["audio"]) and (languages := sound_languages(out)) != (held := sound_languages(src)):
+        problems.append(f"sound tracks in {languages}, not {held}")
     want = range_frames(src, opts)
     if want is not None and count != want:
         problems.append(f"{count} frames written, the range holds {want}")
@@ -218,7 +230,8 @@ def one_run(n: int, rng: random.Random, root: Path, reference: Path, timeout: fl
     src, kw = random_film(rng, folder)
     suffix, opts = random_options(rng, kw, reference)
     out = folder / f"out{suffix}"
-    record = {"run": n, "film": {k: str(v) for k, v in kw.items() if k != "pts"}, "options": opts, "output": suffix}
+    record = {"run": n, "input": src.suffix, "film": {k: str(v) for k, v in kw.items() if k != "pts"}, "options": opts,
+              "output": suffix}
     cmd = [sys.executable, "-m", "vidcolor", str(src), "-o", str(out), "--model", "tiny-random", "-q", "--json",
            *opts]
     try:
