@@ -287,12 +287,13 @@ class Writer:
         """A track's tags as the output holds them. Its title: mov and mp4 store it as the track's 'name', read
         back under that key, which Matroska would keep as a plain tag, not as the name players show (nor would
         mov and mp4 write it again); in mov and mp4 also as its handler's name, the one their players show."""
-        name = tags.pop("name", None)
-        if name and not tags.get("title"):
-            tags["title"] = name
-        if self.muxer.titles_as_handler and tags.get("title"):
-            return tags | {"handler_name": tags["title"]}
-        return tags
+        title = tags.get("title") or tags.get("name")
+        held = {key: value for key, value in tags.items() if key != "name"}
+        if title:
+            held["title"] = title
+            if self.muxer.titles_as_handler:
+                held["handler_name"] = title
+        return held
 
     def _attach(self) -> None:
         """The source's attached files (fonts its subtitles need, notes, checksums) and cover pictures,
