@@ -2,12 +2,12 @@
 
     python bench/combinations.py [--runs 80] [--seed 0] [--timeout 120] [--json]
 
-Films (tests/conftest.py's make_clip): mp4, mkv, mov, MPEG-TS or AVI; 96x64 to 322x242, odd sides too;
-4:2:0, 4:2:2, 4:4:4, 10-bit or full range; a constant or variable rate; rotation; pixel aspect; none, one
-or two sound tracks (AAC, MP3, MP2, AC-3, ALAC, FLAC, Opus, PCM); subtitles in mkv; a timecode. Out: mp4,
-mkv, mov, webm, MPEG-TS or PNG scans. Options: a range by time, by frame number or in the film's timecode,
---side-by-side, --no-shot-detect, --smooth-seconds, --reference, --levels off, --crf, --batch-size,
---work-side, --recolor, one of eight encoders, or an image sequence out. Each run is a
+Films (tests/conftest.py's make_clip): mp4, mkv, mov, MPEG-TS, AVI or webm (VP9); 96x64 to 322x242, odd
+sides too; 4:2:0, 4:2:2, 4:4:4, 10-bit or full range; a constant or variable rate; rotation; pixel aspect;
+none, one or two sound tracks (AAC, MP3, MP2, AC-3, ALAC, FLAC, Opus, PCM); subtitles in mkv; a timecode.
+Out: mp4, mkv, mov, webm, MPEG-TS or PNG scans. Options: a range by time, by frame number or in the film's
+timecode, --side-by-side, --no-shot-detect, --smooth-seconds, --reference, --levels off, --crf,
+--batch-size, --work-side, --recolor, one of eight encoders, or an image sequence out. Each run is a
 fresh process with the tiny random-init model.
 
 Checks of a run that exits 0: the report's frames in and out and the frames decoded from the output are
@@ -47,7 +47,7 @@ TIMECODE = "01:00:00:00"  # a film's, in its tags
 
 def random_film(rng: random.Random, folder: Path) -> tuple[Path, dict]:
     """A film of random shape; its make_clip arguments, for the record."""
-    container = rng.choice([".mp4", ".mkv", ".mov", ".mp4", ".mkv", ".mov", ".ts", ".avi"])
+    container = rng.choice([".mp4", ".mkv", ".mov", ".mp4", ".mkv", ".mov", ".ts", ".avi", ".webm"])
     width, height = rng.choice(SIZES)
     odd = width % 2 or height % 2
     frames, rate = rng.choice([(7, 30), (12, 25), (30, 24), (40, 25)])
@@ -55,9 +55,11 @@ def random_film(rng: random.Random, folder: Path) -> tuple[Path, dict]:
     sound = {".mp4": [(), ("aac",), ("aac", "aac"), ("mp3",), ("ac3", "aac"), ("alac",)],
              ".mkv": [(), ("flac",), ("opus", "flac"), ("pcm_s16le",), ("ac3",)],  # PCM: one packet for the film
              ".mov": [(), ("aac",), ("aac", "aac"), ("pcm_s24le",), ("alac", "aac")],
-             ".ts": [(), ("aac",), ("ac3", "mp2")], ".avi": [(), ("mp3",), ("pcm_s16le",)]}[container]
+             ".ts": [(), ("aac",), ("ac3", "mp2")], ".avi": [(), ("mp3",), ("pcm_s16le",)],
+             ".webm": [(), ("opus",)]}[container]
     kw = dict(width=width, height=height, frames=frames, rate=rate, audio=rng.choice(sound),
-              pix_fmt="yuv444p" if odd else rng.choice(LAYOUTS), rotation=rng.choice([0, 0, 90, -90, 180]),
+              pix_fmt="yuv444p" if odd else rng.choice(LAYOUTS[:3] if container == ".webm" else LAYOUTS),
+              codec="libvpx-vp9" if container == ".webm" else "libx264", rotation=rng.choice([0, 0, 90, -90, 180]),
               sar=rng.choice([None, Fraction(4, 3), Fraction(8, 9)]),
               photos=rng.choice([("astronaut",), ("astronaut", "coffee")]),
               subtitles=container == ".mkv" and rng.random() < 0.5,
