@@ -103,27 +103,22 @@ def label(frame: int, rate: int) -> str:
     return f"{TIMECODE[:6]}{frame // rate:02d}:{frame % rate:02d}"
 
 
-def frame_times(src: Path) -> list[float]:
-    """The input's frames' times, from its video's start. AVI holds none: its frames are shown one period after
-    another (FFmpeg's guesses from the decode order, with B-frames, put them out of order and a period late)."""
+def film_frames(src: Path) -> tuple[list[float], float, float]:
+    """The input's frames' times from its video's start, its rate, and where its video starts (what ranges
+    count from), in seconds. AVI holds no frame times: its frames are shown one period after another (FFmpeg's
+    guesses from the decode order, with B-frames, put them out of order and a period late)."""
     with av.open(str(src)) as c:
-        origin = video_start(c)
+        video = c.streams.video[0]
+        origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
         times = [float(f.time) - origin for f in c.decode(video=0)]
-        rate = float(c.streams.video[0].average_rate)
-        return [k / rate for k in range(len(times))] if c.format.name == "avi" else times
+        rate = float(video.average_rate or 25)
+        return [k / rate for k in range(len(times))] if c.format.name == "avi" else times, rate, origin
 
 
-def video_start(c: av.container.InputContainer) -> float:
-    """Where the video stream starts, in seconds: what ranges count from."""
-    video = c.streams.video[0]
-    return float(video.start_time * video.time_base) if video.start_time is not None else 0.0
-
-
-def range_bounds(src: Path, opts: list[str]) -> tuple[float, float] | None:
-    """The options' range in seconds from the video's start (the end inf where it has none); None where a frame
-    lies within 2 ms of a bound (a rounding there is not a fault)."""
-    with av.open(str(src)) as c:
-        rate = float(c.streams.video[0].average_rate or 25)
+def range_bounds(opts: list[str], times: list[float], rate: float) -> tuple[float, float] | None:
+    """The options' range in seconds from the video's start (the end inf where it has none; f<n> and timecode
+    labels from half a frame before their time, as vidcolor looks for them); None where a frame lies within 2 ms
+    of a bound (a rounding there is not a fault)."""
 
     def at(name: str) -> float | None:
         if name not in opts:
@@ -138,55 +133,38 @@ def range_bounds(src: Path, opts: list[str]) -> tuple[float, float] | None:
     if end is None:
         end = start + float(opts[opts.index("--duration") + 1]) if "--duration" in opts else float("inf")
     cut = [bound for bound in (start, end) if 0 < bound < float("inf")]  # a film's own start or end is no cut
-    if any(abs(t - bound) < 2e-3 for t in frame_times(src) for bound in cut):
+    if any(abs(t - bound) < 2e-3 for t in times for bound in cut):
         return None
     return start, end
 
 
-def range_frames(src: Path, opts: list[str]) -> int | None:
-    """How many of the input's frames the options' range holds, from their own times (f<n> and timecode labels
-    from half a frame before their time, as vidcolor looks for them); None where a bound is too close to call."""
-    bounds = range_bounds(src, opts)
-    return None if bounds is None else sum(bounds[0] <= t < bounds[1] for t in frame_times(src))
-
-
-def spans(path: Path) -> tuple[float | None, list[tuple[float, float, float]]]:
-    """The first video frame's time, and each sound track's span (first packet's start, last one's end) and
-    its longest packet, in seconds."""
-    with av.open(str(path)) as c:
-        first = next((float(f.time) for f in c.decode(video=0)), None)
-    with av.open(str(path)) as c:  # not seek(0): mp4 seeks each track to the picture's first time
+def sound_spans(path: Path) -> list[tuple[float, float, float]]:
+    """Each sound track's span (first packet's start, last one's end) and its longest packet, in seconds."""
+    with av.open(str(path)) as c:  # read from the start, no seek: mp4 seeks each track to the picture's first time
         packets: dict[int, list[av.Packet]] = collections.defaultdict(list)
         for p in c.demux(*c.streams.audio) if c.streams.audio else []:  # demux() with no stream reads them all
             if p.size and p.pts is not None:
                 packets[p.stream.index].append(p)
-    return first, [(float(min(p.pts for p in ps) * ps[0].time_base),
-                    float(max((p.pts + p.duration) * p.time_base for p in ps)),
-                    float(max(p.duration for p in ps) * ps[0].time_base))
-                   for _, ps in sorted(packets.items())]
+    spans = []
+    for _, ps in sorted(packets.items()):
+        tick = ps[0].time_base  # one a stream
+        spans.append((float(min(p.pts for p in ps) * tick), float(max(p.pts + p.duration for p in ps) * tick),
+                      float(max(p.duration for p in ps) * tick)))
+    return spans
 
 
-def sound_problems(src: Path, opts: list[str], out: Path) -> list[str]:
-    """Each sound track of the output against the input's within the range, as heard from the range's first
-    frame (a whole film's sound that begins before its picture begins before it still): it starts and ends where
-    the input's does inside the range, give or take one of the input's packets (copied sound is cut at its
-    packets) and 30 ms (an encoder's priming, Matroska's milliseconds)."""
-    bounds = range_bounds(src, opts)
-    heard = spans(src)[1]
-    first_out, heard_out = spans(out)
-    if bounds is None or first_out is None or len(heard) != len(heard_out):
+def sound_problems(src: Path, out: Path, first_out: float, zero: float, end: float, ranged: bool) -> list[str]:
+    """Each sound track of the output (whose first frame is at `first_out`) against the input's up to `end`, as
+    heard from the input's time `zero`, the range's first frame (a whole film's sound that begins before its
+    picture, not `ranged`, begins before it still): it starts and ends where the input's does, give or take one
+    of the input's packets (copied sound is cut at its packets) and 30 ms (an encoder's priming, Matroska's
+    milliseconds)."""
+    heard, heard_out = sound_spans(src), sound_spans(out)
+    if len(heard) != len(heard_out):
         return []
-    start, end = bounds
-    with av.open(str(src)) as c:
-        origin = video_start(c)
-    kept = [t for t in frame_times(src) if start <= t < end]
-    if not kept:
-        return []
-    zero = origin + kept[0]  # the input's time that the output's first frame has
-    ranged = any(name in opts for name in ("--start", "--end", "--duration"))  # else what leads the picture stays
     problems = []
     for n, ((a, b, packet), (a_out, b_out, _)) in enumerate(zip(heard, heard_out)):
-        want = ((max(a, zero) if ranged else a) - zero, min(b, origin + end) - zero)
+        want = ((max(a, zero) if ranged else a) - zero, min(b, end) - zero)
         got = (a_out - first_out, b_out - first_out)
         if max(abs(want[0] - got[0]), abs(want[1] - got[1])) > packet + 0.03:
             problems.append(f"sound track {n} from {got[0]:.3f} to {got[1]:.3f} s, the input's in the range from "
@@ -201,6 +179,7 @@ def sound_languages(path: Path) -> list[str]:
 
 def check(src: Path, kw: dict, opts: list[str], report: dict, out: Path) -> list[str]:
     """What is wrong with a run's output; nothing when all is right."""
+    first_out = None
     if "%" in out.name:
         written = sorted(out.parent.glob(out.name.split("%")[0] + "*"))
         count, size, tracks = len(written), Image.open(written[0]).size if written else None, None
@@ -209,12 +188,18 @@ def check(src: Path, kw: dict, opts: list[str], report: dict, out: Path) -> list
             decoded = list(c.decode(video=0))
             count, tracks = len(decoded), len(c.streams.audio)
             size = (decoded[0].width, decoded[0].height) if decoded else None
-    problems = [] if tracks is None else sound_problems(src, opts, out)
+            first_out = float(decoded[0].time) if decoded else None
+    problems = []
+    times, rate, origin = film_frames(src)
+    bounds = range_bounds(opts, times, rate)
+    kept = [] if bounds is None else [t for t in times if bounds[0] <= t < bounds[1]]
+    if bounds is not None and count != len(kept):
+        problems.append(f"{count} frames written, the range holds {len(kept)}")
+    if tracks is not None and first_out is not None and kept:
+        ranged = any(name in opts for name in ("--start", "--end", "--duration"))  # else what leads stays
+        problems += sound_problems(src, out, first_out, origin + kept[0], origin + bounds[1], ranged)
     if tracks == len(kw["audio"]) and (languages := sound_languages(out)) != (held := sound_languages(src)):
         problems.append(f"sound tracks in {languages}, not {held}")
-    want = range_frames(src, opts)
-    if want is not None and count != want:
-        problems.append(f"{count} frames written, the range holds {want}")
     if not report["frames_in"] == report["frames_out"] == count:
         problems.append(f"report: {report['frames_in']} in, {report['frames_out']} out, {count} in the file")
     width = kw["width"] * (2 if "--side-by-side" in opts else 1)
