@@ -163,9 +163,10 @@ class Writer:
         self.first_number = first_number
         self.origin = film_start(source.streams.video[0])  # ranges, timecode and frame numbers count from it
         self.chapters = chapters or []
+        self.tags = _tags(source.metadata)  # the film's own, to write and to read back
         fmt = format_for(self.path)
         options = ({"frame_pts": "1"} if first_number is not None  # file names from pts
-                   else muxer_options(self.path, fmt, _tags(source.metadata), any(is_cover(s) for s in side_streams)))
+                   else muxer_options(self.path, fmt, self.tags, any(is_cover(s) for s in side_streams)))
         try:
             self.out = av.open(str(path), mode="w", format=fmt, options=options)
         except (av.FFmpegError, ValueError) as ex:
@@ -197,7 +198,7 @@ class Writer:
         timecode = self._timecode()
         self.video = self._video_stream(frame, rotation, timecode)
         self._side_streams()
-        self.out.metadata.update(_tags(self.source.metadata))
+        self.out.metadata.update(self.tags)
         if timecode and timecode_tag(self.source.metadata):
             self.out.metadata["timecode"] = timecode
         if self.chapters:
@@ -530,7 +531,7 @@ class Writer:
                 kept = {key.lower() for key in written.metadata} | self.muxer.unread_tags
         except (av.FFmpegError, OSError):  # a stream FFmpeg writes and cannot read back: no word on its tags
             return []
-        dropped = {key for key in _tags(self.source.metadata) if key.lower() not in kept}
+        dropped = {key for key in self.tags if key.lower() not in kept}
         # mov's and mp4's strings come twice, the second named with their language (location-eng): said once
         return sorted((key for key in dropped if "-" not in key or key.rsplit("-", 1)[0] not in dropped),
                       key=str.lower)
