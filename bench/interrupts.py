@@ -1,12 +1,14 @@
 """Ctrl-C at random moments of real runs: every one must end within the timeout, with no partial file.
 
-    python bench/interrupts.py [--runs 100] [--seed 0] [--timeout 20] [--container mkv] [--progress] [--json]
+    python bench/interrupts.py [--runs 100] [--seed 0] [--timeout 20] [--container mkv] [--progress]
+                               [--signal INT] [--json]
 
 Each run colorizes a generated 800-frame clip in a fresh process (tiny model, batches of 2, so
 the decode, model and encode threads are all busy), waits for its temporary output to appear,
-waits a random 0-1.5 s more and sends SIGINT. Outcomes: ok (exit 130, 'interrupted', nothing
-left), bad (another exit, a traceback or a file left), hang (still running after --timeout; its
-threads' stacks are printed), finished (the run ended before the signal came: not counted).
+waits a random 0-1.5 s more and sends SIGINT (`--signal TERM`: `kill`'s, `HUP`: a closed terminal's).
+Outcomes: ok (exit 130, 'interrupted', nothing left; for SIGTERM and SIGHUP 143 and 129, 'stopped by
+SIG...'), bad (another exit, a traceback or a file left), hang (still running after --timeout; its threads'
+stacks are printed), finished (the run ended before the signal came: not counted).
 Before the pipeline held Ctrl-C until a safe point, 1 run in 33 hung. `--progress`: with the progress bar
 (an MPEG-TS or -PS film's then has a thread that measures its joined parts).
 """
@@ -27,23 +29,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import make_clip
 
 
-def _default_sigint() -> None:
-    """A shell starts background jobs with SIGINT ignored, and children inherit that: undo it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def _default_signals() -> None:
+    """A shell starts background jobs with SIGINT ignored (nohup: SIGHUP), and children inherit that: undo it."""
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
 
 
-def interrupt_once(src: Path, out: Path, delay: float, timeout: float, progress: bool) -> tuple[str, str]:
+def interrupt_once(src: Path, out: Path, delay: float, timeout: float, progress: bool,
+                   sig: signal.Signals) -> tuple[str, str]:
     for f in out.iterdir():  # what a hung run left
         f.unlink()
     dst = out / "out.mkv"
     proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "vidcolor", str(src), "-o", str(dst),
                              "--model", "tiny-random", "--batch-size", "2", *([] if progress else ["-q"])],
-                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals)
     deadline = time.time() + 60
     while time.time() < deadline and not any(".part" in p.name for p in out.iterdir()):
         time.sleep(0.01)
     time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -52,7 +56,8 @@ def interrupt_once(src: Path, out: Path, delay: float, timeout: float, progress:
     left = list(out.iterdir())
     for f in left:
         f.unlink()
-    if proc.returncode == 130 and "interrupted" in err and "Traceback" not in err and not left:
+    said = "interrupted" if sig == signal.SIGINT else f"stopped by {sig.name}"
+    if proc.returncode == 128 + sig and said in err and "Traceback" not in err and not left:
         return "ok", ""
     if proc.returncode == 0 and [f.name for f in left] == ["out.mkv"]:
         return "finished", ""
@@ -66,6 +71,7 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=20)
     p.add_argument("--container", default="mkv")
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--signal", default="INT", choices=["INT", "TERM", "HUP"])
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     rng = random.Random(args.seed)
@@ -75,11 +81,13 @@ def main() -> None:
         out = Path(tmp) / "out"
         out.mkdir()
         for i in range(args.runs):
-            outcome, detail = interrupt_once(src, out, rng.uniform(0, 1.5), args.timeout, args.progress)
+            outcome, detail = interrupt_once(src, out, rng.uniform(0, 1.5), args.timeout, args.progress,
+                                             signal.Signals[f"SIG{args.signal}"])
             counts[outcome] += 1
             if detail:
                 print(f"run {i}: {outcome}\n{detail}", file=sys.stderr)
-    result = {"runs": args.runs} | {k: counts[k] for k in ("ok", "hang", "bad", "finished")}
+    result = {"runs": args.runs, "signal": f"SIG{args.signal}"}
+    result |= {k: counts[k] for k in ("ok", "hang", "bad", "finished")}
     print(json.dumps(result) if args.json else "\n".join(f"{k:6s} {v}" for k, v in result.items()))
 
 

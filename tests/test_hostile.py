@@ -1012,19 +1012,30 @@ def test_disk_full_while_writing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
-def test_ctrl_c_mid_run(tmp_path):
+def as_at_a_terminal() -> None:
+    """A child's Ctrl-C, SIGTERM and SIGHUP as at a terminal, even where this process ignores them (a background
+    job)."""
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("sig,code,said", [(signal.SIGINT, 130, "interrupted"),
+                                           (signal.SIGTERM, 143, "stopped by SIGTERM"),
+                                           (signal.SIGHUP, 129, "stopped by SIGHUP")])
+def test_ctrl_c_mid_run(tmp_path, sig, code, said):
+    """Ctrl-C, and the signals of `kill`, `timeout` or a job scheduler (SIGTERM) and of a terminal closed (SIGHUP):
+    the last two had ended the process at once, its temporary output left beside the film's."""
     src = make_clip(tmp_path / "in.mkv", frames=400, width=320, height=240, audio=())
     dst = tmp_path / "out.mkv"
     proc = subprocess.Popen([sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), *TINY, "--batch-size", "2"],
-                            stderr=subprocess.PIPE, text=True,  # SIGINT as at a terminal, even if ignored here
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            stderr=subprocess.PIPE, text=True, preexec_fn=as_at_a_terminal)
     deadline = time.time() + 60
     while time.time() < deadline and not any(".part" in p.name for p in tmp_path.iterdir()):
         time.sleep(0.05)
     time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert proc.returncode == code and said in err and "Traceback" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
 
 
@@ -1067,7 +1078,7 @@ def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
 
 def test_ctrl_c_is_held_until_the_pipeline_checks():
     """A KeyboardInterrupt inside queue locking once hung a run: Ctrl-C waits for check(); twice is at once."""
-    from vidcolor.streaming import deferred_interrupt
+    from vidcolor.interrupts import deferred_interrupt
 
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal
     with deferred_interrupt() as check:
@@ -1085,6 +1096,37 @@ def test_ctrl_c_is_held_until_the_pipeline_checks():
         time.sleep(0.05)
         check()
     signal.signal(signal.SIGINT, previous)
+
+
+def test_stop_signals_are_held_too_and_say_which_came():
+    """SIGTERM and SIGHUP, as the command line takes them: held until check() like Ctrl-C, then a KeyboardInterrupt
+    whose signal is kept for the exit code; the handlers before are back after; an ignored SIGHUP (nohup) stays so."""
+    from vidcolor.interrupts import deferred_interrupt, stop_signals
+
+    previous = {s: signal.signal(s, signal.SIG_DFL) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with stop_signals() as stop:
+            with deferred_interrupt() as check:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # the handler has run: nothing was raised, nothing kept yet
+                assert stop.signum is None
+                with pytest.raises(KeyboardInterrupt):
+                    check()
+                assert stop.signum == signal.SIGTERM
+                with pytest.raises(KeyboardInterrupt):
+                    os.kill(os.getpid(), signal.SIGHUP)  # a second signal: at once
+                    time.sleep(1)
+                assert stop.signum == signal.SIGHUP
+        assert all(signal.getsignal(s) is signal.SIG_DFL for s in previous)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # under nohup
+        with stop_signals() as stop, deferred_interrupt() as check:
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.05)
+            check()
+        assert stop.signum is None and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def test_cuda_out_of_memory_halves_the_batch(tmp_path, capsys, monkeypatch):

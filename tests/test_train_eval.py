@@ -274,22 +274,25 @@ def test_export_pack_and_eval_replace_neither_their_input_nor_a_file_unasked(pho
     assert not [p.name for p in tmp_path.iterdir() if ".part" in p.name]
 
 
-def test_ctrl_c_stops_training_after_its_step_and_saves_the_checkpoint(photo_set, tmp_path):
+@pytest.mark.parametrize("sig,code,said", [(signal.SIGINT, 130, "interrupted"),
+                                           (signal.SIGTERM, 143, "stopped by SIGTERM")])
+def test_ctrl_c_stops_training_after_its_step_and_saves_the_checkpoint(photo_set, tmp_path, sig, code, said):
     """A Ctrl-C had ended a run without its checkpoint: every step since the start was lost. It now stops
-    after the step under way, saves, and exits 130; the same command resumes from there."""
+    after the step under way, saves, and exits 130; the same command resumes from there. So does a job
+    scheduler's SIGTERM (it had ended the process at once), with exit 143."""
     ckpt = tmp_path / "c.pt"
     argv = [sys.executable, "-m", "vidcolor", "train", str(photo_set), "--checkpoint", str(ckpt), "--width", "8",
             "--size", "32", "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "1000000"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal
+                            preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))  # as at a terminal
     assert "parameters" in proc.stdout.readline()  # the photos are loaded and the steps begin
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     step = torch.load(ckpt, weights_only=True)["step"]
     assert step >= 1 and f"stopped at step {step}: saved {ckpt}" in out
-    assert "interrupted" in err and "Traceback" not in err
+    assert said in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt", "photos"]
     done = subprocess.run([*argv[:-1], str(step + 2)], capture_output=True, text=True, timeout=120)
     assert json.loads(done.stdout.strip().splitlines()[-1])["step"] == step + 2, done.stderr

@@ -1,10 +1,12 @@
 """Command line: a thin typer layer over the library. Only this module prints errors and exits."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from .defaults import (
     MIN_WORK_SIDE,
 )
 from .errors import EXIT_CODES, UsageError, VidcolorError, missing_input, one_line
+from .interrupts import stop_signals
 from .media.sequence import is_sequence
 from .naming import beside, image_format, is_photo, output_for
 from .outputs import check_output
@@ -376,15 +379,26 @@ COMMANDS = {"colorize", "preview", "shots", "eval", "train", "export", "pack"}
 
 def run(argv: list[str]) -> int:
     """Run the CLI on argv (without the program name); return the exit code. Used by main and tests."""
+    with stop_signals() as stop:
+        code = _run(argv)
+    if stop.signum is not None and code == 130:  # ended by SIGTERM or SIGHUP, not Ctrl-C: the shell's code for it
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            typer.echo(f"vidcolor: stopped by {signal.Signals(stop.signum).name}; no partial output was left",
+                       err=True)
+        return 128 + stop.signum
+    if code == 130:
+        typer.echo("vidcolor: interrupted; no partial output was left", err=True)
+    return code
+
+
+def _run(argv: list[str]) -> int:
     if argv and argv[0] not in COMMANDS and argv[0] not in ("--help", "-h", "--version"):
         argv = ["colorize", *argv]
     logging.basicConfig(format="vidcolor: warning: %(message)s", level=logging.WARNING, force=True)
     debug = bool(os.environ.get("VIDCOLOR_DEBUG"))
     try:
         code = app(args=argv, prog_name="vidcolor", standalone_mode=False)
-        if code == 130:  # typer turns Ctrl-C into Exit(130) and returns its code
-            raise KeyboardInterrupt
-        return code if isinstance(code, int) else 0
+        return code if isinstance(code, int) else 0  # typer answers Ctrl-C with 130
     except VidcolorError as ex:
         if debug:
             raise
@@ -396,7 +410,6 @@ def run(argv: list[str]) -> int:
         ex.show()
         return ex.exit_code
     except (KeyboardInterrupt, typer.Abort):
-        typer.echo("vidcolor: interrupted; no partial output was left", err=True)
         return 130
     except Exception as ex:  # the last line of defence: one line, not a traceback
         if debug:

@@ -25,6 +25,7 @@ from .defaults import (
 )
 from .errors import AlreadyInColor, InputError, OutputError, UsageError, VidcolorError
 from .image import is_reference_table, reference_vector, shot_references
+from .interrupts import deferred_interrupt
 from .levels import Levels
 from .media.codecs import EncodeOptions, encoder_formats, size_refusal, unused_options
 from .media.containers import is_cover, video_codec
@@ -47,7 +48,7 @@ from .model_stage import FrameStage, Rendered
 from .outputs import atomic_output, check_output
 from .progress import FilmBar
 from .shots import shot_at
-from .streaming import Consumer, deferred_interrupt, run_ahead
+from .streaming import Consumer, run_ahead
 from .survey import check_levels, chosen_levels, film_survey, kept_kinds, said_of_film
 from .timecode import format_clock, said_position, timecode_tag, to_position, to_seconds
 from .workers import slice_workers

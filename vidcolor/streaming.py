@@ -6,10 +6,8 @@ thread is re-raised on the main thread; closing stops the thread without hanging
 from __future__ import annotations
 
 import queue
-import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -101,36 +99,3 @@ class Consumer:
         """Stop after the item in hand, dropping the queued ones."""
         self.stop.set()
         self.thread.join()
-
-
-@contextmanager
-def deferred_interrupt() -> Iterator[Callable[[], None]]:
-    """Hold Ctrl-C until the caller checks for it; a second Ctrl-C interrupts at once.
-
-    A KeyboardInterrupt raised at an arbitrary bytecode can land inside a queue's lock
-    handling and leave a thread waiting forever (2 runs in 60: bench/interrupts.py); check()
-    raises it only where the caller is consistent: the pipeline's queues, a training step done.
-    Outside the main thread (no signals there), or where SIGINT is ignored or handled by a host
-    program, check() does nothing.
-    """
-    pressed = threading.Event()
-
-    def check() -> None:
-        if pressed.is_set():
-            raise KeyboardInterrupt
-
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield check
-        return
-
-    def on_sigint(signum, frame) -> None:
-        if pressed.is_set():
-            raise KeyboardInterrupt
-        pressed.set()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield check
-    finally:
-        signal.signal(signal.SIGINT, previous)

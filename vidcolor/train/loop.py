@@ -21,10 +21,10 @@ import torch.nn.functional as F
 from ..color import hasler_colorfulness, lab_to_rgb, rgb_to_lab
 from ..colorizer import autocast_dtype, pick_device
 from ..errors import UsageError, WeightsError
+from ..interrupts import deferred_interrupt
 from ..model.net import AB_SCALE, FusionNet, NetConfig, count_parameters
 from ..model.weights import load_model
 from ..outputs import check_folder
-from ..streaming import deferred_interrupt
 from ..timecode import format_clock
 from .data import augment, load_photos, read_index, scene_classes
 from .widen import widen
@@ -141,7 +141,8 @@ def loss_fn(model: FusionNet, rgb: torch.Tensor, labels: torch.Tensor, alpha: fl
 
 def train(args: TrainArgs) -> dict:
     """Train (or resume) and write the checkpoint, every SAVE_EVERY_S and at the end; return a summary. Ctrl-C
-    stops after the step under way and writes the checkpoint, then raises KeyboardInterrupt."""
+    (or the command line's SIGTERM, SIGHUP) stops after the step under way and writes the checkpoint, then
+    raises its KeyboardInterrupt."""
     device = pick_device(args.device)
     if args.widen and not args.init:
         raise UsageError("--widen grows the --init network: give --init")
@@ -204,13 +205,13 @@ def train(args: TrainArgs) -> dict:
         finally:
             tmp.unlink(missing_ok=True)
 
-    saved, interrupted = t0, False
+    saved, interrupted = t0, None
     with deferred_interrupt() as check:  # Ctrl-C: after the step, then saved (hours had been lost); twice: now
         while step < args.steps:
             try:
                 check()
-            except KeyboardInterrupt:
-                interrupted = True
+            except KeyboardInterrupt as ex:  # Ctrl-C, or a stop signal (a job scheduler's): raised again once saved
+                interrupted = ex
                 break
             if args.minutes is not None and time.perf_counter() - t0 > 60 * args.minutes:
                 break
@@ -240,9 +241,9 @@ def train(args: TrainArgs) -> dict:
                 saved = time.perf_counter()
     save()
     seconds += time.perf_counter() - t0
-    if interrupted:
+    if interrupted is not None:
         print(f"stopped at step {step}: saved {ckpt_path}, which the same command resumes", flush=True)
-        raise KeyboardInterrupt
+        raise interrupted
     return {"step": step, "images_seen": seen, "seconds": round(seconds, 1), "checkpoint": str(ckpt_path)}
 
 
