@@ -1,7 +1,14 @@
 """The film pipeline on generated media: frames, timing, sound, metadata and exact luminance."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 import time
 from fractions import Fraction
 
@@ -728,6 +735,33 @@ def test_the_bar_redraws_seldom_into_a_log_file(clip, tmp_path, capsys, monkeypa
     assert run([str(src), "-o", str(tmp_path / "o.mp4"), "--model", "tiny-random", "--batch-size", "4"]) == 0
     draws = [line for line in capsys.readouterr().err.split("\r") if "frame" in line]
     assert len(draws) <= 3 and "48/48" in draws[-1]
+
+
+@pytest.mark.parametrize("rows_cols", [(0, 0), (24, 100)])
+def test_the_bar_shows_in_a_terminal_that_tells_no_size(clip, tmp_path, rows_cols):
+    """A terminal of no size (`script`, a serial console, `docker run -t` fed from a pipe; a new pseudo-terminal
+    here): tqdm took it for a screen with no room and drew nothing for the whole run. It gets 80 columns now."""
+    src = clip("film.mp4", frames=16)
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", *rows_cols, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "vidcolor", str(src), "-o", str(tmp_path / "o.mp4"),
+                             "--model", "tiny-random"], stdin=side, stderr=side)
+    os.close(side)
+    shown = b""
+    while chunk := _read_terminal(main):
+        shown += chunk
+    os.close(main)
+    assert proc.wait(timeout=60) == 0
+    draws = [line for line in shown.decode().split("\r") if "frame/s" in line]
+    assert draws and "16/16" in draws[-1] and len(draws[-1].strip()) <= (rows_cols[1] or 80)
+
+
+def _read_terminal(fd: int) -> bytes:
+    """What a program wrote to the terminal since the last read; b'' once it has closed it."""
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: no program has the terminal open any more
+        return b""
 
 
 def test_cpu_batches_shrink_with_the_frame_size():

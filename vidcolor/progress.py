@@ -2,6 +2,7 @@
 good as the film is read where the header's is only an estimate."""
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +25,11 @@ def progress_bar(enabled: bool, **options) -> tqdm:
     """A tqdm bar on stderr. In a terminal it redraws ten times a second; where stderr is a batch job's log,
     each redraw is a line kept in the file (about 65 bytes, ten a second: 80,000 lines over a two-hour film
     colorized at 1080p on a 2-core CPU, 8,000 s), so there it is written every LOG_INTERVAL_S."""
-    interval = 0.1 if sys.stderr.isatty() else LOG_INTERVAL_S
-    return tqdm(disable=not enabled, dynamic_ncols=True, mininterval=interval, **options)
+    tty = sys.stderr.isatty()
+    size = {"dynamic_ncols": True}
+    if tty and 0 in os.get_terminal_size(sys.stderr.fileno()):  # a terminal that tells no size (`script`, a serial
+        size = {"ncols": 80, "nrows": 24}  # console, `docker run -t` from a pipe): tqdm took it for none, drew nothing
+    return tqdm(disable=not enabled, mininterval=0.1 if tty else LOG_INTERVAL_S, **size, **options)
 
 
 class _JoinedLength:
