@@ -1039,6 +1039,48 @@ def test_ctrl_c_mid_run(tmp_path, sig, code, said):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
 
 
+def test_a_killed_runs_partial_output_is_removed_by_the_next_run(tmp_path):
+    """kill -9, the out-of-memory killer or a power cut leave a run's temporary output, which nothing can clean
+    up: hidden (its name begins with a dot), gigabytes for a long film. The next run of the same output removes
+    it and says so; one that a live run still writes stays, and so do files that only look alike."""
+    src = make_clip(tmp_path / "in.mkv", frames=400, width=320, height=240, audio=())
+    dst = tmp_path / "out.mkv"
+    argv = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), *TINY, "--batch-size", "2", "-q"]
+
+    def started() -> tuple[subprocess.Popen, Path]:
+        before = set(tmp_path.iterdir())
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, preexec_fn=as_at_a_terminal)
+        deadline = time.time() + 60
+        while time.time() < deadline and not (new := [p for p in set(tmp_path.iterdir()) - before
+                                                          if ".part" in p.name]):
+            time.sleep(0.05)
+        time.sleep(0.5)
+        return proc, new[0]
+
+    def an_hour_old(path: Path) -> None:  # not a run that has yet to lock it
+        os.utime(path, (time.time() - 3600,) * 2)
+
+    killed, left = started()
+    killed.kill()
+    killed.communicate(timeout=60)
+    paused, kept = started()  # the killed run's output is too new for it to tell: kept
+    paused.send_signal(signal.SIGSTOP)  # Ctrl-Z: it writes nothing for an hour, and holds its lock
+    an_hour_old(left)
+    an_hour_old(kept)
+    alike = [tmp_path / name for name in (".out.notmine.part.mkv", ".out.abcdefgh.part.mp4", "out.abcdefgh.part.mkv")]
+    for path in alike:
+        path.write_bytes(b"theirs")
+        an_hour_old(path)
+    done = subprocess.run([*argv, "--overwrite"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"removed {left.name} (" in done.stderr and "partial output of a run of it that was killed" in done.stderr
+    assert not left.exists() and kept.exists() and all(p.read_bytes() == b"theirs" for p in alike)
+    paused.send_signal(signal.SIGCONT)
+    paused.send_signal(signal.SIGTERM)
+    assert paused.wait(timeout=60) == 143 and not kept.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mkv", "out.mkv"] + [p.name for p in alike])
+
+
 def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
     """torch takes over a second to import. The command line answers --help, --version, a refused option, a missing
     input (of a run and of a preview: it took 2.5-5 s) and a refused output (there already, the input itself:

@@ -1,15 +1,20 @@
 """Safe output files: written beside the target under a temporary name, renamed when complete.
 
-Any failure or Ctrl-C removes the temporary file, so no partial output is ever left, and the
-input can never be the output. An image sequence is written into a temporary folder beside its
-frames, which are moved into place when all are written.
+Any failure, Ctrl-C or stop signal removes the temporary file, so no partial output is ever left, and the
+input can never be the output. What a run killed outright leaves (nothing can clean up after kill -9, the
+out-of-memory killer or a power cut) the next run of the same output removes. An image sequence is written
+into a temporary folder beside its frames, which are moved into place when all are written.
 """
 from __future__ import annotations
 
 import errno
+import glob
+import logging
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +22,14 @@ from pathlib import Path
 from .errors import OutputError
 from .media.sequence import base_name, frame_files, frame_test, is_sequence
 
+try:
+    import fcntl
+except ImportError:  # Windows: a killed run's temporary output is not found there
+    fcntl = None
+
+log = logging.getLogger("vidcolor")
+
+_NEW_S = 60.0  # a temporary output younger than this may be another run's, not yet locked
 DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # the disk (or a quota or size limit) is full
 
 
@@ -87,9 +100,10 @@ def atomic_output(src: Path, dst: Path, overwrite: bool = False, frames: bool = 
         with _atomic_frames(dst) as tmp:
             yield tmp
         return
-    fd, name = tempfile.mkstemp(prefix=_prefix(dst.stem, f".part{dst.suffix}", dst.parent), suffix=f".part{dst.suffix}",
-                                dir=dst.parent)
-    os.close(fd)
+    prefix, suffix = _prefix(dst.stem, f".part{dst.suffix}", dst.parent), f".part{dst.suffix}"
+    _remove_killed(dst, prefix, suffix)
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dst.parent)
+    _lock(fd)
     tmp = Path(name)
     umask = os.umask(0)
     os.umask(umask)
@@ -99,6 +113,7 @@ def atomic_output(src: Path, dst: Path, overwrite: bool = False, frames: bool = 
             yield tmp
             os.replace(tmp, dst)
     finally:
+        os.close(fd)
         tmp.unlink(missing_ok=True)
 
 
@@ -107,7 +122,11 @@ def _atomic_frames(dst: Path) -> Iterator[Path]:
     """Yield the pattern inside a temporary folder beside dst; when the body succeeds, move its frames into
     dst's folder, after removing older frames of that name (an older, longer sequence would leave a tail)."""
     # no '%' in the folder's name: image2 would read it as the frame number
-    folder = Path(tempfile.mkdtemp(prefix=_prefix(base_name(dst), ".part", dst.parent), suffix=".part", dir=dst.parent))
+    prefix = _prefix(base_name(dst), ".part", dst.parent)
+    _remove_killed(dst, prefix, ".part")
+    folder = Path(tempfile.mkdtemp(prefix=prefix, suffix=".part", dir=dst.parent))
+    fd = os.open(folder, os.O_RDONLY)
+    _lock(fd)
     try:
         with _disk_full_named(dst):
             yield folder / dst.name
@@ -116,7 +135,50 @@ def _atomic_frames(dst: Path) -> Iterator[Path]:
             for new in frame_files(folder / dst.name).values():
                 os.replace(new, dst.parent / new.name)
     finally:
+        os.close(fd)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lock(fd: int) -> bool:
+    """Take a temporary output's lock, without waiting: a run holds its own while it writes, so that another run
+    of the same output knows it is not a killed run's. False where a run holds it or no lock can be taken (a
+    file system without locks, Windows)."""
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def _remove_killed(dst: Path, prefix: str, suffix: str) -> None:
+    """Remove what a run of this output left when it was killed (out of memory, a power cut, kill -9: nothing
+    can clean up after those), said in a warning: a two-hour film's is gigabytes, and its name begins with a
+    dot, so it is hidden. A temporary output another run still writes is locked, and stays; so does one made
+    in the last minute (a run locks its own a moment after making it)."""
+    own = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(suffix))
+    for path in dst.parent.glob(glob.escape(prefix) + "*" + glob.escape(suffix)):
+        try:
+            if not own.fullmatch(path.name) or time.time() - path.stat().st_mtime < _NEW_S:
+                continue
+        except OSError:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if not _lock(fd):
+                continue
+            size = sum(f.stat().st_size for f in path.iterdir()) if path.is_dir() else path.stat().st_size
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        log.warning("%s: removed %s (%.1f MB), the partial output of a run of it that was killed", dst, path.name,
+                    size / 1e6)
 
 
 def _name_max(folder: Path) -> int:
