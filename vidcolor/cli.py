@@ -323,7 +323,7 @@ def train(
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
     workers: int = typer.Option(4, min=1, help="Processes that decode the photos."), precision: str = PRECISION,
 ) -> None:
-    """Train the fusion network (resumes from --checkpoint; Ctrl-C stops and saves it)."""
+    """Train the fusion network (resumes from --checkpoint; Ctrl-C or SIGTERM stops it after its step and saves it)."""
     from .train.loop import TrainArgs
     from .train.loop import train as run_train
 

@@ -63,9 +63,9 @@ EXIT_CODES = {
     3: "bad input (missing, unreadable, not a video or image, no video stream)",
     4: "output cannot be written (exists without --overwrite, equals the input, folder missing, disk full)",
     5: "model weights missing, corrupted or unknown",
-    129: "stopped by SIGHUP (the terminal closed); no partial output is left",
-    130: "interrupted (Ctrl-C); no partial output is left",
-    143: "stopped by SIGTERM (kill, timeout, a job scheduler, a container's stop); no partial output is left",
+    129: "stopped by SIGHUP (the terminal closed), no partial output left",
+    130: "interrupted (Ctrl-C), no partial output left",
+    143: "stopped by SIGTERM (kill, timeout, a job scheduler, a container's stop), no partial output left",
 }
 
 
