@@ -6,9 +6,10 @@
 Each run colorizes a generated 800-frame clip in a fresh process (tiny model, batches of 2, so
 the decode, model and encode threads are all busy), waits for its temporary output to appear,
 waits a random 0-1.5 s more and sends SIGINT (`--signal TERM`: `kill`'s, `HUP`: a closed terminal's).
-Outcomes: ok (exit 130, 'interrupted', nothing left; for SIGTERM and SIGHUP 143 and 129, 'stopped by
-SIG...'), bad (another exit, a traceback or a file left), hang (still running after --timeout; its threads'
-stacks are printed), finished (the run ended before the signal came: not counted).
+Outcomes: ok (died of the signal once cleaned up, as a shell expects: it shows 130, 143, 129; 'interrupted'
+or 'stopped by SIG...'; nothing left), bad (another exit, a traceback or a file left), hang (still running
+after --timeout; its threads' stacks are printed), finished (the run ended before the signal came: not
+counted).
 Before the pipeline held Ctrl-C until a safe point, 1 run in 33 hung. `--progress`: with the progress bar
 (an MPEG-TS or -PS film's then has a thread that measures its joined parts).
 """
@@ -57,7 +58,7 @@ def interrupt_once(src: Path, out: Path, delay: float, timeout: float, progress:
     for f in left:
         f.unlink()
     said = "interrupted" if sig == signal.SIGINT else f"stopped by {sig.name}"
-    if proc.returncode == 128 + sig and said in err and "Traceback" not in err and not left:
+    if proc.returncode == -sig and said in err and "Traceback" not in err and not left:
         return "ok", ""
     if proc.returncode == 0 and [f.name for f in left] == ["out.mkv"]:
         return "finished", ""

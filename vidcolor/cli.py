@@ -23,7 +23,7 @@ from .defaults import (
     MIN_WORK_SIDE,
 )
 from .errors import EXIT_CODES, UsageError, VidcolorError, missing_input, one_line
-from .interrupts import stop_signals
+from .interrupts import STOP_SIGNALS, stop_signals
 from .media.sequence import is_sequence
 from .naming import beside, image_format, is_photo, output_for
 from .outputs import check_output
@@ -420,4 +420,13 @@ def _run(argv: list[str]) -> int:
 
 
 def main() -> None:
-    sys.exit(run(sys.argv[1:]))
+    code = run(sys.argv[1:])
+    if os.name == "posix" and code - 128 in (signal.SIGINT, *STOP_SIGNALS):
+        # Stopped by a signal, and cleaned up: die of it, as a shell expects. It shows the same code (128 + the
+        # signal), but a `for` loop over films goes on to the next one when its command exits 130 instead.
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            sys.stdout.flush()
+            sys.stderr.flush()
+        signal.signal(code - 128, signal.SIG_DFL)
+        os.kill(os.getpid(), code - 128)
+    sys.exit(code)
