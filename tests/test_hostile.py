@@ -1042,43 +1042,44 @@ def test_ctrl_c_mid_run(tmp_path, sig, said):
 def test_a_killed_runs_partial_output_is_removed_by_the_next_run(tmp_path):
     """kill -9, the out-of-memory killer or a power cut leave a run's temporary output, which nothing can clean
     up: hidden (its name begins with a dot), gigabytes for a long film. The next run of the same output removes
-    it and says so; one that a live run still writes stays, and so do files that only look alike."""
+    it and says so. One that a live run still writes stays (it holds a lock on it, even paused), and so do an
+    empty one made a moment ago (a run starting now, not yet locked) and files that only look alike."""
     src = make_clip(tmp_path / "in.mkv", frames=400, width=320, height=240, audio=())
     dst = tmp_path / "out.mkv"
-    argv = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), *TINY, "--batch-size", "2", "-q"]
+    argv = [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), *TINY, "--batch-size", "2", "-q",
+            "--crf", "0"]  # lossless: the muxer's buffer fills and reaches the file early
 
     def started() -> tuple[subprocess.Popen, Path]:
         before = set(tmp_path.iterdir())
         proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, preexec_fn=as_at_a_terminal)
         deadline = time.time() + 60
         while time.time() < deadline and not (new := [p for p in set(tmp_path.iterdir()) - before
-                                                          if ".part" in p.name]):
-            time.sleep(0.05)
-        time.sleep(0.5)
+                                                          if ".part" in p.name and p.stat().st_size]):
+            time.sleep(0.05)  # until it has written to it
         return proc, new[0]
 
-    def an_hour_old(path: Path) -> None:  # not a run that has yet to lock it
-        os.utime(path, (time.time() - 3600,) * 2)
-
+    paused, kept = started()
+    paused.send_signal(signal.SIGSTOP)  # Ctrl-Z: it writes nothing while paused, and holds its lock
+    os.utime(kept, (time.time() - 3600,) * 2)  # as if paused an hour ago
     killed, left = started()
     killed.kill()
     killed.communicate(timeout=60)
-    paused, kept = started()  # the killed run's output is too new for it to tell: kept
-    paused.send_signal(signal.SIGSTOP)  # Ctrl-Z: it writes nothing for an hour, and holds its lock
-    an_hour_old(left)
-    an_hour_old(kept)
+    starting = tmp_path / ".out.k2j3h4l5.part.mkv"
+    starting.touch()
     alike = [tmp_path / name for name in (".out.notmine.part.mkv", ".out.abcdefgh.part.mp4", "out.abcdefgh.part.mkv")]
     for path in alike:
         path.write_bytes(b"theirs")
-        an_hour_old(path)
+        os.utime(path, (time.time() - 3600,) * 2)
     done = subprocess.run([*argv, "--overwrite"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"removed {left.name} (" in done.stderr and "partial output of a run of it that was killed" in done.stderr
-    assert not left.exists() and kept.exists() and all(p.read_bytes() == b"theirs" for p in alike)
+    assert done.stderr.count("removed") == 1
+    assert not left.exists() and kept.exists() and starting.exists() and all(p.read_bytes() == b"theirs" for p in alike)
     paused.send_signal(signal.SIGCONT)
     paused.send_signal(signal.SIGTERM)
     assert paused.wait(timeout=60) == -signal.SIGTERM and not kept.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mkv", "out.mkv"] + [p.name for p in alike])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mkv", "out.mkv", starting.name]
+                                                                + [p.name for p in alike])
 
 
 def test_ctrl_c_stops_a_shells_loop_over_films(tmp_path):

@@ -29,7 +29,7 @@ except ImportError:  # Windows: a killed run's temporary output is not found the
 
 log = logging.getLogger("vidcolor")
 
-_NEW_S = 60.0  # a temporary output younger than this may be another run's, not yet locked
+_NEW_S = 60.0  # an empty temporary output younger than this may be another run's, not yet locked
 DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # the disk (or a quota or size limit) is full
 
 
@@ -155,12 +155,13 @@ def _lock(fd: int) -> bool:
 def _remove_killed(dst: Path, prefix: str, suffix: str) -> None:
     """Remove what a run of this output left when it was killed (out of memory, a power cut, kill -9: nothing
     can clean up after those), said in a warning: a two-hour film's is gigabytes, and its name begins with a
-    dot, so it is hidden. A temporary output another run still writes is locked, and stays; so does one made
-    in the last minute (a run locks its own a moment after making it)."""
+    dot, so it is hidden. A temporary output another run still writes is locked, and stays; so does an empty
+    one made in the last minute (a run takes its lock a moment after making it, before it writes to it)."""
     own = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(suffix))
     for path in dst.parent.glob(glob.escape(prefix) + "*" + glob.escape(suffix)):
         try:
-            if not own.fullmatch(path.name) or time.time() - path.stat().st_mtime < _NEW_S:
+            empty = not any(path.iterdir()) if path.is_dir() else path.stat().st_size == 0
+            if not own.fullmatch(path.name) or (empty and time.time() - path.stat().st_mtime < _NEW_S):
                 continue
         except OSError:
             continue
