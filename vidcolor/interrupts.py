@@ -35,15 +35,8 @@ def stop_signals() -> Iterator[StopSignal]:
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
-    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
-    for s, handler in previous.items():
-        if handler is signal.SIG_DFL:
-            signal.signal(s, stop)
-    try:
+    with _handlers({s: stop for s in STOP_SIGNALS if signal.getsignal(s) is signal.SIG_DFL}):
         yield stop
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 @contextmanager
@@ -72,10 +65,16 @@ def deferred_interrupt() -> Iterator[Callable[[], None]]:
             ours[signum](signum, frame)
         pressed.append(signum)
 
-    for s in ours:
-        signal.signal(s, on_signal)
-    try:
+    with _handlers(dict.fromkeys(ours, on_signal)):
         yield check
+
+
+@contextmanager
+def _handlers(handlers: dict[int, Callable]) -> Iterator[None]:
+    """These handlers for their signals in the body; the ones before them back after it."""
+    previous = {s: signal.signal(s, handler) for s, handler in handlers.items()}
+    try:
+        yield
     finally:
-        for s, handler in ours.items():
+        for s, handler in previous.items():
             signal.signal(s, handler)
