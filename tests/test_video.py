@@ -5,6 +5,7 @@ import fcntl
 import json
 import os
 import pty
+import select
 import struct
 import subprocess
 import sys
@@ -757,7 +758,10 @@ def test_the_bar_shows_in_a_terminal_that_tells_no_size(clip, tmp_path, rows_col
 
 
 def _read_terminal(fd: int) -> bytes:
-    """What a program wrote to the terminal since the last read; b'' once it has closed it."""
+    """What a program wrote to the terminal since the last read; b'' once it has closed it (or has written
+    nothing for a minute: the wait for it then fails)."""
+    if not select.select([fd], [], [], 60)[0]:
+        return b""
     try:
         return os.read(fd, 4096)
     except OSError:  # EIO: no program has the terminal open any more
