@@ -5,6 +5,7 @@ temporary file left beside the output.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -1059,27 +1060,33 @@ def test_a_killed_runs_partial_output_is_removed_by_the_next_run(tmp_path):
         return proc, new[0]
 
     paused, kept = started()
-    paused.send_signal(signal.SIGSTOP)  # Ctrl-Z: it writes nothing while paused, and holds its lock
-    os.utime(kept, (time.time() - 3600,) * 2)  # as if paused an hour ago
-    killed, left = started()
-    killed.kill()
-    killed.communicate(timeout=60)
-    starting = tmp_path / ".out.k2j3h4l5.part.mkv"
-    starting.touch()
-    alike = [tmp_path / name for name in (".out.notmine.part.mkv", ".out.abcdefgh.part.mp4", "out.abcdefgh.part.mkv")]
-    for path in alike:
-        path.write_bytes(b"theirs")
-        os.utime(path, (time.time() - 3600,) * 2)
-    done = subprocess.run([*argv, "--overwrite"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert f"removed {left.name} (" in done.stderr and "partial output of a run of it that was killed" in done.stderr
-    assert done.stderr.count("removed") == 1
-    assert not left.exists() and kept.exists() and starting.exists() and all(p.read_bytes() == b"theirs" for p in alike)
-    paused.send_signal(signal.SIGCONT)
-    paused.send_signal(signal.SIGTERM)
-    assert paused.wait(timeout=60) == -signal.SIGTERM and not kept.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mkv", "out.mkv", starting.name]
-                                                                + [p.name for p in alike])
+    try:
+        paused.send_signal(signal.SIGSTOP)  # Ctrl-Z: it writes nothing while paused, and holds its lock
+        os.utime(kept, (time.time() - 3600,) * 2)  # as if paused an hour ago
+        killed, left = started()
+        killed.kill()
+        killed.communicate(timeout=60)
+        starting = tmp_path / ".out.k2j3h4l5.part.mkv"
+        starting.touch()
+        alike = [tmp_path / name
+                 for name in (".out.notmine.part.mkv", ".out.abcdefgh.part.mp4", "out.abcdefgh.part.mkv")]
+        for path in alike:
+            path.write_bytes(b"theirs")
+            os.utime(path, (time.time() - 3600,) * 2)
+        done = subprocess.run([*argv, "--overwrite"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert f"removed {left.name} (" in done.stderr and "of a run of it that was killed" in done.stderr
+        assert done.stderr.count("removed") == 1
+        assert not left.exists() and kept.exists() and starting.exists()
+        assert all(p.read_bytes() == b"theirs" for p in alike)
+        paused.send_signal(signal.SIGCONT)
+        paused.send_signal(signal.SIGTERM)
+        assert paused.wait(timeout=60) == -signal.SIGTERM and not kept.exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mkv", "out.mkv", starting.name]
+                                                                    + [p.name for p in alike])
+    finally:  # a failed assertion must not leave it paused for good
+        paused.send_signal(signal.SIGCONT)
+        paused.kill()
 
 
 def test_ctrl_c_stops_a_shells_loop_over_films(tmp_path):
@@ -1098,13 +1105,17 @@ def test_ctrl_c_stops_a_shells_loop_over_films(tmp_path):
         as_at_a_terminal()
 
     shell = subprocess.Popen(["bash", "-c", loop], preexec_fn=foreground_job)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(".part" in p.name for p in out.iterdir()):
-        time.sleep(0.05)
-    time.sleep(0.5)
-    os.killpg(shell.pid, signal.SIGINT)
-    assert shell.wait(timeout=60) == -signal.SIGINT
-    assert (out / "began").read_text() == "a\n" and sorted(p.name for p in out.iterdir()) == ["began"]
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(".part" in p.name for p in out.iterdir()):
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.killpg(shell.pid, signal.SIGINT)
+        assert shell.wait(timeout=60) == -signal.SIGINT
+        assert (out / "began").read_text() == "a\n" and sorted(p.name for p in out.iterdir()) == ["began"]
+    finally:  # the job and its vidcolor, if the loop went on
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGKILL)
 
 
 def test_ctrl_c_while_torch_loads_is_answered_like_any_other(tmp_path):
