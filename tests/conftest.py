@@ -1,6 +1,8 @@
 """Test media made on the fly with PyAV: gray films with tones as sound, from public-domain photos."""
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +14,19 @@ from skimage import data as skdata
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
 SEPIA, BLUE_TINT = (1.0, 0.78, 0.42), (0.55, 0.72, 1.0)  # tints of a film base or a toned print, times gray
+
+
+def as_at_a_terminal() -> None:
+    """A child's Ctrl-C, SIGTERM and SIGHUP as at a terminal, even where this process ignores them (a background
+    job)."""
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+
+
+def foreground_job() -> None:
+    """A child as a terminal's foreground job: a process group of its own, which Ctrl-C reaches as a whole."""
+    os.setpgid(0, 0)
+    as_at_a_terminal()
 
 
 def photo(name: str, width: int, height: int) -> np.ndarray:

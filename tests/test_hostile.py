@@ -23,7 +23,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from conftest import decode_planes, film_with_long_sound, make_clip, photo, remux
+from conftest import as_at_a_terminal, decode_planes, film_with_long_sound, foreground_job, make_clip, photo, remux
 from PIL import Image
 
 import vidcolor
@@ -1013,13 +1013,6 @@ def test_disk_full_while_writing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
-def as_at_a_terminal() -> None:
-    """A child's Ctrl-C, SIGTERM and SIGHUP as at a terminal, even where this process ignores them (a background
-    job)."""
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, signal.SIG_DFL)
-
-
 @pytest.mark.parametrize("sig,said", [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "stopped by SIGTERM"),
                                       (signal.SIGHUP, "stopped by SIGHUP")])
 def test_ctrl_c_mid_run(tmp_path, sig, said):
@@ -1099,11 +1092,6 @@ def test_ctrl_c_stops_a_shells_loop_over_films(tmp_path):
     out.mkdir()
     loop = (f'for f in a b; do echo "$f" >> {out}/began; {sys.executable} -m vidcolor {tmp_path}/$f.mkv '
             f'-o {out}/$f.mkv {" ".join(TINY)} -q; done; echo done >> {out}/began')
-
-    def foreground_job() -> None:
-        os.setpgid(0, 0)
-        as_at_a_terminal()
-
     shell = subprocess.Popen(["bash", "-c", loop], preexec_fn=foreground_job)
     try:
         deadline = time.time() + 60

@@ -1,17 +1,20 @@
 """`vidcolor train` (CPU smoke run, resume) and `vidcolor eval` on a generated photo set."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import PHOTOS, photo
+from conftest import PHOTOS, foreground_job, photo
 from PIL import Image
 
 from vidcolor.cli import run
@@ -295,6 +298,46 @@ def test_ctrl_c_stops_training_after_its_step_and_saves_the_checkpoint(photo_set
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt", "photos"]
     done = subprocess.run([*argv[:-1], str(step + 2)], capture_output=True, text=True, timeout=120)
     assert json.loads(done.stdout.strip().splitlines()[-1])["step"] == step + 2, done.stderr
+
+
+def test_ctrl_c_while_photos_decode_leaves_no_process_behind(tmp_path):
+    """A terminal's Ctrl-C, and a job scheduler's SIGTERM, reach every process of the job. The processes that
+    decode the photos had caught it and sent it back as their result to a main process already stopping: they
+    stayed for good, blocked on that pipe (and holding the job's own pipes open). They leave it to the main
+    process now, which stops them after the photos in hand."""
+    root = tmp_path / "photos"
+    (root / "p").mkdir(parents=True)
+    Image.fromarray(photo(PHOTOS[0], 512, 384)).save(root / "p" / "a.jpg")
+    with open(root / "index.csv", "w", newline="") as f:
+        f.write("path,split,label\n" + f"p/a.jpg,train,{PHOTOS[0]}\n" * 6000)  # seconds of decoding
+    proc = subprocess.Popen([sys.executable, "-m", "vidcolor", "train", str(root), "--workers", "2", "--size", "32",
+                             "--checkpoint", str(tmp_path / "c.pt"), "--steps", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=foreground_job)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(_children(proc.pid)) < 2:  # the decoding has begun
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)  # a worker left behind holds its pipes open
+        assert proc.returncode == -signal.SIGINT and "interrupted" in err and "Traceback" not in err, err
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)  # none of the job's processes is left
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from /proc."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            kids.append(int(stat.parent.name))
+    return kids
 
 
 def test_a_damaged_photo_is_skipped_and_named(photo_set, tmp_path, capsys):

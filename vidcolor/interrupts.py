@@ -39,6 +39,14 @@ def stop_signals() -> Iterator[StopSignal]:
         yield stop
 
 
+def leave_stops_to_main() -> None:
+    """For a worker process: ignore Ctrl-C and the stop signals, which its main process handles. A terminal's
+    Ctrl-C, and a job scheduler's SIGTERM, reach every process of the job: a photo-decoding worker that caught
+    one sent it back as its result to a main process already stopping, and stayed blocked on that pipe for good."""
+    for s in (signal.SIGINT, *STOP_SIGNALS):
+        signal.signal(s, signal.SIG_IGN)
+
+
 @contextmanager
 def deferred_interrupt() -> Iterator[Callable[[], None]]:
     """Hold Ctrl-C and the stop signals until the caller checks for them; a second one interrupts at once.

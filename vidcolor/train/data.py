@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..color import linear_to_srgb, srgb_to_linear
 from ..errors import InputError, UsageError
+from ..interrupts import leave_stops_to_main
 from ..outputs import atomic_output
 from ..progress import progress_bar
 
@@ -119,9 +120,13 @@ def load_photos(data: Path, split: str, size: int, classes: list[str], limit: in
     class_of = {c: i for i, c in enumerate(classes)}
     labels = [class_of.get(r["label"], -1) if _labelled(r) else -1 for r in rows]
     blobs = _read_bytes(data, paths)
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=leave_stops_to_main) as pool:
         decoded = pool.map(_decode, [(b, size) for b in blobs], chunksize=64)
-        arrays = list(progress_bar(progress, iterable=decoded, total=len(paths), unit="photo", desc="decoding"))
+        try:
+            arrays = list(progress_bar(progress, iterable=decoded, total=len(paths), unit="photo", desc="decoding"))
+        except BaseException:  # Ctrl-C: the workers stop after the photos in hand, not after every other one
+            pool.shutdown(cancel_futures=True)
+            raise
     kept = _readable(data, paths, arrays)
     if not kept:
         raise InputError(f"{data}: none of the photos of split {split!r} can be read")
