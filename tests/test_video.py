@@ -768,6 +768,17 @@ def _read_terminal(fd: int) -> bytes:
         return b""
 
 
+def test_a_run_without_stderr_writes_its_film(clip, tmp_path):
+    """A program started with stderr closed (by a daemon, a launcher; pythonw) has none in Python: the bar's
+    first redraw had failed, and the run with it (exit 1, its message lost too)."""
+    src = clip("film.mp4", frames=16)
+    done = subprocess.run([sys.executable, "-m", "vidcolor", str(src), "-o", str(tmp_path / "o.mp4"),
+                           "--model", "tiny-random"], preexec_fn=lambda: os.close(2), timeout=120)
+    assert done.returncode == 0
+    with av.open(str(tmp_path / "o.mp4")) as out:
+        assert sum(1 for _ in out.decode(video=0)) == 16
+
+
 def test_cpu_batches_shrink_with_the_frame_size():
     """16 frames of SD per batch on a CPU, but never more pixels than four 1080p frames; 16 on a GPU."""
     cpu, cuda = torch.device("cpu"), torch.device("cuda")

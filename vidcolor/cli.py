@@ -424,9 +424,9 @@ def main() -> None:
     if os.name == "posix" and code - 128 in (signal.SIGINT, *STOP_SIGNALS):
         # Stopped by a signal, and cleaned up: die of it, as a shell expects. It shows the same code (128 + the
         # signal), but a `for` loop over films goes on to the next one when its command exits 130 instead.
-        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
-            sys.stdout.flush()
-            sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):  # None where started without it
+            with contextlib.suppress(OSError, AttributeError):  # after SIGHUP the terminal may be gone
+                stream.flush()
         signal.signal(code - 128, signal.SIG_DFL)
         os.kill(os.getpid(), code - 128)
     sys.exit(code)

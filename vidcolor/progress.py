@@ -24,8 +24,10 @@ LOG_INTERVAL_S = 10.0  # between a bar's updates where stderr is a log file or a
 def progress_bar(enabled: bool, **options) -> tqdm:
     """A tqdm bar on stderr. In a terminal it redraws ten times a second; where stderr is a batch job's log,
     each redraw is a line kept in the file (about 65 bytes, ten a second: 80,000 lines over a two-hour film
-    colorized at 1080p on a 2-core CPU, 8,000 s), so there it is written every LOG_INTERVAL_S."""
-    tty = sys.stderr.isatty()
+    colorized at 1080p on a 2-core CPU, 8,000 s), so there it is written every LOG_INTERVAL_S. Where there is no
+    stderr at all (a program started with it closed; pythonw), there is no bar: its first redraw had failed."""
+    enabled = enabled and sys.stderr is not None
+    tty = enabled and sys.stderr.isatty()
     size = {"dynamic_ncols": True}
     if tty and 0 in os.get_terminal_size(sys.stderr.fileno()):  # a terminal that tells no size (`script`, a serial
         size = {"ncols": 80, "nrows": 24}  # console, `docker run -t` from a pipe): tqdm took it for none, drew nothing
