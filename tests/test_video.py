@@ -768,12 +768,14 @@ def _read_terminal(fd: int) -> bytes:
         return b""
 
 
-def test_a_run_without_stderr_writes_its_film(clip, tmp_path):
+@pytest.mark.parametrize("closed,options", [(2, []), (1, ["--json"])])
+def test_a_run_without_stderr_writes_its_film(clip, tmp_path, closed, options):
     """A program started with stderr closed (by a daemon, a launcher; pythonw) has none in Python: the bar's
-    first redraw had failed, and the run with it (exit 1, its message lost too)."""
+    first redraw had failed, and the run with it (exit 1, its message lost too). Without stdout, --json's
+    report had ended in an internal error once the film was written."""
     src = clip("film.mp4", frames=16)
     done = subprocess.run([sys.executable, "-m", "vidcolor", str(src), "-o", str(tmp_path / "o.mp4"),
-                           "--model", "tiny-random"], preexec_fn=lambda: os.close(2), timeout=120)
+                           "--model", "tiny-random", *options], preexec_fn=lambda: os.close(closed), timeout=120)
     assert done.returncode == 0
     with av.open(str(tmp_path / "o.mp4")) as out:
         assert sum(1 for _ in out.decode(video=0)) == 16

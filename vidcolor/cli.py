@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import logging
 import os
@@ -88,8 +89,9 @@ def _into(output: Path | None, named: Path) -> Path:
     return output / named.name if os.path.isdir(output) else output  # False for a name too long to be one
 
 
-def _print_json(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, indent=None) + "\n")
+def _print_json(obj: dict | list) -> None:
+    """On stdout, where there is one (typer says nothing where a program was started with it closed)."""
+    typer.echo(json.dumps(obj, indent=None))
 
 
 def _tell(report: dict, json_out: bool, quiet: bool, line: str) -> None:
@@ -248,11 +250,13 @@ def shots(
     progress = not quiet and not (json_out or csv_out)
     found = [s.to_dict() for s in detect_shots(input, progress=progress, frame_rate=frame_rate)]
     if json_out:
-        sys.stdout.write(json.dumps(found) + "\n")
+        _print_json(found)
     elif csv_out:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(found[0]), lineterminator="\n")
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=list(found[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(found)
+        typer.echo(table.getvalue(), nl=False)
     else:
         for s in found:
             typer.echo(f"{s['start_frame']:>7} {s['end_frame']:>7}  {s['start_time']:>10.3f}s {s['end_time']:>10.3f}s"
