@@ -385,14 +385,12 @@ def run(argv: list[str]) -> int:
     """Run the CLI on argv (without the program name); return the exit code. Used by main and tests."""
     with stop_signals() as stop:
         code = _run(argv)
-    if stop.signum is not None and code == 130:  # ended by SIGTERM or SIGHUP, not Ctrl-C: the shell's code for it
-        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
-            typer.echo(f"vidcolor: stopped by {signal.Signals(stop.signum).name}; no partial output was left",
-                       err=True)
-        return 128 + stop.signum
-    if code == 130:
-        typer.echo("vidcolor: interrupted; no partial output was left", err=True)
-    return code
+    if code != 130:  # typer's code for any KeyboardInterrupt: Ctrl-C's, or a stop signal's
+        return code
+    how = "interrupted" if stop.signum is None else f"stopped by {signal.Signals(stop.signum).name}"
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+        typer.echo(f"vidcolor: {how}; no partial output was left", err=True)
+    return code if stop.signum is None else 128 + stop.signum  # the shell's code for the signal
 
 
 def _run(argv: list[str]) -> int:
