@@ -172,8 +172,12 @@ def _remove_killed(dst: Path, prefix: str, suffix: str) -> None:
         try:
             if not _lock(fd):
                 continue
-            size = sum(f.stat().st_size for f in path.iterdir()) if path.is_dir() else path.stat().st_size
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            if path.is_dir():  # an image sequence's
+                size = sum(f.stat().st_size for f in path.iterdir())
+                shutil.rmtree(path)
+            else:
+                size = path.stat().st_size
+                path.unlink()
         except OSError:
             continue
         finally:
