@@ -76,6 +76,20 @@ def test_a_sequence_folder_is_listed_once_per_run(scans, tmp_path, monkeypatch):
     assert listed.count(pattern.parent) == 1
 
 
+def test_a_killed_runs_frames_are_removed_by_the_next_run(scans, tmp_path, caplog):
+    """A sequence is written into a hidden temporary folder beside its frames: a killed run (kill -9, a power
+    cut) left it with the frames it had written. The next run of the same pattern removes it, and says so."""
+    pattern, _ = scans
+    dst = tmp_path / "out" / "c_%06d.png"
+    left = tmp_path / "out" / ".c.k2j3h4l5.part"
+    left.mkdir(parents=True)
+    (left / "c_000007.png").write_bytes(b"\x89PNG" + bytes(5000))
+    report = colorize_video(pattern, dst, model="tiny-random", progress=False)
+    assert report.frames_out == 14 and not left.exists()
+    assert "removed .c.k2j3h4l5.part (0.0 MB), the partial output of a run of it that was killed" in caplog.text
+    assert not [p for p in dst.parent.iterdir() if p.name.startswith(".")]
+
+
 def test_a_single_picture_is_a_one_frame_film(tmp_path):
     """FFmpeg opens some lone JPEGs (this noise; photos mostly not) with its image-sequence demuxer; they are
     still not numbered sequences."""
