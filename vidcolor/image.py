@@ -18,7 +18,7 @@ from .colorizer import Colorizer
 from .errors import AlreadyInColor, InputError, OutputError, missing_input
 from .input_color import coloring, ycc_of_rgb
 from .naming import image_format, register_heif
-from .outputs import atomic_output
+from .outputs import atomic_output, disk_full
 
 log = logging.getLogger("vidcolor")
 
@@ -266,5 +266,5 @@ def _write(tmp: Path, dst: Path, fmt: str, pixels: np.ndarray, kept: dict) -> No
         return
     try:
         Image.fromarray(pixels).save(tmp, format=fmt, **kept, **LOSSY_QUALITY.get(fmt, {}))
-    except OSError as ex:  # a format that cannot hold the picture: "cannot write mode RGBA as PPM"
-        raise OutputError(f"{dst}: {ex}") from ex
+    except OSError as ex:  # a full disk, or a format that cannot hold the picture: "cannot write mode RGBA as PPM"
+        raise (disk_full(ex, dst) or OutputError(f"{dst}: {ex}")) from ex
