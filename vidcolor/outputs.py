@@ -8,7 +8,6 @@ into a temporary folder beside its frames, which are moved into place when all a
 from __future__ import annotations
 
 import errno
-import glob
 import logging
 import os
 import re
@@ -157,11 +156,13 @@ def _remove_killed(dst: Path, prefix: str, suffix: str) -> None:
     can clean up after those), said in a warning: a two-hour film's is gigabytes, and its name begins with a
     dot, so it is hidden. A temporary output another run still writes is locked, and stays; so does an empty
     one made in the last minute (a run takes its lock a moment after making it, before it writes to it)."""
-    own = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(suffix))
-    for path in dst.parent.glob(glob.escape(prefix) + "*" + glob.escape(suffix)):
+    own = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(suffix))  # as mkstemp and mkdtemp name it
+    for path in dst.parent.iterdir():
+        if not own.fullmatch(path.name):
+            continue
         try:
             empty = not any(path.iterdir()) if path.is_dir() else path.stat().st_size == 0
-            if not own.fullmatch(path.name) or (empty and time.time() - path.stat().st_mtime < _NEW_S):
+            if empty and time.time() - path.stat().st_mtime < _NEW_S:
                 continue
         except OSError:
             continue
