@@ -1018,6 +1018,19 @@ def test_disk_full_while_writing(tmp_path, kind):
     assert sorted(p.name for p in tmp_path.iterdir()) == [src.name]
 
 
+def temporary_output(folder: Path, other_than: set[Path] = frozenset(), written: bool = False) -> Path | None:
+    """A run's temporary output in `folder` once it is there (not one of `other_than`; with `written`, once it
+    holds bytes); None after a minute without."""
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        found = [p for p in folder.iterdir()
+                 if ".part" in p.name and p not in other_than and (not written or p.stat().st_size)]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    return None
+
+
 @pytest.mark.parametrize("sig,said", [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "stopped by SIGTERM"),
                                       (signal.SIGHUP, "stopped by SIGHUP")])
 def test_ctrl_c_mid_run(tmp_path, sig, said):
@@ -1028,9 +1041,7 @@ def test_ctrl_c_mid_run(tmp_path, sig, said):
     dst = tmp_path / "out.mkv"
     proc = subprocess.Popen([sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), *TINY, "--batch-size", "2"],
                             stderr=subprocess.PIPE, text=True, preexec_fn=as_at_a_terminal)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(".part" in p.name for p in tmp_path.iterdir()):
-        time.sleep(0.05)
+    temporary_output(tmp_path)
     time.sleep(0.5)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
@@ -1051,11 +1062,7 @@ def test_a_killed_runs_partial_output_is_removed_by_the_next_run(tmp_path):
     def started() -> tuple[subprocess.Popen, Path]:
         before = set(tmp_path.iterdir())
         proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, preexec_fn=as_at_a_terminal)
-        deadline = time.time() + 60
-        while time.time() < deadline and not (new := [p for p in set(tmp_path.iterdir()) - before
-                                                          if ".part" in p.name and p.stat().st_size]):
-            time.sleep(0.05)  # until it has written to it
-        return proc, new[0]
+        return proc, temporary_output(tmp_path, before, written=True)
 
     paused, kept = started()
     try:
@@ -1099,9 +1106,7 @@ def test_ctrl_c_stops_a_shells_loop_over_films(tmp_path):
             f'-o {out}/$f.mkv {" ".join(TINY)} -q; done; echo done >> {out}/began')
     shell = subprocess.Popen(["bash", "-c", loop], preexec_fn=foreground_job)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline and not any(".part" in p.name for p in out.iterdir()):
-            time.sleep(0.05)
+        temporary_output(out)
         time.sleep(0.5)
         os.killpg(shell.pid, signal.SIGINT)
         assert shell.wait(timeout=60) == -signal.SIGINT
