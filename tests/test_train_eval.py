@@ -144,6 +144,30 @@ def test_eval_limit_spreads_over_the_split(photo_set):
     assert got == want
 
 
+def test_eval_sees_each_photo_at_its_own_size_or_at_the_work_side_given(photo_set, monkeypatch, capsys):
+    """Evaluation measures the network on the photos as they are, and `--work-side` measures it as the
+    colorize commands run it (their default 128 px), each photo's short side scaled down to that."""
+    from vidcolor.colorizer import Colorizer
+
+    seen = []
+    real = Colorizer.ab
+
+    def ab(self, L, g=None):
+        seen.extend(tuple(x.shape[-2:]) for x in L)
+        return real(self, L, g)
+
+    monkeypatch.setattr(Colorizer, "ab", ab)
+    metrics = []
+    for extra in ([], ["--work-side", "32"]):
+        seen.clear()
+        assert run(["eval", str(photo_set), "--model", "tiny-random", "--json", "-q", *extra]) == 0
+        metrics.append(json.loads(capsys.readouterr().out))
+        assert set(seen) == ({(40, 40)} if not extra else {(32, 32)})  # the val photos are 40 px
+    assert metrics[0]["images"] == metrics[1]["images"] == 4
+    assert run(["eval", str(photo_set), "--model", "tiny-random", "--work-side", "8"]) == 2
+    assert "--work-side" in capsys.readouterr().err
+
+
 def test_training_and_evaluation_run_without_pyav():
     """The GPU machine has no PyAV and each call's 64 MiB goes to photos: training must not import it."""
     import subprocess

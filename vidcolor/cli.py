@@ -270,6 +270,9 @@ def eval_cmd(
     limit: int | None = typer.Option(None, min=1, help="Only N photos, spread evenly over the split."),
     model: str = typer.Option(DEFAULT_MODEL, help="Model name, .safetensors file, or training checkpoint (.pt)."),
     device: str = typer.Option("auto"),
+    work_side: int | None = typer.Option(None, min=MIN_WORK_SIDE, help="Short side (px) the network sees "
+                                         "[default: each photo's own; the colorize commands' is "
+                                         f"{DEFAULT_WORK_SIDE}]."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     sheet: Path | None = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet (.png, .jpg, "
                                       ".tif or .webp)."),
@@ -284,7 +287,7 @@ def eval_cmd(
     from .train.loop import load_network
 
     net = load_network(model)
-    metrics = evaluate(Colorizer(net, device, None, saturation, precision), data, split, limit, sheet,
+    metrics = evaluate(Colorizer(net, device, work_side, saturation, precision), data, split, limit, sheet,
                        overwrite=overwrite, progress=not quiet)
     if json_out:
         _print_json(metrics)
