@@ -1,10 +1,11 @@
-"""How large must the network's picture be? PSNR against the truth and model speed per working size.
+"""How large must the network's picture be? PSNR and colorfulness against the truth, and speed, per working size.
 
     python bench/work_side.py [--sides 128 192 256 360 0] [--json]
 
 Chroma is low-frequency (4:2:0 stores it at half size), so the network runs on a copy whose short
 side is `work_side` px and its a*b* are upsampled. 0 means the full picture. Clips: the color
-demo and, when ../shared is there, the color airplane footage, turned gray.
+demo and, when ../shared is there, the color airplane footage (640x360) and the cut-list clip (1280x720,
+HD), turned gray.
 """
 from __future__ import annotations
 
@@ -16,17 +17,24 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from temporal import LOSSLESS, ROOT, SHARED, read_rgb, write_gray
 
 from vidcolor import colorize_video
+from vidcolor.color import hasler_colorfulness
 from vidcolor.colorizer import Colorizer
 
 
 def psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
     return float(np.mean([10 * np.log10(255**2 / max(np.mean((x.astype(np.float64) - y) ** 2), 1e-10))
                           for x, y in zip(a, b)]))
+
+
+def colorfulness(frames: list[np.ndarray]) -> float:
+    """Mean Hasler-Suesstrunk colorfulness of RGB frames: PSNR alone rewards timid colors."""
+    return float(np.mean([hasler_colorfulness(torch.from_numpy(f).permute(2, 0, 1).double()).item() for f in frames]))
 
 
 def main() -> None:
@@ -38,6 +46,7 @@ def main() -> None:
     clips = {"demo": ROOT / "samples" / "demo_truth.mp4"}
     if SHARED.is_dir():
         clips["airplane"] = SHARED / "color_airplane_audio.mp4"
+        clips["cuts_hd"] = SHARED / "cuts_testvideo.mp4"
     result = {}
     with tempfile.TemporaryDirectory() as tmp:
         grays = {}
@@ -53,7 +62,9 @@ def main() -> None:
                 report = colorize_video(gray, out, colorizer=colorizer, encode=LOSSLESS, progress=False)
                 seconds += time.perf_counter() - t0
                 frames += report.frames_out
-                row[f"psnr_{name}"] = round(psnr(read_rgb(out)[0], truth), 3)
+                ours = read_rgb(out)[0]
+                row[f"psnr_{name}"] = round(psnr(ours, truth), 3)
+                row[f"colorfulness_{name}"] = round(colorfulness(ours) / colorfulness(truth), 3)
             row["end_to_end_fps"] = round(frames / seconds, 2)
             result[str(side or "full")] = row
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
