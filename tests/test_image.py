@@ -11,7 +11,7 @@ import pillow_heif
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import adobe_rgb, gray_rgb, photo, read_rgb48, write_rgb48
+from conftest import adobe_rgb, gray_rgb, make_clip, photo, read_rgb48, write_rgb48
 from PIL import Image, ImageCms
 
 from vidcolor.cli import run
@@ -37,6 +37,37 @@ def test_photo_keeps_luminance_and_gets_color(tmp_path):
     diff = np.abs(lightness(dst) - lightness(src))
     assert diff.mean() < 0.5 and np.percentile(diff, 99) < 2.0  # L* kept up to 8-bit rounding and gamut
     assert chroma(dst) > 2.0
+
+
+def test_photos_are_seen_larger_than_films_unless_a_work_side_is_given(tmp_path, monkeypatch):
+    """A photo is seen at 224 px (its colors bleed less), a film's frames and its preview at 128 (speed);
+    `--work-side` given is for both, in a folder too."""
+    from vidcolor.colorizer import Colorizer
+
+    seen = []
+    real = Colorizer.ab
+
+    def ab(self, L, g=None):
+        seen.append(tuple(L.shape[-2:]))
+        return real(self, L, g)
+
+    monkeypatch.setattr(Colorizer, "ab", ab)
+    box = tmp_path / "box"
+    box.mkdir()
+    Image.fromarray(gray_rgb(photo("coffee", 450, 300))).save(box / "old.png")
+    make_clip(box / "film.mp4", width=320, height=240, frames=4)
+    model = ["--model", "tiny-random", "-q"]
+    for args, photo_seen, film_seen in (([], (224, 336), (128, 171)), (["--work-side", "96"], (96, 144), (96, 128))):
+        seen.clear()
+        assert run([str(box / "old.png"), "-o", str(tmp_path / "new.png"), "--overwrite", *model, *args]) == 0
+        assert run([str(box / "film.mp4"), "-o", str(tmp_path / "new.mp4"), "--overwrite", *model, *args]) == 0
+        assert set(seen) == {photo_seen, film_seen}
+        seen.clear()
+        assert run([str(box), "-o", str(tmp_path / f"out{len(args)}"), *model, *args]) == 0
+        assert set(seen) == {photo_seen, film_seen}
+    seen.clear()
+    assert run(["preview", str(box / "film.mp4"), "-o", str(tmp_path / "sheet.png"), "--count", "1", *model]) == 0
+    assert set(seen) == {(128, 171)}
 
 
 def test_saturation_scales_the_colors(tmp_path):

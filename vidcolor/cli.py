@@ -10,11 +10,13 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from .defaults import (
     DEFAULT_MODEL,
+    DEFAULT_PHOTO_SIDE,
     DEFAULT_SMOOTH_SECONDS,
     DEFAULT_WORK_SIDE,
     MAX_CRF,
@@ -28,6 +30,9 @@ from .interrupts import STOP_SIGNALS, stop_signals
 from .media.sequence import is_sequence
 from .naming import beside, image_format, is_photo, output_for
 from .outputs import check_output
+
+if TYPE_CHECKING:
+    from .colorizer import Colorizer
 
 EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
@@ -114,7 +119,8 @@ def colorize(
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
     batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16; on a CPU "
                                           "fewer for bigger frames: 9 at 720p, 4 at 1080p, 1 at 4K]."),
-    work_side: int = typer.Option(DEFAULT_WORK_SIDE, min=MIN_WORK_SIDE, help="Short side (px) the network sees."),
+    work_side: int | None = typer.Option(None, min=MIN_WORK_SIDE, help="Short side (px) the network sees "
+                                         f"[default: {DEFAULT_WORK_SIDE} for films, {DEFAULT_PHOTO_SIDE} for photos]."),
     saturation: float = SATURATION,
     precision: str = PRECISION,
     codec: str = typer.Option("libx264", help="Video encoder (webm: VP9 unless given; image sequences: from the "
@@ -152,31 +158,39 @@ def colorize(
         check_output(input, output, overwrite, frames=not photo and is_sequence(output))  # before torch loads
         if photo:
             image_format(output)
-    from .colorizer import Colorizer
     from .image import colorize_image
     from .media.codecs import EncodeOptions
     from .pipeline import colorize_video
 
     if folder:
         _colorize_folder(input, output or input.with_name(f"{input.name}_color"), json_out, quiet,
-                         colorizer=Colorizer(model, device, work_side, saturation, precision),
+                         colorizer=_colorizer(model, device, work_side, saturation, precision),
                          overwrite=overwrite, progress=not quiet, reference=reference, batch_size=batch_size,
                          encode=EncodeOptions(codec, crf, preset), shot_detect=shot_detect,
                          smooth_seconds=smooth_seconds, start=start, end=end, duration=duration,
                          side_by_side=side_by_side, frame_rate=frame_rate, levels=levels, recolor=recolor)
         return
     if photo:
-        report = colorize_image(input, output, Colorizer(model, device, work_side, saturation, precision),
+        report = colorize_image(input, output, _colorizer(model, device, work_side, saturation, precision),
                                 overwrite=overwrite, reference=reference)
     else:
         report = colorize_video(input, output, model=model, device=device, batch_size=batch_size,
-                                work_side=work_side, encode=EncodeOptions(codec, crf, preset),
+                                work_side=work_side or DEFAULT_WORK_SIDE, encode=EncodeOptions(codec, crf, preset),
                                 overwrite=overwrite, progress=not quiet, shot_detect=shot_detect,
                                 smooth_seconds=smooth_seconds, start=start, end=end,
                                 duration=duration, side_by_side=side_by_side, reference=reference,
                                 saturation=saturation, precision=precision, frame_rate=frame_rate,
                                 levels=levels, keep_color_shots=not recolor).to_dict()
     _tell(report, json_out, quiet, f"wrote {output}")
+
+
+def _colorizer(model: str, device: str, work_side: int | None, saturation: float, precision: str) -> Colorizer:
+    """The colorize command's model: `--work-side` given is for films and photos alike; without it each has
+    its own default."""
+    from .colorizer import Colorizer
+
+    sides = {} if work_side is None else {"work_side": work_side, "photo_side": work_side}
+    return Colorizer(model, device, saturation=saturation, precision=precision, **sides)
 
 
 def _output_of(input: Path, output: Path | None, codec: str) -> tuple[bool, Path]:
@@ -271,7 +285,7 @@ def eval_cmd(
     model: str = typer.Option(DEFAULT_MODEL, help="Model name, .safetensors file, or training checkpoint (.pt)."),
     device: str = typer.Option("auto"),
     work_side: int | None = typer.Option(None, min=MIN_WORK_SIDE, help="Short side (px) the network sees "
-                                         "[default: each photo's own; the colorize commands' is "
+                                         f"[default: {DEFAULT_PHOTO_SIDE}, as the photo command's; a film's is "
                                          f"{DEFAULT_WORK_SIDE}]."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     sheet: Path | None = typer.Option(None, help="Write a gray | vidcolor | truth contact sheet (.png, .jpg, "
@@ -287,7 +301,8 @@ def eval_cmd(
     from .train.loop import load_network
 
     net = load_network(model)
-    metrics = evaluate(Colorizer(net, device, work_side, saturation, precision), data, split, limit, sheet,
+    metrics = evaluate(Colorizer(net, device, None, saturation, precision, work_side or DEFAULT_PHOTO_SIDE),
+                       data, split, limit, sheet,
                        overwrite=overwrite, progress=not quiet)
     if json_out:
         _print_json(metrics)

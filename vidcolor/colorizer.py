@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from . import heap
 from .color import BORDER_GRAY, gray_to_lightness
-from .defaults import DEFAULT_MODEL, DEFAULT_WORK_SIDE, MAX_SATURATION, MIN_WORK_SIDE
+from .defaults import DEFAULT_MODEL, DEFAULT_PHOTO_SIDE, DEFAULT_WORK_SIDE, MAX_SATURATION, MIN_WORK_SIDE
 from .errors import UsageError, VidcolorError
 from .model.fused import fuse_for_cpu
 from .model.net import AB_SCALE, FusionNet, fold_batch_norm
@@ -145,12 +145,15 @@ def _span(inside: np.ndarray, depth: np.ndarray) -> Span:
 class Colorizer:
     def __init__(self, model: FusionNet | str | Path = DEFAULT_MODEL, device: str = "auto",
                  work_side: int | None = DEFAULT_WORK_SIDE, saturation: float = 1.0,
-                 precision: str = "auto") -> None:
-        """`saturation` scales the predicted a*b* on top of the gain the weights file carries (1: as
-        shipped): how vivid a film should look is the restorer's call (docs/quality.md, Which levers pay).
-        `precision`: "auto" (see autocast_dtype) or "float32"."""
-        if work_side is not None and not work_side >= MIN_WORK_SIDE:  # the API's, refused as the command line's
-            raise UsageError(f"work side {work_side}: use {MIN_WORK_SIDE} px or more")
+                 precision: str = "auto", photo_side: int | None = DEFAULT_PHOTO_SIDE) -> None:
+        """`work_side` and `photo_side`: the short side (px) the network sees a film's frames and a photo at
+        (None: as they are); a film's is smaller for speed (defaults.py). `saturation` scales the predicted
+        a*b* on top of the gain the weights file carries (1: as shipped): how vivid a film should look is the
+        restorer's call (docs/quality.md, Which levers pay). `precision`: "auto" (see autocast_dtype) or
+        "float32"."""
+        for side in (work_side, photo_side):
+            if side is not None and not side >= MIN_WORK_SIDE:  # the API's, refused as the command line's
+                raise UsageError(f"work side {side}: use {MIN_WORK_SIDE} px or more")
         if not 0 <= saturation <= MAX_SATURATION:
             raise UsageError(f"saturation {saturation}: use 0 (gray) to {MAX_SATURATION:g}")
         self.device = pick_device(device)
@@ -169,17 +172,18 @@ class Colorizer:
             self.net = fold_batch_norm(net).to(self.device)
             if self.dtype is not None:  # the layout cuDNN runs reduced precision fastest in
                 self.net = self.net.to(memory_format=torch.channels_last)
-        self.work_side = work_side
+        self.work_side, self.photo_side = work_side, photo_side
 
     def _autocast(self):
         if self.autocast_dtype is None:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
-    def work_lightness(self, L: torch.Tensor) -> torch.Tensor:
-        """(B, 1, H, W) L*/100 -> the same on the device, area-resized to the working size."""
+    def work_lightness(self, L: torch.Tensor, photo: bool = False) -> torch.Tensor:
+        """(B, 1, H, W) L*/100 of film frames (or of photos) -> the same on the device, area-resized to the
+        working size (or the photos' own)."""
         L = L.to(self.device, non_blocking=True).float()
-        size = work_size(*L.shape[-2:], self.work_side)
+        size = work_size(*L.shape[-2:], self.photo_side if photo else self.work_side)
         return F.interpolate(L, size=size, mode="area") if size != tuple(L.shape[-2:]) else L
 
     @torch.inference_mode()
@@ -250,7 +254,7 @@ class Colorizer:
 
 
 _PARAMETERS = inspect.signature(Colorizer).parameters
-MODEL_OPTIONS = tuple(_PARAMETERS)  # model, device, work_side, saturation, precision
+MODEL_OPTIONS = tuple(_PARAMETERS)  # model, device, work_side, saturation, precision, photo_side
 
 
 def changed_options(**options) -> dict:

@@ -162,12 +162,13 @@ def photo_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
 def colorize_pixels(pixels: np.ndarray, colorizer: Colorizer, global_vector: torch.Tensor | None = None,
                     bits: int = 8, levels: Callable[[torch.Tensor], torch.Tensor] | None = None) -> np.ndarray:
     """(H, W, 1 or 3) integer sRGB -> (H, W, 3) sRGB at `bits` (8 or 16): the input's L* at full resolution,
-    a*b* predicted at the working size and upsampled smoothly (`levels`: how the network is to see a film's
-    frame's L*/100, levels.Levels). Converted strip by strip: as whole-picture float tensors a scan took
-    about 100 bytes a pixel (bench/photo_memory.py)."""
+    a*b* predicted at the working size and upsampled smoothly. With `levels` the picture is a film's frame
+    (a preview's), seen at the film's working size and as levels.Levels say; else a photo, at the photos'.
+    Converted strip by strip: as whole-picture float tensors a scan took about 100 bytes a pixel
+    (bench/photo_memory.py)."""
     height, width = pixels.shape[:2]
     L = _lightness(pixels)
-    seen = colorizer.work_lightness(L / 100)
+    seen = colorizer.work_lightness(L / 100, photo=levels is None)
     wide = _widened(colorizer.ab(levels(seen) if levels else seen, global_vector).cpu(), width)
     out = np.empty((height, width, 3), np.uint16 if bits > 8 else np.uint8)
     for rows in photo16.strips(height, width):
@@ -179,7 +180,7 @@ def colorize_pixels(pixels: np.ndarray, colorizer: Colorizer, global_vector: tor
 def reference_features(colorizer: Colorizer, photo: Path) -> torch.Tensor:
     """(D,) global vector of a photo: its mood, to impose on other pictures (style transfer)."""
     L = _lightness(read_image(photo).pixels)
-    return colorizer.global_features(colorizer.work_lightness(L / 100))[0]
+    return colorizer.global_features(colorizer.work_lightness(L / 100, photo=True))[0]
 
 
 def reference_vector(colorizer: Colorizer, reference: str | Path | torch.Tensor) -> torch.Tensor:

@@ -41,7 +41,7 @@ def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | 
     for batch in load_photos_native(data, split, limit, batch_size, progress):
         truth = batch.float() / 255
         lab = rgb_to_lab(truth)
-        ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100)).cpu()
+        ab = colorizer.ab(colorizer.work_lightness(lab[:, :1] / 100, photo=True)).cpu()
         pred = photo_rgb(lab[:, :1], ab)  # as the photo command writes it
         gray = lab_to_rgb(torch.cat((lab[:, :1], torch.zeros_like(lab[:, 1:])), 1))
         sums["psnr"] += psnr8(pred, truth).sum().item()
