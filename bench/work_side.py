@@ -1,11 +1,14 @@
 """How large must the network's picture be? PSNR and colorfulness against the truth, and speed, per working size.
 
     python bench/work_side.py [--sides 128 192 256 360 0] [--json]
+    python bench/work_side.py --photos [--sides 96 128 176 224 256 0] [--json]
 
 Chroma is low-frequency (4:2:0 stores it at half size), so the network runs on a copy whose short
 side is `work_side` px and its a*b* are upsampled. 0 means the full picture. Clips: the color
 demo and, when ../shared is there, the color airplane footage (640x360) and the cut-list clip (1280x720,
-HD), turned gray.
+HD), turned gray. `--photos`: photos instead, as the photo command writes them: the six color photos
+with a free licence that scikit-image ships, at their full size (300-1000 px), and the 1,079 held-out
+photos of ../shared (176 px) through `vidcolor eval` (a side over 176 leaves them as they are).
 """
 from __future__ import annotations
 
@@ -25,6 +28,11 @@ from temporal import LOSSLESS, ROOT, SHARED, read_rgb, write_gray
 from vidcolor import colorize_video
 from vidcolor.color import hasler_colorfulness
 from vidcolor.colorizer import Colorizer
+from vidcolor.image import colorize_pixels
+from vidcolor.train.evaluate import evaluate
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "stereo_motorcycle")
+HELD_OUT = SHARED.parent / "data" / "places-like"
 
 
 def psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
@@ -37,12 +45,35 @@ def colorfulness(frames: list[np.ndarray]) -> float:
     return float(np.mean([hasler_colorfulness(torch.from_numpy(f).permute(2, 0, 1).double()).item() for f in frames]))
 
 
+def photo_row(colorizer: Colorizer) -> dict:
+    """PSNR and colorfulness against the truth of scikit-image's photos (mean over them, and each photo's
+    PSNR), and of the held-out photos where ../shared has them."""
+    from skimage import data
+
+    truths = [getattr(data, name)() for name in PHOTOS]
+    truths = [t[0] if isinstance(t, tuple) else t for t in truths]  # the motorcycle: a stereo pair
+    ours = [colorize_pixels(t, colorizer) for t in truths]
+    each = [psnr([o], [t]) for o, t in zip(ours, truths)]
+    row = {"psnr_photos": round(float(np.mean(each)), 3),
+           "colorfulness_photos": round(colorfulness(ours) / colorfulness(truths), 3),
+           "psnr_each": dict(zip(PHOTOS, (round(x, 2) for x in each)))}
+    if HELD_OUT.is_dir():
+        m = evaluate(colorizer, HELD_OUT, "val")
+        row |= {"psnr_gain_held_out": m["psnr_gain"], "colorfulness_held_out": m["colorfulness_ratio"]}
+    return row
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sides", type=int, nargs="+", default=[128, 192, 256, 360, 0])
     p.add_argument("--model", default="fusion-small")
+    p.add_argument("--photos", action="store_true", help="photos instead of films")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    if args.photos:
+        result = {str(side or "full"): photo_row(Colorizer(args.model, photo_side=side or None)) for side in args.sides}
+        print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+        return
     clips = {"demo": ROOT / "samples" / "demo_truth.mp4"}
     if SHARED.is_dir():
         clips["airplane"] = SHARED / "color_airplane_audio.mp4"
