@@ -1,6 +1,6 @@
 """How large must the network's picture be? PSNR and colorfulness against the truth, and speed, per working size.
 
-    python bench/work_side.py [--sides 128 192 256 360 0] [--json]
+    python bench/work_side.py [--sides 80 96 128 160 192 256] [--json]
     python bench/work_side.py --photos [--sides 96 128 176 224 256 0] [--json]
 
 Chroma is low-frequency (4:2:0 stores it at half size), so the network runs on a copy whose short
@@ -65,11 +65,13 @@ def photo_row(colorizer: Colorizer) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sides", type=int, nargs="+", default=[128, 192, 256, 360, 0])
+    p.add_argument("--sides", type=int, nargs="+", default=None, help="films: 80 96 128 160 192 256; "
+                   "photos: 96 128 176 224 256 0")
     p.add_argument("--model", default="fusion-small")
     p.add_argument("--photos", action="store_true", help="photos instead of films")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    args.sides = args.sides or ([96, 128, 176, 224, 256, 0] if args.photos else [80, 96, 128, 160, 192, 256])
     if args.photos:
         result = {str(side or "full"): photo_row(Colorizer(args.model, photo_side=side or None)) for side in args.sides}
         print(json.dumps(result) if args.json else json.dumps(result, indent=1))

@@ -1,7 +1,8 @@
 """README pictures from media the project may ship: the gray | vidcolor | truth sheet, the preview sheet and
 the reference-style example.
 
-    python scripts/make_figures.py      # writes docs/eval_sheet.jpg, docs/preview.jpg and docs/reference.jpg
+    python scripts/make_figures.py      # writes docs/eval_sheet.jpg, docs/preview.jpg, docs/reference.jpg and
+                                        # docs/photo_side.jpg
 
 The sheet's photos are the public-domain and CC0 ones scikit-image ships (NASA, SpaceX, two photographers),
 none of them in the training data: the held-out photos `vidcolor eval` measures are third-party, and are not
@@ -19,6 +20,7 @@ from PIL import Image, ImageDraw
 from skimage import data
 
 from vidcolor import Colorizer, colorize_image
+from vidcolor.image import colorize_pixels
 from vidcolor.preview import make_preview
 from vidcolor.train.evaluate import SHEET_TILE, evaluate
 
@@ -57,11 +59,30 @@ def eval_sheet(colorizer: Colorizer, tmp: Path) -> dict:
     return metrics
 
 
+def photo_side_figure() -> None:
+    """docs/photo_side.jpg: photos seen at a film's working size (128 px) and at the photos' (224), and the
+    truth: at 128 the colors bleed over edges (bench/work_side.py --photos measures it)."""
+    rows = []
+    for name in ("coffee", "rocket", "astronaut"):
+        truth = getattr(data, name)()
+        seen = [colorize_pixels(truth, Colorizer(photo_side=side)) for side in (128, 224)]
+        rows.append([labelled(Image.fromarray(x), text) for x, text in
+                     zip((*seen, truth), ("seen at 128 px (a film's)", "seen at 224 px (vidcolor)", "truth"))])
+    width = max(sum(p.width + 4 for p in row) for row in rows) + 4
+    figure = Image.new("RGB", (width, len(rows) * (SIDE + 22) + 4), "white")
+    for r, row in enumerate(rows):
+        x = 4
+        for panel in row:
+            figure.paste(panel, (x, 4 + r * (SIDE + 22)))
+            x += panel.width + 4
+    figure.save(DOCS / "photo_side.jpg", quality=88)
+
+
 def main() -> None:
     DOCS.mkdir(exist_ok=True)
     colorizer = Colorizer()
     with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(eval_sheet(Colorizer(work_side=None), Path(tmp))))  # native size, as `vidcolor eval`
+        print(json.dumps(eval_sheet(colorizer, Path(tmp))))  # at their own 176 px, as `vidcolor eval`
         sheet = Path(tmp) / "sheet.png"
         make_preview(ROOT / "samples" / "demo_bw.mp4", sheet, count=4, colorizer=colorizer)
         Image.open(sheet).convert("RGB").save(DOCS / "preview.jpg", quality=88)
@@ -88,6 +109,7 @@ def main() -> None:
         x += p.width + 4
     figure.save(DOCS / "reference.jpg", quality=88)
     print(np.asarray(figure).shape)
+    photo_side_figure()
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ DEFAULT_MODEL = "fusion-small"
 # gave higher PSNR than 192, 256 or the full frame and 2.2x the speed of 256 (bench/work_side.py).
 DEFAULT_WORK_SIDE = 128
 # px, a photo's: one picture, no frame rate to keep. On scikit-image's six photos at full size (300-1000 px) 224
-# gave the best PSNR (22.74 dB against 22.45 at 128) and colorfulness (0.74 x the truth's against 0.62), and the
-# colors bled less over edges (bench/work_side.py --photos); smaller photos are seen as they are.
+# gave the best PSNR (22.74 dB against 22.45 at 128) and colorfulness (0.74 x the truth's against 0.62), four of
+# the six gaining (bench/work_side.py --photos; docs/photo_side.jpg); smaller photos are seen as they are.
 DEFAULT_PHOTO_SIDE = 224
 MIN_WORK_SIDE = 32  # 4 cells of the mid-level features (1/8 size) across the short side
 MAX_SATURATION = 3.0
