@@ -67,7 +67,7 @@ def main() -> None:
     rows = []
     for name, extra in runs:
         net = load_checkpoint_model(args.out / f"{name}.pt")
-        m = evaluate(Colorizer(net, "cpu", work_side=None), args.data, "val", args.limit)
+        m = evaluate(Colorizer(net, "cpu"), args.data, "val", args.limit)  # as `vidcolor eval`
         info = net.train_info
         row = {"run": name, "args": extra, "params_M": round(sum(p.numel() for p in net.parameters()) / 1e6, 2),
                "steps": info["step"], "images_seen": info["images_seen"], "minutes": round(info["seconds"] / 60, 1),
