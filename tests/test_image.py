@@ -40,7 +40,7 @@ def test_photo_keeps_luminance_and_gets_color(tmp_path):
 
 
 def test_photos_are_seen_larger_than_films_unless_a_work_side_is_given(tmp_path, monkeypatch):
-    """A photo is seen at 224 px (its colors bleed less), a film's frames and its preview at 128 (speed);
+    """A photo is seen at 224 px (photos scored higher there), a film's frames and its preview at 128 (speed);
     `--work-side` given is for both, in a folder too."""
     from vidcolor.colorizer import Colorizer
 

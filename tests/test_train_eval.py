@@ -145,8 +145,8 @@ def test_eval_limit_spreads_over_the_split(photo_set):
 
 
 def test_eval_sees_each_photo_at_its_own_size_or_at_the_work_side_given(photo_set, monkeypatch, capsys):
-    """Evaluation measures the network on the photos as they are, and `--work-side` measures it as the
-    colorize commands run it (their default 128 px), each photo's short side scaled down to that."""
+    """Evaluation sees the photos as the photo command does (224 px: these 40-px ones as they are), and with
+    `--work-side` (128: as a film's frames are seen) each photo's short side scaled down to that."""
     from vidcolor.colorizer import Colorizer
 
     seen = []

@@ -301,9 +301,9 @@ def eval_cmd(
     from .train.loop import load_network
 
     net = load_network(model)
-    metrics = evaluate(Colorizer(net, device, None, saturation, precision, work_side or DEFAULT_PHOTO_SIDE),
-                       data, split, limit, sheet,
-                       overwrite=overwrite, progress=not quiet)
+    colorizer = Colorizer(net, device, saturation=saturation, precision=precision,
+                          photo_side=work_side or DEFAULT_PHOTO_SIDE)
+    metrics = evaluate(colorizer, data, split, limit, sheet, overwrite=overwrite, progress=not quiet)
     if json_out:
         _print_json(metrics)
     else:
