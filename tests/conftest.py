@@ -200,3 +200,19 @@ def clip(tmp_path):
     def make(name: str = "in.mp4", **kw) -> Path:
         return make_clip(tmp_path / name, **kw)
     return make
+
+
+@pytest.fixture
+def network_sizes(monkeypatch) -> list[tuple[int, int]]:
+    """The size of each picture the network colors, in turn: what a working size did (Colorizer.ab spied)."""
+    from vidcolor.colorizer import Colorizer
+
+    seen: list[tuple[int, int]] = []
+    real = Colorizer.ab
+
+    def ab(self, L, g=None):
+        seen.extend(tuple(x.shape[-2:]) for x in L)
+        return real(self, L, g)
+
+    monkeypatch.setattr(Colorizer, "ab", ab)
+    return seen

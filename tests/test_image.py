@@ -39,19 +39,10 @@ def test_photo_keeps_luminance_and_gets_color(tmp_path):
     assert chroma(dst) > 2.0
 
 
-def test_photos_are_seen_larger_than_films_unless_a_work_side_is_given(tmp_path, monkeypatch):
+def test_photos_are_seen_larger_than_films_unless_a_work_side_is_given(tmp_path, network_sizes):
     """A photo is seen at 224 px (photos scored higher there), a film's frames and its preview at 128 (speed);
     `--work-side` given is for both, in a folder too."""
-    from vidcolor.colorizer import Colorizer
-
-    seen = []
-    real = Colorizer.ab
-
-    def ab(self, L, g=None):
-        seen.append(tuple(L.shape[-2:]))
-        return real(self, L, g)
-
-    monkeypatch.setattr(Colorizer, "ab", ab)
+    seen = network_sizes
     box = tmp_path / "box"
     box.mkdir()
     Image.fromarray(gray_rgb(photo("coffee", 450, 300))).save(box / "old.png")

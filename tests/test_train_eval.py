@@ -144,19 +144,10 @@ def test_eval_limit_spreads_over_the_split(photo_set):
     assert got == want
 
 
-def test_eval_sees_each_photo_at_its_own_size_or_at_the_work_side_given(photo_set, monkeypatch, capsys):
+def test_eval_sees_each_photo_at_its_own_size_or_at_the_work_side_given(photo_set, network_sizes, capsys):
     """Evaluation sees the photos as the photo command does (224 px: these 40-px ones as they are), and with
     `--work-side` (128: as a film's frames are seen) each photo's short side scaled down to that."""
-    from vidcolor.colorizer import Colorizer
-
-    seen = []
-    real = Colorizer.ab
-
-    def ab(self, L, g=None):
-        seen.extend(tuple(x.shape[-2:]) for x in L)
-        return real(self, L, g)
-
-    monkeypatch.setattr(Colorizer, "ab", ab)
+    seen = network_sizes
     metrics = []
     for extra in ([], ["--work-side", "32"]):
         seen.clear()
