@@ -155,6 +155,7 @@ def test_eval_sees_each_photo_at_its_own_size_or_at_the_work_side_given(photo_se
         metrics.append(json.loads(capsys.readouterr().out))
         assert set(seen) == ({(40, 40)} if not extra else {(32, 32)})  # the val photos are 40 px
     assert metrics[0]["images"] == metrics[1]["images"] == 4
+    assert (metrics[0]["work_side"], metrics[1]["work_side"]) == (224, 32)  # the figures say what they measured
     assert run(["eval", str(photo_set), "--model", "tiny-random", "--work-side", "8"]) == 2
     assert "--work-side" in capsys.readouterr().err
 

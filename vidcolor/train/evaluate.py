@@ -58,6 +58,8 @@ def evaluate(colorizer: Colorizer, data: Path, split: str = "val", limit: int | 
     metrics["psnr_gain"] = round(metrics["psnr"] - metrics["psnr_gray"], 4)
     metrics["colorfulness_ratio"] = round(metrics["colorfulness"] / metrics["colorfulness_truth"], 4)
     metrics["images"] = count
+    metrics["work_side"] = colorizer.photo_side  # the short side photos were seen at (None: their own): figures
+    # at different sides differ (docs/quality.md, Working size re-measured)
     if sheet is not None:
         with atomic_output(data, sheet, overwrite) as tmp:
             write_sheet(tiles, tmp, fmt)
