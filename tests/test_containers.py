@@ -703,6 +703,24 @@ def test_crf_sets_the_quantizer_of_mpeg_and_mjpeg_encoders(tmp_path, codec, ext)
     assert 10 * np.log10(255 ** 2 / np.mean((luma(src) - luma(tmp_path / f"crf18.{ext}")) ** 2)) > 42
 
 
+@pytest.mark.parametrize("variable", [False, True])
+def test_mpeg4_takes_a_broadcast_films_clock(tmp_path, variable):
+    """MPEG-TS counts 90,000 ticks a second, MPEG-4 part 2 at most 65,535: `--codec mpeg4` refused every
+    MPEG-TS film (found by bench/combinations.py, seed 46). Its frames are now coded at 1/45000, each at its
+    own time, a variable rate's too."""
+    kw = dict(pts=[0, 3, 4, 7, 8, 10, 13, 14], time_base=Fraction(1, 72)) if variable else {}
+    src = make_clip(tmp_path / "in.ts", frames=8, rate=24, **kw)
+
+    def times(path: Path) -> list[float]:
+        with av.open(str(path)) as c:
+            video = c.streams.video[0]
+            return [float(f.time - video.start_time * video.time_base) for f in c.decode(video=0)]
+
+    for out in (tmp_path / "out.mp4", tmp_path / "out.ts"):
+        colorize_video(src, out, model="tiny-random", progress=False, encode=EncodeOptions("mpeg4"))
+        assert np.allclose(times(out), times(src), atol=1e-3)
+
+
 def test_options_an_encoder_ignores_are_named(tmp_path):
     """--crf means nothing to FFV1 (lossless), --preset nothing to ProRes: a warning says so, where the
     option vanished before; the encoders that take them stay silent."""

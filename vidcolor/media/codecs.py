@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 
@@ -188,3 +189,18 @@ _SVT_PRESET = {"ultrafast": 12, "superfast": 10, "veryfast": 8, "faster": 7, "fa
 _QSCALE_CODECS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "mjpeg", "h263", "h263p", "flv",
                   "wmv1", "wmv2"}
 ONE_FRAME_TIME_BASE = {"mpeg1video", "mpeg2video"}  # encoders that count time in frames (no variable rate)
+# MPEG-4 part 2 counts a second's ticks in 16 bits (vop_time_increment_resolution): FFmpeg's encoder refuses a
+# finer time base, and MPEG-TS films (1/90000) have one
+_MAX_TICKS_A_SECOND = {"mpeg4": 65535}
+
+
+def coded_time_base(codec: str, time_base: Fraction, rate: Fraction | None) -> Fraction:
+    """The time base to encode frames of `time_base` in: theirs, or for an encoder that counts fewer ticks a
+    second, a whole number of theirs it can count, where the frame period at `rate` is still a whole number
+    of ticks (25 and 29.97 frames a second at 1/90000: 1/45000 and 1/30000), else the finest it can."""
+    most = _MAX_TICKS_A_SECOND.get(codec)
+    if most is None or time_base.denominator <= most:
+        return time_base
+    fitting = [time_base * k for k in range(1, 1000) if (time_base * k).denominator <= most]
+    exact = [tb for tb in fitting if rate and (1 / (Fraction(rate) * tb)).denominator == 1]
+    return (exact or fitting or [Fraction(1, most)])[0]

@@ -22,7 +22,7 @@ from .. import __version__
 from ..errors import OutputError
 from ..outputs import disk_full
 from ..timecode import frame_number, shift_smpte, timecode_tag
-from .codecs import INTERLACED, ONE_FRAME_TIME_BASE, EncodeOptions, encoder_options, refusal_hint
+from .codecs import INTERLACED, ONE_FRAME_TIME_BASE, EncodeOptions, coded_time_base, encoder_options, refusal_hint
 from .containers import (
     audio_target,
     channel_layout,
@@ -220,7 +220,7 @@ class Writer:
             v.codec_tag = self.muxer.hevc_tag
         if field_order in INTERLACED:
             v.codec_context.field_order = field_order  # the container's flag: players deinterlace
-        v.time_base = frame.time_base or src_video.time_base
+        v.time_base = coded_time_base(self.opts.codec, frame.time_base or src_video.time_base, self.rate)
         if (self.opts.codec in ONE_FRAME_TIME_BASE or self.first_number is not None
                 or self.muxer.counts_frames) and self.rate:
             v.time_base = 1 / Fraction(self.rate)  # frames are rescaled to it in frame()
