@@ -1,6 +1,6 @@
 """Every --codec into every container: a film that plays back, or a clean refusal before any work.
 
-    python bench/codecs.py [--json]
+    python bench/codecs.py [--source ts] [--json]
 
 A 1 s clip of the demo (H.264 + AAC, 25 fps) is colorized (tiny random network: the weights play no
 part here) with each encoder a user may name into each container. Outcomes:
@@ -8,7 +8,9 @@ ok (every frame decodes back from the file, and its sound is there), refused (a 
 line, no file left), and the failures: unreadable (a file written and reported as such, whose frames or
 sound do not read back: an empty file, or a stream FFmpeg does not find), error (any other exception),
 left (a refusal that left a file). Session 33: VP9 into .mov wrote an empty file reported as written, and
-ProRes into .ts a stream no player reads; both are now refused before the model loads.
+ProRes into .ts a stream no player reads; both are now refused before the model loads. `--source ts`: the
+clip in MPEG-TS, whose clock counts 90,000 ticks a second (session 39: MPEG-4 part 2, which counts 65,535
+at most, had refused every such film).
 """
 from __future__ import annotations
 
@@ -55,12 +57,13 @@ def outcome(src: Path, dst: Path, codec: str, frames: int) -> tuple[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", choices=("mp4", "ts"), default="mp4")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the warnings (sound re-encoded for the container) are not counted
     results: dict[str, dict[str, list[str]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        src = make_clip(Path(tmp) / "in.mp4", 320, 240, 1.0)
+        src = make_clip(Path(tmp) / f"in.{args.source}", 320, 240, 1.0)
         with av.open(str(src)) as c:
             frames = sum(1 for _ in c.decode(video=0))
         for codec in CODECS:
