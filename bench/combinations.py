@@ -15,7 +15,10 @@ the frames the range holds (counted from the input's own times; f<n> and timecod
 frame before their time, as vidcolor looks for them), the size (twice as wide side by side), as many
 sound tracks as the input or a warning that names them, each in its language, and each track's sound where
 the input's is within the range (sound_problems). Outcome classes: ok, clean_error (exit 2-4 and one
-'vidcolor: error:' line), bad_output (a check failed), failure (another exit, a traceback), hang. Session
+'vidcolor: error:' line), encoder_refused (such a line from an encoder that would not open for one of these
+valid films: vidcolor gave it settings it cannot take, or should have refused before any work, as it refuses
+sizes an encoder cannot take), bad_output (a check failed), failure (another exit, a traceback), hang.
+Session 39's found `--codec mpeg4` refusing every MPEG-TS film's 90 kHz clock. Session
 35's first runs found frame ranges of Matroska films at 24 fps one frame late, and empty ranges called
 damaged files; session 36's, a short range of a Matroska film with FLAC sound written to .mov without it.
 """
@@ -231,7 +234,8 @@ def one_run(n: int, rng: random.Random, root: Path, reference: Path, timeout: fl
         return record | {"outcome": "bad_output" if problems else "ok", "problems": problems}
     errors = [line for line in err.splitlines() if line.startswith("vidcolor: error:")]
     if done.returncode in (2, 3, 4) and len(errors) == 1 and "Traceback" not in err:
-        return record | {"outcome": "clean_error", "error": errors[0]}
+        refused = "encoder refused this video" in errors[0]
+        return record | {"outcome": "encoder_refused" if refused else "clean_error", "error": errors[0]}
     return record | {"outcome": "failure", "exit": done.returncode, "error": err[-2000:]}
 
 
@@ -250,7 +254,7 @@ def main() -> None:
         runs = [one_run(n, rng, root, reference, args.timeout) for n in range(args.runs)]
     outcomes = collections.Counter(r["outcome"] for r in runs)
     result = {"runs": args.runs, "seed": args.seed, "outcomes": dict(outcomes),
-              "not_ok": [r for r in runs if r["outcome"] in ("bad_output", "failure", "hang")],
+              "not_ok": [r for r in runs if r["outcome"] in ("encoder_refused", "bad_output", "failure", "hang")],
               # to read: a clean error can still be the wrong one (an empty range had been called damage)
               "clean_errors": [r["error"].replace(str(root), "") for r in runs if r["outcome"] == "clean_error"]}
     if args.json:
