@@ -719,6 +719,12 @@ def test_mpeg4_takes_a_broadcast_films_clock(tmp_path, variable):
     for out in (tmp_path / "out.mp4", tmp_path / "out.ts"):
         colorize_video(src, out, model="tiny-random", progress=False, encode=EncodeOptions("mpeg4"))
         assert np.allclose(times(out), times(src), atol=1e-3)
+    # a constant rate's period stays a whole number of ticks; other encoders and coarser clocks are left alone
+    from vidcolor.media.codecs import coded_time_base
+
+    assert coded_time_base("mpeg4", Fraction(1, 90000), Fraction(30000, 1001)) == Fraction(1, 30000)
+    assert coded_time_base("libx264", Fraction(1, 90000), Fraction(25)) == Fraction(1, 90000)
+    assert coded_time_base("mpeg4", Fraction(1, 1000), Fraction(25)) == Fraction(1, 1000)
 
 
 def test_options_an_encoder_ignores_are_named(tmp_path):
