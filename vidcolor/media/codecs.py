@@ -201,7 +201,7 @@ def coded_time_base(codec: str, time_base: Fraction, rate: Fraction | None) -> F
     most = _MAX_TICKS_A_SECOND.get(codec)
     if most is None or time_base.denominator <= most:
         return time_base
-    fewest = -(-time_base.denominator // most)  # of the film's ticks in one the encoder can count
+    fewest = -(-time_base.denominator // most)  # the film's ticks in one coded tick, at the least
     fitting = [time_base * k for k in range(fewest, fewest + 1000) if (time_base * k).denominator <= most]
     exact = [tb for tb in fitting if rate and (1 / (Fraction(rate) * tb)).denominator == 1]
     return (exact or fitting or [Fraction(1, most)])[0]
