@@ -5,12 +5,13 @@
 A 1 s clip of the demo (H.264 + AAC, 25 fps) is colorized (tiny random network: the weights play no
 part here) with each encoder a user may name into each container. Outcomes:
 ok (every frame decodes back from the file, and its sound is there), refused (a VidcolorError, one
-line, no file left), and the failures: unreadable (a file written and reported as such, whose frames or
-sound do not read back: an empty file, or a stream FFmpeg does not find), error (any other exception),
-left (a refusal that left a file). Session 33: VP9 into .mov wrote an empty file reported as written, and
-ProRes into .ts a stream no player reads; both are now refused before the model loads. `--source ts`: the
-clip in MPEG-TS, whose clock counts 90,000 ticks a second (session 39: MPEG-4 part 2, which counts 65,535
-at most, had refused every such film).
+line, no file left), and the failures: encoder_refused (the encoder would not open once the work had begun:
+vidcolor gave it settings it cannot take, or should have refused before any work), unreadable (a file
+written and reported as such, whose frames or sound do not read back: an empty file, or a stream FFmpeg does
+not find), error (any other exception), left (a refusal that left a file). Session 33: VP9 into .mov wrote
+an empty file reported as written, and ProRes into .ts a stream no player reads; both are now refused before
+the model loads. `--source ts`: the clip in MPEG-TS, whose clock counts 90,000 ticks a second (session 39:
+MPEG-4 part 2, which counts 65,535 at most, had refused every such film, then counted among the refusals).
 """
 from __future__ import annotations
 
@@ -41,7 +42,10 @@ def outcome(src: Path, dst: Path, codec: str, frames: int) -> tuple[str, str]:
     try:
         colorize_video(src, dst, model="tiny-random", encode=EncodeOptions(codec=codec), progress=False)
     except VidcolorError as ex:
-        return ("left" if dst.exists() or any(dst.parent.glob(".*part*")) else "refused"), str(ex).split(": ", 1)[-1]
+        message = str(ex).split(": ", 1)[-1]
+        if dst.exists() or any(dst.parent.glob(".*part*")):
+            return "left", message
+        return ("encoder_refused" if "encoder refused this video" in message else "refused"), message
     except Exception as ex:  # noqa: BLE001 - any other is the failure this counts
         return "error", f"{type(ex).__name__}: {ex}"
     try:
@@ -79,7 +83,8 @@ def main() -> None:
         for kind, _ in by_container.values():
             counts[kind] = counts.get(kind, 0) + 1
     summary = {"pairs": len(CODECS) * len(CONTAINERS), **{k: counts.get(k, 0) for k in
-                                                             ("ok", "refused", "unreadable", "error", "left")}}
+                                                             ("ok", "refused", "encoder_refused", "unreadable",
+                                                              "error", "left")}}
     if args.json:
         print(json.dumps({"results": results, "summary": summary}))
     else:
