@@ -59,15 +59,8 @@ def eval_sheet(colorizer: Colorizer, tmp: Path) -> dict:
     return metrics
 
 
-def photo_side_figure() -> None:
-    """docs/photo_side.jpg: photos seen at a film's working size (128 px) and at the photos' (224), and the
-    truth: at 128 the colors bleed over edges (bench/work_side.py --photos measures it)."""
-    rows = []
-    for name in ("coffee", "rocket", "astronaut"):
-        truth = getattr(data, name)()
-        seen = [colorize_pixels(truth, Colorizer(photo_side=side)) for side in (128, 224)]
-        rows.append([labelled(Image.fromarray(x), text) for x, text in
-                     zip((*seen, truth), ("seen at 128 px (a film's)", "seen at 224 px (vidcolor)", "truth"))])
+def grid(rows: list[list[Image.Image]]) -> Image.Image:
+    """Rows of labelled panels on white, 4 px apart."""
     width = max(sum(p.width + 4 for p in row) for row in rows) + 4
     figure = Image.new("RGB", (width, len(rows) * (SIDE + 22) + 4), "white")
     for r, row in enumerate(rows):
@@ -75,7 +68,20 @@ def photo_side_figure() -> None:
         for panel in row:
             figure.paste(panel, (x, 4 + r * (SIDE + 22)))
             x += panel.width + 4
-    figure.save(DOCS / "photo_side.jpg", quality=88)
+    return figure
+
+
+def photo_side_figure() -> None:
+    """docs/photo_side.jpg: photos seen at a film's working size (128 px) and at the photos' (224), and the
+    truth (bench/work_side.py --photos measures the difference)."""
+    seen_at = [Colorizer(photo_side=side) for side in (128, 224)]  # the model loaded once for each side
+    rows = []
+    for name in ("coffee", "rocket", "astronaut"):
+        truth = getattr(data, name)()
+        seen = [colorize_pixels(truth, colorizer) for colorizer in seen_at]
+        rows.append([labelled(Image.fromarray(x), text) for x, text in
+                     zip((*seen, truth), ("seen at 128 px (a film's)", "seen at 224 px (vidcolor)", "truth"))])
+    grid(rows).save(DOCS / "photo_side.jpg", quality=88)
 
 
 def main() -> None:
@@ -101,12 +107,7 @@ def main() -> None:
             result = Image.open(out).convert("RGB")
             result.paste(thumb, (result.width - thumb.width - 4, result.height - thumb.height - 4))
             panels.append(labelled(result, f"--reference {name}.png (inset)"))
-    width = sum(p.width for p in panels) + 4 * (len(panels) + 1)
-    figure = Image.new("RGB", (width, SIDE + 26), "white")
-    x = 4
-    for p in panels:
-        figure.paste(p, (x, 4))
-        x += p.width + 4
+    figure = grid([panels])
     figure.save(DOCS / "reference.jpg", quality=88)
     print(np.asarray(figure).shape)
     photo_side_figure()
