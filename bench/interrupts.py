@@ -27,13 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import make_clip
-
-
-def _default_signals() -> None:
-    """A shell starts background jobs with SIGINT ignored (nohup: SIGHUP), and children inherit that: undo it."""
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, signal.SIG_DFL)
+from conftest import as_at_a_terminal, make_clip
 
 
 def interrupt_once(src: Path, out: Path, delay: float, timeout: float, progress: bool,
@@ -43,7 +37,7 @@ def interrupt_once(src: Path, out: Path, delay: float, timeout: float, progress:
     dst = out / "out.mkv"
     proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "vidcolor", str(src), "-o", str(dst),
                              "--model", "tiny-random", "--batch-size", "2", *([] if progress else ["-q"])],
-                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=as_at_a_terminal)  # even as a background job
     deadline = time.time() + 60
     while time.time() < deadline and not any(".part" in p.name for p in out.iterdir()):
         time.sleep(0.01)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import PHOTOS, foreground_job, photo
+from conftest import PHOTOS, as_at_a_terminal, foreground_job, photo
 from PIL import Image
 
 from vidcolor.cli import run
@@ -302,7 +302,7 @@ def test_ctrl_c_stops_training_after_its_step_and_saves_the_checkpoint(photo_set
     argv = [sys.executable, "-m", "vidcolor", "train", str(photo_set), "--checkpoint", str(ckpt), "--width", "8",
             "--size", "32", "--global-size", "32", "--batch-size", "4", "--workers", "1", "--steps", "1000000"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))  # as at a terminal
+                            preexec_fn=as_at_a_terminal)
     assert "parameters" in proc.stdout.readline()  # the photos are loaded and the steps begin
     time.sleep(1.0)
     proc.send_signal(sig)
