@@ -1,11 +1,13 @@
-"""The camera's motion between consecutive frames, as one affine map per frame pair.
+"""How the picture moved between consecutive frames: the camera's one affine map, refined per pixel.
 
 The chroma filter keeps a frame's colors where the picture did not change. When the camera pans,
 zooms, shakes or the film weaves in the gate, every pixel changes, yet the colors should go with the
-picture: the previous colors are moved by this map before they are blended. One global map, not a
-dense flow: it is what camera motion is, its six numbers are fitted to the whole frame (sub-pixel from
-many pixels, cheap), and objects that move on their own disagree with it, so their pixels still open
-the filter's gate as before.
+picture: the previous colors are moved before they are blended. The camera's map comes first: its six
+numbers are fitted to the whole frame (sub-pixel from many pixels, cheap). People walking and waving
+then disagree with it, and each pixel's source is refined from there by pyramidal Lucas-Kanade over a
+small patch, pulled back to the camera's map where the patch has too little texture to say (a sky,
+grain). The filter still judges every pixel by how well its moved predecessor matches, so a wrong
+source opens the gate rather than smearing colors.
 """
 from __future__ import annotations
 
@@ -21,6 +23,14 @@ ROBUST = 0.1  # residual (exposure-normalized L*) at which a pixel's weight halv
 # featureless frame): the frame is then taken as still.
 MAX_SHIFT, MAX_SCALE = 0.5, 0.2  # half the frame; 20% of zoom or shear
 MIN_SIDE = 8  # px: smaller pictures have too few pixels to fit
+# Session 40, bench/temporal.py's moving flicker (people walking past a still camera in the Chaplin sample):
+# 4.42 with the camera's map alone, 2.71 refined (docs/temporal.md). OpenCV's DIS flow as the refinement did
+# no better in a probe.
+PATCH = 7  # px at the working size: the window whose motion a pixel takes
+PRIOR = 10.0  # pull towards the camera's map, in squared gradient units (normalized coordinates): grain
+# and flat regions follow the camera (a probe: ~0 let the `aged` clip's grain steer its colors, flicker
+# 0.378 -> 0.387; 10 and 100 gave 0.381)
+MAX_STEP = 0.1  # normalized units (1/20 of the frame) per step: a patch that cannot match goes no further
 
 
 def identity(batch: int, like: torch.Tensor) -> torch.Tensor:
@@ -61,6 +71,61 @@ def camera_motion(L: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
     wild = ~torch.isfinite(theta).all(-1).all(-1) | (shift.abs() > MAX_SHIFT).any(-1) | \
         (linear.abs() > MAX_SCALE).flatten(1).any(-1)
     return torch.where(wild[:, None, None], identity(len(L), L), theta)
+
+
+def local_motion(L: torch.Tensor, before: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """(B, 1, h, w) exposure-free L*/100 of frames and of the frames before them, and the camera's (B, 2, 3)
+    maps between them -> (B, h, w, 2) sources (as `sources` gives them): the camera's map, refined per pixel.
+    Coarse to fine over the pyramid, each step solves the patch's 2x2 Lucas-Kanade system with PRIOR added
+    to its diagonal, so a patch without texture keeps the camera's motion. Pictures too small to fit keep
+    the camera's map."""
+    if min(L.shape[-2:]) < MIN_SIDE:
+        return sources(theta, L.shape)
+    pyramid = [(L, before)]
+    while len(pyramid) < LEVELS and min(pyramid[-1][0].shape[-2:]) >= 2 * MIN_SIDE:
+        pyramid.append(tuple(F.avg_pool2d(x, 2, ceil_mode=True) for x in pyramid[-1]))
+    offset = L.new_zeros(len(L), 2, *pyramid[-1][0].shape[-2:])  # from the camera's sources, normalized
+    for cur, prev in reversed(pyramid):
+        h, w = cur.shape[-2:]
+        camera = sources(theta, (len(L), 2, h, w)).permute(0, 3, 1, 2)
+        offset = F.interpolate(offset, size=(h, w), mode="bilinear", align_corners=False)
+        for _ in range(ITERATIONS):
+            moved = sample(prev, (camera + offset).permute(0, 2, 3, 1))
+            gx, gy = _gradients(moved)
+            r = moved - cur
+            a, b, c, ex, ey = box_mean(torch.cat((gx * gx, gx * gy, gy * gy, gx * r, gy * r), 1), PATCH).split(1, 1)
+            a, c = a + PRIOR, c + PRIOR
+            det = a * c - b * b
+            step = torch.cat(((c * ex - b * ey) / det, (a * ey - b * ex) / det), 1)
+            offset = offset - step.clamp(-MAX_STEP, MAX_STEP)
+    return (camera + offset).permute(0, 2, 3, 1)
+
+
+def box_mean(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Means over size x size windows, odd size (fewer pixels at the edges), as shifted sums: a CPU runs
+    PyTorch's avg_pool2d at stride 1 seven times slower (session 40: 28 ms against 4 for a batch's five
+    products at the working size)."""
+    r, (h, w) = size // 2, x.shape[-2:]
+    padded = F.pad(x, (r, r, r, r))
+    rows = padded[..., :w].clone()
+    for k in range(1, size):
+        rows += padded[..., k:k + w]
+    sums = rows[..., :h, :].clone()
+    for k in range(1, size):
+        sums += rows[..., k:k + h, :]
+
+    def count(n: int) -> torch.Tensor:  # pixels of each window inside the picture, along one side
+        i = torch.arange(n, dtype=x.dtype, device=x.device)
+        return (i + r).clamp(max=n - 1) - (i - r).clamp(min=0) + 1
+
+    return sums / (count(h)[:, None] * count(w))
+
+
+def _gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 1, h, w) -> d/dx and d/dy in normalized units (central differences, edges repeated)."""
+    h, w = x.shape[-2:]
+    wide, tall = F.pad(x, (1, 1, 0, 0), mode="replicate"), F.pad(x, (0, 0, 1, 1), mode="replicate")
+    return (wide[..., 2:] - wide[..., :-2]) * (w / 4), (tall[..., 2:, :] - tall[..., :-2, :]) * (h / 4)
 
 
 def exposure_free(L: torch.Tensor) -> torch.Tensor:

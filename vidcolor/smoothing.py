@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .input_color import Coloring, film_coloring
-from .motion import camera_motion, exposure_free, sample, sources, warp
+from .motion import box_mean, camera_motion, exposure_free, local_motion, sample
 
 
 @dataclass
@@ -98,15 +98,15 @@ class ShotSmoother:
 
 class ChromaFilter:
     """Motion-gated recursive filter of a*b* within a shot: where the picture did not change, the
-    color may not either; where the camera moved, the colors move with it.
+    color may not either; where the camera or a figure moved, the colors move with it.
 
     The gate compares exposure-normalized L* of a frame (old film breathes in brightness) with the
-    frame before it, both as it was and moved by the camera's motion (motion.camera_motion), blurred
-    over a few pixels; each pixel takes the moved one where it matches clearly better. Regions that
-    match take up to MAX_BLEND of the previous color (moved or not), the others (objects moving on
-    their own, new content) keep their own. Streaming: the state is one frame; it resets at every shot
-    boundary. The gates and motions of a batch can be computed anywhere (slice workers); only the blend
-    runs frame by frame."""
+    frame before it, both as it was and moved by the picture's motion (motion.local_motion: the
+    camera's map, refined per pixel), blurred over a few pixels; each pixel takes the moved one where it
+    matches clearly better. Regions that match take up to MAX_BLEND of the previous color (moved or
+    not), the others (new content, motion the flow cannot follow) keep their own. Streaming: the state
+    is one frame; it resets at every shot boundary. The gates and motions of a batch can be computed
+    anywhere (slice workers); only the blend runs frame by frame."""
 
     # Session 12, bench/temporal.py per shot (docs/temporal.md): 0.9 without the camera's motion (sessions
     # 6-11): flicker excess 0.0397, PSNR 26.410 dB; 0.97 without: 0.0293, 26.442; 0.97 with, the better
@@ -133,24 +133,26 @@ class ChromaFilter:
     @classmethod
     def gate(cls, L: torch.Tensor, before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 1, h, w) L*/100 of frames and of the frames before them -> the share of the previous
-        filtered color each pixel keeps, signed: positive where the previous colors are to be moved by
-        the camera's motion, negative where they stay (B, 1, h, w); and where that motion takes each
-        pixel's previous color from (motion.sources, (B, h, w, 2)).
+        filtered color each pixel keeps, signed: positive where the previous colors are to be moved,
+        negative where they stay (B, 1, h, w); and where the motion takes each pixel's previous color
+        from (motion.local_motion, (B, h, w, 2)).
 
         Each pixel takes the moved predecessor only where it matches clearly better (MOVED_BETTER):
-        featureless regions (a hazy sky) match both and stay, so the camera's motion steers only what it
+        featureless regions (a hazy sky) match both and stay, so the motion steers only what it
         explains."""
-        # half size, a quarter of the cost (rounded up: a picture one pixel high stays one pixel high)
-        now, then = F.avg_pool2d(torch.cat((L, before), 1), 2, ceil_mode=True).unbind(1)
-        now, then = exposure_free(now[:, None]), exposure_free(then[:, None])
-        theta = camera_motion(now, then)
-        change = torch.cat([(now - x).abs() for x in (then, warp(then, theta))], 1)
-        change = F.avg_pool2d(change, cls.BLUR, 1, cls.BLUR // 2, count_include_pad=False)
-        still, moved = F.interpolate(change, size=L.shape[-2:], mode="bilinear", align_corners=False).unbind(1)
-        still, moved = still[:, None], moved[:, None]
+        now, then = exposure_free(L), exposure_free(before)
+        half = lambda x: F.avg_pool2d(x, 2, ceil_mode=True)  # noqa: E731 (rounded up: 1 px high stays 1 px)
+        # The camera's map is fitted at half size, a quarter of the cost (it is fitted to the whole frame),
+        # and refined per pixel at the working size, where a walking figure is a few dozen pixels wide.
+        # The pictures are compared at half size, where grain averages out.
+        theta = camera_motion(half(now), half(then))
+        where = local_motion(now, then, theta)
+        change = torch.cat([(half(now) - x).abs() for x in (half(then), half(sample(then, where)))], 1)
+        change = F.interpolate(box_mean(change, cls.BLUR), size=L.shape[-2:], mode="bilinear", align_corners=False)
+        still, moved = change.split(1, 1)
         use = moved < cls.MOVED_BETTER * still
         keep = torch.exp(torch.where(use, moved, still).mul_(-1 / cls.GATE)).mul_(cls.MAX_BLEND)
-        return torch.where(use, keep, -keep), sources(theta, (len(L), 2, *L.shape[-2:]))
+        return torch.where(use, keep, -keep), where
 
     def __call__(self, shots: list[int], ab: torch.Tensor, blend: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         """Shot indices, (B, 2, h, w) a*b*, and the gates and motion sources of the next frames -> filtered
