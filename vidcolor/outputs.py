@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -161,8 +162,9 @@ def _remove_killed(dst: Path, prefix: str, suffix: str) -> None:
         if not own.fullmatch(path.name):
             continue
         try:
-            empty = not any(path.iterdir()) if path.is_dir() else path.stat().st_size == 0
-            if empty and time.time() - path.stat().st_mtime < _NEW_S:
+            st = path.stat()
+            empty = not any(path.iterdir()) if stat.S_ISDIR(st.st_mode) else st.st_size == 0
+            if empty and time.time() - st.st_mtime < _NEW_S:
                 continue
         except OSError:
             continue
@@ -173,11 +175,11 @@ def _remove_killed(dst: Path, prefix: str, suffix: str) -> None:
         try:
             if not _lock(fd):
                 continue
-            if path.is_dir():  # an image sequence's
+            if stat.S_ISDIR(st.st_mode):  # an image sequence's
                 size = sum(f.stat().st_size for f in path.iterdir())
                 shutil.rmtree(path)
             else:
-                size = path.stat().st_size
+                size = os.fstat(fd).st_size  # as it is now that it is locked
                 path.unlink()
         except OSError:
             continue
