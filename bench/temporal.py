@@ -241,7 +241,7 @@ def strip(frames_a: list[np.ndarray], frames_b: list[np.ndarray], start: int, co
 def colorized(gray: Path, truth: list[np.ndarray] | None, cuts: list[int], colorizer: Colorizer,
               stem: Path) -> tuple[dict[str, dict], dict[str, list[np.ndarray]]]:
     """The clip colorized frame by frame and per shot: flicker on moving figures, and where there is a
-    truth, PSNR and flicker against it; and the frames."""
+    truth, PSNR and flicker against it and the truth's own flicker; and the frames."""
     rows, frames = {}, {}
     for mode, detect in (("per_frame", False), ("per_shot", True)):
         out = stem.with_name(f"{stem.name}_{mode}.mkv")
@@ -249,6 +249,10 @@ def colorized(gray: Path, truth: list[np.ndarray] | None, cuts: list[int], color
         frames[mode] = read_rgb(out)[0]
         rows[mode] = flicker_and_psnr(frames[mode], truth, cuts) if truth is not None else {}
         rows[mode]["moving_flicker"] = moving_flicker(frames[mode], cuts)
+    if truth is not None:  # the truth's own, once
+        rows["flicker_truth"] = rows["per_frame"].pop("flicker_truth")
+        del rows["per_shot"]["flicker_truth"]
+        rows["moving_flicker_truth"] = moving_flicker(truth, cuts)
     return rows, frames
 
 
@@ -278,10 +282,6 @@ def main() -> None:
             if not args.skip_color:
                 rows, frames = colorized(gray, truth, cuts, colorizer, Path(tmp) / name)
                 row |= rows
-                if truth is not None:
-                    row["flicker_truth"] = rows["per_shot"].pop("flicker_truth")
-                    del rows["per_frame"]["flicker_truth"]
-                    row["moving_flicker_truth"] = moving_flicker(truth, cuts)
                 if args.strip is not None and name == "aged":
                     strip(frames["per_frame"], frames["per_shot"], 84, 6, args.strip)
             result["clips"][name] = row
