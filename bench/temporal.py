@@ -16,7 +16,7 @@ first averaged over blocks of 1/16 of the short side (regional color, not grain)
 ours minus the truth's. PSNR: RGB, 8-bit, mean over frames.
 Moving flicker (needs OpenCV): mean |delta a*b*| between consecutive frames on surfaces that moved over
 3 px at 320 px wide, followed by a dense optical flow and counted where it holds: people who walk,
-which the block-averaged flicker barely sees.
+which the block-averaged flicker barely sees. moving_share: the share of pixels it counted.
 PySceneDetect (AdaptiveDetector, ContentDetector, default settings) runs on the same gray clips
 when it is installed (pip install scenedetect opencv-python-headless; benchmark only).
 """
@@ -186,15 +186,16 @@ MOVING_PX = 3.0  # px at FLOW_WIDTH: a surface that moved this far between two f
 FLOW_WIDTH = 320
 
 
-def moving_flicker(frames: list[np.ndarray], cuts: list[int]) -> float | None:
+def moving_flicker(frames: list[np.ndarray], cuts: list[int]) -> tuple[float | None, float]:
     """Mean |delta a*b*| between consecutive frames on surfaces that moved, each followed by OpenCV's DIS
     flow on the gray picture and counted only where the flow holds (L* within 3 after the move, the
     backward flow within 1 px of undoing the forward one): the colors of people who walk, which the
-    block-averaged flicker, dominated by still backgrounds, barely sees. None without OpenCV."""
+    block-averaged flicker, dominated by still backgrounds, barely sees. Also the share of the pixels
+    counted, over all frame pairs: a clip where little moves gives a noisy figure. None without OpenCV."""
     try:
         import cv2
     except ImportError:
-        return None
+        return None, 0.0
     size = (FLOW_WIDTH, round(frames[0].shape[0] * FLOW_WIDTH / frames[0].shape[1]))
     labs = [rgb_to_lab(torch.from_numpy(cv2.resize(f, size, interpolation=cv2.INTER_AREA)).permute(2, 0, 1)
                        .float() / 255).numpy() for f in frames]
@@ -205,7 +206,7 @@ def moving_flicker(frames: list[np.ndarray], cuts: list[int]) -> float | None:
     def moved(x: np.ndarray, flow: np.ndarray) -> np.ndarray:  # x seen from the other frame
         return cv2.remap(x, *(grid + flow).transpose(2, 0, 1), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-    changes = []
+    changes, counted = [], 0
     for t in range(1, len(labs)):
         if t in cuts:
             continue
@@ -213,10 +214,12 @@ def moving_flicker(frames: list[np.ndarray], cuts: list[int]) -> float | None:
         back = moved(dis.calc(gray[t - 1], gray[t], None), flow)
         holds = (np.abs(moved(labs[t - 1][0], flow) - labs[t][0]) < 3) & (np.linalg.norm(flow + back, axis=-1) < 1)
         figure = holds & (np.linalg.norm(flow, axis=-1) > MOVING_PX)
+        counted += int(figure.sum())
         if figure.sum() >= 100:
             ab = np.stack([moved(labs[t - 1][c], flow) for c in (1, 2)])
             changes.append(float(np.linalg.norm(ab - labs[t][1:], axis=0)[figure].mean()))
-    return round(float(np.mean(changes)), 4) if changes else None
+    share = round(counted / (gray[0].size * max(1, len(labs) - 1)), 4)
+    return (round(float(np.mean(changes)), 4) if changes else None), share
 
 
 def strip(frames_a: list[np.ndarray], frames_b: list[np.ndarray], start: int, count: int, path: Path) -> None:
@@ -248,11 +251,11 @@ def colorized(gray: Path, truth: list[np.ndarray] | None, cuts: list[int], color
         colorize_video(gray, out, colorizer=colorizer, encode=LOSSLESS, progress=False, shot_detect=detect)
         frames[mode] = read_rgb(out)[0]
         rows[mode] = flicker_and_psnr(frames[mode], truth, cuts) if truth is not None else {}
-        rows[mode]["moving_flicker"] = moving_flicker(frames[mode], cuts)
+        rows[mode]["moving_flicker"], rows[mode]["moving_share"] = moving_flicker(frames[mode], cuts)
     if truth is not None:  # the truth's own, once
         rows["flicker_truth"] = rows["per_frame"].pop("flicker_truth")
         del rows["per_shot"]["flicker_truth"]
-        rows["moving_flicker_truth"] = moving_flicker(truth, cuts)
+        rows["moving_flicker_truth"] = moving_flicker(truth, cuts)[0]
     return rows, frames
 
 
