@@ -145,9 +145,10 @@ class ChromaFilter:
         # The camera's map is fitted at half size, a quarter of the cost (it is fitted to the whole frame),
         # and refined per pixel at the working size, where a walking figure is a few dozen pixels wide.
         # The pictures are compared at half size, where grain averages out.
-        theta = camera_motion(half(now), half(then))
+        small_now, small_then = half(now), half(then)
+        theta = camera_motion(small_now, small_then)
         where = local_motion(now, then, theta)
-        change = torch.cat([(half(now) - x).abs() for x in (half(then), half(sample(then, where)))], 1)
+        change = torch.cat([(small_now - x).abs() for x in (small_then, half(sample(then, where)))], 1)
         change = F.interpolate(box_mean(change, cls.BLUR), size=L.shape[-2:], mode="bilinear", align_corners=False)
         still, moved = change.split(1, 1)
         use = moved < cls.MOVED_BETTER * still
