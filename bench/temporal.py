@@ -214,8 +214,9 @@ def moving_flicker(frames: list[np.ndarray], cuts: list[int]) -> tuple[float | N
         back = moved(dis.calc(gray[t - 1], gray[t], None), flow)
         holds = (np.abs(moved(labs[t - 1][0], flow) - labs[t][0]) < 3) & (np.linalg.norm(flow + back, axis=-1) < 1)
         figure = holds & (np.linalg.norm(flow, axis=-1) > MOVING_PX)
-        counted += int(figure.sum())
-        if figure.sum() >= 100:
+        n = int(figure.sum())
+        counted += n
+        if n >= 100:
             ab = np.stack([moved(labs[t - 1][c], flow) for c in (1, 2)])
             changes.append(float(np.linalg.norm(ab - labs[t][1:], axis=0)[figure].mean()))
     share = round(counted / (gray[0].size * max(1, len(labs) - 1)), 4)
