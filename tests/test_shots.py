@@ -269,3 +269,16 @@ def test_chroma_filter_moves_colors_with_a_figure_on_a_still_background():
                         .abs().mean().item() for k in range(5, 24)])
 
     assert flicker(out) < 0.35 * flicker(noisy)  # 0.15; with the camera's map alone, 0.72
+
+
+def test_chroma_filter_holds_colors_on_a_still_grainy_picture():
+    """A still shot of grainy film: the network's colors jitter, the picture does not move. Grain must not
+    open the gate, so the colors hold for many frames (session 41: a still lawn changed color over seconds)."""
+    torch.manual_seed(0)
+    lab = rgb_to_lab(panned("coffee", [0.0] * 40))
+    L, clean = (lab[:, :1] + 2 * torch.randn_like(lab[:, :1])) / 100, lab[:, 1:]  # grain: 2 L* a pixel
+    noisy = clean + 4 * torch.randn(len(clean), 2, 1, 1) + torch.randn_like(clean)
+    out = filtered(L, noisy)
+    spread = lambda x: x[10:].std(0).mean().item()  # noqa: E731 (frame to frame, after the first frames)
+    assert spread(out) < 0.28 * spread(noisy)  # 0.19; 0.37 when the still gate fell as fast as the moved one
+    assert (out - clean)[10:].abs().mean() < 0.3 * (noisy - clean)[10:].abs().mean()  # 0.24 (0.39)
