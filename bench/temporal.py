@@ -17,6 +17,8 @@ ours minus the truth's. PSNR: RGB, 8-bit, mean over frames.
 Moving flicker (needs OpenCV): mean |delta a*b*| between consecutive frames on surfaces that moved over
 3 px at 320 px wide, followed by a dense optical flow and counted where it holds: people who walk,
 which the block-averaged flicker barely sees. moving_share: the share of pixels it counted.
+Still drift: mean |delta a*b*| between frames 48 apart where L* stayed within 2 (a still lawn turning
+from green to gray over seconds); with a moving camera only the truth's figure is a fair reference.
 PySceneDetect (AdaptiveDetector, ContentDetector, default settings) runs on the same gray clips
 when it is installed (pip install scenedetect opencv-python-headless; benchmark only).
 """
@@ -186,6 +188,33 @@ MOVING_PX = 3.0  # px at FLOW_WIDTH: a surface that moved this far between two f
 FLOW_WIDTH = 320
 
 
+def small_labs(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """(3, h, w) L*a*b* of the frames at FLOW_WIDTH wide (area-averaged: grain and resampling noise out)."""
+    h = round(frames[0].shape[0] * FLOW_WIDTH / frames[0].shape[1])
+    area = lambda f: torch.nn.functional.interpolate(  # noqa: E731
+        torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255, size=(h, FLOW_WIDTH), mode="area")[0]
+    return [rgb_to_lab(area(f)).numpy() for f in frames]
+
+
+DRIFT_LAG = 48  # frames (2 s at 24 fps): colors that change this slowly are no flicker, yet a viewer sees them
+
+
+def still_drift(frames: list[np.ndarray], cuts: list[int]) -> float | None:
+    """Mean |delta a*b*| between frames DRIFT_LAG apart in one shot, on pixels whose L* there is within 2 (at
+    FLOW_WIDTH wide), every 4th start frame: a still lawn or wall whose color wanders over seconds. With a
+    moving camera such pixels match by chance and their colors need not, so only the truth's figure says
+    what is to be expected. None when no pair of frames has 100 such pixels."""
+    labs, changes = small_labs(frames), []
+    for t in range(0, len(labs) - DRIFT_LAG, 4):
+        if any(t < c <= t + DRIFT_LAG for c in cuts):
+            continue
+        a, b = labs[t], labs[t + DRIFT_LAG]
+        still = np.abs(a[0] - b[0]) < 2
+        if still.sum() >= 100:
+            changes.append(float(np.linalg.norm(a[1:] - b[1:], axis=0)[still].mean()))
+    return round(float(np.mean(changes)), 4) if changes else None
+
+
 def moving_flicker(frames: list[np.ndarray], cuts: list[int]) -> tuple[float | None, float]:
     """Mean |delta a*b*| between consecutive frames on surfaces that moved, each followed by OpenCV's DIS
     flow on the gray picture and counted only where the flow holds (L* within 3 after the move, the
@@ -196,9 +225,8 @@ def moving_flicker(frames: list[np.ndarray], cuts: list[int]) -> tuple[float | N
         import cv2
     except ImportError:
         return None, 0.0
-    size = (FLOW_WIDTH, round(frames[0].shape[0] * FLOW_WIDTH / frames[0].shape[1]))
-    labs = [rgb_to_lab(torch.from_numpy(cv2.resize(f, size, interpolation=cv2.INTER_AREA)).permute(2, 0, 1)
-                       .float() / 255).numpy() for f in frames]
+    labs = small_labs(frames)
+    size = labs[0].shape[:0:-1]
     gray = [np.clip(lab[0] * 2.55, 0, 255).astype(np.uint8) for lab in labs]
     grid = np.stack(np.meshgrid(np.arange(size[0]), np.arange(size[1])), -1).astype(np.float32)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
@@ -253,10 +281,12 @@ def colorized(gray: Path, truth: list[np.ndarray] | None, cuts: list[int], color
         frames[mode] = read_rgb(out)[0]
         rows[mode] = flicker_and_psnr(frames[mode], truth, cuts) if truth is not None else {}
         rows[mode]["moving_flicker"], rows[mode]["moving_share"] = moving_flicker(frames[mode], cuts)
+        rows[mode]["still_drift"] = still_drift(frames[mode], cuts)
     if truth is not None:  # the truth's own, once
         rows["flicker_truth"] = rows["per_frame"].pop("flicker_truth")
         del rows["per_shot"]["flicker_truth"]
         rows["moving_flicker_truth"] = moving_flicker(truth, cuts)[0]
+        rows["still_drift_truth"] = still_drift(truth, cuts)
     return rows, frames
 
 
