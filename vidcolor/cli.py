@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 import typer
 
 from .defaults import (
+    CPU_BATCH_PIXELS,
     DEFAULT_MODEL,
     DEFAULT_PHOTO_SIDE,
     DEFAULT_SMOOTH_SECONDS,
     DEFAULT_WORK_SIDE,
+    MAX_BATCH_SIZE,
     MAX_CRF,
     MAX_PREVIEW_COUNT,
     MAX_SATURATION,
@@ -27,7 +29,7 @@ from .defaults import (
 )
 from .errors import EXIT_CODES, UsageError, VidcolorError, missing_input, one_line
 from .interrupts import STOP_SIGNALS, stop_signals
-from .media.sequence import is_sequence
+from .media.sequence import DEFAULT_RATE, is_sequence
 from .naming import beside, image_format, is_photo, output_for
 from .outputs import check_output
 
@@ -45,8 +47,8 @@ SATURATION = typer.Option(1.0, min=0.0, max=MAX_SATURATION,
                           help="Scale the colors (1: as the weights file calibrates them; 1.2: more vivid; "
                           "0.8: quieter).")
 FRAME_RATE = typer.Option(None, "--frame-rate", help="Rate of an image sequence (scans/reel_%06d.dpx) or of "
-                          "the film scans in a folder [default: the DPX header's, else 24]; 18, 24000/1001 and "
-                          "23.976 work too.")
+                          f"the film scans in a folder [default: the DPX header's, else {DEFAULT_RATE}]; 18, "
+                          "24000/1001 and 23.976 work too.")
 LEVELS = typer.Option("auto", help="auto: a film whose blacks and whites have faded (measured on frames sampled "
                       "over it) is shown to the network with more contrast; the picture's luminance is kept. off: "
                       "as it is.")
@@ -117,8 +119,9 @@ def colorize(
                                        "file: INPUT_color.EXT there]."),
     model: str = typer.Option(DEFAULT_MODEL, help="Model name or path to a .safetensors file."),
     device: str = typer.Option("auto", help="auto, cuda or cpu."),
-    batch_size: int | None = typer.Option(None, min=1, help="Frames per batch [default: 16; on a CPU "
-                                          "fewer for bigger frames: 9 at 720p, 4 at 1080p, 1 at 4K]."),
+    batch_size: int | None = typer.Option(None, min=1, help=f"Frames per batch [default: {MAX_BATCH_SIZE}; on a "
+                                          f"CPU fewer for bigger frames: {CPU_BATCH_PIXELS // (1280 * 720)} at 720p, "
+                                          f"{CPU_BATCH_PIXELS // (1920 * 1080)} at 1080p, 1 at 4K]."),
     work_side: int | None = typer.Option(None, min=MIN_WORK_SIDE, help="Short side (px) the network sees "
                                          f"[default: {DEFAULT_WORK_SIDE} for films, {DEFAULT_PHOTO_SIDE} for photos]."),
     saturation: float = SATURATION,
