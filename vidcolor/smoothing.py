@@ -117,7 +117,7 @@ class ChromaFilter:
     MOVED_BETTER = 0.6  # the moved predecessor is taken where its mismatch is under this share of the unmoved one's
     GATE = 0.10  # normalized L* change at which a moved color's blend has fallen to 1/e of MAX_BLEND
     # Where nothing moved, no resampling error builds up, so the blend falls as a Gaussian of the change: it
-    # stays near MAX_BLEND through grain and compression noise (a still lawn keeps its color for seconds) and
+    # stays near MAX_BLEND through grain and compression noise (a still surface keeps its ~30-frame memory) and
     # falls faster on real change. Session 41, bench/temporal.py per shot: flicker excess 0.0189 -> 0.0082,
     # PSNR 26.428 -> 26.478, the colors' change 48 frames apart on still surfaces of the Chaplin sample 2.25 ->
     # 1.84; at 0.14 a new picture keeps less of the previous colors than before (0.77 a*b* against 1.14 of 20
