@@ -199,12 +199,12 @@ def small_labs(frames: list[np.ndarray]) -> list[np.ndarray]:
 DRIFT_LAG = 48  # frames (2 s at 24 fps): colors that change this slowly are no flicker, yet a viewer sees them
 
 
-def still_drift(frames: list[np.ndarray], cuts: list[int]) -> float | None:
-    """Mean |delta a*b*| between frames DRIFT_LAG apart in one shot, on pixels whose L* there is within 2 (at
-    FLOW_WIDTH wide), every 4th start frame: a still lawn or wall whose color wanders over seconds. With a
+def still_drift(labs: list[np.ndarray], cuts: list[int]) -> float | None:
+    """Mean |delta a*b*| between frames DRIFT_LAG apart in one shot (`labs`: small_labs), on pixels whose L*
+    there is within 2, every 4th start frame: a still lawn or wall whose color wanders over seconds. With a
     moving camera such pixels match by chance and their colors need not, so only the truth's figure says
     what is to be expected. None when no pair of frames has 100 such pixels."""
-    labs, changes = small_labs(frames), []
+    changes = []
     for t in range(0, len(labs) - DRIFT_LAG, 4):
         if any(t < c <= t + DRIFT_LAG for c in cuts):
             continue
@@ -215,17 +215,17 @@ def still_drift(frames: list[np.ndarray], cuts: list[int]) -> float | None:
     return round(float(np.mean(changes)), 4) if changes else None
 
 
-def moving_flicker(frames: list[np.ndarray], cuts: list[int]) -> tuple[float | None, float]:
-    """Mean |delta a*b*| between consecutive frames on surfaces that moved, each followed by OpenCV's DIS
-    flow on the gray picture and counted only where the flow holds (L* within 3 after the move, the
-    backward flow within 1 px of undoing the forward one): the colors of people who walk, which the
-    block-averaged flicker, dominated by still backgrounds, barely sees. Also the share of the pixels
-    counted, over all frame pairs: a clip where little moves gives a noisy figure. None without OpenCV."""
+def moving_flicker(labs: list[np.ndarray], cuts: list[int]) -> tuple[float | None, float]:
+    """Mean |delta a*b*| between consecutive frames (`labs`: small_labs) on surfaces that moved, each
+    followed by OpenCV's DIS flow on the gray picture and counted only where the flow holds (L* within 3
+    after the move, the backward flow within 1 px of undoing the forward one): the colors of people who
+    walk, which the block-averaged flicker, dominated by still backgrounds, barely sees. Also the share of
+    the pixels counted, over all frame pairs: a clip where little moves gives a noisy figure. None without
+    OpenCV."""
     try:
         import cv2
     except ImportError:
         return None, 0.0
-    labs = small_labs(frames)
     size = labs[0].shape[:0:-1]
     gray = [np.clip(lab[0] * 2.55, 0, 255).astype(np.uint8) for lab in labs]
     grid = np.stack(np.meshgrid(np.arange(size[0]), np.arange(size[1])), -1).astype(np.float32)
@@ -280,13 +280,14 @@ def colorized(gray: Path, truth: list[np.ndarray] | None, cuts: list[int], color
         colorize_video(gray, out, colorizer=colorizer, encode=LOSSLESS, progress=False, shot_detect=detect)
         frames[mode] = read_rgb(out)[0]
         rows[mode] = flicker_and_psnr(frames[mode], truth, cuts) if truth is not None else {}
-        rows[mode]["moving_flicker"], rows[mode]["moving_share"] = moving_flicker(frames[mode], cuts)
-        rows[mode]["still_drift"] = still_drift(frames[mode], cuts)
+        labs = small_labs(frames[mode])
+        rows[mode]["moving_flicker"], rows[mode]["moving_share"] = moving_flicker(labs, cuts)
+        rows[mode]["still_drift"] = still_drift(labs, cuts)
     if truth is not None:  # the truth's own, once
         rows["flicker_truth"] = rows["per_frame"].pop("flicker_truth")
         del rows["per_shot"]["flicker_truth"]
-        rows["moving_flicker_truth"] = moving_flicker(truth, cuts)[0]
-        rows["still_drift_truth"] = still_drift(truth, cuts)
+        labs = small_labs(truth)
+        rows["moving_flicker_truth"], rows["still_drift_truth"] = moving_flicker(labs, cuts)[0], still_drift(labs, cuts)
     return rows, frames
 
 
