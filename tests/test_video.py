@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 from av.sidedata.sidedata import Type as SideDataType
-from conftest import decode_planes, packets
+from conftest import decode_planes, gray_rgb, packets, photo
 
 from vidcolor import __version__, colorize_video
 from vidcolor.cli import run
@@ -444,6 +444,36 @@ def test_gray_scans_keep_their_luminance(clip, tmp_path):
     assert decode_planes(dst)[0].color_range == 2
     for y_in, y_out in zip(luma_planes(src16), luma_planes(dst), strict=True):
         assert np.abs(y_in / 65535 * 1023 - y_out).max() <= 1
+
+
+def test_transparent_pixels_are_said_once_from_when(tmp_path):
+    """A film with an alpha channel (FFV1 with alpha, as ProRes 4444 and GIF carry one): the output keeps none,
+    which one warning says from the first picture with a transparent pixel; its luminance is the film's.
+    An alpha channel that is opaque all through, as most GIFs' is, is no news."""
+    gray = gray_rgb(photo("astronaut", 96, 64))
+    for name, first_clear in (("clear.mkv", 6), ("opaque.mkv", None)):
+        with av.open(str(tmp_path / name), "w") as out:
+            v = out.add_stream("ffv1", rate=25)
+            v.width, v.height, v.pix_fmt = 96, 64, "yuva420p"
+            for i in range(12):
+                alpha = np.full((64, 96, 1), 255, np.uint8)
+                if first_clear is not None and i >= first_clear:
+                    alpha[:16, :16] = 0  # a title's transparent corner
+                frame = av.VideoFrame.from_ndarray(np.concatenate([gray, alpha], 2), format="rgba")
+                frame = frame.reformat(format="yuva420p")
+                frame.pts = i
+                out.mux(v.encode(frame))
+            out.mux(v.encode(None))
+    report = colorize_video(tmp_path / "clear.mkv", tmp_path / "out.mkv", model="tiny-random", encode=LOSSLESS,
+                            progress=False)
+    assert report.warnings == ["the picture has transparent pixels from 0.24 s: the output keeps no alpha channel, "
+                               "so they are written opaque, showing the picture stored under them"]
+    assert decode_planes(tmp_path / "out.mkv")[0].format.name == "yuv420p"
+    assert all(np.array_equal(x, y) for x, y in zip(luma_planes(tmp_path / "clear.mkv"),
+                                                    luma_planes(tmp_path / "out.mkv"), strict=True))
+    report = colorize_video(tmp_path / "opaque.mkv", tmp_path / "opaque_out.mkv", model="tiny-random",
+                            encode=LOSSLESS, progress=False)
+    assert report.warnings == []
 
 
 def test_prores_master_stays_422_10_bit_and_gets_color(clip, tmp_path):

@@ -41,6 +41,7 @@ from .media.planes import (
     rgb_format,
     to_plane_format,
     to_rgb,
+    transparent,
 )
 from .media.probe import VideoInfo, counted, film_timecode, open_input, video_info
 from .media.sequence import image_codec, is_sequence, named, opened_first
@@ -195,7 +196,8 @@ class PictureChanges:
     """What changes mid-film that one output stream cannot follow (broadcast recordings, films joined from
     several files): the picture's size, to which later frames are stretched back (the encoder cannot
     change size), and its pixel aspect (4:3 and 16:9 on one digital TV channel), of which the first is
-    kept. Each is said once, from when."""
+    kept; and transparency (an alpha channel: ProRes 4444, GIF, PNG), which the output does not keep. Each
+    is said once, from when."""
 
     def __init__(self, first: av.VideoFrame, stream: av.video.stream.VideoStream) -> None:
         self.size = (first.width, first.height)
@@ -203,6 +205,8 @@ class PictureChanges:
         self.aspect = self._aspect()
         self.resized: tuple[str, int] | None = None  # the first other size, and how many frames had one
         self.reshaped: str | None = None  # the first other pixel aspect
+        self.alpha = any(c.is_alpha for c in first.format.components)
+        self.transparent: str | None = None  # from when the pictures have transparent pixels
 
     def _aspect(self) -> Fraction:
         """The decoder's latest pixel aspect (FFmpeg keeps it per picture; PyAV's frames do not show it). The
@@ -213,6 +217,8 @@ class PictureChanges:
     def fit(self, frame: av.VideoFrame) -> av.VideoFrame:
         if self.reshaped is None and (aspect := self._aspect()) != self.aspect:
             self.reshaped = f"{aspect.numerator}:{aspect.denominator}{_from(frame)}"
+        if self.alpha and self.transparent is None and transparent(frame):  # until one is found: rare formats
+            self.transparent = _from(frame)
         if (frame.width, frame.height) == self.size:
             return frame
         first, count = self.resized or (f"{frame.width}x{frame.height}{_from(frame)}", 0)
@@ -229,6 +235,9 @@ class PictureChanges:
             said.append(f"the pixel aspect changes ({self.reshaped}): the output keeps "
                         f"{self.aspect.numerator}:{self.aspect.denominator}, the first, so the picture looks "
                         "squeezed or stretched from there")
+        if self.transparent is not None:
+            said.append(f"the picture has transparent pixels{self.transparent}: the output keeps no alpha channel, "
+                        "so they are written opaque, showing the picture stored under them")
         return said
 
 

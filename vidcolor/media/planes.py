@@ -152,6 +152,13 @@ def plane_view(plane, dtype: type, height: int, width: int) -> np.ndarray:
     return a.reshape(-1, plane.line_size // a.itemsize)[:height, :width]
 
 
+def transparent(frame: av.VideoFrame) -> bool:
+    """Whether a picture with an alpha channel has a pixel that is not opaque (at 8 bits: swscale's).
+    GIFs decode with one, opaque all through in most."""
+    alpha = frame.reformat(format="yuva420p").planes[3]
+    return bool((plane_view(alpha, np.uint8, frame.height, frame.width) < 255).any())
+
+
 def luma(frame: av.VideoFrame, fmt: PlaneFormat) -> np.ndarray:
     return plane_view(frame.planes[0], fmt.dtype, frame.height, frame.width)
 
