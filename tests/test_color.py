@@ -6,14 +6,22 @@ import torch
 from skimage import color as skcolor
 
 from vidcolor.color import (
+    SDR_KNEE,
     cbcr_rows,
     fit_gamut,
     gray_to_lightness,
     hasler_colorfulness,
+    hlg_light,
+    hlg_scene_gain,
+    hlg_to_scene,
     lab_to_rgb,
+    light_to_pq,
     linear_to_srgb,
     mix,
+    pq_to_light,
     rgb_to_lab,
+    scene_to_hlg,
+    sdr_light,
     tabulated,
 )
 from vidcolor.media import planes
@@ -137,3 +145,23 @@ def test_fit_gamut_keeps_lightness_and_hue():
     assert torch.equal(fitted[:, :, was_inside[0]], lab[:, :, was_inside[0]])
     clipped = rgb_to_lab(lab_to_rgb(lab))[:, 0]
     assert (clipped - lab[:, 0]).abs().amax() > 5  # plain clipping, by contrast, moves L*
+
+
+def test_hdr_curves_hold_the_standards_reference_points():
+    """BT.2408: HDR's reference white (203 cd/m2, relative light 1) is 58% of PQ's signal and 75% of HLG's on
+    BT.2100's 1000 cd/m2 display; each curve and its inverse round-trip; HLG's scene gain turns a neutral
+    pixel's display light back into its scene light. SDR's view of HDR light keeps it up to the knee, rolls
+    off above, never passes 1 and never goes back."""
+    signal = torch.linspace(0, 1, 1001, dtype=torch.float64)
+    assert abs(light_to_pq(torch.tensor(1.0, dtype=torch.float64)).item() - 0.5807) < 1e-3
+    assert torch.allclose(light_to_pq(pq_to_light(signal)), signal, atol=1e-6)  # PQ of no light: 7e-7
+    assert torch.allclose(scene_to_hlg(hlg_to_scene(signal)), signal, atol=1e-9)
+    white = hlg_to_scene(torch.tensor(0.75, dtype=torch.float64))
+    assert abs(hlg_light(white).item() - 1) < 3e-3
+    scene = hlg_to_scene(signal[1:])
+    assert torch.allclose(hlg_light(scene) * hlg_scene_gain(hlg_light(scene)), scene, rtol=1e-9)
+    light = torch.linspace(0, 50, 5001, dtype=torch.float64)
+    seen = sdr_light(light)
+    below = light <= SDR_KNEE
+    assert torch.equal(seen[below], light[below])
+    assert (seen[~below] < light[~below]).all() and seen.max() <= 1 and (seen.diff() >= 0).all()

@@ -114,8 +114,63 @@ BORDER_GRAY = 0.08  # gray level under which a whole edge row/column counts as l
 
 def gray_to_lightness(gray: torch.Tensor) -> torch.Tensor:
     """Gamma-encoded gray level in [0, 1] -> L* in [0, 100] (exact for R = G = B = gray)."""
-    y = srgb_to_linear(gray)
+    return lightness(srgb_to_linear(gray))
+
+
+def lightness(y: torch.Tensor) -> torch.Tensor:
+    """Relative luminance (1 = white) -> L* (over 100 for an HDR highlight)."""
     return 116 * _f(y) - 16
+
+
+# HDR video (BT.2100): light relative to HDR's reference white, 203 cd/m2 (BT.2408), which SDR's white stands for.
+HDR_WHITE = 203.0  # cd/m2
+_PQ_M1, _PQ_M2, _PQ_C1, _PQ_C2, _PQ_C3 = 2610 / 16384, 2523 / 32, 3424 / 4096, 2413 / 128, 2392 / 128  # ST 2084
+_HLG_A, _HLG_B, _HLG_C = 0.17883277, 0.28466892, 0.55991073  # ARIB STD-B67
+HLG_PEAK, HLG_GAMMA = 1000.0, 1.2  # BT.2100's reference display for HLG: its peak (cd/m2) and system gamma
+SDR_KNEE = 0.8  # HDR light shown to the network is SDR's up to here, its highlights rolled off above
+# linear BT.709 RGB -> linear BT.2020 RGB (BT.2087)
+BT709_TO_BT2020 = ((0.6274, 0.3293, 0.0433), (0.0691, 0.9195, 0.0114), (0.0164, 0.0880, 0.8956))
+
+
+def pq_to_light(e: torch.Tensor) -> torch.Tensor:
+    """PQ signal in [0, 1] -> light relative to HDR_WHITE (up to 10000 / 203)."""
+    p = e.clamp(0, 1) ** (1 / _PQ_M2)
+    return 10000 / HDR_WHITE * ((p - _PQ_C1).clamp(min=0) / (_PQ_C2 - _PQ_C3 * p)) ** (1 / _PQ_M1)
+
+
+def light_to_pq(x: torch.Tensor) -> torch.Tensor:
+    y = (x * (HDR_WHITE / 10000)).clamp(0, 1) ** _PQ_M1
+    return ((_PQ_C1 + _PQ_C2 * y) / (1 + _PQ_C3 * y)) ** _PQ_M2
+
+
+def hlg_to_scene(e: torch.Tensor) -> torch.Tensor:
+    """HLG signal in [0, 1] -> scene light in [0, 1]."""
+    e = e.clamp(0, 1)
+    return torch.where(e <= 0.5, e * e / 3, (torch.exp((e - _HLG_C) / _HLG_A) + _HLG_B) / 12)
+
+
+def scene_to_hlg(e: torch.Tensor) -> torch.Tensor:
+    e = e.clamp(0, 1)
+    return torch.where(e <= 1 / 12, (3 * e).sqrt(), _HLG_A * torch.log((12 * e - _HLG_B).clamp(min=1e-12)) + _HLG_C)
+
+
+def hlg_light(scene: torch.Tensor) -> torch.Tensor:
+    """Scene light of a neutral pixel -> its light on the reference display, relative to HDR_WHITE (the OOTF)."""
+    return HLG_PEAK / HDR_WHITE * scene ** HLG_GAMMA
+
+
+def hlg_scene_gain(light: torch.Tensor) -> torch.Tensor:
+    """Per pixel, what display light relative to HDR_WHITE is multiplied by to give scene light, from the
+    pixel's luminance `light` (the inverse OOTF: the system gamma works on luminance, not on each channel)."""
+    scene_y = (light * (HDR_WHITE / HLG_PEAK)).clamp(min=1e-12) ** (1 / HLG_GAMMA)
+    return HDR_WHITE / HLG_PEAK * scene_y ** (1 - HLG_GAMMA)
+
+
+def sdr_light(light: torch.Tensor) -> torch.Tensor:
+    """HDR light relative to its reference white -> SDR light in [0, 1]: the same up to SDR_KNEE, highlights
+    above rolled off toward 1, so that the network sees an HDR film as it saw the SDR photos it learnt from."""
+    over = (light - SDR_KNEE).clamp(min=0)
+    return light.clamp(max=SDR_KNEE) + (1 - SDR_KNEE) * -torch.expm1(-over / (1 - SDR_KNEE))
 
 
 # Luma coefficients (Kr, Kb) of the Y'CbCr matrices that video streams tag.

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw
 
 from .colorizer import Colorizer
@@ -14,6 +15,7 @@ from .errors import InputError, UsageError
 from .image import colorize_pixels
 from .input_color import film_coloring
 from .levels import Levels
+from .media.planes import luma, luma_to_gray, plane_format, to_plane_format
 from .media.probe import film_timecode, open_input, readable_length, video_info
 from .media.sampling import film_length, frames_at, spread
 from .media.sequence import is_sequence, opened_first
@@ -29,7 +31,14 @@ LABEL_HEIGHT = 18  # px
 
 
 def _gray(frame) -> np.ndarray:
-    return np.repeat(frame.to_ndarray(format="gray")[..., None], 3, axis=2)
+    """The frame's luminance as sRGB gray: an HDR film's as the network sees it (its light as SDR's)."""
+    fmt = plane_format(frame)
+    if fmt.transfer == "sdr":
+        gray = frame.to_ndarray(format="gray")
+    else:
+        y = torch.from_numpy(luma(to_plane_format(frame, fmt), fmt).astype(np.int32))
+        gray = (luma_to_gray(y, fmt) * 255).round().byte().numpy()
+    return np.repeat(gray[..., None], 3, axis=2)
 
 
 def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, count: int = 6,

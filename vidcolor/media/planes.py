@@ -20,10 +20,19 @@ from av.video.reformatter import Interpolation
 
 from ..color import (
     BORDER_GRAY,
+    BT709_TO_BT2020,
     cbcr_rows,
-    gray_to_lightness,
+    hlg_light,
+    hlg_scene_gain,
+    hlg_to_scene,
     lab_to_linear_with,
+    light_to_pq,
+    lightness,
     linear_to_srgb,
+    mix,
+    pq_to_light,
+    scene_to_hlg,
+    sdr_light,
     srgb_to_linear,
     tabulated,
 )
@@ -37,6 +46,8 @@ WRITTEN_FORMATS = KEPT_FORMATS | {"yuv422p": 8, "yuvj422p": 8, "yuv422p10le": 10
 _CHROMA_SHARE = {"420": 0.25, "411": 0.25, "422": 0.5, "444": 1.0}  # chroma samples per luma sample
 # AVColorSpace codes -> matrix names in color.YCBCR_COEFFS
 _MATRIX_OF_COLORSPACE = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
+_TRANSFER_OF_TRC = {16: "pq", 18: "hlg"}  # AVColorTransferCharacteristic codes of HDR; the rest is SDR's
+_BT2020_PRIMARIES = 9  # AVColorPrimaries: UHD's wide gamut, in SDR as in HDR
 _COLORSPACE_RGB = 0  # AVCOL_SPC_RGB: the tag of RGB and gray pictures (PNG, TIFF, DPX)
 _COLOR_RANGE_JPEG, _COLOR_RANGE_MPEG = 2, 1  # AVCOL_RANGE_*: full and limited range
 # RGB formats for encoders and image files without Y'CbCr, by the planes' depth, in order of preference
@@ -51,6 +62,8 @@ class PlaneFormat:
     bits: int
     full_range: bool
     matrix: str  # Y'CbCr matrix used to turn RGB into Cb/Cr
+    transfer: str = "sdr"  # how codes map to light: "sdr" (a gamma curve), "pq" or "hlg" (HDR)
+    wide: bool = False  # BT.2020 primaries: the colors are made in BT.709's (sRGB's), then converted
 
     @property
     def dtype(self) -> type:
@@ -100,7 +113,8 @@ def plane_format(frame: av.VideoFrame, accepted: Collection[str] | None = None) 
     full = pix_fmt.startswith("yuvj") or (full and not name.startswith("yuvj"))
     # Untagged video: HD follows BT.709, SD follows BT.601 (what players assume).
     matrix = _MATRIX_OF_COLORSPACE.get(frame.colorspace, "bt709" if frame.height >= 720 else "bt601")
-    return PlaneFormat(pix_fmt, WRITTEN_FORMATS[pix_fmt], full, matrix)
+    return PlaneFormat(pix_fmt, WRITTEN_FORMATS[pix_fmt], full, matrix, _TRANSFER_OF_TRC.get(frame.color_trc, "sdr"),
+                       frame.color_primaries == _BT2020_PRIMARIES)
 
 
 def _nearest(wanted: str, candidates: list[str]) -> str:
@@ -164,12 +178,29 @@ def luma(frame: av.VideoFrame, fmt: PlaneFormat) -> np.ndarray:
 
 
 def luma_to_gray(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
-    """Integer Y' codes -> gamma-encoded gray in [0, 1] (= R = G = B of a neutral pixel)."""
+    """Integer Y' codes -> gamma-encoded gray in [0, 1] (= R = G = B of a neutral pixel), as the network sees
+    it: an HDR film's light as SDR's (color.sdr_light), so that it looks as the photos it learnt from."""
+    signal = _signal(y, fmt)
+    return signal if fmt.transfer == "sdr" else linear_to_srgb(sdr_light(_hdr_light(signal, fmt.transfer)))
+
+
+def luma_to_light(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
+    """Integer Y' codes -> the relative luminance of a neutral pixel (1: white; HDR's reference white), in
+    float64: it makes the chroma tables."""
+    signal = _signal(y, fmt).double()
+    return srgb_to_linear(signal) if fmt.transfer == "sdr" else _hdr_light(signal, fmt.transfer)
+
+
+def _signal(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
     scale = 1 << (fmt.bits - 8)
     y = y.float()
     if fmt.full_range:
         return (y / (255 * scale)).clamp(0, 1)
     return ((y - 16 * scale) / (219 * scale)).clamp(0, 1)
+
+
+def _hdr_light(signal: torch.Tensor, transfer: str) -> torch.Tensor:
+    return pq_to_light(signal) if transfer == "pq" else hlg_light(hlg_to_scene(signal))
 
 
 def border_bands(dark_cols: torch.Tensor, dark_rows: torch.Tensor) -> torch.Tensor | None:
@@ -204,19 +235,18 @@ class LumaTables(NamedTuple):
     """For every sum of `taps` Y' codes (1 pixel, a pair or a 2x2 block): values that would otherwise cost a
     curve per pixel (a lookup costs a tenth of the two curves)."""
 
-    gray: torch.Tensor  # gamma-encoded gray of the mean code, in [0, 1]
+    gray: torch.Tensor  # gamma-encoded gray of the mean code, in [0, 1], as the network sees it
     fy: torch.Tensor  # f(Y) = (L* + 16) / 116
-    lum: torch.Tensor  # relative luminance Y
+    lum: torch.Tensor  # relative luminance Y (over 1 in an HDR highlight)
     dark_limit: int  # the largest sum that is dark border
 
 
 @functools.cache
 def luma_tables(fmt: PlaneFormat, taps: int, device: torch.device) -> LumaTables:
-    sums = torch.arange(taps * ((1 << fmt.bits) - 1) + 1, dtype=torch.float64)
-    gray = luma_to_gray(sums / taps, fmt).double()
-    fy = (gray_to_lightness(gray) + 16) / 116
+    codes = torch.arange(taps * ((1 << fmt.bits) - 1) + 1, dtype=torch.float64) / taps
+    gray, lum = luma_to_gray(codes, fmt), luma_to_light(codes, fmt)
     dark_limit = int((gray <= BORDER_GRAY).sum()) - 1
-    return LumaTables(*(t.float().to(device) for t in (gray, fy, srgb_to_linear(gray))), dark_limit)
+    return LumaTables(*(t.float().to(device) for t in (gray, (lightness(lum) + 16) / 116, lum)), dark_limit)
 
 
 def _lookup(table: torch.Tensor, sums: torch.Tensor) -> torch.Tensor:
@@ -261,14 +291,29 @@ def chroma_planes(sums: torch.Tensor, ab: torch.Tensor, fmt: PlaneFormat) -> tor
 def _cbcr_codes(sums: torch.Tensor, ab: torch.Tensor, tables: LumaTables, fmt: PlaneFormat,
                 out: torch.Tensor) -> torch.Tensor:
     """(..., 1, h, w) luma sums and (..., 2, h, w) a*b* -> Cb, Cr codes written into `out` (..., 2, h, w)."""
-    linear = lab_to_linear_with(_lookup(tables.fy, sums), _lookup(tables.lum, sums), *ab.unbind(-3))
-    rgb = [tabulated(linear_to_srgb, c) for c in linear]
+    lum = _lookup(tables.lum, sums)
+    linear = lab_to_linear_with(_lookup(tables.fy, sums), lum, *ab.unbind(-3))
+    rgb = _encoded(linear, lum, fmt)
     scale = 1 << (fmt.bits - 8)
     span, low, high = (255 * scale, 0, 256 * scale - 1) if fmt.full_range else (224 * scale, 16 * scale, 240 * scale)
     for code, (r, g, b) in zip(out.unbind(-3), cbcr_rows(fmt.matrix)):
         torch.mul(rgb[0], r * span, out=code).add_(rgb[1], alpha=g * span).add_(rgb[2], alpha=b * span)
         code.add_(128 * scale).round_().clamp_(low, high)
     return out
+
+
+def _encoded(linear: tuple[torch.Tensor, ...], lum: torch.Tensor, fmt: PlaneFormat) -> list[torch.Tensor]:
+    """Linear BT.709 R, G, B planes (1: white) and their luminance -> R', G', B' signals of the film's primaries
+    and transfer. SDR's curve from a table; HDR's computed (rare films); HLG's system gamma works on the
+    pixel's luminance, so its scene light comes from `lum`."""
+    if fmt.wide:
+        linear = mix(BT709_TO_BT2020, torch.stack(linear, -3)).unbind(-3)
+    if fmt.transfer == "pq":
+        return [light_to_pq(c) for c in linear]
+    if fmt.transfer == "hlg":
+        gain = hlg_scene_gain(lum)
+        return [scene_to_hlg(c * gain) for c in linear]
+    return [tabulated(linear_to_srgb, c) for c in linear]
 
 
 def compose(frame: av.VideoFrame, cbcr: np.ndarray, fmt: PlaneFormat) -> av.VideoFrame:
