@@ -138,8 +138,16 @@ def pq_to_light(e: torch.Tensor) -> torch.Tensor:
     return 10000 / HDR_WHITE * ((p - _PQ_C1).clamp(min=0) / (_PQ_C2 - _PQ_C3 * p)) ** (1 / _PQ_M1)
 
 
+PQ_SHARE = HDR_WHITE / 10000  # relative light -> the share of PQ's 10000 cd/m2
+
+
 def light_to_pq(x: torch.Tensor) -> torch.Tensor:
-    y = (x * (HDR_WHITE / 10000)).clamp(0, 1) ** _PQ_M1
+    return pq_signal(x * PQ_SHARE)
+
+
+def pq_signal(share: torch.Tensor) -> torch.Tensor:
+    """Light as a share of 10000 cd/m2 -> PQ signal (a curve on [0, 1]: `tabulated` takes it)."""
+    y = share.clamp(0, 1) ** _PQ_M1
     return ((_PQ_C1 + _PQ_C2 * y) / (1 + _PQ_C3 * y)) ** _PQ_M2
 
 

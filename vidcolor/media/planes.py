@@ -21,15 +21,16 @@ from av.video.reformatter import Interpolation
 from ..color import (
     BORDER_GRAY,
     BT709_TO_BT2020,
+    PQ_SHARE,
     cbcr_rows,
     hlg_light,
     hlg_scene_gain,
     hlg_to_scene,
     lab_to_linear_with,
-    light_to_pq,
     lightness,
     linear_to_srgb,
     mix,
+    pq_signal,
     pq_to_light,
     scene_to_hlg,
     sdr_light,
@@ -304,15 +305,15 @@ def _cbcr_codes(sums: torch.Tensor, ab: torch.Tensor, tables: LumaTables, fmt: P
 
 def _encoded(linear: tuple[torch.Tensor, ...], lum: torch.Tensor, fmt: PlaneFormat) -> list[torch.Tensor]:
     """Linear BT.709 R, G, B planes (1: white) and their luminance -> R', G', B' signals of the film's primaries
-    and transfer. SDR's curve from a table; HDR's computed (rare films); HLG's system gamma works on the
-    pixel's luminance, so its scene light comes from `lum`."""
+    and transfer, each curve from a table; HLG's system gamma works on the pixel's luminance, so its scene
+    light comes from `lum`."""
     if fmt.wide:
         linear = mix(BT709_TO_BT2020, torch.stack(linear, -3)).unbind(-3)
     if fmt.transfer == "pq":
-        return [light_to_pq(c) for c in linear]
+        return [tabulated(pq_signal, c * PQ_SHARE) for c in linear]
     if fmt.transfer == "hlg":
         gain = hlg_scene_gain(lum)
-        return [scene_to_hlg(c * gain) for c in linear]
+        return [tabulated(scene_to_hlg, c * gain) for c in linear]
     return [tabulated(linear_to_srgb, c) for c in linear]
 
 
