@@ -6,6 +6,7 @@ import torch
 from skimage import color as skcolor
 
 from vidcolor.color import (
+    PQ_SHARE,
     SDR_KNEE,
     cbcr_rows,
     fit_gamut,
@@ -15,9 +16,9 @@ from vidcolor.color import (
     hlg_scene_gain,
     hlg_to_scene,
     lab_to_rgb,
-    light_to_pq,
     linear_to_srgb,
     mix,
+    pq_signal,
     pq_to_light,
     rgb_to_lab,
     scene_to_hlg,
@@ -153,8 +154,8 @@ def test_hdr_curves_hold_the_standards_reference_points():
     pixel's display light back into its scene light. SDR's view of HDR light keeps it up to the knee, rolls
     off above, never passes 1 and never goes back."""
     signal = torch.linspace(0, 1, 1001, dtype=torch.float64)
-    assert abs(light_to_pq(torch.tensor(1.0, dtype=torch.float64)).item() - 0.5807) < 1e-3
-    assert torch.allclose(light_to_pq(pq_to_light(signal)), signal, atol=1e-6)  # PQ of no light: 7e-7
+    assert abs(pq_signal(torch.tensor(PQ_SHARE, dtype=torch.float64)).item() - 0.5807) < 1e-3
+    assert torch.allclose(pq_signal(pq_to_light(signal) * PQ_SHARE), signal, atol=1e-6)  # PQ of no light: 7e-7
     assert torch.allclose(scene_to_hlg(hlg_to_scene(signal)), signal, atol=1e-9)
     white = hlg_to_scene(torch.tensor(0.75, dtype=torch.float64))
     assert abs(hlg_light(white).item() - 1) < 3e-3

@@ -141,10 +141,6 @@ def pq_to_light(e: torch.Tensor) -> torch.Tensor:
 PQ_SHARE = HDR_WHITE / 10000  # relative light -> the share of PQ's 10000 cd/m2
 
 
-def light_to_pq(x: torch.Tensor) -> torch.Tensor:
-    return pq_signal(x * PQ_SHARE)
-
-
 def pq_signal(share: torch.Tensor) -> torch.Tensor:
     """Light as a share of 10000 cd/m2 -> PQ signal (a curve on [0, 1]: `tabulated` takes it)."""
     y = share.clamp(0, 1) ** _PQ_M1
