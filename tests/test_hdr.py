@@ -10,7 +10,7 @@ import pytest
 from conftest import gray_rgb, photo
 from PIL import Image
 
-from vidcolor import colorize_video, make_preview
+from vidcolor import colorize_video, detect_shots, make_preview
 from vidcolor.media.codecs import EncodeOptions
 
 FFV1 = EncodeOptions(codec="ffv1")  # lossless: the chroma read back is the chroma written
@@ -52,23 +52,35 @@ def decode(signal, trc):
     return 1000 / WHITE * np.maximum(scene @ LUMA, 0)[..., None] ** 0.2 * scene
 
 
-def write_hdr(path, rgb8: np.ndarray, trc: int, frames: int = 4) -> None:
-    """An SDR picture as an HDR master shows it (SDR's white at HDR's reference white): 10-bit 4:4:4, BT.2020."""
-    signal = encode(srgb_to_linear(rgb8 / 255) @ TO_2020.T, trc)
-    y = signal @ LUMA
-    planes = [64 + 876 * y, 512 + 896 * (signal[..., 2] - y) / (2 * (1 - KB)),
-              512 + 896 * (signal[..., 0] - y) / (2 * (1 - KR))]
-    h, w = y.shape
+def write_hdr(path, pictures: list[np.ndarray], trc: int) -> None:
+    """SDR pictures as an HDR master shows them (SDR's white at HDR's reference white): 10-bit 4:4:4, BT.2020."""
+    h, w = pictures[0].shape[:2]
     with av.open(str(path), "w") as out:
         v = out.add_stream("ffv1", rate=25)
         v.width, v.height, v.pix_fmt = w, h, "yuv444p10le"
         cc = v.codec_context  # the container's tags: Matroska's Colour element
         cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 9, trc, 9, 1
-        for i in range(frames):
+        for i, rgb8 in enumerate(pictures):
+            signal = encode(srgb_to_linear(rgb8 / 255) @ TO_2020.T, trc)
+            y = signal @ LUMA
+            planes = [64 + 876 * y, 512 + 896 * (signal[..., 2] - y) / (2 * (1 - KB)),
+                      512 + 896 * (signal[..., 0] - y) / (2 * (1 - KR))]
             f = av.VideoFrame(w, h, "yuv444p10le")
             for plane, values in zip(f.planes, planes):
                 np.frombuffer(plane, np.uint16).reshape(h, -1)[:, :w] = np.round(values)
             f.pts, f.color_primaries, f.color_trc, f.colorspace, f.color_range = i, 9, trc, 9, 1
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+
+
+def write_sdr(path, pictures: list[np.ndarray]) -> None:
+    h, w = pictures[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("ffv1", rate=25)
+        v.width, v.height, v.pix_fmt = w, h, "yuv444p"
+        for i, rgb8 in enumerate(pictures):
+            f = av.VideoFrame.from_ndarray(rgb8, format="rgb24").reformat(format="yuv444p")
+            f.pts = i
             out.mux(v.encode(f))
         out.mux(v.encode(None))
 
@@ -101,15 +113,8 @@ def test_an_hdr_master_is_colorized_as_its_sdr_pictures_are(tmp_path, trc):
     sheet is the SDR pictures' (it had shown the PQ signal as gray: dim and flat)."""
     gray = gray_rgb(photo("astronaut", 128, 96))
     sdr, hdr = tmp_path / "sdr.mkv", tmp_path / "hdr.mkv"
-    with av.open(str(sdr), "w") as out:
-        v = out.add_stream("ffv1", rate=25)
-        v.width, v.height, v.pix_fmt = 128, 96, "yuv444p"
-        for i in range(4):
-            f = av.VideoFrame.from_ndarray(gray, format="rgb24").reformat(format="yuv444p")
-            f.pts = i
-            out.mux(v.encode(f))
-        out.mux(v.encode(None))
-    write_hdr(hdr, gray, trc)
+    write_sdr(sdr, [gray] * 4)
+    write_hdr(hdr, [gray] * 4, trc)
     assert colorize_video(sdr, tmp_path / "sdr_out.mkv", encode=FFV1, progress=False).warnings == []
     report = colorize_video(hdr, tmp_path / "hdr_out.mkv", encode=FFV1, progress=False)
     assert report.warnings == []  # not "the film looks faded"
@@ -134,3 +139,17 @@ def test_an_hdr_master_is_colorized_as_its_sdr_pictures_are(tmp_path, trc):
         make_preview(film, tmp_path / f"{film.stem}.png", count=1)
     sheets = [np.asarray(Image.open(tmp_path / f"{film.stem}.png"), float) for film in (sdr, hdr)]
     assert np.abs(sheets[0] - sheets[1]).mean() < 2  # of 255: measured 0.21 (PQ and HLG); 28 and 12 before
+
+
+def test_the_shot_list_of_an_hdr_master_is_its_sdr_twins(tmp_path):
+    """`vidcolor shots` sees an HDR master's frames as a run's shot detector does, as SDR: a cut that PQ's
+    signal had hidden (SDR's range takes half of it, so differences were halved) is found, and the shot
+    numbers that a per-shot --reference table gives are the run's."""
+    before = gray_rgb(photo("astronaut", 128, 96))
+    after = np.clip(before.astype(int) + 18, 0, 255).astype(np.uint8)  # the next shot: the light turned up
+    sdr, hdr = tmp_path / "sdr.mkv", tmp_path / "hdr.mkv"
+    write_sdr(sdr, [before] * 12 + [after] * 12)
+    write_hdr(hdr, [before] * 12 + [after] * 12, PQ)
+    assert [(s.start_frame, s.transition) for s in detect_shots(sdr)] == [(0, "start"), (12, "cut")]
+    assert detect_shots(hdr) == detect_shots(sdr)
+    assert colorize_video(hdr, tmp_path / "out.mkv", model="tiny-random", encode=FFV1, progress=False).shots == 2

@@ -157,11 +157,12 @@ def _shots_and_times(src: str | Path, progress: bool, frame_rate: str | float | 
     from av.video.reformatter import VideoReformatter
 
     from .media.decode import DecodeStats, demux_decode, film_start
+    from .media.planes import gray_levels
     from .media.probe import open_input, video_info
     from .progress import progress_bar
 
     container = open_input(Path(src), frame_rate)
-    detector, decisions, times = ShotDetector(), [], []
+    detector, decisions, times, levels = ShotDetector(), [], [], None
     frame_duration = 0.0
     try:
         info = video_info(container)
@@ -179,9 +180,10 @@ def _shots_and_times(src: str | Path, progress: bool, frame_rate: str | float | 
                 if stop is not None and t > stop:
                     break
                 small = scale.reformat(frame, width=SMALL_WIDTH, height=height, format="gray").to_ndarray()
+                levels = gray_levels(frame) if levels is None else levels  # the gray a run's detector sees
                 frame_duration = t - times[-1] if times else frame_duration
                 times.append(t)
-                decisions += detector.push(small.astype(np.float32) / 255)
+                decisions += detector.push(levels[small])
                 bar.update()
     finally:
         container.close()

@@ -185,6 +185,13 @@ def luma_to_gray(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
     return signal if fmt.transfer == "sdr" else linear_to_srgb(sdr_light(_hdr_light(signal, fmt.transfer)))
 
 
+def gray_levels(frame: av.VideoFrame) -> np.ndarray:
+    """What each of the 256 levels of swscale's gray picture of `frame` (full range) is to the network: the
+    level / 255, or, for an HDR film, its light as SDR's (luma_to_gray). The shot list's frames see them."""
+    fmt = PlaneFormat("yuvj444p", 8, True, "bt709", _TRANSFER_OF_TRC.get(frame.color_trc, "sdr"))
+    return luma_to_gray(torch.arange(256), fmt).numpy()
+
+
 def luma_to_light(y: torch.Tensor, fmt: PlaneFormat) -> torch.Tensor:
     """Integer Y' codes -> the relative luminance of a neutral pixel (1: white; HDR's reference white), in
     float64: it makes the chroma tables."""
