@@ -4,6 +4,8 @@ The reference math here is written from the standards (SMPTE ST 2084, ARIB STD-B
 reference white at 203 cd/m2), apart from vidcolor's, in numpy."""
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -153,3 +155,43 @@ def test_the_shot_list_of_an_hdr_master_is_its_sdr_twins(tmp_path):
     assert [(s.start_frame, s.transition) for s in detect_shots(sdr)] == [(0, "start"), (12, "cut")]
     assert detect_shots(hdr) == detect_shots(sdr)
     assert colorize_video(hdr, tmp_path / "out.mkv", model="tiny-random", encode=FFV1, progress=False).shots == 2
+
+
+MASTERING = "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)"  # BT.2020 at 1000 cd/m2
+
+
+def hdr10_side_data(path) -> dict[str, bytes]:
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        return {str(s.type).rsplit(".", 1)[-1]: bytes(s) for s in frame.side_data
+                if "MASTERING" in str(s.type) or "LIGHT_LEVEL" in str(s.type)}
+
+
+@pytest.mark.parametrize("codec", ["libx264", "libx265"])
+def test_hdr10_metadata_goes_on_to_the_encoders_that_take_it(tmp_path, codec):
+    """An HDR10 master's mastering display and light levels, which a display uses to fit the film to its own
+    range, are written again (FFmpeg's encoders take them only as options: they had been lost); an encoder that
+    takes none (FFV1) is named in a warning."""
+    gray = gray_rgb(photo("astronaut", 128, 96))
+    write_hdr(tmp_path / "master.mkv", [gray] * 4, PQ)
+    src = tmp_path / "hdr10.mp4"
+    with av.open(str(tmp_path / "master.mkv")) as master, av.open(str(src), "w") as out:
+        v = out.add_stream("libx265", rate=25, options={
+            "x265-params": f"log-level=error:master-display={MASTERING}:max-cll=1000,400"})
+        v.width, v.height, v.pix_fmt = 128, 96, "yuv420p10le"
+        cc = v.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 9, PQ, 9, 1
+        for i, frame in enumerate(master.decode(video=0)):
+            frame = frame.reformat(format="yuv420p10le")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    given = hdr10_side_data(src)
+    assert set(given) == {"MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL"}
+    report = colorize_video(src, tmp_path / "out.mp4", model="tiny-random", encode=EncodeOptions(codec=codec),
+                            progress=False)
+    assert report.warnings == []
+    assert hdr10_side_data(tmp_path / "out.mp4") == given
+    report = colorize_video(src, tmp_path / "out.mkv", model="tiny-random", encode=FFV1, progress=False)
+    assert report.warnings == ["the film's HDR10 metadata (mastering display, light levels) is not written: the "
+                               "ffv1 encoder takes none from vidcolor (libx264, libx265, libsvtav1 do)"]

@@ -27,7 +27,7 @@ from .errors import AlreadyInColor, InputError, OutputError, UsageError, Vidcolo
 from .image import is_reference_table, reference_vector, shot_references
 from .interrupts import deferred_interrupt
 from .levels import Levels
-from .media.codecs import EncodeOptions, encoder_formats, size_refusal, unused_options
+from .media.codecs import HDR10_CODECS, EncodeOptions, encoder_formats, size_refusal, unused_options
 from .media.containers import is_cover, video_codec
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start, shown_until
 from .media.encode import Writer
@@ -393,6 +393,9 @@ def _written_warnings(writer: Writer, changes: PictureChanges | None, report: Vi
     if writer.dropped_tags:
         warnings.append(f"tags {', '.join(writer.dropped_tags)} not kept: the {writer.out.format.name} container "
                         "cannot hold them (.mkv keeps every tag)")
+    if writer.hdr10_unwritten:
+        warnings.append(f"the film's HDR10 metadata (mastering display, light levels) is not written: the "
+                        f"{writer.opts.codec} encoder takes none from vidcolor ({', '.join(HDR10_CODECS)} do)")
     if writer.bumped_pts:
         warnings.append(f"{writer.bumped_pts} frames had missing or repeated timestamps; they were moved by one "
                         "tick to keep the order")

@@ -6,10 +6,12 @@ the threads in bench/x264_threads.py (docs/throughput.md)."""
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 
 import av
+from av.sidedata.sidedata import Type as SideDataType
 
 from ..defaults import MAX_CRF
 from ..errors import UsageError
@@ -86,22 +88,78 @@ def size_refusal(codec: str, size: tuple[int, int]) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Hdr10:
+    """An HDR10 film's static metadata, which a display uses to fit the film to its own range: the mastering
+    display (SMPTE ST 2086) and the content light levels (CTA-861.3). FFmpeg's encoders write them only from
+    their own options, so the decoded frame's are handed on as those."""
+
+    display: tuple[int, ...] | None  # G, B, R and white point x, y in 0.00002, then L max, min in 0.0001 cd/m2
+    light: tuple[int, int] | None  # MaxCLL, MaxFALL in cd/m2
+
+    @classmethod
+    def of(cls, frame: av.VideoFrame) -> Hdr10 | None:
+        display = light = None
+        try:
+            sides = list(frame.side_data)
+        except ValueError:  # PyAV reads none of a frame's side data where one is of a kind it does not know:
+            return None     # 31, which FFmpeg gives TIFF frames (their EXIF, by its number), not an HDR film's
+        for side in sides:
+            if side.type == SideDataType.MASTERING_DISPLAY_METADATA:
+                *fractions, has_primaries, has_luminance = struct.unpack("<22i", bytes(side)[:88])  # AVRationals
+                r, g, b, white, (low, high) = (tuple(Fraction(n, d or 1) for n, d in zip(fractions[i:i + 4:2],
+                                                                                     fractions[i + 1:i + 4:2]))
+                                               for i in range(0, 20, 4))
+                if has_primaries and has_luminance:
+                    display = (*(round(c * 50000) for c in (*g, *b, *r, *white)), round(high * 10000),
+                               round(low * 10000))
+            elif side.type == SideDataType.CONTENT_LIGHT_LEVEL:
+                light = struct.unpack("<2I", bytes(side)[:8])
+        return cls(display, light) if display or light else None
+
+    def params(self, codec: str) -> list[str]:
+        """The encoder's own parameters for them (x264-params, x265-params, svtav1-params)."""
+        said = []
+        if self.display:
+            gx, gy, bx, by, rx, ry, wx, wy, high, low = self.display
+            if codec == "libsvtav1":  # chromaticities and cd/m2 as they are
+                xy = [f"{c / 50000:.5f}" for c in self.display[:8]]
+                said.append(f"mastering-display=G({xy[0]},{xy[1]})B({xy[2]},{xy[3]})R({xy[4]},{xy[5]})"
+                            f"WP({xy[6]},{xy[7]})L({high / 10000:.4f},{low / 10000:.4f})")
+            else:
+                said.append(f"{'master-display' if codec == 'libx265' else 'mastering-display'}=G({gx},{gy})"
+                            f"B({bx},{by})R({rx},{ry})WP({wx},{wy})L({high},{low})")
+        if self.light:
+            said.append(f"{_LIGHT_LEVELS_PARAM[codec]}={self.light[0]},{self.light[1]}")
+        return said
+
+
+_LIGHT_LEVELS_PARAM = {"libx264": "cll", "libx265": "max-cll", "libsvtav1": "content-light"}
+HDR10_CODECS = tuple(_LIGHT_LEVELS_PARAM)  # the encoders that take HDR10's metadata
+
+
 # AVFieldOrder of interlaced video: top field first (TT, TB) or bottom field first (BB, BT)
 _TOP_FIRST, _BOTTOM_FIRST = {2, 4}, {3, 5}
 INTERLACED = _TOP_FIRST | _BOTTOM_FIRST
 
 
-def encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0, pix_fmt: str = "") -> dict[str, str]:
+def encoder_options(codec: str, opts: EncodeOptions, field_order: int = 0, pix_fmt: str = "",
+                    hdr10: Hdr10 | None = None) -> dict[str, str]:
     """`field_order`: the source's AVFieldOrder; interlaced video is coded as fields by libx264 (coded
     as frames, its combing would show, and players would not deinterlace it). `pix_fmt`: the planes the
-    encoder gets (DNxHR's profile follows them).
+    encoder gets (DNxHR's profile follows them). `hdr10`: the film's HDR10 metadata, for the encoders that
+    write it (HDR10_CODECS).
 
     Every encoder gets FFmpeg's own default threads, frame threads where it has them and slices otherwise:
     PyAV opens encoders with slice threads only. x264 then cut each picture into one slice per core,
     none predicting from another: 1-4% more bytes at the same PSNR on three films on 2 cores, 8-13% on 16,
     and its threads waited at every picture's end (bench/x264_threads.py); PNG and TIFF, which have no slice
     threads, coded in one: now 1.9 x as fast at 1080p on 2 cores, the same files (bench/image_threads.py)."""
-    return {"thread_type": "frame+slice"} | _codec_options(codec, opts, field_order, pix_fmt)
+    options = _codec_options(codec, opts, field_order, pix_fmt)
+    if hdr10 is not None and codec in HDR10_CODECS:
+        key = f"{codec.removeprefix('lib')}-params"  # x264-params, x265-params, svtav1-params
+        options[key] = ":".join(filter(None, (options.get(key), *hdr10.params(codec))))
+    return {"thread_type": "frame+slice"} | options
 
 
 # DNxHD proper takes a few broadcast sizes, each at bit rates of its own, and refused every film without one

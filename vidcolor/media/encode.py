@@ -22,7 +22,16 @@ from .. import __version__
 from ..errors import OutputError
 from ..outputs import disk_full
 from ..timecode import frame_number, shift_smpte, timecode_tag
-from .codecs import INTERLACED, ONE_FRAME_TIME_BASE, EncodeOptions, coded_time_base, encoder_options, refusal_hint
+from .codecs import (
+    HDR10_CODECS,
+    INTERLACED,
+    ONE_FRAME_TIME_BASE,
+    EncodeOptions,
+    Hdr10,
+    coded_time_base,
+    encoder_options,
+    refusal_hint,
+)
 from .containers import (
     audio_target,
     channel_layout,
@@ -186,6 +195,7 @@ class Writer:
         self.bumped_pts = 0
         self.dropped_tags: list[str] = []  # the film's tags the written file does not hold (close)
         self.skipped_packets = 0  # damaged audio/subtitle packets left out
+        self.hdr10_unwritten = False  # the film's HDR10 metadata, which this encoder takes no option for
         self.filled: set[int] = set()  # output streams that got a packet
         self.heard: set[int] = set()  # input sound tracks with a packet that reached the writer
         self.muxer = muxer_of(self.out.format.name)
@@ -207,11 +217,15 @@ class Writer:
 
     def _video_stream(self, frame: av.VideoFrame, rotation: int, timecode: str | None) -> av.video.stream.VideoStream:
         src_video = self.source.streams.video[0]
+        # read here, where the frame is the encoder's: PyAV keeps a frame's side data as first read, and the
+        # frame's own moves when it is made writable (compose)
+        hdr10 = Hdr10.of(frame)
+        self.hdr10_unwritten = hdr10 is not None and self.opts.codec not in HDR10_CODECS
         try:
             field_order = src_video.codec_context.field_order
             v = self.out.add_stream(self.opts.codec, rate=self.rate or Fraction(25),
                                     options=encoder_options(self.opts.codec, self.opts, field_order,
-                                                            frame.format.name)
+                                                            frame.format.name, hdr10)
                                     | ({"bf": "0"} if self.muxer.no_reorder else {}))
         except (av.FFmpegError, ValueError) as ex:
             raise OutputError(f"{self.path}: video codec {self.opts.codec!r} is not available ({ex})") from ex
