@@ -1,4 +1,5 @@
-"""HDR films (PQ and HLG, BT.2020): a black-and-white HDR master is colorized as the same pictures in SDR are.
+"""Films in other light than SDR's: a black-and-white HDR master (PQ and HLG, BT.2020) or a linear-light scan
+(OpenEXR) is colorized as the same pictures in SDR are.
 
 The reference math here is written from the standards (SMPTE ST 2084, ARIB STD-B67, BT.2100, BT.2087, BT.2408:
 reference white at 203 cd/m2), apart from vidcolor's, in numpy."""
@@ -195,3 +196,31 @@ def test_hdr10_metadata_goes_on_to_the_encoders_that_take_it(tmp_path, codec):
     report = colorize_video(src, tmp_path / "out.mkv", model="tiny-random", encode=FFV1, progress=False)
     assert report.warnings == ["the film's HDR10 metadata (mastering display, light levels) is not written: the "
                                "ffv1 encoder takes none from vidcolor (libx264, libx265, libsvtav1 do)"]
+
+
+def test_linear_light_scans_are_written_with_the_srgb_curve(tmp_path):
+    """OpenEXR scans hold linear light, which swscale only rescales: the film came out dark (luma 67 of 255
+    where the picture's is 115) and the network saw it dark. The light now gets the sRGB curve and the output
+    is tagged so, with a warning; its luma and colors are those of the same pictures as PNG scans."""
+    gray = gray_rgb(photo("astronaut", 128, 96))
+    light = srgb_to_linear(gray[..., 0] / 255).astype(np.float32)
+    with av.open(str(tmp_path / "exr_%04d.exr"), "w") as out:
+        v = out.add_stream("exr", rate=24)
+        v.width, v.height, v.pix_fmt = 128, 96, "gbrpf32le"
+        for i in range(4):
+            frame = av.VideoFrame.from_ndarray(np.stack([light] * 3, -1), format="gbrpf32le")
+            frame.pts = i
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    for i in range(4):
+        Image.fromarray(gray).save(tmp_path / f"png_{i:04d}.png")
+    report = colorize_video(tmp_path / "exr_%04d.exr", tmp_path / "exr.mkv", encode=FFV1, progress=False)
+    assert "the film is in linear light (OpenEXR): written with the sRGB curve, and tagged so" in report.warnings
+    colorize_video(tmp_path / "png_%04d.png", tmp_path / "png.mkv", encode=FFV1, progress=False)
+    with av.open(str(tmp_path / "exr.mkv")) as c, av.open(str(tmp_path / "png.mkv")) as d:
+        exr, png = next(c.decode(video=0)), next(d.decode(video=0))
+    assert exr.color_trc == 13  # IEC 61966-2-1, sRGB
+    luma = [f.to_ndarray(format="gray").astype(float) for f in (exr, png)]
+    assert np.abs(luma[0] - luma[1]).mean() < 1.5  # of 255: measured 0.44
+    colors = [f.to_ndarray(format="rgb24").astype(float) for f in (exr, png)]
+    assert np.abs(colors[0] - colors[1]).mean() < 3  # 0.82

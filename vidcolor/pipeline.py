@@ -32,6 +32,7 @@ from .media.containers import is_cover, video_codec
 from .media.decode import DecodeStats, TimeRange, demux_decode, film_start, shown_until
 from .media.encode import Writer
 from .media.planes import (
+    LINEAR_TRC,
     RGB_FORMATS,
     WRITTEN_FORMATS,
     PlaneFormat,
@@ -165,6 +166,8 @@ def _stored_format(frame: av.VideoFrame, codec: str, report: VideoReport, image_
     elif (depth := max(c.bits for c in frame.format.components)) > bits:  # 12- and 16-bit scans
         report.warnings.append(f"video stored as {stored}: vidcolor writes at most {max(WRITTEN_FORMATS.values())}"
                                f" bits; luminance rescaled from {depth} bits, no longer bit-identical")
+    if frame.color_trc == LINEAR_TRC:
+        report.warnings.append("the film is in linear light (OpenEXR): written with the sRGB curve, and tagged so")
     return fmt, rgb
 
 

@@ -49,6 +49,7 @@ _CHROMA_SHARE = {"420": 0.25, "411": 0.25, "422": 0.5, "444": 1.0}  # chroma sam
 _MATRIX_OF_COLORSPACE = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
 _TRANSFER_OF_TRC = {16: "pq", 18: "hlg"}  # AVColorTransferCharacteristic codes of HDR; the rest is SDR's
 _BT2020_PRIMARIES = 9  # AVColorPrimaries: UHD's wide gamut, in SDR as in HDR
+LINEAR_TRC, _SRGB_TRC = 8, 13  # AVColorTransferCharacteristic: linear light (OpenEXR), sRGB's curve
 _COLORSPACE_RGB = 0  # AVCOL_SPC_RGB: the tag of RGB and gray pictures (PNG, TIFF, DPX)
 _COLOR_RANGE_JPEG, _COLOR_RANGE_MPEG = 2, 1  # AVCOL_RANGE_*: full and limited range
 # RGB formats for encoders and image files without Y'CbCr, by the planes' depth, in order of preference
@@ -131,14 +132,26 @@ def _nearest(wanted: str, candidates: list[str]) -> str:
 
 def to_plane_format(frame: av.VideoFrame, fmt: PlaneFormat) -> av.VideoFrame:
     """The frame in `fmt`. RGB and gray pictures become Y'CbCr by `fmt`'s matrix and are tagged with it:
-    left tagged RGB, the encoder would tell players to read Y'CbCr as G, B and R."""
+    left tagged RGB, the encoder would tell players to read Y'CbCr as G, B and R. Linear light (OpenEXR
+    scans) gets the sRGB curve first: swscale only scales the values, and the picture came out dark."""
     if frame.format.name == fmt.pix_fmt:
         return frame
+    if frame.color_trc == LINEAR_TRC:
+        frame = _gamma_encoded(frame)
     rgb = frame.colorspace == _COLORSPACE_RGB
     # full-range planes in a format without a "j" variant (10 bits) must be asked for
     out = frame.reformat(format=fmt.pix_fmt, dst_colorspace=_SWS_MATRIX[fmt.matrix] if rgb else None,
                          dst_color_range=_COLOR_RANGE_JPEG if fmt.full_range else None)
     out.pts, out.time_base = frame.pts, frame.time_base  # swscale tags the matrix it was given
+    return out
+
+
+def _gamma_encoded(frame: av.VideoFrame) -> av.VideoFrame:
+    """A linear-light picture with the sRGB curve (light over 1 clipped), as float RGB, tagged so."""
+    rgb = torch.from_numpy(frame.reformat(format="gbrpf32le").to_ndarray())
+    out = av.VideoFrame.from_ndarray(linear_to_srgb(rgb.clamp(0, 1)).numpy(), format="gbrpf32le")
+    out.pts, out.time_base, out.color_trc = frame.pts, frame.time_base, _SRGB_TRC
+    out.colorspace, out.color_primaries = _COLORSPACE_RGB, frame.color_primaries
     return out
 
 
