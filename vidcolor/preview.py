@@ -31,14 +31,11 @@ LABEL_HEIGHT = 18  # px
 
 
 def _gray(frame) -> np.ndarray:
-    """The frame's luminance as sRGB gray: an HDR film's as the network sees it (its light as SDR's)."""
+    """The frame's luminance as sRGB gray, as the network sees it (an HDR film's light as SDR's, linear light
+    with the sRGB curve)."""
     fmt = plane_format(frame)
-    if fmt.transfer == "sdr":
-        gray = frame.to_ndarray(format="gray")
-    else:
-        y = torch.from_numpy(luma(to_plane_format(frame, fmt), fmt).astype(np.int32))
-        gray = (luma_to_gray(y, fmt) * 255).round().byte().numpy()
-    return np.repeat(gray[..., None], 3, axis=2)
+    y = torch.from_numpy(luma(to_plane_format(frame, fmt), fmt).astype(np.int32))
+    return np.repeat((luma_to_gray(y, fmt) * 255).round().byte().numpy()[..., None], 3, axis=2)
 
 
 def make_preview(src: str | Path, dst: str | Path, at: list[str] | None = None, count: int = 6,

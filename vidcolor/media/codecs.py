@@ -105,13 +105,11 @@ class Hdr10:
         except ValueError:  # PyAV reads none of a frame's side data where one is of a kind it does not know:
             return None     # 31, which FFmpeg gives TIFF frames (their EXIF, by its number), not an HDR film's
         for side in sides:
-            if side.type == SideDataType.MASTERING_DISPLAY_METADATA:
-                *fractions, has_primaries, has_luminance = struct.unpack("<22i", bytes(side)[:88])  # AVRationals
-                r, g, b, white, (low, high) = (tuple(Fraction(n, d or 1) for n, d in zip(fractions[i:i + 4:2],
-                                                                                     fractions[i + 1:i + 4:2]))
-                                               for i in range(0, 20, 4))
-                if has_primaries and has_luminance:
-                    display = (*(round(c * 50000) for c in (*g, *b, *r, *white)), round(high * 10000),
+            if side.type == SideDataType.MASTERING_DISPLAY_METADATA:  # AVMasteringDisplayMetadata
+                v = struct.unpack("<22i", bytes(side)[:88])  # 10 AVRationals, has_primaries, has_luminance
+                rx, ry, gx, gy, bx, by, wx, wy, low, high = (Fraction(v[i], v[i + 1] or 1) for i in range(0, 20, 2))
+                if v[20] and v[21]:
+                    display = (*(round(c * 50000) for c in (gx, gy, bx, by, rx, ry, wx, wy)), round(high * 10000),
                                round(low * 10000))
             elif side.type == SideDataType.CONTENT_LIGHT_LEVEL:
                 light = struct.unpack("<2I", bytes(side)[:8])
