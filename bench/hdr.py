@@ -23,16 +23,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import gray_rgb, photo
-from test_hdr import FFV1, HLG, PQ, shown, write_hdr, write_sdr
+from test_hdr import FFV1, HLG, PQ, chroma, shown, write_hdr, write_sdr
 
 from vidcolor import colorize_video
 from vidcolor.colorizer import Colorizer
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
-
-
-def chroma(rgb: np.ndarray) -> float:
-    return float(np.abs(rgb - rgb.mean(-1, keepdims=True)).mean())
 
 
 def main() -> None:
